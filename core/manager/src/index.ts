@@ -1,0 +1,31 @@
+import path from 'node:path';
+import { createManager, runCli, type CliManifest, type CreateManagerOptions, type ManagerConfig } from '@bilbycast/core';
+import users from '@bilbycast/users';
+
+const pkg: { version: string } = require('../package.json');
+
+/** The standard build: every first-party plugin and the built-in drivers (drivers/*). */
+export const defaultManifest: CliManifest = {
+  name: 'bilbycast-manager',
+  version: pkg.version,
+  plugins: [users],
+  builtinDrivers: [],
+  driverResolvePaths: [path.join(__dirname, '..')]
+};
+
+/** The standard build as a library call, for tests and embedding. */
+export function createDefaultManager(config: ManagerConfig, extra: Partial<CreateManagerOptions> = {}) {
+  return createManager({
+    config,
+    plugins: defaultManifest.plugins,
+    builtinDrivers: defaultManifest.builtinDrivers,
+    driverResolvePaths: defaultManifest.driverResolvePaths,
+    version: defaultManifest.version,
+    ...extra
+  });
+}
+
+/** Entry point of the `bilbycast-manager` command. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  process.exitCode = await runCli(defaultManifest, argv);
+}

@@ -1,0 +1,106 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { ConfigError } from '../../config/errors';
+import { DATA_DIR_DRIVERS, discoverDrivers, type LoadedDriver, type RefusedDriver } from '../../drivers/discovery';
+import { commandConfig, commandManager } from '../command-context';
+import { CommandFailed, type CliManifest } from '../program';
+
+/** `driver list` and `driver add <npm-spec>`. */
+export function registerDriverCommands(program: Command, manifest: CliManifest): void {
+  const driver = program.command('driver').description('list and install device drivers');
+
+  driver
+    .command('list')
+    .description('list loaded drivers and refused ones with the reason')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const config = commandConfig(program.opts(), true);
+      const manager = await commandManager(manifest, config);
+      await manager.context.db.destroy();
+      const { drivers } = manager.context;
+      if (opts.json) {
+        console.log(JSON.stringify({ loaded: drivers.list().map(describeLoaded), refused: drivers.refused }, null, 2));
+        return;
+      }
+      for (const d of drivers.list()) {
+        console.log(`${d.definition.device_type}\t${d.package}@${d.version}\t${d.source}\t${d.definition.commands.length} commands`);
+      }
+      for (const r of drivers.refused) console.log(`refused\t${r.package}@${r.version ?? '?'}\t${r.source}\t${r.reason}`);
+      if (drivers.list().length === 0 && drivers.refused.length === 0) console.log('No drivers.');
+    });
+
+  driver
+    .command('add <npm-spec>')
+    .description("install a driver into <data_dir>/drivers with npm and check that it loads; restart to use it")
+    .action(async (spec: string) => {
+      const config = commandConfig(program.opts(), true);
+      const dir = path.join(config.data_dir, DATA_DIR_DRIVERS);
+      const manifestFile = path.join(dir, 'package.json');
+      fs.mkdirSync(dir, { recursive: true });
+      if (!fs.existsSync(manifestFile)) {
+        const initial = { name: 'bilbycast-drivers', private: true, description: 'Drivers installed with bilbycast-manager driver add', dependencies: {} };
+        fs.writeFileSync(manifestFile, `${JSON.stringify(initial, null, 2)}\n`);
+      }
+      const before = fs.readFileSync(manifestFile, 'utf8');
+      const depsBefore = dependencies(before);
+
+      runNpm(['install', '--save', '--omit=dev', '--legacy-peer-deps', spec], dir);
+      const depsAfter = dependencies(fs.readFileSync(manifestFile, 'utf8'));
+      const changed = Object.keys(depsAfter).filter((name) => depsAfter[name] !== depsBefore[name]);
+      const undo = () => {
+        for (const name of changed.filter((n) => !(n in depsBefore))) runNpm(['uninstall', '--legacy-peer-deps', name], dir);
+        fs.writeFileSync(manifestFile, before);
+      };
+
+      let found: { loaded: LoadedDriver[]; refused: RefusedDriver[] };
+      try {
+        found = await discoverDrivers({
+          builtin: manifest.builtinDrivers,
+          configured: config.drivers,
+          dataDir: config.data_dir,
+          integrator: [],
+          resolvePaths: manifest.driverResolvePaths
+        });
+      } catch (err) {
+        undo();
+        if (err instanceof ConfigError) throw new CommandFailed(`${err.message}; the install was undone`);
+        throw err;
+      }
+      const refused = found.refused.filter((r) => r.source === 'data_dir' && changed.includes(r.package));
+      if (refused.length > 0) {
+        undo();
+        throw new CommandFailed(refused.map((r) => `${r.package} refused: ${r.reason}`).join('; ') + '; the install was undone');
+      }
+      for (const d of found.loaded.filter((l) => l.source === 'data_dir' && changed.includes(l.package))) {
+        console.log(`Installed ${d.package}@${d.version}: device type "${d.definition.device_type}" (${d.definition.commands.length} commands).`);
+      }
+      console.log('Restart the manager to load it.');
+    });
+}
+
+function describeLoaded(d: LoadedDriver) {
+  return {
+    device_type: d.definition.device_type,
+    display_name: d.definition.display_name,
+    package: d.package,
+    version: d.version,
+    source: d.source,
+    commands: d.definition.commands.map((c) => c.name)
+  };
+}
+
+function dependencies(manifestText: string): Record<string, string> {
+  return (JSON.parse(manifestText) as { dependencies?: Record<string, string> }).dependencies ?? {};
+}
+
+function runNpm(args: string[], cwd: string): void {
+  const result = spawnSync('npm', [...args, '--no-audit', '--no-fund', '--no-update-notifier'], {
+    cwd,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, npm_config_prefix: undefined, npm_config_workspace: undefined }
+  });
+  if (result.error) throw new CommandFailed(`could not run npm: ${result.error.message}`);
+  if (result.status !== 0) throw new CommandFailed(`npm ${args[0]} failed (exit ${result.status})`);
+}

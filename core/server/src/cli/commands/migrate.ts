@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { commandConfig, commandManager } from '../command-context';
+import type { CliManifest } from '../program';
+
+/** `migrate`: apply pending migrations, list their status, or roll back. */
+export function registerMigrateCommand(program: Command, manifest: CliManifest): void {
+  program
+    .command('migrate')
+    .description('apply pending database migrations (they also run at every start)')
+    .option('--status', 'list applied and pending migrations, change nothing')
+    .option('--rollback', 'revert the most recent batch of migrations')
+    .option('--all', 'with --rollback: revert every migration (drops all tables)')
+    .action(async (opts: { status?: boolean; rollback?: boolean; all?: boolean }) => {
+      const config = commandConfig(program.opts(), true);
+      const manager = await commandManager(manifest, config);
+      const { db, migrations } = manager.context;
+      try {
+        if (opts.status) {
+          const { applied, pending } = await migrations.status(db);
+          for (const name of applied) console.log(`applied  ${name}`);
+          for (const name of pending) console.log(`pending  ${name}`);
+        } else if (opts.rollback) {
+          const reverted = await migrations.rollback(db, opts.all === true);
+          console.log(reverted.length ? reverted.map((n) => `reverted ${n}`).join('\n') : 'Nothing to roll back.');
+        } else {
+          const applied = await migrations.latest(db);
+          console.log(applied.length ? applied.map((n) => `applied  ${n}`).join('\n') : 'Database is up to date.');
+        }
+      } finally {
+        await db.destroy();
+      }
+    });
+}

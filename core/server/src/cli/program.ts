@@ -1,0 +1,56 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/errors';
+import type { ManagerPlugin } from '../manager';
+import { registerDriverCommands } from './commands/driver';
+import { registerMigrateCommand } from './commands/migrate';
+import { registerRotateMasterKeyCommand } from './commands/rotate-master-key';
+import { registerServeCommand } from './commands/serve';
+import { registerSetupCommand } from './commands/setup';
+import { registerUserCommands } from './commands/user';
+
+/** What a build of the manager consists of; the CLI builds every command's manager from it. */
+export interface CliManifest {
+  /** Command name shown in help and error lines. */
+  name: string;
+  version: string;
+  plugins: ManagerPlugin[];
+  builtinDrivers: string[];
+  /** Folders that builtin driver package names resolve from. */
+  driverResolvePaths: string[];
+}
+
+/** Raised by a command for an operation that failed (exit status 1, one line, no stack). */
+export class CommandFailed extends Error {}
+
+/**
+ * Runs the `bilbycast-manager` command line. Resolves with the exit status: 0 success,
+ * 1 the operation failed, 2 configuration error (one line naming the problem).
+ */
+export async function runCli(manifest: CliManifest, argv: string[] = process.argv): Promise<number> {
+  const program = new Command(manifest.name)
+    .description('Control plane for bilbycast edge nodes, relays and gateways.')
+    .version(manifest.version)
+    .option('-c, --config <file>', 'JSON config file (environment variables override it)')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) });
+
+  registerServeCommand(program, manifest);
+  registerSetupCommand(program, manifest);
+  registerMigrateCommand(program, manifest);
+  registerUserCommands(program, manifest);
+  registerRotateMasterKeyCommand(program, manifest);
+  registerDriverCommands(program, manifest);
+
+  try {
+    await program.parseAsync(argv.slice(2), { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${manifest.name}: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`${manifest.name}: ${(err as Error).message}\n`);
+    return 1;
+  }
+}

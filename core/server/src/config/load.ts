@@ -1,0 +1,66 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { CONFIG_OPTIONS, configSchema, resolvePaths, type ConfigKey, type ManagerConfig } from './schema';
+import { ConfigError } from './errors';
+
+export interface LoadConfigOptions {
+  /** Path of an optional JSON config file whose keys are the option names. */
+  file?: string;
+  /** Environment to read BILBYCAST_* variables from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Options set by code (for example tests or an integrator's build); env overrides them too. */
+  overrides?: Partial<Record<ConfigKey, unknown>>;
+  /** Relative paths (from any source) resolve against this folder (default: the current directory). */
+  cwd?: string;
+}
+
+/**
+ * Builds the configuration: defaults, then the config file, then code overrides, then the
+ * environment. Anything invalid throws a ConfigError naming the option and its source.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): ManagerConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const raw: Record<string, unknown> = { ...readConfigFile(options.file, cwd), ...options.overrides };
+
+  for (const [key, option] of Object.entries(CONFIG_OPTIONS)) {
+    const value = env[option.env];
+    if (value === undefined || value === '') continue;
+    raw[key] = key === 'drivers' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
+  }
+
+  const { value, error } = configSchema.validate(raw, { abortEarly: true, convert: true });
+  if (error) {
+    const detail = error.details[0];
+    const key = String(detail.path[0] ?? '');
+    const envName = key in CONFIG_OPTIONS ? CONFIG_OPTIONS[key as ConfigKey].env : undefined;
+    const where = envName ? ` (${envName} or "${key}" in the config file)` : '';
+    const message =
+      detail.type === 'object.unknown'
+        ? `unknown option "${key}" in the config file`
+        : `invalid configuration: ${error.message}${where}`;
+    throw new ConfigError(message);
+  }
+  return resolvePaths(value as ManagerConfig, cwd);
+}
+
+function readConfigFile(file: string | undefined, cwd: string): Record<string, unknown> {
+  if (!file) return {};
+  const fullPath = path.resolve(cwd, file);
+  let text: string;
+  try {
+    text = fs.readFileSync(fullPath, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${fullPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${fullPath} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${fullPath} must hold a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}

@@ -1,0 +1,127 @@
+import path from 'node:path';
+import Joi from 'joi';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The validated, fully defaulted manager configuration. */
+export interface ManagerConfig {
+  host: string;
+  port: number;
+  /** Absolute path. Holds the SQLite file, the master key file and the drivers folder. */
+  data_dir: string;
+  /** Unset means the embedded SQLite file `<data_dir>/bilbycast-manager.db`. */
+  database_url?: string;
+  /** 64 hex characters. Unset means `<data_dir>/master.key`, generated on first start. */
+  master_key?: string;
+  admin_username?: string;
+  admin_password?: string;
+  tls_cert?: string;
+  tls_key?: string;
+  /** The manager sits behind a TLS-terminating proxy: cookies are marked Secure. */
+  behind_https: boolean;
+  log_level: (typeof LOG_LEVELS)[number];
+  log_format: 'auto' | 'json' | 'pretty';
+  /** Extra driver packages to load, by npm package name. */
+  drivers: string[];
+  /** How long stop() waits for in-flight requests before closing them. */
+  shutdown_timeout_ms: number;
+}
+
+/**
+ * One row per option: its config-file key, environment variable, schema and meaning.
+ * The README's configuration table is written from this list.
+ */
+export const CONFIG_OPTIONS = {
+  host: {
+    env: 'BILBYCAST_HOST',
+    schema: Joi.string().hostname().default('127.0.0.1'),
+    meaning: 'Listen address (devices on other machines need 0.0.0.0).'
+  },
+  port: {
+    env: 'BILBYCAST_PORT',
+    schema: Joi.number().integer().min(0).max(65535).default(8080),
+    meaning: 'Listen port for HTTP and WebSocket (HTTPS and WSS with TLS).'
+  },
+  data_dir: {
+    env: 'BILBYCAST_DATA_DIR',
+    schema: Joi.string().min(1).default('./data'),
+    meaning: 'Folder for the SQLite file, the master key file and installed drivers.'
+  },
+  database_url: {
+    env: 'BILBYCAST_DATABASE_URL',
+    schema: Joi.string().min(1),
+    meaning: 'sqlite:<file> or mysql://user:pass@host:port/db (MariaDB or MySQL). Default: SQLite in the data dir.'
+  },
+  master_key: {
+    env: 'BILBYCAST_MASTER_KEY',
+    schema: Joi.string()
+      .pattern(/^[0-9a-fA-F]{64}$/)
+      .messages({ 'string.pattern.base': '{{#label}} must be 64 hexadecimal characters (32 bytes)' }),
+    meaning: 'Key that encrypts secrets at rest. Unset: generated once into <data_dir>/master.key (mode 0600).'
+  },
+  admin_username: {
+    env: 'BILBYCAST_ADMIN_USERNAME',
+    schema: Joi.string().min(1).max(64),
+    meaning: 'With admin_password: create this SuperAdmin at start when no user exists yet.'
+  },
+  admin_password: {
+    env: 'BILBYCAST_ADMIN_PASSWORD',
+    schema: Joi.string().min(1).max(128),
+    meaning: 'Password of the bootstrap SuperAdmin (must meet the password policy).'
+  },
+  tls_cert: {
+    env: 'BILBYCAST_TLS_CERT',
+    schema: Joi.string().min(1),
+    meaning: 'PEM certificate file: serve HTTPS and WSS (needs tls_key).'
+  },
+  tls_key: {
+    env: 'BILBYCAST_TLS_KEY',
+    schema: Joi.string().min(1),
+    meaning: 'PEM private key file for tls_cert.'
+  },
+  behind_https: {
+    env: 'BILBYCAST_BEHIND_HTTPS',
+    schema: Joi.boolean().truthy('1').falsy('0').default(false),
+    meaning: 'The manager is reached through a TLS-terminating proxy: mark cookies Secure.'
+  },
+  log_level: {
+    env: 'BILBYCAST_LOG_LEVEL',
+    schema: Joi.string().valid(...LOG_LEVELS).default('info'),
+    meaning: 'fatal, error, warn, info, debug, trace or silent.'
+  },
+  log_format: {
+    env: 'BILBYCAST_LOG_FORMAT',
+    schema: Joi.string().valid('auto', 'json', 'pretty').default('auto'),
+    meaning: 'auto: readable on a terminal, JSON otherwise.'
+  },
+  drivers: {
+    env: 'BILBYCAST_DRIVERS',
+    schema: Joi.array().items(Joi.string().min(1)).default([]),
+    meaning: 'Extra driver packages to load by npm name (comma-separated in the environment).'
+  },
+  shutdown_timeout_ms: {
+    env: 'BILBYCAST_SHUTDOWN_TIMEOUT_MS',
+    schema: Joi.number().integer().min(0).max(600_000).default(10_000),
+    meaning: 'How long a shutdown waits for in-flight requests before closing them.'
+  }
+} as const;
+
+export type ConfigKey = keyof typeof CONFIG_OPTIONS;
+
+export const configSchema = Joi.object(
+  Object.fromEntries(Object.entries(CONFIG_OPTIONS).map(([key, option]) => [key, option.schema]))
+)
+  .and('tls_cert', 'tls_key')
+  .and('admin_username', 'admin_password')
+  .messages({ 'object.and': '{{#presentWithLabels}} must be set together with {{#missingWithLabels}}' });
+
+/** Resolves paths in a validated config against a base directory. */
+export function resolvePaths(config: ManagerConfig, baseDir: string): ManagerConfig {
+  const resolve = (p: string | undefined) => (p === undefined ? undefined : path.resolve(baseDir, p));
+  return {
+    ...config,
+    data_dir: path.resolve(baseDir, config.data_dir),
+    tls_cert: resolve(config.tls_cert),
+    tls_key: resolve(config.tls_key)
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * Column conventions shared by every plugin so that SQLite and MariaDB behave the same:
+ * timestamps are ISO-8601 UTC strings with milliseconds (`2026-11-28T22:03:00.000Z`, which
+ * sort and compare correctly as text), booleans come back as 0/1, JSON is stored as text.
+ */
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+export function toIso(value: Date | string | number | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  return new Date(value).toISOString();
+}
+
+export function fromDbBoolean(value: unknown): boolean {
+  return value === true || value === 1 || value === '1';
+}
+
+export function parseJsonColumn<T>(value: unknown, fallback: T): T {
+  if (value === null || value === undefined || value === '') return fallback;
+  if (typeof value !== 'string') return value as T;
+  try {
+    return JSON.parse(value) as T;
+  } catch {
+    return fallback;
+  }
+}

@@ -1,0 +1,89 @@
+import path from 'node:path';
+import knex, { type Knex } from 'knex';
+import { ConfigError } from '../config/errors';
+
+export const SQLITE_FILE = 'bilbycast-manager.db';
+
+export type DatabaseTarget =
+  | { client: 'sqlite'; filename: string }
+  | { client: 'mysql'; host: string; port: number; user: string; password: string; database: string };
+
+/**
+ * Reads `database_url`: unset means the SQLite file in the data dir; `sqlite:<path>` a SQLite
+ * file elsewhere; `mysql://` or `mariadb://` a MariaDB/MySQL server.
+ */
+export function parseDatabaseUrl(url: string | undefined, dataDir: string): DatabaseTarget {
+  if (!url) return { client: 'sqlite', filename: path.join(dataDir, SQLITE_FILE) };
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === 'sqlite') {
+    const file = url.replace(/^sqlite:(\/\/)?/i, '');
+    if (!file) throw new ConfigError('BILBYCAST_DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./data/manager.db');
+    return { client: 'sqlite', filename: path.resolve(file) };
+  }
+  if (scheme === 'mysql' || scheme === 'mariadb') {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new ConfigError('BILBYCAST_DATABASE_URL is not a valid URL (expected mysql://user:pass@host:port/db)');
+    }
+    const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+    if (!parsed.hostname || !database) {
+      throw new ConfigError('BILBYCAST_DATABASE_URL must name a host and a database (mysql://user:pass@host:port/db)');
+    }
+    return {
+      client: 'mysql',
+      host: parsed.hostname,
+      port: parsed.port ? Number(parsed.port) : 3306,
+      user: decodeURIComponent(parsed.username),
+      password: decodeURIComponent(parsed.password),
+      database
+    };
+  }
+  throw new ConfigError(
+    `BILBYCAST_DATABASE_URL has unsupported scheme "${scheme ?? url.split(':')[0]}:" (use sqlite: or mysql://)`
+  );
+}
+
+/** Opens the database: SQLite in WAL mode with foreign keys on, or MariaDB/MySQL via mysql2. */
+export function openDatabase(target: DatabaseTarget): Knex {
+  if (target.client === 'sqlite') {
+    return knex({
+      client: 'better-sqlite3',
+      connection: { filename: target.filename },
+      useNullAsDefault: true,
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+          conn.pragma('journal_mode = WAL');
+          conn.pragma('foreign_keys = ON');
+          conn.pragma('busy_timeout = 5000');
+          done(null, conn);
+        }
+      }
+    });
+  }
+  return knex({
+    client: 'mysql2',
+    connection: {
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      password: target.password,
+      database: target.database,
+      charset: 'utf8mb4',
+      timezone: 'Z',
+      connectTimeout: 5000
+    },
+    pool: { min: 0, max: 10 },
+    acquireConnectionTimeout: 5000
+  });
+}
+
+/** A short description of the target that never includes a password (for logs and the CLI). */
+export function describeDatabase(target: DatabaseTarget): string {
+  return target.client === 'sqlite'
+    ? `SQLite ${target.filename}`
+    : `MariaDB/MySQL ${target.user}@${target.host}:${target.port}/${target.database}`;
+}

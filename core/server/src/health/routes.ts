@@ -1,0 +1,45 @@
+import type { ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import type { Knex } from 'knex';
+
+const DB_CHECK_TIMEOUT_MS = 2000;
+
+const healthResponse = Joi.object({
+  status: Joi.string().valid('ok', 'error').required(),
+  version: Joi.string().required(),
+  uptime_secs: Joi.number().integer().required(),
+  db: Joi.string().valid('ok', 'error').required()
+}).label('Health');
+
+/** `GET /health` (public): 200 when the database answers, 503 while it does not. */
+export function healthRoutes(db: Knex, version: string, startedAt: number): ServerRoute[] {
+  return [
+    {
+      method: 'GET',
+      path: '/health',
+      options: {
+        auth: false,
+        tags: ['api', 'health'],
+        description: 'Liveness and database reachability (no authentication)',
+        plugins: { bilbycast: { access: 'public' } },
+        response: { status: { 200: healthResponse, 503: healthResponse } },
+        handler: async (_request, h) => {
+          const dbOk = await db
+            .raw('select 1')
+            .timeout(DB_CHECK_TIMEOUT_MS, { cancel: db.client.config.client === 'mysql2' })
+            .then(
+              () => true,
+              () => false
+            );
+          const body = {
+            status: dbOk ? 'ok' : 'error',
+            version,
+            uptime_secs: Math.floor((Date.now() - startedAt) / 1000),
+            db: dbOk ? 'ok' : 'error'
+          };
+          return h.response(body).code(dbOk ? 200 : 503);
+        }
+      }
+    }
+  ];
+}

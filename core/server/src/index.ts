@@ -1,0 +1,15 @@
+export { createManager, type CreateManagerOptions, type Manager, type ManagerContext, type ManagerPlugin, type RouteAccess } from './manager';
+export { loadConfig, type LoadConfigOptions } from './config/load';
+export { CONFIG_OPTIONS, configSchema, type ManagerConfig } from './config/schema';
+export { ConfigError } from './config/errors';
+export { MigrationRegistry, type Migration } from './database/migrations';
+export { parseDatabaseUrl, openDatabase, describeDatabase, type DatabaseTarget } from './database/connection';
+export { nowIso, toIso, fromDbBoolean, parseJsonColumn } from './database/column-conventions';
+export { SecretBox, SecretDecryptionError, parseMasterKey, type SecretLocation } from './encryption/secret-box';
+export { SecretColumnRegistry, reencryptSecrets, type SecretColumn, type RotationReport } from './encryption/secret-columns';
+export { DriverRegistry } from './drivers/registry';
+export type { LoadedDriver, RefusedDriver, DriverSource } from './drivers/discovery';
+export { apiError, fieldErrors, type FieldError } from './http/errors';
+export { WebSocketRouter, CLOSE_GOING_AWAY, type WebSocketRoute, type UpgradeDecision } from './websocket/router';
+export { ServiceRegistry, type ManagerServices, type AccountAdministration } from './services';
+export { runCli, type CliManifest } from './cli/program';

@@ -1,0 +1,222 @@
+import fs from 'node:fs';
+import Hapi, { type Plugin, type Server, type ServerRegisterPluginObject } from '@hapi/hapi';
+import Inert from '@hapi/inert';
+import Vision from '@hapi/vision';
+import HapiPino from 'hapi-pino';
+import HapiSwagger from 'hapi-swagger';
+import type { Knex } from 'knex';
+import type { DestinationStream, Logger } from 'pino';
+import { ConfigError } from './config/errors';
+import type { ManagerConfig } from './config/schema';
+import { coreMigrations } from './database/core-migrations';
+import { describeDatabase, openDatabase, parseDatabaseUrl, type DatabaseTarget } from './database/connection';
+import { MigrationRegistry } from './database/migrations';
+import { discoverDrivers } from './drivers/discovery';
+import { DriverRegistry } from './drivers/registry';
+import { keyCheckColumn, resolveMasterKey, verifyMasterKey } from './encryption/master-key';
+import { SecretBox } from './encryption/secret-box';
+import { SecretColumnRegistry } from './encryption/secret-columns';
+import { healthRoutes } from './health/routes';
+import { registerErrorShaping, validationFailAction } from './http/errors';
+import { createLogger } from './http/logger';
+import { ServiceRegistry } from './services';
+import { WebSocketRouter } from './websocket/router';
+
+const CORE_VERSION: string = require('../package.json').version;
+
+/** What every plugin reaches through `server.manager`. */
+export interface ManagerContext {
+  config: ManagerConfig;
+  version: string;
+  startedAt: number;
+  logger: Logger;
+  db: Knex;
+  database: DatabaseTarget;
+  migrations: MigrationRegistry;
+  /** Encrypts and decrypts secrets at rest under the master key. */
+  secrets: SecretBox;
+  /** Where the master key came from: configuration (env/file option) or `<data_dir>/master.key`. */
+  masterKey: { source: 'config' | 'file'; file?: string };
+  /** Columns holding SecretBox values; plugins register theirs for key rotation. */
+  secretColumns: SecretColumnRegistry;
+  drivers: DriverRegistry;
+  websockets: WebSocketRouter;
+  services: ServiceRegistry;
+}
+
+/** Who may call a route. Every non-public route declares its rule (enforced by the auth plugin). */
+export type RouteAccess = 'public' | 'authenticated' | { role: string };
+
+declare module '@hapi/hapi' {
+  interface Server {
+    manager: ManagerContext;
+  }
+  interface PluginSpecificConfiguration {
+    bilbycast?: { access: RouteAccess };
+  }
+}
+
+export type ManagerPlugin = Plugin<any> | ServerRegisterPluginObject<any>;
+
+export interface CreateManagerOptions {
+  config: ManagerConfig;
+  /** Application plugins, registered in this order (hapi checks their declared dependencies). */
+  plugins?: ManagerPlugin[];
+  /** Driver package names that ship with this build. */
+  builtinDrivers?: string[];
+  /** Driver objects passed in directly by an integrator. */
+  drivers?: { definition: unknown; package: string; version: string }[];
+  /** Folders to resolve builtin and configured driver packages from (default: this package's). */
+  driverResolvePaths?: string[];
+  /** Reported by /health and the OpenAPI document (default: the core package version). */
+  version?: string;
+  /** Write log lines here instead of stdout (tests). */
+  logDestination?: DestinationStream;
+}
+
+export interface Manager {
+  server: Server;
+  context: ManagerContext;
+  /** Runs migrations and plugin start-up work without listening (CLI commands, tests). */
+  initialize(): Promise<void>;
+  /** Initializes if needed and listens. A port in use becomes a ConfigError. */
+  start(): Promise<void>;
+  /** Graceful: stop accepting, close WebSockets with 1001, finish in-flight requests (bounded), close the database. */
+  stop(): Promise<void>;
+}
+
+/** Builds the manager from a validated config, the chosen plugins and the discovered drivers. */
+export async function createManager(options: CreateManagerOptions): Promise<Manager> {
+  const { config } = options;
+  const logger = createLogger(config, options.logDestination);
+  const version = options.version ?? CORE_VERSION;
+
+  try {
+    fs.mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new ConfigError(`cannot create data dir ${config.data_dir}: ${(err as NodeJS.ErrnoException).code}`);
+  }
+  const tls = config.tls_cert && config.tls_key ? { cert: readPem(config.tls_cert, 'BILBYCAST_TLS_CERT'), key: readPem(config.tls_key, 'BILBYCAST_TLS_KEY') } : undefined;
+  const masterKey = resolveMasterKey(config.master_key, config.data_dir, logger);
+  const secrets = new SecretBox(masterKey.key);
+
+  const discovered = await discoverDrivers({
+    builtin: options.builtinDrivers ?? [],
+    configured: config.drivers,
+    dataDir: config.data_dir,
+    integrator: options.drivers ?? [],
+    resolvePaths: options.driverResolvePaths ?? [process.cwd(), __dirname]
+  });
+  for (const refused of discovered.refused) {
+    logger.warn({ driver: refused.package, version: refused.version, source: refused.source }, `driver refused: ${refused.reason}`);
+  }
+
+  const database = parseDatabaseUrl(config.database_url, config.data_dir);
+  const db = openDatabase(database);
+
+  const server = Hapi.server({
+    host: config.host,
+    port: config.port,
+    tls,
+    debug: false,
+    routes: {
+      validate: { failAction: validationFailAction, options: { abortEarly: false } },
+      response: { failAction: 'log' }
+    }
+  });
+
+  const context: ManagerContext = {
+    config,
+    version,
+    startedAt: Date.now(),
+    logger,
+    db,
+    database,
+    migrations: new MigrationRegistry(),
+    secrets,
+    masterKey: { source: masterKey.source, file: masterKey.file },
+    secretColumns: new SecretColumnRegistry(),
+    drivers: new DriverRegistry(discovered.loaded, discovered.refused),
+    websockets: new WebSocketRouter(logger),
+    services: new ServiceRegistry()
+  };
+  server.decorate('server', 'manager', context);
+  context.migrations.add('core', coreMigrations);
+  context.secretColumns.register(keyCheckColumn);
+  context.websockets.attach(server.listener);
+
+  await server.register([
+    { plugin: HapiPino, options: { instance: logger, logPayload: false, ignorePaths: ['/health'], logRequestStart: false } },
+    Inert,
+    Vision,
+    {
+      plugin: HapiSwagger,
+      options: {
+        OAS: 'v3.0',
+        jsonPath: '/openapi.json',
+        documentationPath: '/documentation',
+        info: { title: 'bilbycast-manager API', version },
+        grouping: 'tags',
+        auth: false
+      }
+    }
+  ]);
+  registerErrorShaping(server, logger);
+
+  // Migrations and the master-key check run before any plugin's own start-up work.
+  server.ext('onPreStart', async () => {
+    const applied = await context.migrations.latest(db);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+    await verifyMasterKey(db, secrets);
+  });
+  server.ext('onPreStop', async () => {
+    await context.websockets.closeAll(Math.min(config.shutdown_timeout_ms, 5000));
+  });
+  server.ext('onPostStop', async () => {
+    await db.destroy();
+  });
+
+  server.route(healthRoutes(db, version, context.startedAt));
+  for (const plugin of options.plugins ?? []) {
+    await server.register(plugin as ServerRegisterPluginObject<unknown>);
+  }
+
+  logger.info(
+    { database: describeDatabase(database), drivers: context.drivers.list().map((d) => d.definition.device_type) },
+    'manager configured'
+  );
+
+  let initialized: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
+  const initialize = () => (initialized ??= server.initialize());
+  return {
+    server,
+    context,
+    initialize,
+    async start() {
+      await initialize();
+      try {
+        await server.start();
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        await server.stop({ timeout: 0 });
+        if (code === 'EADDRINUSE') throw new ConfigError(`port ${config.port} on ${config.host} is already in use`);
+        if (code === 'EACCES') throw new ConfigError(`not allowed to listen on ${config.host}:${config.port}`);
+        if (code === 'EADDRNOTAVAIL') throw new ConfigError(`cannot listen on ${config.host}: address not available`);
+        throw err;
+      }
+      logger.info({ url: server.info.uri }, 'manager listening');
+    },
+    stop() {
+      return (stopping ??= server.stop({ timeout: config.shutdown_timeout_ms }));
+    }
+  };
+}
+
+function readPem(file: string, option: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(`cannot read ${option} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}

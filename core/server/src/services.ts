@@ -1,0 +1,34 @@
+/**
+ * Named services that plugins provide to each other and to the CLI (in the manner of
+ * schmervice), so that core never imports a plugin package.
+ */
+export class ServiceRegistry {
+  readonly #services = new Map<string, unknown>();
+
+  provide<K extends keyof ManagerServices>(name: K, service: ManagerServices[K]): void {
+    if (this.#services.has(name)) throw new Error(`service "${name}" is already provided`);
+    this.#services.set(name, service);
+  }
+
+  get<K extends keyof ManagerServices>(name: K): ManagerServices[K] | undefined {
+    return this.#services.get(name) as ManagerServices[K] | undefined;
+  }
+}
+
+/** Account administration the CLI needs; provided by the users plugin. */
+export interface AccountAdministration {
+  countUsers(): Promise<number>;
+  /** Reasons a password fails the policy (empty when it passes). */
+  passwordProblems(password: string): string[];
+  createSuperAdmin(input: { username: string; password: string; display_name?: string; email?: string }): Promise<{ id: string }>;
+  /** Resolves false when no such user exists. */
+  resetPassword(username: string, password: string): Promise<boolean>;
+}
+
+/**
+ * The services plugins provide, by name. Plugins add their own entries through declaration
+ * merging: `declare module '@bilbycast/core' { interface ManagerServices { x: X } }`.
+ */
+export interface ManagerServices {
+  accounts: AccountAdministration;
+}

@@ -1,0 +1,39 @@
+import { ConfigError } from '@bilbycast/core';
+import type { Plugin } from '@hapi/hapi';
+import { usersMigrations } from './migrations';
+import { AccountError, Accounts } from './services/accounts';
+
+export { passwordProblems, PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH } from './services/password-policy';
+export { hashPassword, verifyPassword } from './services/password-hashing';
+export { Accounts, AccountError, USERNAME_PATTERN } from './services/accounts';
+
+const pkg: { name: string; version: string } = require('../package.json');
+
+/**
+ * The users plugin: owns the `users` table, provides the `accounts` service, and creates the
+ * first SuperAdmin from BILBYCAST_ADMIN_USERNAME / BILBYCAST_ADMIN_PASSWORD when no user exists.
+ */
+export const plugin: Plugin<Record<string, never>> = {
+  name: pkg.name,
+  version: pkg.version,
+  register(server) {
+    const { manager } = server;
+    manager.migrations.add('users', usersMigrations);
+    const accounts = new Accounts(manager.db);
+    manager.services.provide('accounts', accounts);
+
+    server.ext('onPreStart', async () => {
+      const { admin_username: username, admin_password: password } = manager.config;
+      if (!username || !password || (await accounts.countUsers()) > 0) return;
+      try {
+        await accounts.createSuperAdmin({ username, password });
+      } catch (err) {
+        if (err instanceof AccountError) throw new ConfigError(`BILBYCAST_ADMIN_USERNAME/PASSWORD: ${err.message}`);
+        throw err;
+      }
+      manager.logger.info({ username }, 'created the bootstrap SuperAdmin from the environment');
+    });
+  }
+};
+
+export default plugin;

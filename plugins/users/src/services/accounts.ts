@@ -1,0 +1,55 @@
+import crypto from 'node:crypto';
+import { nowIso, type AccountAdministration } from '@bilbycast/core';
+import type { Knex } from 'knex';
+import { hashPassword } from './password-hashing';
+import { passwordProblems } from './password-policy';
+
+export const USERNAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+export class AccountError extends Error {}
+
+/** Account storage used by the CLI and start-up bootstrap (the HTTP API builds on it). */
+export class Accounts implements AccountAdministration {
+  constructor(private readonly db: Knex) {}
+
+  async countUsers(): Promise<number> {
+    const row = await this.db('users').count({ n: '*' }).first();
+    return Number(row?.n ?? 0);
+  }
+
+  passwordProblems(password: string): string[] {
+    return passwordProblems(password);
+  }
+
+  async createSuperAdmin(input: { username: string; password: string; display_name?: string; email?: string }) {
+    if (!USERNAME_PATTERN.test(input.username)) {
+      throw new AccountError('username must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-"');
+    }
+    const problems = passwordProblems(input.password);
+    if (problems.length > 0) throw new AccountError(`password rejected: ${problems.join('; ')}`);
+    const id = crypto.randomUUID();
+    const now = nowIso();
+    await this.db('users').insert({
+      id,
+      username: input.username,
+      username_key: input.username.toLowerCase(),
+      display_name: input.display_name ?? input.username,
+      email: input.email ?? null,
+      role: 'super_admin',
+      is_active: true,
+      password_hash: await hashPassword(input.password),
+      created_at: now,
+      updated_at: now
+    });
+    return { id };
+  }
+
+  async resetPassword(username: string, password: string): Promise<boolean> {
+    const problems = passwordProblems(password);
+    if (problems.length > 0) throw new AccountError(`password rejected: ${problems.join('; ')}`);
+    const updated = await this.db('users')
+      .where({ username_key: username.toLowerCase() })
+      .update({ password_hash: await hashPassword(password), updated_at: nowIso() });
+    return updated > 0;
+  }
+}

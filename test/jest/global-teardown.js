@@ -1,0 +1,5 @@
+const { stopPrivateMariaDb } = require('./mariadb-server');
+
+module.exports = async function globalTeardown() {
+  if (globalThis.__bilbycastMariaDb) stopPrivateMariaDb(globalThis.__bilbycastMariaDb);
+};

@@ -1,0 +1,3 @@
+export { testDatabases, createTestDatabase, type TestDatabase, type TestDatabaseKind } from './databases';
+export { testConfig } from './config';
+export { LogCapture } from './log-capture';
