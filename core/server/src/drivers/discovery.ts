@@ -109,8 +109,15 @@ export function dataDirDriverNames(dataDir: string): string[] {
  */
 function linkDriverSdk(driversDir: string): void {
   const target = path.join(driversDir, 'node_modules', '@bilbycast', 'driver-sdk');
-  if (fs.existsSync(target)) return;
   const sdkDir = path.dirname(require.resolve('@bilbycast/driver-sdk/package.json'));
+  const existing = fs.lstatSync(target, { throwIfNoEntry: false });
+  if (existing) {
+    // A real folder is the operator's choice; a link is ours, replaced when it dangles or
+    // points at another copy (the manager was moved or reinstalled elsewhere).
+    if (!existing.isSymbolicLink()) return;
+    if (fs.existsSync(target) && fs.realpathSync(target) === fs.realpathSync(sdkDir)) return;
+    fs.unlinkSync(target);
+  }
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.symlinkSync(sdkDir, target, 'dir');
 }
@@ -122,12 +129,8 @@ async function loadDriverPackage(
 ): Promise<LoadedDriver | RefusedDriver> {
   const refuse = (reason: string, version?: string): RefusedDriver => ({ package: name, version, source, reason });
 
-  let manifestPath: string;
-  try {
-    manifestPath = require.resolve(`${name}/package.json`, { paths: resolvePaths });
-  } catch {
-    return refuse('package is not installed');
-  }
+  const manifestPath = findPackageManifest(name, resolvePaths);
+  if (!manifestPath) return refuse('package is not installed');
   const pkg = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as {
     version?: string;
     bilbycast?: Partial<DriverManifest>;
@@ -154,6 +157,23 @@ async function loadDriverPackage(
   const problem = describeDriverProblem(definition);
   if (problem) return refuse(`invalid driver export: ${problem}`, version);
   return { definition: definition as DriverDefinition, package: name, version, source };
+}
+
+/** A package's package.json as Node resolves `name` from `paths`, even when its "exports" map hides it. */
+function findPackageManifest(name: string, paths: string[]): string | undefined {
+  try {
+    return require.resolve(`${name}/package.json`, { paths });
+  } catch {
+    // Not found, or ERR_PACKAGE_PATH_NOT_EXPORTED: look in the node_modules folders directly.
+  }
+  for (const start of paths) {
+    for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+      const candidate = path.join(dir, 'node_modules', name, 'package.json');
+      if (fs.existsSync(candidate)) return candidate;
+      if (path.dirname(dir) === dir) break;
+    }
+  }
+  return undefined;
 }
 
 /** CommonJS drivers load with require(); ESM-only ones through import(). */

@@ -54,7 +54,12 @@ export class WebSocketRouter {
     }
     if (!decision.accept) return reject(socket, decision.status, decision.message);
     const { context } = decision;
-    entry.wss.handleUpgrade(request, socket, head, (ws) => entry.route.onConnection(ws, request, context));
+    entry.wss.handleUpgrade(request, socket, head, (ws) => {
+      // Protocol errors (oversize or malformed frames) close the socket; they must never
+      // become an unhandled 'error' event that takes the process down.
+      ws.on('error', (err) => this.logger.debug({ err, path }, 'WebSocket closed on protocol error'));
+      entry.route.onConnection(ws, request, context);
+    });
   }
 
   /** Closes every client with 1001 and waits (bounded) for them to go. */

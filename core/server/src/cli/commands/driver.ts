@@ -43,15 +43,21 @@ export function registerDriverCommands(program: Command, manifest: CliManifest):
         const initial = { name: 'bilbycast-drivers', private: true, description: 'Drivers installed with bilbycast-manager driver add', dependencies: {} };
         fs.writeFileSync(manifestFile, `${JSON.stringify(initial, null, 2)}\n`);
       }
+      const lockFile = path.join(dir, 'package-lock.json');
       const before = fs.readFileSync(manifestFile, 'utf8');
+      const lockBefore = fs.existsSync(lockFile) ? fs.readFileSync(lockFile, 'utf8') : undefined;
       const depsBefore = dependencies(before);
 
       runNpm(['install', '--save', '--omit=dev', '--legacy-peer-deps', spec], dir);
       const depsAfter = dependencies(fs.readFileSync(manifestFile, 'utf8'));
       const changed = Object.keys(depsAfter).filter((name) => depsAfter[name] !== depsBefore[name]);
+      // Puts package.json and the lock file back, and lets npm bring node_modules in line with
+      // them: a new package is pruned, an upgraded one returns to its previous version.
       const undo = () => {
-        for (const name of changed.filter((n) => !(n in depsBefore))) runNpm(['uninstall', '--legacy-peer-deps', name], dir);
         fs.writeFileSync(manifestFile, before);
+        if (lockBefore === undefined) fs.rmSync(lockFile, { force: true });
+        else fs.writeFileSync(lockFile, lockBefore);
+        runNpm(['install', '--omit=dev', '--legacy-peer-deps'], dir);
       };
 
       let found: { loaded: LoadedDriver[]; refused: RefusedDriver[] };
