@@ -43,7 +43,7 @@ function withCommand(patch: Record<string, unknown>): Record<string, unknown> {
 }
 
 function withoutKey<T extends object>(value: T, key: string): Record<string, unknown> {
-  const copy: Record<string, unknown> = { ...value };
+  const copy = { ...value } as Record<string, unknown>;
   delete copy[key];
   return copy;
 }

@@ -118,8 +118,10 @@ export const configSchema = Joi.object(
 /** Resolves paths in a validated config against a base directory. */
 export function resolvePaths(config: ManagerConfig, baseDir: string): ManagerConfig {
   const resolve = (p: string | undefined) => (p === undefined ? undefined : path.resolve(baseDir, p));
+  const sqliteFile = config.database_url?.match(/^sqlite:(?:\/\/)?(.+)$/i)?.[1];
   return {
     ...config,
+    database_url: sqliteFile ? `sqlite:${path.resolve(baseDir, sqliteFile)}` : config.database_url,
     data_dir: path.resolve(baseDir, config.data_dir),
     tls_cert: resolve(config.tls_cert),
     tls_key: resolve(config.tls_key)
