@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { KEY_CHECK_TABLE, verifyMasterKey } from '../../encryption/master-key';
 import { commandConfig, commandManager } from '../command-context';
 import type { CliManifest } from '../program';
 
@@ -13,17 +14,20 @@ export function registerMigrateCommand(program: Command, manifest: CliManifest):
     .action(async (opts: { status?: boolean; rollback?: boolean; all?: boolean }) => {
       const config = commandConfig(program.opts(), true);
       const manager = await commandManager(manifest, config);
-      const { db, migrations } = manager.context;
+      const { db, migrations, secrets } = manager.context;
       try {
         if (opts.status) {
           const { applied, pending } = await migrations.status(db);
           for (const name of applied) console.log(`applied  ${name}`);
           for (const name of pending) console.log(`pending  ${name}`);
         } else if (opts.rollback) {
+          // Refuse to touch a database that belongs to another master key, as `serve` does.
+          if (await db.schema.hasTable(KEY_CHECK_TABLE)) await verifyMasterKey(db, secrets);
           const reverted = await migrations.rollback(db, opts.all === true);
           console.log(reverted.length ? reverted.map((n) => `reverted ${n}`).join('\n') : 'Nothing to roll back.');
         } else {
           const applied = await migrations.latest(db);
+          await verifyMasterKey(db, secrets);
           console.log(applied.length ? applied.map((n) => `applied  ${n}`).join('\n') : 'Database is up to date.');
         }
       } finally {

@@ -17,7 +17,14 @@ export function registerServeCommand(program: Command, manifest: CliManifest): v
         driverResolvePaths: manifest.driverResolvePaths,
         version: manifest.version
       });
-      await manager.start();
+      try {
+        await manager.start();
+      } catch (err) {
+        // A failed start (migrations, master key check, bootstrap) leaves the database open,
+        // which would keep the process alive after the error line.
+        await manager.stop().catch(() => undefined);
+        throw err;
+      }
       await new Promise<void>((resolve) => {
         const shutdown = (signal: NodeJS.Signals) => {
           manager.context.logger.info({ signal }, 'shutting down');
