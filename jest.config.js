@@ -12,6 +12,8 @@ const packageDirs = [
 ].filter((dir) => fs.existsSync(path.join(__dirname, dir, 'test')));
 
 module.exports = {
+  // A failing test that leaves a server or pool open must not hold a CI run until its time limit.
+  forceExit: true,
   globalSetup: '<rootDir>/test/jest/global-setup.js',
   globalTeardown: '<rootDir>/test/jest/global-teardown.js',
   projects: packageDirs.map((dir) => ({ ...preset, displayName: dir, rootDir: path.join(__dirname, dir) }))

@@ -7,6 +7,7 @@ import {
   expectOneLineError,
   expectSuccess,
   killLeftovers,
+  migrationLines,
   occupyPort,
   randomMasterKey,
   readUsers,
@@ -148,6 +149,9 @@ describe.each(testDatabases())('a master key that does not match the database (%
     expect(users.map((u) => u.username)).toEqual(['admin']);
     const status = await runCli(['migrate', '--status'], { env: databaseEnv(database, { BILBYCAST_MASTER_KEY: keyA }) });
     expectSuccess(status);
-    expect(status.stdout).toBe('applied  core/001_master_key_check\napplied  users/001_create_users\n');
+    const lines = migrationLines(status.stdout);
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines.filter(([state]) => state !== 'applied')).toEqual([]);
+    expect(lines.map(([, name]) => name)).toEqual(expect.arrayContaining(['core/001_master_key_check', 'users/001_create_users']));
   });
 });

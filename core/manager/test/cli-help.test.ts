@@ -57,8 +57,15 @@ describe('help', () => {
     expect([result.code, result.timedOut, result.stdout]).toEqual([0, false, `${version}\n`]);
   });
 
-  it('an unknown command or option fails without starting anything', async () => {
-    for (const args of [['no-such-command'], ['--no-such-option'], ['migrate', '--no-such-option'], ['user', 'no-such-subcommand']]) {
+  it('names an unknown command instead of treating it as arguments of the default command', async () => {
+    const result = await runCli(['no-such-command'], { env, timeoutMs: 10_000 });
+    expect(result.code).toBe(2);
+    expect(stderrLines(result)).toEqual(['bilbycast-manager: unknown command "no-such-command" (see bilbycast-manager --help)']);
+    expect(fs.readdirSync(dataDir)).toEqual([]);
+  });
+
+  it('an unknown option or subcommand fails without starting anything', async () => {
+    for (const args of [['--no-such-option'], ['migrate', '--no-such-option'], ['user', 'no-such-subcommand']]) {
       const result = await runCli(args, { env, timeoutMs: 10_000 });
       expect({ args, timedOut: result.timedOut }).toEqual({ args, timedOut: false });
       expect({ args, code: result.code }).toEqual({ args, code: 2 });

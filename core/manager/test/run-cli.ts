@@ -255,6 +255,18 @@ export function logEntries(text: string): Record<string, unknown>[] {
     });
 }
 
+/** `migrate` output as [state, migration] pairs ("applied", "pending" or "reverted"). */
+export function migrationLines(stdout: string): [string, string][] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const match = /^(applied|pending|reverted) +(\S+)$/.exec(line);
+      if (!match) throw new Error(`not a migration line: ${JSON.stringify(line)}`);
+      return [match[1], match[2]];
+    });
+}
+
 /** Lines of stderr, without blank ones. */
 export function stderrLines(result: Pick<CliResult, 'stderr'>): string[] {
   return result.stderr.split('\n').filter((line) => line.trim() !== '');

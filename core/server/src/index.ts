@@ -1,4 +1,8 @@
-export { createManager, type CreateManagerOptions, type Manager, type ManagerContext, type ManagerPlugin, type RouteAccess } from './manager';
+export { createManager, type CreateManagerOptions, type Manager, type ManagerContext, type ManagerPlugin } from './manager';
+export { ROLES, isRole, roleAtLeast, lowerRole, type Role } from './access/roles';
+export { canAccessNode, scopeToNodes, type ManagerCredentials } from './access/credentials';
+export { routeAccess, accessProblems, callerOf, type RouteAccess } from './access/enforcement';
+export { AuditLog, type AuditEntry, type AuditRecord } from './audit/audit-log';
 export { loadConfig, type LoadConfigOptions } from './config/load';
 export { CONFIG_OPTIONS, configSchema, type ManagerConfig } from './config/schema';
 export { ConfigError } from './config/errors';

@@ -6,6 +6,9 @@ import HapiPino from 'hapi-pino';
 import HapiSwagger from 'hapi-swagger';
 import type { Knex } from 'knex';
 import type { DestinationStream, Logger } from 'pino';
+import { registerAccessEnforcement, type RouteAccess } from './access/enforcement';
+import { AuditLog, auditMigration } from './audit/audit-log';
+import { auditRoutes } from './audit/routes';
 import { ConfigError } from './config/errors';
 import type { ManagerConfig } from './config/schema';
 import { coreMigrations } from './database/core-migrations';
@@ -42,10 +45,10 @@ export interface ManagerContext {
   drivers: DriverRegistry;
   websockets: WebSocketRouter;
   services: ServiceRegistry;
+  /** The append-only audit log every plugin writes through. */
+  audit: AuditLog;
 }
 
-/** Who may call a route. Every non-public route declares its rule (enforced by the auth plugin). */
-export type RouteAccess = 'public' | 'authenticated' | { role: string };
 
 declare module '@hapi/hapi' {
   interface Server {
@@ -97,6 +100,7 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     throw new ConfigError(`cannot create data dir ${config.data_dir}: ${(err as NodeJS.ErrnoException).code}`);
   }
   const tls = config.tls_cert && config.tls_key ? { cert: readPem(config.tls_cert, 'BILBYCAST_TLS_CERT'), key: readPem(config.tls_key, 'BILBYCAST_TLS_KEY') } : undefined;
+  const database = parseDatabaseUrl(config.database_url, config.data_dir);
   const masterKey = resolveMasterKey(config.master_key, config.data_dir, logger);
   const secrets = new SecretBox(masterKey.key);
 
@@ -111,7 +115,6 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     logger.warn({ driver: refused.package, version: refused.version, source: refused.source }, `driver refused: ${refused.reason}`);
   }
 
-  const database = parseDatabaseUrl(config.database_url, config.data_dir);
   const db = openDatabase(database);
 
   const server = Hapi.server({
@@ -138,10 +141,11 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     secretColumns: new SecretColumnRegistry(),
     drivers: new DriverRegistry(discovered.loaded, discovered.refused),
     websockets: new WebSocketRouter(logger),
-    services: new ServiceRegistry()
+    services: new ServiceRegistry(),
+    audit: new AuditLog(db, logger)
   };
   server.decorate('server', 'manager', context);
-  context.migrations.add('core', coreMigrations);
+  context.migrations.add('core', [...coreMigrations, auditMigration]);
   context.secretColumns.register(keyCheckColumn);
   context.websockets.attach(server.listener);
 
@@ -162,6 +166,7 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     }
   ]);
   registerErrorShaping(server, logger);
+  registerAccessEnforcement(server);
 
   // Migrations and the master-key check run before any plugin's own start-up work.
   server.ext('onPreStart', async () => {
@@ -176,7 +181,7 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     await db.destroy();
   });
 
-  server.route(healthRoutes(db, version, context.startedAt));
+  server.route([...healthRoutes(db, version, context.startedAt), ...auditRoutes(context.audit)]);
   for (const plugin of options.plugins ?? []) {
     await server.register(plugin as ServerRegisterPluginObject<unknown>);
   }
@@ -188,7 +193,13 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
 
   let initialized: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
-  const initialize = () => (initialized ??= server.initialize());
+  // A failed start-up (migration, master-key check, plugin bootstrap) closes the database so
+  // that the process can exit with its error instead of being held open by the pool.
+  const initialize = () =>
+    (initialized ??= server.initialize().catch(async (err: unknown) => {
+      await db.destroy().catch(() => undefined);
+      throw err;
+    }));
   return {
     server,
     context,

@@ -12,6 +12,7 @@ const probe: Plugin<unknown> = {
         path: '/api/v1/probe',
         options: {
           auth: false,
+          plugins: { bilbycast: { access: 'public' } },
           validate: {
             payload: Joi.object({
               name: Joi.string().max(16).required(),
@@ -27,6 +28,7 @@ const probe: Plugin<unknown> = {
         path: '/api/v1/probe/{id}',
         options: {
           auth: false,
+          plugins: { bilbycast: { access: 'public' } },
           validate: { params: Joi.object({ id: Joi.string().guid().required() }) },
           handler: () => {
             throw apiError(422, 'device_failed', 'The device refused', { details: { reason: 'busy' } });

@@ -13,7 +13,7 @@ function testPlugin(release: Promise<void>, started: () => void): Plugin<unknown
       server.route({
         method: 'GET',
         path: '/slow',
-        options: { auth: false },
+        options: { auth: false, plugins: { bilbycast: { access: 'public' } } },
         handler: async () => {
           started();
           await release;

@@ -18,6 +18,7 @@ const chatty: Plugin<unknown> = {
       path: '/api/v1/chatty',
       options: {
         auth: false,
+        plugins: { bilbycast: { access: 'public' } },
         handler: (request) => {
           request.logger.info({ body: request.payload, password: SECRETS.password }, 'handled a login-like request');
           return { ok: true };

@@ -43,18 +43,18 @@ describe.each(testDatabases())('migrations on %s', (kind) => {
     expect(await db.schema.hasTable('widgets')).toBe(true);
     expect(await db.schema.hasTable('widget_parts')).toBe(true);
     const status = await migrations.status(db);
-    expect(status.applied).toEqual(['core/001_master_key_check', 'widgets/001_widgets', 'widgets/002_widget_parts']);
+    expect(status.applied).toEqual(['core/001_master_key_check', 'core/002_audit_log', 'widgets/001_widgets', 'widgets/002_widget_parts']);
     expect(status.pending).toEqual([]);
 
     // Foreign keys are enforced on both databases.
     await expect(db('widget_parts').insert({ id: 'p1', widget_id: 'missing' })).rejects.toThrow();
 
     const reverted = await migrations.rollback(db, true);
-    expect(reverted).toEqual(['widgets/002_widget_parts', 'widgets/001_widgets', 'core/001_master_key_check']);
+    expect(reverted).toEqual(['widgets/002_widget_parts', 'widgets/001_widgets', 'core/002_audit_log', 'core/001_master_key_check']);
     expect(await db.schema.hasTable('widgets')).toBe(false);
     expect(await db.schema.hasTable('widget_parts')).toBe(false);
 
-    expect(await migrations.latest(db)).toHaveLength(3);
+    expect(await migrations.latest(db)).toHaveLength(4);
     expect(await db.schema.hasTable('widget_parts')).toBe(true);
     await manager.stop();
   });

@@ -6,9 +6,8 @@ import type { CliManifest } from './program';
 
 /** The config for a command: the global `--config` file plus the environment. */
 export function commandConfig(globalOptions: { config?: string }, quiet: boolean): ManagerConfig {
-  const config = loadConfig({ file: globalOptions.config });
-  // One-shot commands log only warnings (to stderr) unless a level was asked for.
-  return quiet && !process.env.BILBYCAST_LOG_LEVEL ? { ...config, log_level: 'warn' } : config;
+  // One-shot commands log only warnings (to stderr) unless the config file or environment asks for more.
+  return loadConfig({ file: globalOptions.config, defaults: quiet ? { log_level: 'warn' } : {} });
 }
 
 /** Builds the manager for a one-shot command: logs go to stderr, stdout is the command's. */

@@ -41,6 +41,12 @@ export async function runCli(manifest: CliManifest, argv: string[] = process.arg
   registerRotateMasterKeyCommand(program, manifest);
   registerDriverCommands(program, manifest);
 
+  const firstArgument = argv.slice(2).find((arg) => !arg.startsWith('-'));
+  const optionValue = argv.slice(2).some((arg, i, all) => ['-c', '--config'].includes(all[i - 1] ?? '') && arg === firstArgument);
+  if (firstArgument && !optionValue && !program.commands.some((c) => c.name() === firstArgument) && firstArgument !== 'help') {
+    process.stderr.write(`${manifest.name}: unknown command "${firstArgument}" (see ${manifest.name} --help)\n`);
+    return 2;
+  }
   try {
     await program.parseAsync(argv.slice(2), { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

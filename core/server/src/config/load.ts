@@ -8,6 +8,8 @@ export interface LoadConfigOptions {
   file?: string;
   /** Environment to read BILBYCAST_* variables from (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Defaults of the caller's own, below the config file (for example a CLI command's log level). */
+  defaults?: Partial<Record<ConfigKey, unknown>>;
   /** Options set by code (for example tests or an integrator's build); env overrides them too. */
   overrides?: Partial<Record<ConfigKey, unknown>>;
   /** Relative paths (from any source) resolve against this folder (default: the current directory). */
@@ -15,13 +17,13 @@ export interface LoadConfigOptions {
 }
 
 /**
- * Builds the configuration: defaults, then the config file, then code overrides, then the
+ * Builds the configuration: schema defaults, caller defaults, the config file, code overrides, then the
  * environment. Anything invalid throws a ConfigError naming the option and its source.
  */
 export function loadConfig(options: LoadConfigOptions = {}): ManagerConfig {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
-  const raw: Record<string, unknown> = { ...readConfigFile(options.file, cwd), ...options.overrides };
+  const raw: Record<string, unknown> = { ...options.defaults, ...readConfigFile(options.file, cwd), ...options.overrides };
 
   for (const [key, option] of Object.entries(CONFIG_OPTIONS)) {
     const value = env[option.env];

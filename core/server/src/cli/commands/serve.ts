@@ -17,14 +17,7 @@ export function registerServeCommand(program: Command, manifest: CliManifest): v
         driverResolvePaths: manifest.driverResolvePaths,
         version: manifest.version
       });
-      try {
-        await manager.start();
-      } catch (err) {
-        // A failed start (migrations, master key check, bootstrap) leaves the database open,
-        // which would keep the process alive after the error line.
-        await manager.stop().catch(() => undefined);
-        throw err;
-      }
+      await manager.start();
       await new Promise<void>((resolve) => {
         const shutdown = (signal: NodeJS.Signals) => {
           manager.context.logger.info({ signal }, 'shutting down');

@@ -1,0 +1,36 @@
+import type { ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import type { AuditLog } from './audit-log';
+
+const isoTime = Joi.string().isoDate();
+
+/** `GET /api/v1/audit` (Admin+): newest first, paginated, filtered by user, action and time. */
+export function auditRoutes(audit: AuditLog): ServerRoute[] {
+  return [
+    {
+      method: 'GET',
+      path: '/api/v1/audit',
+      options: {
+        tags: ['api', 'audit'],
+        description: 'Read the audit log (admin)',
+        plugins: { bilbycast: { access: { role: 'admin' } } },
+        validate: {
+          query: Joi.object({
+            user_id: Joi.string().max(36),
+            action: Joi.string().max(64),
+            from: isoTime,
+            to: isoTime,
+            page: Joi.number().integer().min(1).max(1_000_000).default(1),
+            per_page: Joi.number().integer().min(1).max(200).default(50)
+          })
+        },
+        handler: async (request, h) => {
+          const query = request.query as unknown as Parameters<AuditLog["query"]>[0];
+          const toIso = (v?: string) => (v ? new Date(v).toISOString() : undefined);
+          const { total, records } = await audit.query({ ...query, from: toIso(query.from), to: toIso(query.to) });
+          return h.response({ records, total, page: query.page, per_page: query.per_page }).header('X-Total-Count', String(total));
+        }
+      }
+    }
+  ];
+}
