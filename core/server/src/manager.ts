@@ -16,6 +16,7 @@ import { describeDatabase, openDatabase, parseDatabaseUrl, type DatabaseTarget }
 import { MigrationRegistry } from './database/migrations';
 import { discoverDrivers } from './drivers/discovery';
 import { DriverRegistry } from './drivers/registry';
+import { driverRoutes } from './drivers/routes';
 import { keyCheckColumn, resolveMasterKey, verifyMasterKey } from './encryption/master-key';
 import { SecretBox } from './encryption/secret-box';
 import { SecretColumnRegistry } from './encryption/secret-columns';
@@ -181,7 +182,7 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     await db.destroy();
   });
 
-  server.route([...healthRoutes(db, version, context.startedAt), ...auditRoutes(context.audit)]);
+  server.route([...healthRoutes(db, version, context.startedAt), ...auditRoutes(context.audit), ...driverRoutes(context.drivers)]);
   for (const plugin of options.plugins ?? []) {
     await server.register(plugin as ServerRegisterPluginObject<unknown>);
   }

@@ -71,6 +71,7 @@ describe('central access enforcement', () => {
     expect((await get('/api/v1/ops', 'super_admin')).statusCode).toBe(200);
     expect((await get('/api/v1/audit', 'operator')).statusCode).toBe(403);
     expect((await get('/api/v1/audit', 'admin')).statusCode).toBe(200);
+    expect((await get('/api/v1/drivers', 'operator')).statusCode).toBe(403);
     await manager.stop();
   });
 });

@@ -169,9 +169,20 @@ describe('driver discovery', () => {
     expect(warnings[0]).toMatchObject({ driver: 'future-driver', version: '3.0.0', source: 'data_dir' });
     expect(warnings[0].msg).toBe('driver refused: driver apiVersion 2 is not supported (this manager supports 1)');
 
+    // Admins see the refusal through the API (credentials injected through a stand-in strategy).
+    manager.server.auth.scheme('injected-only', () => ({ authenticate: (_request, h) => h.unauthenticated(new Error('none')) }));
+    manager.server.auth.strategy('injected', 'injected-only');
+    manager.server.auth.default({ strategy: 'injected', mode: 'try' });
     await manager.initialize();
     const health = await manager.server.inject('/health');
     expect(health.statusCode).toBe(200);
+    const admin = { user: { id: 'a', username: 'a', display_name: null, email: null, role: 'admin' }, role: 'admin', allowed_node_ids: null, method: 'token' };
+    const listing = await manager.server.inject({ url: '/api/v1/drivers', auth: { strategy: 'injected', credentials: admin as never } });
+    expect(listing.statusCode).toBe(200);
+    expect(listing.result).toMatchObject({
+      loaded: [{ device_type: 'good', package: 'good-driver', source: 'data_dir' }],
+      refused: [{ package: 'future-driver', version: '3.0.0', source: 'data_dir', reason: 'driver apiVersion 2 is not supported (this manager supports 1)' }]
+    });
     await manager.stop();
     managers.pop();
   });
