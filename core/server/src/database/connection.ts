@@ -56,10 +56,15 @@ export function openDatabase(target: DatabaseTarget): Knex {
         min: 1,
         max: 1,
         afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
-          conn.pragma('journal_mode = WAL');
-          conn.pragma('foreign_keys = ON');
-          conn.pragma('busy_timeout = 5000');
-          done(null, conn);
+          try {
+            conn.pragma('foreign_keys = ON');
+            conn.pragma('busy_timeout = 5000');
+            conn.pragma('journal_mode = WAL');
+            done(null, conn);
+          } catch (err) {
+            // The pool discards a connection whose set-up failed instead of handing it out.
+            done(err as Error, conn);
+          }
         }
       }
     });
@@ -79,6 +84,13 @@ export function openDatabase(target: DatabaseTarget): Knex {
     pool: { min: 0, max: 10 },
     acquireConnectionTimeout: 5000
   });
+}
+
+/** SQLite only: fails loudly if foreign keys are not enforced on the pooled connection. */
+export async function assertForeignKeysEnforced(db: Knex, target: DatabaseTarget): Promise<void> {
+  if (target.client !== 'sqlite') return;
+  const [row] = (await db.raw('PRAGMA foreign_keys')) as { foreign_keys: number }[];
+  if (row?.foreign_keys !== 1) throw new Error(`foreign keys are not enforced on ${target.filename}`);
 }
 
 /** A short description of the target that never includes a password (for logs and the CLI). */
