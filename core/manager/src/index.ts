@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { createManager, runCli, type CliManifest, type CreateManagerOptions, type ManagerConfig } from '@bilbycast/core';
+import auth from '@bilbycast/auth';
 import users from '@bilbycast/users';
 
 const pkg: { version: string } = require('../package.json');
@@ -8,7 +9,7 @@ const pkg: { version: string } = require('../package.json');
 export const defaultManifest: CliManifest = {
   name: 'bilbycast-manager',
   version: pkg.version,
-  plugins: [users],
+  plugins: [users, auth],
   builtinDrivers: [],
   driverResolvePaths: [path.join(__dirname, '..')]
 };

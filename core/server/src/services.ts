@@ -25,10 +25,16 @@ export interface AccountAdministration {
   resetPassword(username: string, password: string): Promise<boolean>;
 }
 
+/** Ends sessions; provided by the auth plugin, used when an account is disabled, reset or deleted. */
+export interface SessionRevocation {
+  revokeAllForUser(userId: string, keepSessionId?: string): Promise<number>;
+}
+
 /**
  * The services plugins provide, by name. Plugins add their own entries through declaration
  * merging: `declare module '@bilbycast/core' { interface ManagerServices { x: X } }`.
  */
 export interface ManagerServices {
   accounts: AccountAdministration;
+  sessions: SessionRevocation;
 }

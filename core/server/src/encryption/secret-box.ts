@@ -51,11 +51,21 @@ export function parseMasterKey(hex: string): Buffer {
 export class SecretBox {
   readonly keyId: string;
   readonly #dataKey: Buffer;
+  readonly #masterKey: Buffer;
 
   constructor(masterKey: Buffer) {
     if (masterKey.length !== 32) throw new Error('a master key must be 32 bytes');
+    this.#masterKey = Buffer.from(masterKey);
     this.#dataKey = Buffer.from(crypto.hkdfSync('sha256', masterKey, HKDF_SALT, 'aes-256-gcm data key v1', 32));
     this.keyId = Buffer.from(crypto.hkdfSync('sha256', masterKey, HKDF_SALT, 'key id v1', 4)).toString('hex');
+  }
+
+  /**
+   * A key for another purpose (cookie sealing, HMACs) derived from the master key with its
+   * own HKDF label, so that no purpose can recover another's key or the master key.
+   */
+  derive(purpose: string, bytes = 32): Buffer {
+    return Buffer.from(crypto.hkdfSync('sha256', this.#masterKey, HKDF_SALT, `derived:${purpose}`, bytes));
   }
 
   encrypt(plaintext: string, where: SecretLocation): string {

@@ -1,0 +1,41 @@
+import type { Request, ResponseToolkit, Server } from '@hapi/hapi';
+
+/** Strict same-origin policy for the UI: no inline script, no framing, no third parties. */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+  "base-uri 'self'",
+  "object-src 'none'"
+].join('; ');
+
+/**
+ * Security headers on every response (errors included). The swagger UI at /documentation
+ * needs its own inline bootstrap script, so only that page gets a CSP allowing it.
+ */
+export function registerSecurityHeaders(server: Server, options: { tls: boolean }): void {
+  server.ext('onPreResponse', (request: Request, h: ResponseToolkit) => {
+    const response = request.response;
+    const headers: Record<string, string> = {
+      'Content-Security-Policy': request.path.startsWith('/documentation')
+        ? CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+        : CONTENT_SECURITY_POLICY,
+      'X-Content-Type-Options': 'nosniff',
+      'X-Frame-Options': 'DENY',
+      'Referrer-Policy': 'no-referrer',
+      'Cross-Origin-Opener-Policy': 'same-origin'
+    };
+    if (options.tls) headers['Strict-Transport-Security'] = 'max-age=63072000; includeSubDomains';
+    const target = 'isBoom' in response && response.isBoom ? response.output.headers : null;
+    for (const [name, value] of Object.entries(headers)) {
+      if (target) target[name] = value;
+      else (response as { header(n: string, v: string): unknown }).header(name, value);
+    }
+    return h.continue;
+  });
+}

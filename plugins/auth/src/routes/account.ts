@@ -1,0 +1,87 @@
+import { apiError, callerOf, nowIso, type ManagerContext } from '@bilbycast/core';
+import { hashPassword, passwordProblems, verifyPassword } from '@bilbycast/users';
+import type { ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import { accountView, type AccountRow } from '../services/account-view';
+import type { SessionStore } from '../services/sessions';
+
+const displayName = Joi.string().min(1).max(128).pattern(/^[^\p{Cc}]*$/u).messages({ 'string.pattern.base': '{{#label}} must not contain control characters' });
+
+/** The caller's own account: read it, edit display name and email, change the password. */
+export function accountRoutes(deps: { manager: ManagerContext; sessions: SessionStore }): ServerRoute[] {
+  const { db, audit } = deps.manager;
+  const load = async (id: string) => (await db('users').where({ id }).first()) as AccountRow;
+  return [
+    {
+      method: 'GET',
+      path: '/api/v1/auth/me',
+      options: {
+        tags: ['api', 'auth'],
+        description: 'The signed-in user',
+        plugins: { bilbycast: { access: 'authenticated' } },
+        handler: async (request) => accountView(await load(callerOf(request).user.id))
+      }
+    },
+    {
+      method: 'PUT',
+      path: '/api/v1/auth/me',
+      options: {
+        tags: ['api', 'auth'],
+        description: 'Edit your display name and email (role, active flag and node scope cannot be changed here)',
+        plugins: { bilbycast: { access: 'authenticated' } },
+        validate: {
+          payload: Joi.object({ display_name: displayName, email: Joi.string().email({ tlds: false }).max(254).allow(null) }).min(1)
+        },
+        handler: async (request) => {
+          const caller = callerOf(request);
+          const changes = request.payload as { display_name?: string; email?: string | null };
+          await db('users').where({ id: caller.user.id }).update({ ...changes, updated_at: nowIso() });
+          await audit.record({
+            action: 'user.update',
+            user_id: caller.user.id,
+            username: caller.user.username,
+            target_type: 'user',
+            target_id: caller.user.id,
+            ip: request.info.remoteAddress,
+            details: { changed: changes, self_service: true }
+          });
+          return accountView(await load(caller.user.id));
+        }
+      }
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/auth/change-password',
+      options: {
+        tags: ['api', 'auth'],
+        description: 'Change your password; keeps this session and signs out all your others',
+        plugins: { bilbycast: { access: 'authenticated' } },
+        validate: {
+          payload: Joi.object({ current_password: Joi.string().min(1).max(128).required(), new_password: Joi.string().min(1).max(256).required() })
+        },
+        handler: async (request) => {
+          const caller = callerOf(request);
+          const { current_password, new_password } = request.payload as { current_password: string; new_password: string };
+          const user = await load(caller.user.id);
+          if (!user.password_hash || !(await verifyPassword(user.password_hash, current_password))) {
+            throw apiError(400, 'wrong_password', 'The current password is not correct');
+          }
+          const problems = passwordProblems(new_password);
+          if (problems.length > 0) throw apiError(400, 'weak_password', `The new password ${problems.join('; ')}`, { problems });
+          await db('users').where({ id: user.id }).update({ password_hash: await hashPassword(new_password), updated_at: nowIso() });
+          const signedOut = await deps.sessions.revokeAllForUser(user.id, caller.session_id);
+          await audit.record({
+            action: 'auth.password_change',
+            user_id: user.id,
+            username: user.username,
+            target_type: 'user',
+            target_id: user.id,
+            ip: request.info.remoteAddress,
+            details: { other_sessions_ended: signedOut }
+          });
+          return { success: true, other_sessions_ended: signedOut };
+        }
+      }
+    }
+  ];
+}

@@ -1,0 +1,150 @@
+import crypto from 'node:crypto';
+import { apiError, nowIso, type ManagerContext } from '@bilbycast/core';
+import { hashPassword, verifyPassword } from '@bilbycast/users';
+import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import { CSRF_COOKIE } from '../http/csrf';
+import { SESSION_COOKIE } from '../http/strategies';
+import { accountUsable } from '../services/caller';
+import type { LoginLimits } from '../services/login-limits';
+import type { SessionStore } from '../services/sessions';
+import { accountView, type AccountRow } from '../services/account-view';
+
+/** An argon2id hash of a random string, verified for unknown users so that timing reveals nothing. */
+let dummyHash: Promise<string> | undefined;
+const dummyPasswordHash = () => (dummyHash ??= hashPassword(crypto.randomBytes(16).toString('hex')));
+
+export interface LoginDeps {
+  manager: ManagerContext;
+  sessions: SessionStore;
+  limits: LoginLimits;
+}
+
+type LoginOutcome =
+  | { kind: 'ok'; user: AccountRow }
+  | { kind: 'invalid' }
+  | { kind: 'rate_limited'; retryAfter: number };
+
+/** The password step shared by the JSON and form logins. */
+async function checkPassword(deps: LoginDeps, request: Request, username: string, password: string): Promise<LoginOutcome> {
+  const ip = request.info.remoteAddress;
+  const retryAfter = await deps.limits.ipRetryAfter(ip);
+  if (retryAfter > 0) return { kind: 'rate_limited', retryAfter };
+
+  const user = (await deps.manager.db('users').where({ username_key: username.toLowerCase() }).first()) as AccountRow | undefined;
+  const passwordOk = await verifyPassword(user?.password_hash ?? (await dummyPasswordHash()), password);
+  const locked = user ? await deps.limits.accountLocked(user.id) : false;
+  if (user && passwordOk && !locked && accountUsable(user)) {
+    await deps.limits.recordSuccess(user.id);
+    return { kind: 'ok', user };
+  }
+  // Only a wrong password counts towards the account lockout; every failure counts for the IP.
+  const { lockedNow } = await deps.limits.recordFailure(ip, user && !passwordOk ? user.id : undefined);
+  await deps.manager.audit.record({
+    action: 'auth.login_failed',
+    user_id: user?.id ?? null,
+    username: username.slice(0, 64),
+    ip,
+    outcome: 'failure',
+    details: { reason: !user ? 'unknown_user' : !passwordOk ? 'wrong_password' : locked ? 'locked' : 'account_unusable' }
+  });
+  if (lockedNow && user) {
+    await deps.manager.audit.record({ action: 'auth.lockout', user_id: user.id, username: user.username, ip, outcome: 'failure' });
+  }
+  return { kind: 'invalid' };
+}
+
+/** Starts a session: cookie, fresh CSRF token, last login time, audit. Returns the CSRF token. */
+export async function startSession(deps: LoginDeps, request: Request, h: ResponseToolkit, user: AccountRow, how: string): Promise<string> {
+  const session = await deps.sessions.create(user.id, { ip: request.info.remoteAddress, user_agent: request.headers['user-agent'] as string | undefined });
+  request.cookieAuth.set({ sid: session.secret });
+  const csrfToken = crypto.randomBytes(16).toString('hex');
+  h.state(CSRF_COOKIE, csrfToken);
+  await deps.manager.db('users').where({ id: user.id }).update({ last_login_at: nowIso() });
+  await deps.manager.audit.record({
+    action: 'auth.login',
+    user_id: user.id,
+    username: user.username,
+    ip: request.info.remoteAddress,
+    details: { method: how }
+  });
+  return csrfToken;
+}
+
+const credentialsSchema = Joi.object({
+  username: Joi.string().min(1).max(64).required(),
+  password: Joi.string().min(1).max(128).required()
+});
+
+/** A same-site relative path to return to after login, else "/". */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/(?!\/)[A-Za-z0-9/_.%?=&-]*$/.test(next) && !next.includes('\\') ? next : '/';
+}
+
+export function loginRoutes(deps: LoginDeps): ServerRoute[] {
+  return [
+    {
+      method: 'POST',
+      path: '/api/v1/auth/login',
+      options: {
+        tags: ['api', 'auth'],
+        description: 'Sign in with username and password',
+        plugins: { bilbycast: { access: 'public' } },
+        validate: { payload: credentialsSchema },
+        handler: async (request, h) => {
+          const { username, password } = request.payload as { username: string; password: string };
+          const outcome = await checkPassword(deps, request, username, password);
+          if (outcome.kind === 'rate_limited') {
+            const err = apiError(429, 'rate_limited', 'Too many login attempts. Try again later.');
+            err.output.headers['Retry-After'] = String(outcome.retryAfter);
+            throw err;
+          }
+          if (outcome.kind === 'invalid') throw apiError(401, 'invalid_credentials', 'Invalid credentials');
+          const csrfToken = await startSession(deps, request, h, outcome.user, 'password');
+          return { user: accountView(outcome.user), csrf_token: csrfToken };
+        }
+      }
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/auth/login-form',
+      options: {
+        tags: ['api', 'auth'],
+        description: 'Sign in from the HTML login form (answers with a 303 redirect)',
+        plugins: { bilbycast: { access: 'public' } },
+        payload: { parse: true, allow: ['application/x-www-form-urlencoded'] },
+        validate: {
+          payload: credentialsSchema.keys({ next: Joi.string().allow('').max(2048) }),
+          failAction: (_request, h) => h.redirect('/login?error=invalid').code(303).takeover()
+        },
+        handler: async (request, h) => {
+          const { username, password, next } = request.payload as { username: string; password: string; next?: string };
+          const outcome = await checkPassword(deps, request, username, password);
+          if (outcome.kind === 'rate_limited') return h.redirect('/login?error=rate_limited').code(303);
+          if (outcome.kind === 'invalid') return h.redirect('/login?error=invalid').code(303);
+          await startSession(deps, request, h, outcome.user, 'password');
+          return h.redirect(safeNext(next)).code(303);
+        }
+      }
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/auth/logout',
+      options: {
+        tags: ['api', 'auth'],
+        description: 'End the current session',
+        plugins: { bilbycast: { access: 'authenticated' } },
+        handler: async (request, h) => {
+          const caller = request.auth.credentials as unknown as { user: { id: string; username: string }; session_id?: string };
+          if (caller.session_id) await deps.sessions.revoke(caller.user.id, caller.session_id);
+          request.cookieAuth.clear();
+          h.unstate(CSRF_COOKIE);
+          await deps.manager.audit.record({ action: 'auth.logout', user_id: caller.user.id, username: caller.user.username, ip: request.info.remoteAddress });
+          return { success: true };
+        }
+      }
+    }
+  ];
+}
+
+export { SESSION_COOKIE };

@@ -1,0 +1,103 @@
+import { apiError, callerOf, type ManagerContext, ROLES } from '@bilbycast/core';
+import type { ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import type { ApiTokens } from '../services/api-tokens';
+import type { SessionStore } from '../services/sessions';
+
+const id = Joi.string().guid().required();
+
+/** The caller's sessions and personal API tokens. */
+export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions: SessionStore; tokens: ApiTokens }): ServerRoute[] {
+  const { audit } = deps.manager;
+  return [
+    {
+      method: 'GET',
+      path: '/api/v1/auth/sessions',
+      options: {
+        tags: ['api', 'auth'],
+        description: 'Your active sessions',
+        plugins: { bilbycast: { access: 'authenticated' } },
+        handler: (request) => deps.sessions.list(callerOf(request).user.id, callerOf(request).session_id)
+      }
+    },
+    {
+      method: 'DELETE',
+      path: '/api/v1/auth/sessions/{id}',
+      options: {
+        tags: ['api', 'auth'],
+        description: 'End one of your sessions',
+        plugins: { bilbycast: { access: 'authenticated' } },
+        validate: { params: Joi.object({ id }) },
+        handler: async (request, h) => {
+          const caller = callerOf(request);
+          const { id: sessionId } = request.params as { id: string };
+          if (!(await deps.sessions.revoke(caller.user.id, sessionId))) throw apiError(404, 'session_not_found', 'No such session');
+          await audit.record({ action: 'auth.session_revoke', user_id: caller.user.id, username: caller.user.username, target_type: 'session', target_id: sessionId, ip: request.info.remoteAddress });
+          return h.response().code(204);
+        }
+      }
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/auth/tokens',
+      options: {
+        tags: ['api', 'auth'],
+        description: 'Your API tokens (never their secrets)',
+        plugins: { bilbycast: { access: 'authenticated' } },
+        handler: (request) => deps.tokens.list(callerOf(request).user.id)
+      }
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/auth/tokens',
+      options: {
+        tags: ['api', 'auth'],
+        description: 'Create an API token; its secret is returned this once',
+        plugins: { bilbycast: { access: 'authenticated' } },
+        validate: {
+          payload: Joi.object({
+            name: Joi.string().min(1).max(100).pattern(/^[^\p{Cc}]*$/u).required(),
+            expires_at: Joi.date().iso().greater('now').allow(null),
+            role: Joi.string().valid(...ROLES).allow(null)
+          })
+        },
+        handler: async (request, h) => {
+          const caller = callerOf(request);
+          const input = request.payload as { name: string; expires_at?: Date | null; role?: (typeof ROLES)[number] | null };
+          const created = await deps.tokens.create(caller.user.id, {
+            name: input.name,
+            role: input.role ?? null,
+            expires_at: input.expires_at ? input.expires_at.toISOString() : null
+          });
+          await audit.record({
+            action: 'auth.token_create',
+            user_id: caller.user.id,
+            username: caller.user.username,
+            target_type: 'api_token',
+            target_id: created.id,
+            ip: request.info.remoteAddress,
+            details: { name: created.name, role: created.role, expires_at: created.expires_at }
+          });
+          return h.response(created).code(201);
+        }
+      }
+    },
+    {
+      method: 'DELETE',
+      path: '/api/v1/auth/tokens/{id}',
+      options: {
+        tags: ['api', 'auth'],
+        description: 'Revoke one of your API tokens',
+        plugins: { bilbycast: { access: 'authenticated' } },
+        validate: { params: Joi.object({ id }) },
+        handler: async (request, h) => {
+          const caller = callerOf(request);
+          const revoked = await deps.tokens.revoke(caller.user.id, (request.params as { id: string }).id);
+          if (!revoked) throw apiError(404, 'token_not_found', 'No such token');
+          await audit.record({ action: 'auth.token_revoke', user_id: caller.user.id, username: caller.user.username, target_type: 'api_token', target_id: revoked.id, ip: request.info.remoteAddress, details: { name: revoked.name } });
+          return h.response().code(204);
+        }
+      }
+    }
+  ];
+}

@@ -1,0 +1,80 @@
+import crypto from 'node:crypto';
+import { nowIso, type ManagerCredentials, type Role } from '@bilbycast/core';
+import type { Knex } from 'knex';
+import { loadCallerCredentials } from './caller';
+import { hashSecret, newSecret } from './secret-tokens';
+
+export const TOKEN_PREFIX = 'bct_';
+
+export interface ApiTokenSummary {
+  id: string;
+  name: string;
+  prefix: string;
+  role: Role | null;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+const LAST_USED_INTERVAL_MS = 60_000;
+
+/**
+ * Personal API tokens for scripts (`Authorization: Bearer bct_…`). Shown once, stored as a
+ * hash. A token acts as its owner with the owner's current rights, optionally capped at a
+ * lower role: never more than the owner has now.
+ */
+export class ApiTokens {
+  constructor(private readonly db: Knex) {}
+
+  async create(userId: string, input: { name: string; expires_at?: string | null; role?: Role | null }): Promise<ApiTokenSummary & { token: string }> {
+    const token = newSecret(TOKEN_PREFIX);
+    const row = {
+      id: crypto.randomUUID(),
+      secret_hash: hashSecret(token),
+      prefix: token.slice(0, 12),
+      user_id: userId,
+      name: input.name,
+      role: input.role ?? null,
+      created_at: nowIso(),
+      expires_at: input.expires_at ?? null,
+      last_used_at: null
+    };
+    await this.db('auth_api_tokens').insert(row);
+    return { ...summary(row), token };
+  }
+
+  async authenticate(token: string): Promise<ManagerCredentials | null> {
+    if (!token.startsWith(TOKEN_PREFIX) || token.length > 100) return null;
+    const row = await this.db('auth_api_tokens').where({ secret_hash: hashSecret(token) }).first();
+    if (!row || (row.expires_at && new Date(row.expires_at) <= new Date())) return null;
+    const credentials = await loadCallerCredentials(this.db, row.user_id, 'token', { token_id: row.id, cap: row.role });
+    if (credentials && (!row.last_used_at || Date.now() - new Date(row.last_used_at).getTime() > LAST_USED_INTERVAL_MS)) {
+      await this.db('auth_api_tokens').where({ id: row.id }).update({ last_used_at: nowIso() });
+    }
+    return credentials;
+  }
+
+  async list(userId: string): Promise<ApiTokenSummary[]> {
+    const rows = await this.db('auth_api_tokens').where({ user_id: userId }).orderBy('created_at', 'desc');
+    return rows.map(summary);
+  }
+
+  async revoke(userId: string, tokenId: string): Promise<ApiTokenSummary | null> {
+    const row = await this.db('auth_api_tokens').where({ id: tokenId, user_id: userId }).first();
+    if (!row) return null;
+    await this.db('auth_api_tokens').where({ id: tokenId }).delete();
+    return summary(row);
+  }
+}
+
+function summary(row: Record<string, any>): ApiTokenSummary {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    role: row.role ?? null,
+    created_at: row.created_at,
+    expires_at: row.expires_at ?? null,
+    last_used_at: row.last_used_at ?? null
+  };
+}

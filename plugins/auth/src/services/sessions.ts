@@ -1,0 +1,98 @@
+import crypto from 'node:crypto';
+import { nowIso, type ManagerCredentials } from '@bilbycast/core';
+import type { Knex } from 'knex';
+import { loadCallerCredentials } from './caller';
+import { hashSecret, newSecret } from './secret-tokens';
+
+export interface SessionLifetimes {
+  absoluteMs: number;
+  idleMs: number;
+}
+
+export interface SessionSummary {
+  id: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  current: boolean;
+}
+
+/** Only refresh `last_seen_at` this often, so that reads do not turn into a write per request. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+/**
+ * Server-side sessions. The browser holds an opaque secret (sealed in the session cookie);
+ * the database holds its hash, so a database leak does not reveal usable sessions.
+ */
+export class SessionStore {
+  constructor(
+    private readonly db: Knex,
+    private readonly lifetimes: SessionLifetimes
+  ) {}
+
+  async create(userId: string, meta: { ip?: string; user_agent?: string }): Promise<{ id: string; secret: string }> {
+    const id = crypto.randomUUID();
+    const secret = newSecret();
+    const now = nowIso();
+    await this.db('auth_sessions').insert({
+      id,
+      secret_hash: hashSecret(secret),
+      user_id: userId,
+      ip: meta.ip?.slice(0, 64) ?? null,
+      user_agent: meta.user_agent?.slice(0, 256) ?? null,
+      created_at: now,
+      last_seen_at: now,
+      expires_at: new Date(Date.now() + this.lifetimes.absoluteMs).toISOString()
+    });
+    return { id, secret };
+  }
+
+  /** Credentials for a live session, or null when it is unknown, expired, idle too long or its user can no longer act. */
+  async authenticate(secret: string): Promise<ManagerCredentials | null> {
+    const session = await this.db('auth_sessions').where({ secret_hash: hashSecret(secret) }).first();
+    if (!session) return null;
+    const now = Date.now();
+    const lastSeen = new Date(session.last_seen_at).getTime();
+    if (new Date(session.expires_at).getTime() <= now || lastSeen + this.lifetimes.idleMs <= now) {
+      await this.db('auth_sessions').where({ id: session.id }).delete();
+      return null;
+    }
+    const credentials = await loadCallerCredentials(this.db, session.user_id, 'session', { session_id: session.id });
+    if (credentials && now - lastSeen > TOUCH_INTERVAL_MS) {
+      await this.db('auth_sessions').where({ id: session.id }).update({ last_seen_at: nowIso() });
+    }
+    return credentials;
+  }
+
+  async list(userId: string, currentId?: string): Promise<SessionSummary[]> {
+    const rows = await this.db('auth_sessions').where({ user_id: userId }).orderBy('created_at', 'desc');
+    return rows.map((r) => ({
+      id: r.id,
+      ip: r.ip,
+      user_agent: r.user_agent,
+      created_at: r.created_at,
+      last_seen_at: r.last_seen_at,
+      expires_at: r.expires_at,
+      current: r.id === currentId
+    }));
+  }
+
+  /** Ends one of the user's sessions; false when there is no such session of theirs. */
+  async revoke(userId: string, sessionId: string): Promise<boolean> {
+    return (await this.db('auth_sessions').where({ id: sessionId, user_id: userId }).delete()) > 0;
+  }
+
+  /** Ends every session of a user, optionally keeping one (the caller's own). */
+  async revokeAllForUser(userId: string, keepSessionId?: string): Promise<number> {
+    const query = this.db('auth_sessions').where({ user_id: userId });
+    if (keepSessionId) query.whereNot({ id: keepSessionId });
+    return query.delete();
+  }
+
+  /** Removes expired sessions (run on a schedule). */
+  async purgeExpired(): Promise<number> {
+    return this.db('auth_sessions').where('expires_at', '<=', nowIso()).delete();
+  }
+}
