@@ -6,9 +6,11 @@ import { registerStrategies } from './http/strategies';
 import { authMigrations } from './migrations';
 import { accountRoutes } from './routes/account';
 import { loginRoutes } from './routes/login';
+import { mfaRoutes } from './routes/mfa';
 import { sessionAndTokenRoutes } from './routes/sessions';
 import { ApiTokens } from './services/api-tokens';
 import { LoginLimits } from './services/login-limits';
+import { MfaStore, mfaSecretColumns } from './services/mfa';
 import { SessionStore } from './services/sessions';
 
 export { SESSION_COOKIE } from './http/strategies';
@@ -33,7 +35,7 @@ const HOUR_MS = 3_600_000;
 const PURGE_INTERVAL_MS = 15 * 60_000;
 
 /**
- * The auth plugin: sign-in, server-side sessions, API tokens, CSRF and security headers.
+ * The auth plugin: sign-in, TOTP MFA, server-side sessions, API tokens, CSRF and security headers.
  * Access rules themselves are enforced by the core from each route's declaration; this
  * plugin supplies who the caller is.
  */
@@ -51,6 +53,8 @@ export const plugin: Plugin<AuthOptions> = {
     const sessions = new SessionStore(manager.db, { absoluteMs, idleMs: options.session_idle_hours * HOUR_MS });
     const tokens = new ApiTokens(manager.db);
     const limits = new LoginLimits(manager.db, manager.database);
+    const mfa = new MfaStore(manager.db, manager.secrets);
+    for (const column of mfaSecretColumns) manager.secretColumns.register(column);
     manager.services.provide('sessions', sessions);
 
     await registerStrategies(server, {
@@ -64,8 +68,9 @@ export const plugin: Plugin<AuthOptions> = {
     registerSecurityHeaders(server, { tls: Boolean(manager.config.tls_cert) });
 
     server.route([
-      ...loginRoutes({ manager, sessions, limits }),
-      ...accountRoutes({ manager, sessions }),
+      ...loginRoutes({ manager, sessions, limits, mfa }),
+      ...mfaRoutes({ manager, sessions, limits, mfa }),
+      ...accountRoutes({ manager, sessions, mfa }),
       ...sessionAndTokenRoutes({ manager, sessions, tokens })
     ]);
 

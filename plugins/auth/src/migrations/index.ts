@@ -1,5 +1,6 @@
 import type { Migration } from '@bilbycast/core';
 import { sessionsAndTokens } from './001_sessions_and_tokens';
+import { mfa } from './002_mfa';
 
 /** The auth plugin's schema changes, oldest first. */
-export const authMigrations: Migration[] = [sessionsAndTokens];
+export const authMigrations: Migration[] = [sessionsAndTokens, mfa];

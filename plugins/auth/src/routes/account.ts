@@ -3,14 +3,16 @@ import { hashPassword, passwordProblems, verifyPassword } from '@bilbycast/users
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { accountView, type AccountRow } from '../services/account-view';
+import type { MfaStore } from '../services/mfa';
 import type { SessionStore } from '../services/sessions';
 
 const displayName = Joi.string().min(1).max(128).pattern(/^[^\p{Cc}]*$/u).messages({ 'string.pattern.base': '{{#label}} must not contain control characters' });
 
 /** The caller's own account: read it, edit display name and email, change the password. */
-export function accountRoutes(deps: { manager: ManagerContext; sessions: SessionStore }): ServerRoute[] {
+export function accountRoutes(deps: { manager: ManagerContext; sessions: SessionStore; mfa: MfaStore }): ServerRoute[] {
   const { db, audit } = deps.manager;
   const load = async (id: string) => (await db('users').where({ id }).first()) as AccountRow;
+  const view = async (id: string) => accountView(await load(id), await deps.mfa.enabled(id));
   return [
     {
       method: 'GET',
@@ -19,7 +21,7 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
         tags: ['api', 'auth'],
         description: 'The signed-in user',
         plugins: { bilbycast: { access: 'authenticated' } },
-        handler: async (request) => accountView(await load(callerOf(request).user.id))
+        handler: async (request) => view(callerOf(request).user.id)
       }
     },
     {
@@ -45,7 +47,7 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
             ip: request.info.remoteAddress,
             details: { changed: changes, self_service: true }
           });
-          return accountView(await load(caller.user.id));
+          return view(caller.user.id);
         }
       }
     },

@@ -7,6 +7,7 @@ import { CSRF_COOKIE } from '../http/csrf';
 import { SESSION_COOKIE } from '../http/strategies';
 import { accountUsable } from '../services/caller';
 import type { LoginLimits } from '../services/login-limits';
+import type { MfaStore } from '../services/mfa';
 import type { SessionStore } from '../services/sessions';
 import { accountView, type AccountRow } from '../services/account-view';
 
@@ -18,6 +19,7 @@ export interface LoginDeps {
   manager: ManagerContext;
   sessions: SessionStore;
   limits: LoginLimits;
+  mfa: MfaStore;
 }
 
 type LoginOutcome =
@@ -100,8 +102,12 @@ export function loginRoutes(deps: LoginDeps): ServerRoute[] {
             throw err;
           }
           if (outcome.kind === 'invalid') throw apiError(401, 'invalid_credentials', 'Invalid credentials');
+          // An enrolled user gets a single-use challenge for the code step, and no session yet.
+          if (await deps.mfa.enabled(outcome.user.id)) {
+            return { mfa_required: true, challenge_token: await deps.mfa.createChallenge(outcome.user.id) };
+          }
           const csrfToken = await startSession(deps, request, h, outcome.user, 'password');
-          return { user: accountView(outcome.user), csrf_token: csrfToken };
+          return { user: accountView(outcome.user, false), csrf_token: csrfToken };
         }
       }
     },
@@ -122,6 +128,10 @@ export function loginRoutes(deps: LoginDeps): ServerRoute[] {
           const outcome = await checkPassword(deps, request, username, password);
           if (outcome.kind === 'rate_limited') return h.redirect('/login?error=rate_limited').code(303);
           if (outcome.kind === 'invalid') return h.redirect('/login?error=invalid').code(303);
+          if (await deps.mfa.enabled(outcome.user.id)) {
+            const challenge = await deps.mfa.createChallenge(outcome.user.id, safeNext(next));
+            return h.redirect(`/login/mfa?challenge=${encodeURIComponent(challenge)}`).code(303);
+          }
           await startSession(deps, request, h, outcome.user, 'password');
           return h.redirect(safeNext(next)).code(303);
         }

@@ -14,11 +14,10 @@ export interface AccountRow {
   last_login_at: string | null;
   created_at: string;
   updated_at: string;
-  mfa_enabled?: unknown;
 }
 
 /** The caller's own account as the auth endpoints return it: never hashes or secrets. */
-export function accountView(row: AccountRow) {
+export function accountView(row: AccountRow, mfaEnabled: boolean) {
   return {
     id: row.id,
     username: row.username,
@@ -28,7 +27,7 @@ export function accountView(row: AccountRow) {
     is_active: fromDbBoolean(row.is_active),
     expires_at: row.expires_at,
     allowed_node_ids: parseJsonColumn<string[] | null>(row.allowed_node_ids, null),
-    mfa_enabled: fromDbBoolean(row.mfa_enabled ?? false),
+    mfa_enabled: mfaEnabled,
     last_login_at: row.last_login_at,
     created_at: row.created_at,
     updated_at: row.updated_at

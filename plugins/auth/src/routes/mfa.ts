@@ -1,0 +1,112 @@
+import { apiError, callerOf, type ManagerContext } from '@bilbycast/core';
+import { verifyPassword } from '@bilbycast/users';
+import type { ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import { accountView, type AccountRow } from '../services/account-view';
+import type { LoginLimits } from '../services/login-limits';
+import type { MfaStore } from '../services/mfa';
+import { startSession, type LoginDeps } from './login';
+
+const code = Joi.string().min(1).max(32).required();
+
+/** TOTP enrolment for the signed-in user, and the code step of an MFA login. */
+export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits }): ServerRoute[] {
+  const { db, audit } = deps.manager as ManagerContext;
+  const actor = (request: Parameters<typeof callerOf>[0]) => {
+    const caller = callerOf(request);
+    return { user_id: caller.user.id, username: caller.user.username, ip: request.info.remoteAddress, target_type: 'user', target_id: caller.user.id };
+  };
+  return [
+    {
+      method: 'POST',
+      path: '/api/v1/auth/mfa/totp/setup',
+      options: {
+        tags: ['api', 'auth', 'mfa'],
+        description: 'Start TOTP enrolment: a new secret, its otpauth URL and QR code (nothing is enabled yet)',
+        plugins: { bilbycast: { access: 'authenticated' } },
+        handler: async (request) => {
+          const caller = callerOf(request);
+          if (await deps.mfa.enabled(caller.user.id)) throw apiError(409, 'mfa_already_enabled', 'MFA is already enabled; disable it first');
+          return deps.mfa.beginSetup(caller.user.id, caller.user.username);
+        }
+      }
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/auth/mfa/totp/confirm',
+      options: {
+        tags: ['api', 'auth', 'mfa'],
+        description: 'Enable TOTP with a current code; returns 10 single-use recovery codes, shown once',
+        plugins: { bilbycast: { access: 'authenticated' } },
+        validate: { payload: Joi.object({ code }) },
+        handler: async (request) => {
+          const caller = callerOf(request);
+          if (await deps.mfa.enabled(caller.user.id)) throw apiError(409, 'mfa_already_enabled', 'MFA is already enabled');
+          const codes = await deps.mfa.confirm(caller.user.id, (request.payload as { code: string }).code);
+          if (!codes) throw apiError(400, 'invalid_code', 'The code is not valid for the pending secret (run setup first)');
+          await audit.record({ action: 'auth.mfa_enable', ...actor(request) });
+          return { recovery_codes: codes };
+        }
+      }
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/auth/mfa/totp/disable',
+      options: {
+        tags: ['api', 'auth', 'mfa'],
+        description: 'Disable TOTP; needs your password and a current code (or a recovery code)',
+        plugins: { bilbycast: { access: 'authenticated' } },
+        validate: { payload: Joi.object({ password: Joi.string().min(1).max(128).required(), code }) },
+        handler: async (request) => {
+          const caller = callerOf(request);
+          const { password, code: given } = request.payload as { password: string; code: string };
+          if (!(await deps.mfa.enabled(caller.user.id))) throw apiError(409, 'mfa_not_enabled', 'MFA is not enabled');
+          const user = (await db('users').where({ id: caller.user.id }).first()) as AccountRow;
+          if (!user.password_hash || !(await verifyPassword(user.password_hash, password))) {
+            throw apiError(400, 'wrong_password', 'The password is not correct');
+          }
+          if (!(await deps.mfa.checkCode(caller.user.id, given)).ok) throw apiError(400, 'invalid_code', 'The code is not valid');
+          await deps.mfa.disable(caller.user.id);
+          await audit.record({ action: 'auth.mfa_disable', ...actor(request) });
+          return { success: true };
+        }
+      }
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/auth/mfa/verify',
+      options: {
+        tags: ['api', 'auth', 'mfa'],
+        description: 'Complete an MFA login with the challenge token and a TOTP or recovery code',
+        plugins: { bilbycast: { access: 'public' } },
+        validate: { payload: Joi.object({ challenge_token: Joi.string().min(1).max(100).required(), code }) },
+        handler: async (request, h) => {
+          const { challenge_token, code: given } = request.payload as { challenge_token: string; code: string };
+          const challenge = await deps.mfa.challengeUser(challenge_token);
+          if (!challenge) throw apiError(401, 'invalid_challenge', 'The sign-in challenge is unknown, used or expired; sign in again');
+          const retryAfter = await deps.limits.mfaRetryAfter(challenge.userId);
+          if (retryAfter > 0) {
+            const err = apiError(429, 'rate_limited', 'Too many wrong codes. Try again later.');
+            err.output.headers['Retry-After'] = String(retryAfter);
+            throw err;
+          }
+          const user = (await db('users').where({ id: challenge.userId }).first()) as AccountRow | undefined;
+          const check = user ? await deps.mfa.checkCode(user.id, given) : { ok: false as const };
+          if (!user || !check.ok) {
+            await deps.limits.recordMfaFailure(challenge.userId);
+            await audit.record({ action: 'auth.mfa_failed', user_id: challenge.userId, username: user?.username ?? null, ip: request.info.remoteAddress, outcome: 'failure' });
+            throw apiError(401, 'invalid_code', 'The code is not valid');
+          }
+          if (!(await deps.mfa.consumeChallenge(challenge_token))) {
+            throw apiError(401, 'invalid_challenge', 'The sign-in challenge was already used; sign in again');
+          }
+          if (check.via === 'recovery_code') {
+            await audit.record({ action: 'auth.mfa_recovery_code_used', user_id: user.id, username: user.username, ip: request.info.remoteAddress });
+          }
+          const csrfToken = await startSession(deps, request, h, user, check.via === 'totp' ? 'password+totp' : 'password+recovery_code');
+          return { user: accountView(user, true), csrf_token: csrfToken };
+        }
+      }
+    }
+  ];
+}

@@ -1,0 +1,120 @@
+import { nowIso, parseJsonColumn, fromDbBoolean, type SecretBox } from '@bilbycast/core';
+import type { Knex } from 'knex';
+import { generateRecoveryCodes, hashRecoveryCode, matchRecoveryCode } from './recovery-codes';
+import { hashSecret, newSecret } from './secret-tokens';
+import { generateTotpSecret, totpQrSvg, totpUri, verifyTotp } from './totp';
+
+export const CHALLENGE_LIFETIME_MS = 5 * 60_000;
+const TABLE = 'auth_mfa';
+
+/** The encrypted columns of this store (registered for master-key rotation). */
+export const mfaSecretColumns = [
+  { table: TABLE, column: 'totp_secret', idColumn: 'user_id' },
+  { table: TABLE, column: 'pending_secret', idColumn: 'user_id' }
+];
+
+export type CodeCheck = { ok: true; via: 'totp' | 'recovery_code' } | { ok: false };
+
+/**
+ * TOTP enrolment, verification with replay protection, single-use recovery codes, and the
+ * challenges issued between the password step and the code step of a login.
+ */
+export class MfaStore {
+  constructor(
+    private readonly db: Knex,
+    private readonly secrets: SecretBox
+  ) {}
+
+  async enabled(userId: string): Promise<boolean> {
+    const row = await this.db(TABLE).where({ user_id: userId }).first();
+    return Boolean(row && fromDbBoolean(row.enabled));
+  }
+
+  /** Starts (or restarts) enrolment with a fresh secret; nothing is enabled yet. */
+  async beginSetup(userId: string, accountName: string): Promise<{ secret: string; otpauth_url: string; qr_svg: string }> {
+    const secret = generateTotpSecret();
+    const encrypted = this.secrets.encrypt(secret, { table: TABLE, column: 'pending_secret', rowId: userId });
+    const existing = await this.db(TABLE).where({ user_id: userId }).first();
+    if (existing) await this.db(TABLE).where({ user_id: userId }).update({ pending_secret: encrypted, updated_at: nowIso() });
+    else await this.db(TABLE).insert({ user_id: userId, enabled: false, pending_secret: encrypted, recovery_code_hashes: '[]', updated_at: nowIso() });
+    const otpauth_url = totpUri({ secret, accountName });
+    return { secret, otpauth_url, qr_svg: await totpQrSvg(otpauth_url) };
+  }
+
+  /** Enables MFA when `code` matches the pending secret; returns the recovery codes (shown once). */
+  async confirm(userId: string, code: string): Promise<string[] | null> {
+    const row = await this.db(TABLE).where({ user_id: userId }).first();
+    if (!row?.pending_secret) return null;
+    const secret = this.secrets.decrypt(row.pending_secret, { table: TABLE, column: 'pending_secret', rowId: userId });
+    const check = await verifyTotp({ secret, code });
+    if (!check.valid) return null;
+    const codes = generateRecoveryCodes();
+    await this.db(TABLE)
+      .where({ user_id: userId })
+      .update({
+        enabled: true,
+        totp_secret: this.secrets.encrypt(secret, { table: TABLE, column: 'totp_secret', rowId: userId }),
+        pending_secret: null,
+        last_used_step: check.timeStep,
+        recovery_code_hashes: JSON.stringify(codes.map(hashRecoveryCode)),
+        updated_at: nowIso()
+      });
+    return codes;
+  }
+
+  async disable(userId: string): Promise<void> {
+    await this.db(TABLE).where({ user_id: userId }).delete();
+  }
+
+  /**
+   * Checks a TOTP code (never the same time step twice) or a recovery code (consumed on use)
+   * in one transaction, so two concurrent uses of one code cannot both succeed.
+   */
+  async checkCode(userId: string, code: string): Promise<CodeCheck> {
+    return this.db.transaction(async (trx) => {
+      const query = trx(TABLE).where({ user_id: userId });
+      // SQLite serialises write transactions itself; MariaDB/MySQL needs the row lock.
+      if (this.db.client.config.client === 'mysql2') query.forUpdate();
+      const row = await query.first();
+      if (!row || !fromDbBoolean(row.enabled) || !row.totp_secret) return { ok: false };
+      const secret = this.secrets.decrypt(row.totp_secret, { table: TABLE, column: 'totp_secret', rowId: userId });
+      const lastUsedStep = row.last_used_step === null ? null : Number(row.last_used_step);
+      const totp = await verifyTotp({ secret, code, lastUsedStep });
+      if (totp.valid) {
+        await trx(TABLE).where({ user_id: userId }).update({ last_used_step: totp.timeStep, updated_at: nowIso() });
+        return { ok: true, via: 'totp' };
+      }
+      const hashes = parseJsonColumn<string[]>(row.recovery_code_hashes, []);
+      const used = matchRecoveryCode(code, hashes);
+      if (!used) return { ok: false };
+      await trx(TABLE)
+        .where({ user_id: userId })
+        .update({ recovery_code_hashes: JSON.stringify(hashes.filter((h) => h !== used)), updated_at: nowIso() });
+      return { ok: true, via: 'recovery_code' };
+    });
+  }
+
+  async createChallenge(userId: string, next?: string): Promise<string> {
+    const token = newSecret('mfa_');
+    await this.db('auth_mfa_challenges').where('expires_at', '<=', nowIso()).delete();
+    await this.db('auth_mfa_challenges').insert({
+      secret_hash: hashSecret(token),
+      user_id: userId,
+      expires_at: new Date(Date.now() + CHALLENGE_LIFETIME_MS).toISOString(),
+      next: next ?? null
+    });
+    return token;
+  }
+
+  /** The user of a live challenge (without using it up), or null. */
+  async challengeUser(token: string): Promise<{ userId: string; next: string | null } | null> {
+    const row = await this.db('auth_mfa_challenges').where({ secret_hash: hashSecret(token) }).first();
+    if (!row || new Date(row.expires_at) <= new Date()) return null;
+    return { userId: row.user_id, next: row.next };
+  }
+
+  /** Uses a challenge up; false if it was already used (a concurrent request won). */
+  async consumeChallenge(token: string): Promise<boolean> {
+    return (await this.db('auth_mfa_challenges').where({ secret_hash: hashSecret(token) }).delete()) > 0;
+  }
+}

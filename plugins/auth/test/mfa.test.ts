@@ -1,0 +1,109 @@
+import { testDatabases } from '@bilbycast/tests';
+import { currentTotp } from '../src/services/totp';
+import { Browser, PASSWORD, authManager, seedUser } from './auth-harness';
+
+const STEP_MS = 30_000;
+
+describe.each(testDatabases())('TOTP MFA on %s', (kind) => {
+  let env: Awaited<ReturnType<typeof authManager>>;
+  beforeEach(async () => {
+    env = await authManager(kind);
+  });
+  afterEach(() => env.close());
+
+  /** Enrols `username` and returns the TOTP secret and recovery codes. */
+  async function enrol(browser: Browser): Promise<{ secret: string; recovery: string[] }> {
+    const setup = await browser.request('POST', '/api/v1/auth/mfa/totp/setup');
+    expect(setup.statusCode).toBe(200);
+    const { secret, otpauth_url, qr_svg } = setup.result as { secret: string; otpauth_url: string; qr_svg: string };
+    expect(otpauth_url).toContain(`secret=${secret}`);
+    expect(qr_svg).toMatch(/^<svg/);
+    expect((await browser.request('GET', '/api/v1/auth/me')).result).toMatchObject({ mfa_enabled: false });
+    expect((await browser.request('POST', '/api/v1/auth/mfa/totp/confirm', { code: '000000' })).result).toMatchObject({ error_code: 'invalid_code' });
+    const confirm = await browser.request('POST', '/api/v1/auth/mfa/totp/confirm', { code: await currentTotp(secret) });
+    expect(confirm.statusCode).toBe(200);
+    const recovery = (confirm.result as { recovery_codes: string[] }).recovery_codes;
+    expect(recovery).toHaveLength(10);
+    return { secret, recovery };
+  }
+
+  it('enrols, then a login needs the code step; TOTP and recovery codes complete it once each', async () => {
+    const userId = await seedUser(env.manager, 'mona', 'operator');
+    const browser = new Browser(env.manager);
+    await browser.login('mona');
+    const { secret, recovery } = await enrol(browser);
+    expect((await browser.request('GET', '/api/v1/auth/me')).result).toMatchObject({ mfa_enabled: true });
+    // Secrets are encrypted at rest, recovery codes stored only as hashes.
+    const stored = await env.manager.context.db('auth_mfa').where({ user_id: userId }).first();
+    expect(stored.totp_secret).toMatch(/^bcsec:v1:/);
+    expect(JSON.stringify(stored)).not.toContain(secret);
+    for (const code of recovery) expect(JSON.stringify(stored)).not.toContain(code);
+    await browser.request('POST', '/api/v1/auth/logout');
+
+    const fresh = new Browser(env.manager);
+    const first = await fresh.login('mona');
+    expect(first.statusCode).toBe(200);
+    const { mfa_required, challenge_token } = first.result as { mfa_required: boolean; challenge_token: string };
+    expect(mfa_required).toBe(true);
+    expect(fresh.cookies.has('session')).toBe(false);
+    expect((await fresh.request('GET', '/api/v1/auth/me')).statusCode).toBe(401);
+
+    // The code used at confirmation is not accepted again; the next step's code is.
+    const replay = await fresh.request('POST', '/api/v1/auth/mfa/verify', { challenge_token, code: await currentTotp(secret) });
+    expect(replay.statusCode).toBe(401);
+    const next = await currentTotp(secret, new Date(Date.now() + STEP_MS));
+    const verified = await fresh.request('POST', '/api/v1/auth/mfa/verify', { challenge_token, code: next });
+    expect(verified.statusCode).toBe(200);
+    expect(verified.result).toMatchObject({ user: { username: 'mona', mfa_enabled: true }, csrf_token: expect.any(String) });
+    expect((await fresh.request('GET', '/api/v1/auth/me')).statusCode).toBe(200);
+    // The challenge is single use.
+    expect((await fresh.request('POST', '/api/v1/auth/mfa/verify', { challenge_token, code: next })).result).toMatchObject({ error_code: 'invalid_challenge' });
+
+    const third = new Browser(env.manager);
+    const challenge = ((await third.login('mona')).result as { challenge_token: string }).challenge_token;
+    expect((await third.request('POST', '/api/v1/auth/mfa/verify', { challenge_token: challenge, code: recovery[0].toUpperCase() })).statusCode).toBe(200);
+    const again = ((await new Browser(env.manager).login('mona')).result as { challenge_token: string }).challenge_token;
+    expect((await third.request('POST', '/api/v1/auth/mfa/verify', { challenge_token: again, code: recovery[0] })).statusCode).toBe(401);
+
+    const actions = (await env.manager.context.db('audit_log').select('action')).map((r) => r.action);
+    expect(actions).toEqual(expect.arrayContaining(['auth.mfa_enable', 'auth.mfa_recovery_code_used', 'auth.mfa_failed']));
+  });
+
+  it('disables only with the password and a valid code', async () => {
+    await seedUser(env.manager, 'nate', 'viewer');
+    const browser = new Browser(env.manager);
+    await browser.login('nate');
+    const { secret } = await enrol(browser);
+    const code = await currentTotp(secret, new Date(Date.now() + STEP_MS));
+    expect((await browser.request('POST', '/api/v1/auth/mfa/totp/disable', { password: 'Wrong-Pass1', code })).result).toMatchObject({ error_code: 'wrong_password' });
+    expect((await browser.request('POST', '/api/v1/auth/mfa/totp/disable', { password: PASSWORD, code: '123456' })).result).toMatchObject({ error_code: 'invalid_code' });
+    expect((await browser.request('POST', '/api/v1/auth/mfa/totp/disable', { password: PASSWORD, code })).statusCode).toBe(200);
+    expect((await browser.request('GET', '/api/v1/auth/me')).result).toMatchObject({ mfa_enabled: false });
+    expect((await new Browser(env.manager).login('nate')).result).toMatchObject({ user: { username: 'nate' } });
+    expect((await browser.request('POST', '/api/v1/auth/mfa/totp/disable', { password: PASSWORD, code })).result).toMatchObject({ error_code: 'mfa_not_enabled' });
+  });
+
+  it('answers 429 after 5 wrong codes for a user, without locking the password', async () => {
+    await seedUser(env.manager, 'olga', 'viewer');
+    const browser = new Browser(env.manager);
+    await browser.login('olga');
+    const { secret } = await enrol(browser);
+    const challenge = ((await new Browser(env.manager).login('olga')).result as { challenge_token: string }).challenge_token;
+    for (let i = 0; i < 5; i++) {
+      expect((await browser.request('POST', '/api/v1/auth/mfa/verify', { challenge_token: challenge, code: '999999' })).statusCode).toBe(401);
+    }
+    const limited = await browser.request('POST', '/api/v1/auth/mfa/verify', { challenge_token: challenge, code: await currentTotp(secret, new Date(Date.now() + STEP_MS)) });
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toBeDefined();
+    // The password step is not locked by wrong codes.
+    expect((await new Browser(env.manager).login('olga')).result).toMatchObject({ mfa_required: true });
+  });
+
+  it('rejects malformed MFA requests with 4xx', async () => {
+    for (const payload of [{}, { challenge_token: 'x' }, { challenge_token: 'x'.repeat(101), code: '1' }, { challenge_token: 'mfa_unknown', code: '123456' }]) {
+      const res = await env.manager.server.inject({ method: 'POST', url: '/api/v1/auth/mfa/verify', payload });
+      expect(res.statusCode).toBeGreaterThanOrEqual(400);
+      expect(res.statusCode).toBeLessThan(500);
+    }
+  });
+});
