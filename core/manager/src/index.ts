@@ -2,6 +2,9 @@ import path from 'node:path';
 import { createManager, runCli, type CliManifest, type CreateManagerOptions, type ManagerConfig } from '@bilbycast/core';
 import auth from '@bilbycast/auth';
 import users from '@bilbycast/users';
+import { authOptionsFromEnv } from './auth-options';
+
+export { AUTH_ENV, authOptionsFromEnv } from './auth-options';
 
 const pkg: { version: string } = require('../package.json');
 
@@ -9,7 +12,10 @@ const pkg: { version: string } = require('../package.json');
 export const defaultManifest: CliManifest = {
   name: 'bilbycast-manager',
   version: pkg.version,
-  plugins: [users, auth],
+  // Read when a command builds its manager, so a bad variable is reported like any config error.
+  get plugins() {
+    return [users, { plugin: auth, options: authOptionsFromEnv() }];
+  },
   builtinDrivers: [],
   driverResolvePaths: [path.join(__dirname, '..')]
 };

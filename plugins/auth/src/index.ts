@@ -1,3 +1,4 @@
+import { ConfigError, ROLES } from '@bilbycast/core';
 import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
 import { registerCsrf } from './http/csrf';
@@ -7,10 +8,12 @@ import { authMigrations } from './migrations';
 import { accountRoutes } from './routes/account';
 import { loginRoutes } from './routes/login';
 import { mfaRoutes } from './routes/mfa';
+import { oidcStatusRoute, registerOidc } from './routes/oidc';
 import { sessionAndTokenRoutes } from './routes/sessions';
 import { ApiTokens } from './services/api-tokens';
 import { LoginLimits } from './services/login-limits';
 import { MfaStore, mfaSecretColumns } from './services/mfa';
+import { OidcAccounts, oidcSecretColumn, type OidcSettings } from './services/oidc-accounts';
 import { SessionStore } from './services/sessions';
 
 export { SESSION_COOKIE } from './http/strategies';
@@ -24,11 +27,25 @@ export interface AuthOptions {
   session_absolute_hours?: number;
   /** A session ends after this long without a request (default 8 h). */
   session_idle_hours?: number;
+  /** Single sign-on with an OpenID Connect provider (the client secret is set through the API). */
+  oidc?: Partial<OidcSettings> & Pick<OidcSettings, 'issuer' | 'client_id' | 'redirect_url'>;
 }
 
 const optionsSchema = Joi.object({
   session_absolute_hours: Joi.number().min(0.01).max(24 * 30).default(24),
-  session_idle_hours: Joi.number().min(0.01).max(24 * 30).default(8)
+  session_idle_hours: Joi.number().min(0.01).max(24 * 30).default(8),
+  oidc: Joi.object({
+    issuer: Joi.string().uri({ scheme: ['http', 'https'] }).required(),
+    client_id: Joi.string().min(1).max(255).required(),
+    redirect_url: Joi.string().uri({ scheme: ['http', 'https'] }).pattern(/\/api\/v1\/auth\/oidc\/callback$/).required()
+      .messages({ 'string.pattern.base': '{{#label}} must end with /api/v1/auth/oidc/callback' }),
+    scopes: Joi.array().items(Joi.string().pattern(/^[\x21-\x7e]+$/)).default(['openid', 'email', 'profile']),
+    label: Joi.string().min(1).max(64).default('Single sign-on'),
+    role_claim: Joi.string().min(1).max(100),
+    role_map: Joi.object().pattern(Joi.string(), Joi.string().valid(...ROLES)).default({}),
+    auto_create: Joi.boolean().default(false),
+    default_role: Joi.string().valid(...ROLES).default('viewer')
+  })
 });
 
 const HOUR_MS = 3_600_000;
@@ -44,7 +61,9 @@ export const plugin: Plugin<AuthOptions> = {
   version: pkg.version,
   dependencies: ['@bilbycast/users'],
   async register(server, rawOptions) {
-    const options = Joi.attempt(rawOptions ?? {}, optionsSchema) as Required<AuthOptions>;
+    const { value, error } = optionsSchema.validate(rawOptions ?? {});
+    if (error) throw new ConfigError(`auth options: ${error.message}`);
+    const options = value as Required<Omit<AuthOptions, 'oidc'>> & { oidc?: OidcSettings };
     const { manager } = server;
     const secure = Boolean(manager.config.tls_cert) || manager.config.behind_https;
     const absoluteMs = options.session_absolute_hours * HOUR_MS;
@@ -67,7 +86,16 @@ export const plugin: Plugin<AuthOptions> = {
     await registerCsrf(server, { secure });
     registerSecurityHeaders(server, { tls: Boolean(manager.config.tls_cert) });
 
+    const oidcAccounts = options.oidc ? new OidcAccounts(manager.db, manager.secrets, manager.audit, options.oidc) : undefined;
+    manager.secretColumns.register(oidcSecretColumn);
+    if (options.oidc && oidcAccounts) {
+      // The client secret lives in the database, which is only migrated at start-up.
+      const settings = options.oidc;
+      server.ext('onPreStart', () => registerOidc(server, { manager, sessions, limits, mfa, settings, accounts: oidcAccounts, secure }));
+    }
+
     server.route([
+      oidcStatusRoute(options.oidc, oidcAccounts),
       ...loginRoutes({ manager, sessions, limits, mfa }),
       ...mfaRoutes({ manager, sessions, limits, mfa }),
       ...accountRoutes({ manager, sessions, mfa }),

@@ -1,0 +1,162 @@
+import crypto from 'node:crypto';
+import Bell from '@hapi/bell';
+import type { Request, ResponseToolkit, Server, ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import { accountUsable } from '../services/caller';
+import type { OidcAccounts, OidcSettings } from '../services/oidc-accounts';
+import { OidcError, discover, verifyIdToken } from '../services/oidc-client';
+import { safeNext, startSession, type LoginDeps } from './login';
+
+const NONCE_COOKIE = 'bilbycast_oidc_nonce';
+const LOGIN_PATH = '/api/v1/auth/oidc/login';
+const CALLBACK_PATH = '/api/v1/auth/oidc/callback';
+
+/**
+ * OIDC single sign-on through @hapi/bell: Authorization Code with PKCE (S256) and state
+ * (bell), endpoints from the issuer's discovery document, and a nonce (ours: sent through
+ * bell's provider parameters, kept in a sealed cookie) checked against the ID token, whose
+ * signature, issuer, audience and expiry are verified too.
+ */
+export async function registerOidc(
+  server: Server,
+  deps: LoginDeps & { settings: OidcSettings; accounts: OidcAccounts; secure: boolean }
+): Promise<void> {
+  const { settings, accounts, manager } = deps;
+  await accounts.load();
+  await server.register(Bell);
+  server.state(NONCE_COOKIE, {
+    encoding: 'iron',
+    password: manager.secrets.derive('oidc-nonce-cookie').toString('hex'),
+    isSecure: deps.secure,
+    isHttpOnly: true,
+    isSameSite: 'Lax',
+    path: '/api/v1/auth/oidc',
+    ttl: 10 * 60_000,
+    ignoreErrors: true,
+    clearInvalid: true
+  });
+  server.auth.strategy('oidc', 'bell', {
+    provider: {
+      name: 'oidc',
+      protocol: 'oauth2',
+      pkce: 'S256',
+      useParamsAuth: true,
+      auth: async () => (await discover(settings.issuer)).authorizationEndpoint,
+      token: async () => (await discover(settings.issuer)).tokenEndpoint
+    },
+    skipProfile: true,
+    password: manager.secrets.derive('oidc-state-cookie').toString('hex'),
+    cookie: 'bilbycast_oidc_state',
+    isSecure: deps.secure,
+    isSameSite: 'Lax',
+    clientId: settings.client_id,
+    clientSecret: () => accounts.clientSecret ?? '',
+    scope: ['openid', ...settings.scopes.filter((s) => s !== 'openid')],
+    location: () => settings.redirect_url,
+    providerParams: (request: Request) => {
+      const nonce = crypto.randomBytes(32).toString('base64url');
+      request.plugins.bilbycastOidc = { nonce };
+      return { nonce };
+    }
+  });
+  // Bell answers the first visit with its redirect to the provider; the nonce rides along.
+  server.ext('onPreResponse', (request: Request, h: ResponseToolkit) => {
+    const nonce = request.plugins.bilbycastOidc?.nonce;
+    const response = request.response;
+    if (nonce && !('isBoom' in response && response.isBoom)) (response as { state(n: string, v: unknown): void }).state(NONCE_COOKIE, { nonce });
+    return h.continue;
+  });
+  server.route(oidcRoutes(deps));
+}
+
+declare module '@hapi/hapi' {
+  interface PluginsStates {
+    bilbycastOidc?: { nonce: string };
+  }
+}
+
+function oidcRoutes(deps: LoginDeps & { settings: OidcSettings; accounts: OidcAccounts }): ServerRoute[] {
+  const { settings, accounts, manager } = deps;
+  const fail = async (request: Request, h: ResponseToolkit, reason: string, detail?: string) => {
+    await manager.audit.record({ action: 'auth.oidc_failed', ip: request.info.remoteAddress, outcome: 'failure', details: { reason, detail } });
+    manager.logger.warn({ reason, detail }, 'SSO login refused');
+    h.unstate(NONCE_COOKIE);
+    return h.redirect(`/login?error=${reason === 'no_account' ? 'sso_no_account' : 'sso_failed'}`).code(303);
+  };
+  const handler = async (request: Request, h: ResponseToolkit) => {
+    if (!request.auth.isAuthenticated) return fail(request, h, 'provider', request.auth.error?.message);
+    if (!accounts.clientSecret) return fail(request, h, 'not_configured');
+    const nonce = (request.state[NONCE_COOKIE] as { nonce?: string } | undefined)?.nonce;
+    const idToken = (request.auth.artifacts as { id_token?: unknown } | undefined)?.id_token;
+    if (!nonce || typeof idToken !== 'string') return fail(request, h, 'missing_nonce_or_id_token');
+    let claims;
+    try {
+      claims = await verifyIdToken({ discovery: await discover(settings.issuer), idToken, clientId: settings.client_id, nonce });
+    } catch (err) {
+      return fail(request, h, err instanceof OidcError ? err.code : 'invalid_id_token', (err as Error).message);
+    }
+    const outcome = await accounts.resolve(claims, request.info.remoteAddress);
+    if ('refused' in outcome) return fail(request, h, outcome.refused);
+    if (!accountUsable(outcome.user)) return fail(request, h, 'account_unusable');
+    h.unstate(NONCE_COOKIE);
+    await startSession(deps, request, h, outcome.user, 'oidc');
+    const query = (request.auth.credentials as { query?: { next?: unknown } }).query;
+    return h.redirect(safeNext(query?.next)).code(303);
+  };
+  const bellRoute = (path: string, description: string): ServerRoute => ({
+    method: 'GET',
+    path,
+    options: {
+      tags: ['api', 'auth', 'sso'],
+      description,
+      auth: { strategy: 'oidc', mode: 'try' },
+      plugins: { bilbycast: { access: 'public' } },
+      handler
+    }
+  });
+  return [
+    bellRoute(LOGIN_PATH, 'Start single sign-on: redirects to the identity provider'),
+    bellRoute(CALLBACK_PATH, 'Single sign-on callback from the identity provider'),
+    {
+      method: 'PUT',
+      path: '/api/v1/auth/oidc/client-secret',
+      options: {
+        tags: ['api', 'auth', 'sso'],
+        description: 'Set the OIDC client secret (stored encrypted; never returned)',
+        plugins: { bilbycast: { access: { role: 'super_admin' } } },
+        validate: { payload: Joi.object({ client_secret: Joi.string().min(1).max(1024).required() }) },
+        handler: async (request) => {
+          await accounts.setClientSecret((request.payload as { client_secret: string }).client_secret);
+          const caller = request.auth.credentials as unknown as { user: { id: string; username: string } };
+          await manager.audit.record({ action: 'settings.oidc_client_secret', user_id: caller.user.id, username: caller.user.username, ip: request.info.remoteAddress });
+          return { client_secret_set: true };
+        }
+      }
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/auth/oidc/config',
+      options: {
+        tags: ['api', 'auth', 'sso'],
+        description: 'The OIDC configuration (the client secret only as set or not)',
+        plugins: { bilbycast: { access: { role: 'super_admin' } } },
+        handler: () => ({ ...settings, client_secret_set: Boolean(accounts.clientSecret) })
+      }
+    }
+  ];
+}
+
+/** `GET /api/v1/auth/oidc/status` (public): whether the login page offers single sign-on. */
+export function oidcStatusRoute(settings: OidcSettings | undefined, accounts: OidcAccounts | undefined): ServerRoute {
+  return {
+    method: 'GET',
+    path: '/api/v1/auth/oidc/status',
+    options: {
+      tags: ['api', 'auth', 'sso'],
+      description: 'Whether single sign-on is available, and its button label',
+      plugins: { bilbycast: { access: 'public' } },
+      handler: () => ({ enabled: Boolean(settings && accounts?.clientSecret), label: settings?.label ?? null })
+    }
+  };
+}
+

@@ -1,0 +1,145 @@
+import { createManager, type Manager } from '@bilbycast/core';
+import { createTestDatabase, signInAtOidcProvider, startOidcProvider, testConfig, testDatabases, type OidcTestProvider, type TestDatabase } from '@bilbycast/tests';
+import users from '@bilbycast/users';
+import auth from '../src';
+import { Browser, seedUser } from './auth-harness';
+
+// The provider redirects the "browser" here; tests replay that request with server.inject.
+const REDIRECT = 'http://127.0.0.1:9/api/v1/auth/oidc/callback';
+
+describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
+  let provider: OidcTestProvider;
+  let database: TestDatabase;
+  let manager: Manager;
+
+  beforeAll(async () => {
+    provider = await startOidcProvider({
+      redirectUris: [REDIRECT],
+      tokenEndpointAuthMethod: 'client_secret_post',
+      accounts: [
+        { sub: 'alice-sub', email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['staff', 'broadcast-admins'] },
+        { sub: 'bob-sub', email: 'bob@example.com', email_verified: false, name: 'Bob' },
+        { sub: 'carol-sub', email: 'carol@example.com', email_verified: true, name: 'Carol' }
+      ]
+    });
+  });
+  afterAll(() => provider.stop());
+
+  beforeEach(async () => {
+    database = await createTestDatabase(kind);
+    manager = await createManager({
+      config: testConfig(database),
+      plugins: [
+        users,
+        {
+          plugin: auth,
+          options: {
+            oidc: {
+              issuer: provider.issuer,
+              client_id: provider.clientId,
+              redirect_url: REDIRECT,
+              scopes: ['openid', 'email', 'profile', 'groups'],
+              label: 'Company SSO',
+              role_claim: 'groups',
+              role_map: { 'broadcast-admins': 'admin', staff: 'operator' }
+            }
+          }
+        }
+      ]
+    });
+    await manager.initialize();
+    await seedUser(manager, 'root', 'super_admin');
+    await seedUser(manager, 'alice', 'viewer', { email: 'Alice@Example.com' });
+    await seedUser(manager, 'bob', 'viewer', { email: 'bob@example.com' });
+  });
+  afterEach(async () => {
+    await manager.stop();
+    await database.cleanup();
+  });
+
+  async function configureSecret(secret = provider.clientSecret) {
+    const admin = new Browser(manager);
+    await admin.login('root');
+    const res = await admin.request('PUT', '/api/v1/auth/oidc/client-secret', { client_secret: secret });
+    expect(res.statusCode).toBe(200);
+  }
+
+  /** Starts SSO in `browser`, signs in at the provider as `accountId`, and returns the callback URL. */
+  async function throughProvider(browser: Browser, accountId: string, next = '/nodes'): Promise<URL> {
+    const start = await browser.request('GET', `/api/v1/auth/oidc/login?next=${encodeURIComponent(next)}`);
+    expect(start.statusCode).toBe(302);
+    const location = String(start.headers.location);
+    expect(location.startsWith(provider.issuer)).toBe(true);
+    const url = new URL(location);
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(url.searchParams.get('nonce')).toBeTruthy();
+    expect(url.searchParams.get('state')).toBeTruthy();
+    return signInAtOidcProvider(location, { accountId });
+  }
+
+  const callback = (browser: Browser, url: URL) => browser.request('GET', `${url.pathname}${url.search}`);
+
+  it('is disabled until the client secret is set, which is stored encrypted and never returned', async () => {
+    expect((await manager.server.inject('/api/v1/auth/oidc/status')).result).toEqual({ enabled: false, label: 'Company SSO' });
+    await configureSecret();
+    expect((await manager.server.inject('/api/v1/auth/oidc/status')).result).toEqual({ enabled: true, label: 'Company SSO' });
+    const stored = await manager.context.db('auth_oidc_client').first();
+    expect(stored.client_secret).toMatch(/^bcsec:v1:/);
+    expect(stored.client_secret).not.toContain(provider.clientSecret);
+    const admin = new Browser(manager);
+    await admin.login('root');
+    const config = await admin.request('GET', '/api/v1/auth/oidc/config');
+    expect(config.result).toMatchObject({ client_id: provider.clientId, client_secret_set: true });
+    expect(JSON.stringify(config.result)).not.toContain(provider.clientSecret);
+    const viewer = new Browser(manager);
+    await viewer.login('alice');
+    expect((await viewer.request('PUT', '/api/v1/auth/oidc/client-secret', { client_secret: 'x' })).statusCode).toBe(403);
+  });
+
+  it('signs in, binds the account by verified email, maps the role, and returns to next', async () => {
+    await configureSecret();
+    const browser = new Browser(manager);
+    const back = await throughProvider(browser, 'alice-sub');
+    const done = await callback(browser, back);
+    expect(done.statusCode).toBe(303);
+    expect(done.headers.location).toBe('/nodes');
+    const me = await browser.request('GET', '/api/v1/auth/me');
+    expect(me.statusCode).toBe(200);
+    expect(me.result).toMatchObject({ username: 'alice', role: 'admin' });
+    const binding = await manager.context.db('auth_oidc_identities').where({ subject: 'alice-sub' }).first();
+    expect(binding).toMatchObject({ issuer: provider.issuer });
+    const actions = (await manager.context.db('audit_log').select('action')).map((r) => r.action);
+    expect(actions).toEqual(expect.arrayContaining(['auth.oidc_bind', 'auth.login']));
+    // Local login keeps working.
+    expect((await new Browser(manager).login('alice')).statusCode).toBe(200);
+  });
+
+  it('refuses a forged state, a nonce from another login, an unverified email and an unknown account', async () => {
+    await configureSecret();
+    const forged = new Browser(manager);
+    const back = await throughProvider(forged, 'alice-sub');
+    back.searchParams.set('state', 'forged-state-value');
+    const refused = await callback(forged, back);
+    expect(refused.statusCode).toBe(303);
+    expect(refused.headers.location).toBe('/login?error=sso_failed');
+    expect(forged.cookies.has('session')).toBe(false);
+
+    // A nonce cookie from a second, unrelated login does not match this login's ID token.
+    const victim = new Browser(manager);
+    const victimBack = await throughProvider(victim, 'alice-sub');
+    const other = new Browser(manager);
+    await other.request('GET', '/api/v1/auth/oidc/login');
+    victim.cookies.set('bilbycast_oidc_nonce', other.cookies.get('bilbycast_oidc_nonce')!);
+    const mismatch = await callback(victim, victimBack);
+    expect(mismatch.headers.location).toBe('/login?error=sso_failed');
+    expect(victim.cookies.has('session')).toBe(false);
+
+    const bob = new Browser(manager);
+    expect((await callback(bob, await throughProvider(bob, 'bob-sub'))).headers.location).toBe('/login?error=sso_failed');
+    const carol = new Browser(manager);
+    expect((await callback(carol, await throughProvider(carol, 'carol-sub'))).headers.location).toBe('/login?error=sso_no_account');
+
+    const reasons = (await manager.context.db('audit_log').where({ action: 'auth.oidc_failed' })).map((r) => JSON.parse(r.details).reason);
+    expect(reasons).toEqual(expect.arrayContaining(['provider', 'nonce_mismatch', 'email_not_verified', 'no_account']));
+  });
+});
