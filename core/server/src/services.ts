@@ -30,6 +30,11 @@ export interface SessionRevocation {
   revokeAllForUser(userId: string, keepSessionId?: string): Promise<number>;
 }
 
+/** Which users have MFA enabled; provided by the auth plugin, shown by the users API. */
+export interface MfaStatus {
+  enabledFor(userIds: string[]): Promise<Set<string>>;
+}
+
 /**
  * The services plugins provide, by name. Plugins add their own entries through declaration
  * merging: `declare module '@bilbycast/core' { interface ManagerServices { x: X } }`.
@@ -37,4 +42,5 @@ export interface SessionRevocation {
 export interface ManagerServices {
   accounts: AccountAdministration;
   sessions: SessionRevocation;
+  mfa: MfaStatus;
 }

@@ -75,6 +75,7 @@ export const plugin: Plugin<AuthOptions> = {
     const mfa = new MfaStore(manager.db, manager.secrets);
     for (const column of mfaSecretColumns) manager.secretColumns.register(column);
     manager.services.provide('sessions', sessions);
+    manager.services.provide('mfa', mfa);
 
     await registerStrategies(server, {
       sessions,

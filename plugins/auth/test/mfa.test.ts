@@ -29,10 +29,17 @@ describe.each(testDatabases())('TOTP MFA on %s', (kind) => {
 
   it('enrols, then a login needs the code step; TOTP and recovery codes complete it once each', async () => {
     const userId = await seedUser(env.manager, 'mona', 'operator');
+    await seedUser(env.manager, 'boss', 'admin');
     const browser = new Browser(env.manager);
     await browser.login('mona');
     const { secret, recovery } = await enrol(browser);
     expect((await browser.request('GET', '/api/v1/auth/me')).result).toMatchObject({ mfa_enabled: true });
+    // The users API reports it too (through the auth plugin's mfa service).
+    const admin = new Browser(env.manager);
+    await admin.login('boss');
+    expect((await admin.request('GET', `/api/v1/users/${userId}`)).result).toMatchObject({ mfa_enabled: true });
+    const listed = (await admin.request('GET', '/api/v1/users')).result as { username: string; mfa_enabled: boolean }[];
+    expect(listed.map((u) => [u.username, u.mfa_enabled]).sort()).toEqual([['boss', false], ['mona', true]]);
     // Secrets are encrypted at rest, recovery codes stored only as hashes.
     const stored = await env.manager.context.db('auth_mfa').where({ user_id: userId }).first();
     expect(stored.totp_secret).toMatch(/^bcsec:v1:/);

@@ -1,17 +1,21 @@
 import { ConfigError } from '@bilbycast/core';
 import type { Plugin } from '@hapi/hapi';
 import { usersMigrations } from './migrations';
+import { userRoutes } from './routes/users';
 import { AccountError, Accounts } from './services/accounts';
+import { UserDirectory } from './services/user-directory';
 
 export { passwordProblems, PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH } from './services/password-policy';
 export { hashPassword, verifyPassword } from './services/password-hashing';
 export { Accounts, AccountError, USERNAME_PATTERN } from './services/accounts';
+export { UserDirectory, type User } from './services/user-directory';
 
 const pkg: { name: string; version: string } = require('../package.json');
 
 /**
- * The users plugin: owns the `users` table, provides the `accounts` service, and creates the
- * first SuperAdmin from BILBYCAST_ADMIN_USERNAME / BILBYCAST_ADMIN_PASSWORD when no user exists.
+ * The users plugin: owns the `users` table, serves the `/api/v1/users` API, provides the
+ * `accounts` service, and creates the first SuperAdmin from BILBYCAST_ADMIN_USERNAME /
+ * BILBYCAST_ADMIN_PASSWORD when no user exists.
  */
 export const plugin: Plugin<Record<string, never>> = {
   name: pkg.name,
@@ -21,6 +25,8 @@ export const plugin: Plugin<Record<string, never>> = {
     manager.migrations.add('users', usersMigrations);
     const accounts = new Accounts(manager.db);
     manager.services.provide('accounts', accounts);
+    // The auth plugin registers after this one, so its MFA status service is looked up per request.
+    server.route(userRoutes(new UserDirectory(manager.db, manager.audit), () => manager.services.get('mfa')));
 
     server.ext('onPreStart', async () => {
       const { admin_username: username, admin_password: password } = manager.config;

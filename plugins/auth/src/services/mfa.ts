@@ -25,6 +25,12 @@ export class MfaStore {
     private readonly secrets: SecretBox
   ) {}
 
+  async enabledFor(userIds: string[]): Promise<Set<string>> {
+    if (userIds.length === 0) return new Set();
+    const rows = await this.db(TABLE).whereIn('user_id', userIds).where({ enabled: true }).select('user_id');
+    return new Set(rows.map((r: { user_id: string }) => r.user_id));
+  }
+
   async enabled(userId: string): Promise<boolean> {
     const row = await this.db(TABLE).where({ user_id: userId }).first();
     return Boolean(row && fromDbBoolean(row.enabled));

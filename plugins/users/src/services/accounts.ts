@@ -4,7 +4,8 @@ import type { Knex } from 'knex';
 import { hashPassword } from './password-hashing';
 import { passwordProblems } from './password-policy';
 
-export const USERNAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+/** 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit (the same rule as the users API). */
+export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export class AccountError extends Error {}
 
@@ -23,7 +24,7 @@ export class Accounts implements AccountAdministration {
 
   async createSuperAdmin(input: { username: string; password: string; display_name?: string; email?: string }) {
     if (!USERNAME_PATTERN.test(input.username)) {
-      throw new AccountError('username must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-"');
+      throw new AccountError('username must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-", starting with a letter or digit');
     }
     const problems = passwordProblems(input.password);
     if (problems.length > 0) throw new AccountError(`password rejected: ${problems.join('; ')}`);
