@@ -142,4 +142,26 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     const reasons = (await manager.context.db('audit_log').where({ action: 'auth.oidc_failed' })).map((r) => JSON.parse(r.details).reason);
     expect(reasons).toEqual(expect.arrayContaining(['provider', 'nonce_mismatch', 'email_not_verified', 'no_account']));
   });
+
+  it('creates an account for a verified email with auto_create, with the default role, and reuses its binding', async () => {
+    const { config } = manager.context;
+    await manager.stop();
+    manager = await createManager({
+      config,
+      plugins: [
+        users,
+        { plugin: auth, options: { oidc: { issuer: provider.issuer, client_id: provider.clientId, redirect_url: REDIRECT, auto_create: true, default_role: 'operator' } } }
+      ]
+    });
+    await manager.initialize();
+    await configureSecret();
+    for (let round = 0; round < 2; round++) {
+      const carol = new Browser(manager);
+      const done = await callback(carol, await throughProvider(carol, 'carol-sub', '/'));
+      expect(done.headers.location).toBe('/');
+      expect((await carol.request('GET', '/api/v1/auth/me')).result).toMatchObject({ username: 'carol', email: 'carol@example.com', role: 'operator', display_name: 'Carol' });
+    }
+    expect(await manager.context.db('users').where({ username_key: 'carol' })).toHaveLength(1);
+    expect(await manager.context.db('auth_oidc_identities').where({ subject: 'carol-sub' })).toHaveLength(1);
+  });
 });
