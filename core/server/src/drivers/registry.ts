@@ -1,6 +1,18 @@
 import type { DriverDefinition } from '@bilbycast/driver-sdk';
 import type { LoadedDriver, RefusedDriver } from './discovery';
 
+/** A loaded driver as the CLI and the API list it. */
+export function describeDriver(d: LoadedDriver) {
+  return {
+    device_type: d.definition.device_type,
+    display_name: d.definition.display_name,
+    package: d.package,
+    version: d.version,
+    source: d.source,
+    commands: d.definition.commands.map((c) => c.name)
+  };
+}
+
 /** The drivers this manager runs with, by device type, plus those it refused and why. */
 export class DriverRegistry {
   readonly #byType = new Map<string, LoadedDriver>();

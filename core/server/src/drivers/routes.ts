@@ -1,5 +1,5 @@
 import type { ServerRoute } from '@hapi/hapi';
-import type { DriverRegistry } from './registry';
+import { describeDriver, type DriverRegistry } from './registry';
 
 /** `GET /api/v1/drivers` (admin): installed driver packages, and refused ones with the reason. */
 export function driverRoutes(drivers: DriverRegistry): ServerRoute[] {
@@ -12,14 +12,7 @@ export function driverRoutes(drivers: DriverRegistry): ServerRoute[] {
         description: 'Installed driver packages and refused drivers with reasons (admin)',
         plugins: { bilbycast: { access: { role: 'admin' } } },
         handler: () => ({
-          loaded: drivers.list().map((d) => ({
-            device_type: d.definition.device_type,
-            display_name: d.definition.display_name,
-            package: d.package,
-            version: d.version,
-            source: d.source,
-            commands: d.definition.commands.map((c) => c.name)
-          })),
+          loaded: drivers.list().map(describeDriver),
           refused: drivers.refused.map((r) => ({ package: r.package, version: r.version ?? null, source: r.source, reason: r.reason }))
         })
       }

@@ -1,19 +1,9 @@
 import { fromDbBoolean, isRole, lowerRole, parseJsonColumn, type ManagerCredentials, type Role } from '@bilbycast/core';
 import type { Knex } from 'knex';
-
-interface UserRow {
-  id: string;
-  username: string;
-  display_name: string | null;
-  email: string | null;
-  role: string;
-  is_active: unknown;
-  expires_at: string | null;
-  allowed_node_ids: string | null;
-}
+import type { AccountRow } from './account-view';
 
 /** Whether an account may sign in or act now: active and not past its expiry. */
-export function accountUsable(user: Pick<UserRow, 'is_active' | 'expires_at'>, now = new Date()): boolean {
+export function accountUsable(user: Pick<AccountRow, 'is_active' | 'expires_at'>, now = new Date()): boolean {
   return fromDbBoolean(user.is_active) && (!user.expires_at || new Date(user.expires_at) > now);
 }
 
@@ -28,7 +18,7 @@ export async function loadCallerCredentials(
   method: ManagerCredentials['method'],
   ids: { session_id?: string; token_id?: string; cap?: Role | null }
 ): Promise<ManagerCredentials | null> {
-  const user = (await db('users').where({ id: userId }).first()) as UserRow | undefined;
+  const user = (await db('users').where({ id: userId }).first()) as AccountRow | undefined;
   if (!user || !accountUsable(user) || !isRole(user.role)) return null;
   const role = ids.cap ? lowerRole(user.role, ids.cap) : user.role;
   return {

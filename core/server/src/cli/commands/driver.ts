@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../../config/errors';
 import { DATA_DIR_DRIVERS, discoverDrivers, type LoadedDriver, type RefusedDriver } from '../../drivers/discovery';
+import { describeDriver } from '../../drivers/registry';
 import { commandConfig, commandManager } from '../command-context';
 import { CommandFailed, type CliManifest } from '../program';
 
@@ -21,7 +22,7 @@ export function registerDriverCommands(program: Command, manifest: CliManifest):
       await manager.context.db.destroy();
       const { drivers } = manager.context;
       if (opts.json) {
-        console.log(JSON.stringify({ loaded: drivers.list().map(describeLoaded), refused: drivers.refused }, null, 2));
+        console.log(JSON.stringify({ loaded: drivers.list().map(describeDriver), refused: drivers.refused }, null, 2));
         return;
       }
       for (const d of drivers.list()) {
@@ -84,17 +85,6 @@ export function registerDriverCommands(program: Command, manifest: CliManifest):
       }
       console.log('Restart the manager to load it.');
     });
-}
-
-function describeLoaded(d: LoadedDriver) {
-  return {
-    device_type: d.definition.device_type,
-    display_name: d.definition.display_name,
-    package: d.package,
-    version: d.version,
-    source: d.source,
-    commands: d.definition.commands.map((c) => c.name)
-  };
 }
 
 function dependencies(manifestText: string): Record<string, string> {
