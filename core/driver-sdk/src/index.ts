@@ -39,11 +39,67 @@ export interface CommandDefinition {
   mutates: boolean;
 }
 
+export type DeviceHealth = 'healthy' | 'warning' | 'critical';
+export type EventSeverity = 'info' | 'warning' | 'critical';
+
+/** Sections of the node page a device type supports (the UI shows only these). */
+export const UI_SECTIONS = ['flows', 'tunnels', 'edges', 'inputs', 'outputs', 'alarms', 'config', 'ptp', 'resources', 'events'] as const;
+export type UiSection = (typeof UI_SECTIONS)[number];
+
+/** Headline numbers for dashboards and charts, computed from the device's latest stats. */
+export interface DeviceSummary {
+  flows_active?: number;
+  flows_total?: number;
+  tunnels_active?: number;
+  tunnels_total?: number;
+  bitrate_bps?: number;
+  uptime_secs?: number;
+  /** Further named values a device type wants charted (e.g. connected_edges). */
+  metrics: Record<string, number>;
+}
+
+/** What health derivation sees: the last health and stats payloads and the unacknowledged alarms. */
+export interface HealthInput {
+  health: unknown;
+  stats: unknown;
+  active_alarms: { severity: EventSeverity; raw_severity: string; category: string }[];
+}
+
 export interface DriverDefinition {
   /** The `device_type` devices of this kind report when they connect, e.g. `edge`. */
   device_type: string;
   display_name: string;
   commands: CommandDefinition[];
+  /** Summary metrics from a stats payload; must accept any input without throwing (default: none). */
+  summarize?(stats: unknown): DeviceSummary;
+  /** healthy | warning | critical (default: `defaultDeriveHealth`). */
+  deriveHealth?(input: HealthInput): DeviceHealth;
+  /** Maps the device's own severity word to the manager's (default: `defaultEventSeverity`). */
+  mapEventSeverity?(raw: string): EventSeverity;
+  /** Node-page sections this device type supports (default: config and events). */
+  ui_sections?: UiSection[];
+  /** A short description of the device's protocol and commands for the AI assistant. */
+  ai_protocol?: string;
+  /** How topology views draw it. */
+  topology?: { icon: string; color: string };
+}
+
+/** Severity words devices use, mapped to the manager's three levels (unknown words: warning). */
+export function defaultEventSeverity(raw: string): EventSeverity {
+  const word = String(raw).toLowerCase();
+  if (['critical', 'major', 'error', 'fatal', 'emergency', 'alert'].includes(word)) return 'critical';
+  if (['info', 'information', 'informational', 'notice', 'debug', 'cleared', 'ok'].includes(word)) return 'info';
+  return 'warning';
+}
+
+/** Critical with any critical alarm, warning with any warning alarm or a non-"ok" health status. */
+export function defaultDeriveHealth(input: HealthInput): DeviceHealth {
+  if (input.active_alarms.some((a) => a.severity === 'critical')) return 'critical';
+  const status = (input.health as { status?: unknown } | null)?.status;
+  if (status === 'critical') return 'critical';
+  if (input.active_alarms.some((a) => a.severity === 'warning')) return 'warning';
+  if (typeof status === 'string' && status !== 'ok') return 'warning';
+  return 'healthy';
 }
 
 const commandSchema = Joi.object({
@@ -70,7 +126,13 @@ export const driverDefinitionSchema = Joi.object({
   commands: Joi.array()
     .items(commandSchema)
     .unique((a, b) => a.name === b.name)
-    .required()
+    .required(),
+  summarize: Joi.function().maxArity(1),
+  deriveHealth: Joi.function().maxArity(1),
+  mapEventSeverity: Joi.function().maxArity(1),
+  ui_sections: Joi.array().items(Joi.string().valid(...UI_SECTIONS)).unique(),
+  ai_protocol: Joi.string().max(20_000),
+  topology: Joi.object({ icon: Joi.string().pattern(/^[a-z0-9-]{1,40}$/).required(), color: Joi.string().pattern(/^#[0-9a-fA-F]{6}$/).required() })
 }).required();
 
 /**

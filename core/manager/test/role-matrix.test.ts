@@ -14,6 +14,8 @@ const EXPECTED: Record<string, RouteAccess> = {
   'GET /health': 'public',
   'GET /api/v1/audit': { role: 'admin' },
   'GET /api/v1/drivers': { role: 'admin' },
+  'GET /api/v1/device-types': 'authenticated',
+  'GET /api/v1/device-types/{type}': 'authenticated',
   'POST /api/v1/auth/login': 'public',
   'POST /api/v1/auth/login-form': 'public',
   'POST /api/v1/auth/logout': 'authenticated',

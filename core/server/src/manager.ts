@@ -16,6 +16,7 @@ import { assertForeignKeysEnforced, describeDatabase, openDatabase, parseDatabas
 import { MigrationRegistry } from './database/migrations';
 import { discoverDrivers } from './drivers/discovery';
 import { DriverRegistry } from './drivers/registry';
+import { deviceTypeRoutes } from './drivers/device-type-routes';
 import { driverRoutes } from './drivers/routes';
 import { keyCheckColumn, resolveMasterKey, verifyMasterKey } from './encryption/master-key';
 import { SecretBox } from './encryption/secret-box';
@@ -183,7 +184,7 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     await db.destroy();
   });
 
-  server.route([...healthRoutes(db, version, context.startedAt), ...auditRoutes(context.audit), ...driverRoutes(context.drivers)]);
+  server.route([...healthRoutes(db, version, context.startedAt), ...auditRoutes(context.audit), ...driverRoutes(context.drivers), ...deviceTypeRoutes(context.drivers, logger)]);
   for (const plugin of options.plugins ?? []) {
     await server.register(plugin as ServerRegisterPluginObject<unknown>);
   }

@@ -1,0 +1,78 @@
+import type { ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import parseJoi from 'joi-to-json';
+import type { Logger } from 'pino';
+import { callerOf } from '../access/enforcement';
+import { roleAtLeast } from '../access/roles';
+import { apiError } from '../http/errors';
+import type { LoadedDriver } from './discovery';
+import type { DriverRegistry } from './registry';
+
+/**
+ * A device type as API clients and the UI see it: each command's parameters as JSON Schema
+ * (draft-07, converted once from the driver's joi schema) so that forms render without
+ * device-specific code.
+ */
+function deviceTypeView(driver: LoadedDriver, logger: Logger) {
+  const { definition } = driver;
+  return {
+    device_type: definition.device_type,
+    display_name: definition.display_name,
+    package: driver.package,
+    version: driver.version,
+    ui_sections: definition.ui_sections ?? ['config', 'events'],
+    topology: definition.topology ?? null,
+    supported_commands: definition.commands.map((command) => {
+      let params_schema: Record<string, unknown>;
+      try {
+        params_schema = parseJoi(command.params, 'json') as Record<string, unknown>;
+      } catch (err) {
+        logger.warn({ err, device_type: definition.device_type, command: command.name }, 'command schema has no JSON Schema form');
+        params_schema = { type: 'object' };
+      }
+      return {
+        name: command.name,
+        description: command.description,
+        requires_role: command.requires_role,
+        mutates: command.mutates,
+        timeout_ms: command.timeout_ms,
+        params_schema
+      };
+    })
+  };
+}
+
+export function deviceTypeRoutes(drivers: DriverRegistry, logger: Logger): ServerRoute[] {
+  const views = new Map(drivers.list().map((d) => [d.definition.device_type, deviceTypeView(d, logger)]));
+  return [
+    {
+      method: 'GET',
+      path: '/api/v1/device-types',
+      options: {
+        tags: ['api', 'drivers'],
+        description: 'Device types with their commands and parameter schemas; admins also see refused drivers',
+        plugins: { bilbycast: { access: 'authenticated' } },
+        handler: (request) => {
+          const body: Record<string, unknown> = { device_types: [...views.values()] };
+          if (roleAtLeast(callerOf(request).role, 'admin')) body.refused_drivers = drivers.refused;
+          return body;
+        }
+      }
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/device-types/{type}',
+      options: {
+        tags: ['api', 'drivers'],
+        description: 'One device type',
+        plugins: { bilbycast: { access: 'authenticated' } },
+        validate: { params: Joi.object({ type: Joi.string().max(64).required() }) },
+        handler: (request) => {
+          const view = views.get((request.params as { type: string }).type);
+          if (!view) throw apiError(404, 'unknown_device_type', 'No driver for that device type');
+          return view;
+        }
+      }
+    }
+  ];
+}
