@@ -16,7 +16,7 @@ export const defaultManifest: CliManifest = {
   get plugins() {
     return [users, { plugin: auth, options: authOptionsFromEnv() }];
   },
-  builtinDrivers: [],
+  builtinDrivers: ['@bilbycast/driver-edge', '@bilbycast/driver-relay', '@bilbycast/driver-appear-x'],
   driverResolvePaths: [path.join(__dirname, '..')]
 };
 

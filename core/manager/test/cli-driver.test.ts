@@ -97,18 +97,25 @@ afterAll(() => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
+const BUILTIN = ['@bilbycast/driver-appear-x', '@bilbycast/driver-edge', '@bilbycast/driver-relay'];
+
 describe('driver list', () => {
-  it('prints "No drivers." for an empty data dir', async () => {
+  it('lists only the built-in drivers for an empty data dir', async () => {
     const result = await cli(path.join(root, 'empty-data'), ['driver', 'list']);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout).toBe('No drivers.\n');
+    const lines = result.stdout.trim().split('\n');
+    expect(lines.map((l) => l.split('\t')[0])).toEqual(['appear_x', 'edge', 'relay']);
+    for (const line of lines) expect(line).toMatch(/\tbuiltin\t\d+ commands$/);
   });
 
-  it('prints an empty JSON listing for an empty data dir', async () => {
+  it('prints a JSON listing of the built-in drivers and no refusals for an empty data dir', async () => {
     const result = await cli(path.join(root, 'empty-data-json'), ['driver', 'list', '--json']);
     expect(result.status).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ loaded: [], refused: [] });
+    const listing = JSON.parse(result.stdout) as { loaded: { package: string; source: string }[]; refused: unknown[] };
+    expect(listing.loaded.map((d) => d.package).sort()).toEqual(BUILTIN);
+    expect(listing.loaded.every((d) => d.source === 'builtin')).toBe(true);
+    expect(listing.refused).toEqual([]);
   });
 });
 
@@ -135,7 +142,8 @@ describe('driver add', () => {
   it('lists the installed driver as loaded from the data dir', async () => {
     const json = await cli(dataDir, ['driver', 'list', '--json']);
     expect(json.status).toBe(0);
-    expect(JSON.parse(json.stdout)).toEqual({
+    const parsed = JSON.parse(json.stdout) as { loaded: { source: string }[]; refused: unknown[] };
+    expect({ ...parsed, loaded: parsed.loaded.filter((d) => d.source === 'data_dir') }).toEqual({
       loaded: [
         {
           device_type: 'fixture_device',
@@ -151,7 +159,7 @@ describe('driver add', () => {
 
     const text = await cli(dataDir, ['driver', 'list']);
     expect(text.status).toBe(0);
-    expect(text.stdout).toBe('fixture_device\tacme-fixture-driver@1.0.0\tdata_dir\t2 commands\n');
+    expect(text.stdout.split('\n')).toContain('fixture_device\tacme-fixture-driver@1.0.0\tdata_dir\t2 commands');
   });
 
   it('refuses a driver for an unsupported apiVersion and undoes the install', async () => {
@@ -192,8 +200,8 @@ describe('driver add', () => {
   it('still loads only the first driver afterwards', async () => {
     const result = await cli(dataDir, ['driver', 'list', '--json']);
     expect(result.status).toBe(0);
-    const listing = JSON.parse(result.stdout) as { loaded: { package: string }[]; refused: unknown[] };
-    expect(listing.loaded.map((d) => d.package)).toEqual(['acme-fixture-driver']);
+    const listing = JSON.parse(result.stdout) as { loaded: { package: string; source: string }[]; refused: unknown[] };
+    expect(listing.loaded.filter((d) => d.source === 'data_dir').map((d) => d.package)).toEqual(['acme-fixture-driver']);
     expect(listing.refused).toEqual([]);
   });
 });

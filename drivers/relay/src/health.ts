@@ -1,0 +1,25 @@
+/**
+ * Health and event severity for relays. Relays send `info | warning | critical` events
+ * (protocol spec §6) and a health payload whose `status` is always "ok" today.
+ */
+import type { DeviceHealth, EventSeverity, HealthInput } from '@bilbycast/driver-sdk';
+
+export function mapRelayEventSeverity(raw: string): EventSeverity {
+  const word = String(raw ?? '').trim().toLowerCase();
+  if (['critical', 'major', 'error', 'fatal', 'emergency', 'alert'].includes(word)) return 'critical';
+  if (['warning', 'warn', 'minor'].includes(word)) return 'warning';
+  return 'info';
+}
+
+export function deriveRelayHealth(input: HealthInput): DeviceHealth {
+  const alarms = Array.isArray(input?.active_alarms) ? input.active_alarms : [];
+  const health = input?.health;
+  const status =
+    typeof health === 'object' && health !== null && typeof (health as { status?: unknown }).status === 'string'
+      ? String((health as { status: string }).status).toLowerCase()
+      : undefined;
+  if (alarms.some((a) => a?.severity === 'critical') || status === 'critical' || status === 'error') return 'critical';
+  if (alarms.some((a) => a?.severity === 'warning')) return 'warning';
+  if (status !== undefined && status !== 'ok' && status !== 'healthy') return 'warning';
+  return 'healthy';
+}
