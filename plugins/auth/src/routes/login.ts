@@ -4,7 +4,6 @@ import { hashPassword, verifyPassword } from '@bilbycast/users';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { CSRF_COOKIE } from '../http/csrf';
-import { SESSION_COOKIE } from '../http/strategies';
 import { accountUsable } from '../services/caller';
 import type { LoginLimits } from '../services/login-limits';
 import type { MfaStore } from '../services/mfa';
@@ -157,4 +156,3 @@ export function loginRoutes(deps: LoginDeps): ServerRoute[] {
   ];
 }
 
-export { SESSION_COOKIE };

@@ -1,4 +1,4 @@
-import { fromDbBoolean, parseJsonColumn } from '@bilbycast/core';
+import { toUser, type User } from '@bilbycast/users';
 
 /** A `users` row as the auth plugin reads it. */
 export interface AccountRow {
@@ -16,20 +16,7 @@ export interface AccountRow {
   updated_at: string;
 }
 
-/** The caller's own account as the auth endpoints return it: never hashes or secrets. */
-export function accountView(row: AccountRow, mfaEnabled: boolean) {
-  return {
-    id: row.id,
-    username: row.username,
-    display_name: row.display_name,
-    email: row.email,
-    role: row.role,
-    is_active: fromDbBoolean(row.is_active),
-    expires_at: row.expires_at,
-    allowed_node_ids: parseJsonColumn<string[] | null>(row.allowed_node_ids, null),
-    mfa_enabled: mfaEnabled,
-    last_login_at: row.last_login_at,
-    created_at: row.created_at,
-    updated_at: row.updated_at
-  };
+/** The caller's own account as the auth endpoints return it: the users API's view of the row. */
+export function accountView(row: AccountRow, mfaEnabled: boolean): User {
+  return { ...toUser(row), mfa_enabled: mfaEnabled };
 }

@@ -192,7 +192,9 @@ function assertMayChange(
   }
 }
 
-function toUser(row: UserRow): User {
+/** A `users` row as the API shows it (no hash or secrets); `mfa_enabled` is filled in by the caller. */
+export function toUser(record: object): User {
+  const row = record as UserRow;
   return {
     id: String(row.id),
     username: String(row.username),
