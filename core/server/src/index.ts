@@ -15,5 +15,5 @@ export { DriverRegistry } from './drivers/registry';
 export type { LoadedDriver, RefusedDriver, DriverSource } from './drivers/discovery';
 export { apiError, fieldErrors, type FieldError } from './http/errors';
 export { WebSocketRouter, CLOSE_GOING_AWAY, type WebSocketRoute, type UpgradeDecision } from './websocket/router';
-export { ServiceRegistry, type ManagerServices, type AccountAdministration, type SessionRevocation, type MfaStatus } from './services';
+export { ServiceRegistry, type ManagerServices, type AccountAdministration, type SessionRevocation, type MfaStatus, type BrowserSessions } from './services';
 export { runCli, type CliManifest } from './cli/program';

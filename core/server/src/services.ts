@@ -36,6 +36,15 @@ export interface MfaStatus {
 }
 
 /**
+ * Authenticates a browser's WebSocket upgrade from its cookies (hapi routes do not see
+ * upgrades); provided by the auth plugin.
+ */
+export interface BrowserSessions {
+  /** The session's credentials, or null when the Cookie header carries no valid session. */
+  authenticate(cookieHeader: string | undefined): Promise<import('./access/credentials').ManagerCredentials | null>;
+}
+
+/**
  * The services plugins provide, by name. Plugins add their own entries through declaration
  * merging: `declare module '@bilbycast/core' { interface ManagerServices { x: X } }`.
  */
@@ -43,4 +52,5 @@ export interface ManagerServices {
   accounts: AccountAdministration;
   sessions: SessionRevocation;
   mfa: MfaStatus;
+  browserSessions: BrowserSessions;
 }

@@ -3,7 +3,7 @@ import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
 import { registerCsrf } from './http/csrf';
 import { registerSecurityHeaders } from './http/security-headers';
-import { registerStrategies } from './http/strategies';
+import { SESSION_COOKIE, registerStrategies } from './http/strategies';
 import { authMigrations } from './migrations';
 import { accountRoutes } from './routes/account';
 import { loginRoutes } from './routes/login';
@@ -49,6 +49,11 @@ const optionsSchema = Joi.object({
 });
 
 const HOUR_MS = 3_600_000;
+
+/** What hapi's `server.states` (a statehood Definitions object) offers at run time. */
+interface CookieParser {
+  parse(header: string): Promise<{ states: Record<string, unknown> }>;
+}
 const PURGE_INTERVAL_MS = 15 * 60_000;
 
 /**
@@ -76,6 +81,20 @@ export const plugin: Plugin<AuthOptions> = {
     for (const column of mfaSecretColumns) manager.secretColumns.register(column);
     manager.services.provide('sessions', sessions);
     manager.services.provide('mfa', mfa);
+    manager.services.provide('browserSessions', {
+      // The same sealed `session` cookie the HTTP routes accept, decoded by hapi's cookie definitions.
+      async authenticate(cookieHeader) {
+        if (!cookieHeader) return null;
+        let states: Record<string, unknown>;
+        try {
+          ({ states } = await (server.states as unknown as CookieParser).parse(cookieHeader));
+        } catch {
+          return null; // a malformed Cookie header is simply no session
+        }
+        const sid = (states[SESSION_COOKIE] as { sid?: unknown } | undefined)?.sid;
+        return typeof sid === 'string' ? sessions.authenticate(sid) : null;
+      }
+    });
 
     await registerStrategies(server, {
       sessions,

@@ -1,0 +1,5 @@
+import type { Migration } from '@bilbycast/core';
+import { createNodes } from './001_create_nodes';
+
+/** The nodes plugin's schema changes, oldest first. */
+export const nodesMigrations: Migration[] = [createNodes];

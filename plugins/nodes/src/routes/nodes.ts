@@ -1,0 +1,258 @@
+import { apiError, callerOf, canAccessNode, type AuditLog, type DriverRegistry } from '@bilbycast/core';
+import type { Request, ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import type { LiveFeed } from '../services/live-feed';
+import type { NodeDirectory } from '../services/node-directory';
+import type { NodeHub } from '../services/node-hub';
+import { NODE_STATUSES, type NodeRow } from '../services/node-view';
+import { HISTORY_FIELDS } from '../services/stats-history';
+
+/** No control characters, unpaired surrogates or line/paragraph separators. */
+const PRINTABLE = /^[^\p{Cc}\p{Cs}\p{Zl}\p{Zp}]*$/u;
+/** Descriptions may also hold line breaks and tabs. */
+const PRINTABLE_MULTILINE = /^(?:[\t\n\r]|[^\p{Cc}\p{Cs}\p{Zl}\p{Zp}])*$/u;
+
+const fields = {
+  name: Joi.string().trim().min(1).max(128).pattern(PRINTABLE, 'printable'),
+  description: Joi.string().max(512).pattern(PRINTABLE_MULTILINE, 'printable').allow('', null),
+  expires_at: Joi.date().iso().greater('now').max('9999-12-31T23:59:59.999Z').allow(null)
+    .messages({ 'date.greater': '"expires_at" must be in the future' }),
+  metadata: Joi.object()
+    .unknown(true)
+    .custom((value, helpers) => (JSON.stringify(value).length > 16_384 ? helpers.error('object.tooLarge') : value))
+    .messages({ 'object.tooLarge': '"metadata" must be at most 16 KB of JSON' })
+};
+
+export const nodeIdParams = Joi.object({ id: Joi.string().guid().lowercase().required() });
+const noQuery = Joi.object({});
+
+const admin = { bilbycast: { access: { role: 'admin' as const } } };
+const viewer = { bilbycast: { access: 'authenticated' as const } };
+
+export function nodeNotFound() {
+  return apiError(404, 'node_not_found', 'Node not found');
+}
+
+/** The node if it exists and the caller may see it; otherwise the same 404 either way. */
+export async function visibleNode(request: Request, directory: NodeDirectory): Promise<NodeRow> {
+  const { id } = request.params as { id: string };
+  if (!canAccessNode(callerOf(request), id)) throw nodeNotFound();
+  const row = await directory.get(id);
+  if (!row) throw nodeNotFound();
+  return row;
+}
+
+export function auditActor(request: Request) {
+  const caller = callerOf(request);
+  return { user_id: caller.user.id, username: caller.user.username, ip: request.info.remoteAddress ?? null };
+}
+
+const toIso = (date: Date | null | undefined) => (date === undefined ? undefined : date && date.toISOString());
+
+/** `/api/v1/nodes`: the node records (admin writes, scoped reads) and their live stats. */
+export function nodeRoutes(deps: { directory: NodeDirectory; hub: NodeHub; drivers: DriverRegistry; audit: AuditLog; liveFeed: LiveFeed; historyIntervalMs: number }): ServerRoute[] {
+  const { directory, hub, drivers, audit, liveFeed } = deps;
+  const publish = async (id: string) => {
+    const row = await directory.get(id);
+    if (row) liveFeed.publish('node_status', hub.view(row));
+  };
+  return [
+    {
+      method: 'GET',
+      path: '/api/v1/nodes',
+      options: {
+        tags: ['api', 'nodes'],
+        description: 'List the nodes the caller may see, by name',
+        plugins: viewer,
+        validate: {
+          query: Joi.object({
+            device_type: Joi.string().max(64),
+            status: Joi.string().valid(...NODE_STATUSES),
+            q: Joi.string().max(128)
+          })
+        },
+        handler: async (request) => {
+          const rows = await directory.list(request.query as { device_type?: string }, callerOf(request));
+          return rows.map((row) => hub.view(row));
+        }
+      }
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/nodes',
+      options: {
+        tags: ['api', 'nodes'],
+        description: 'Add a node; the answer carries its single-use registration token, shown only this once (admin)',
+        plugins: admin,
+        validate: {
+          query: noQuery,
+          payload: Joi.object({
+            name: fields.name.required(),
+            description: fields.description,
+            device_type: Joi.string().max(64).default('edge'),
+            expires_at: fields.expires_at,
+            metadata: fields.metadata
+          }).required()
+        },
+        handler: async (request, h) => {
+          const input = request.payload as { name: string; description?: string | null; device_type: string; expires_at?: Date | null; metadata?: Record<string, unknown> };
+          if (!drivers.get(input.device_type)) {
+            throw apiError(400, 'unknown_device_type', `unknown device type: ${input.device_type}`, {
+              device_types: drivers.list().map((d) => d.definition.device_type)
+            });
+          }
+          const { row, registration_token } = await directory.create({ ...input, description: input.description || null, expires_at: toIso(input.expires_at) ?? null });
+          await audit.record({ ...auditActor(request), action: 'node.create', target_type: 'node', target_id: row.id, details: { name: row.name, device_type: row.device_type } });
+          liveFeed.publish('node_status', hub.view(row));
+          return h.response({ ...hub.view(row), registration_token }).created(`/api/v1/nodes/${row.id}`);
+        }
+      }
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/nodes/{id}',
+      options: {
+        tags: ['api', 'nodes'],
+        description: 'Read a node, with its live connection details when online',
+        plugins: viewer,
+        validate: { query: noQuery, params: nodeIdParams },
+        handler: async (request) => {
+          const row = await visibleNode(request, directory);
+          const session = hub.session(row.id);
+          return {
+            ...hub.view(row),
+            connection: session ? { auth_method: session.authMethod, counters: session.counters, thumbnails: [...session.thumbnails.values()].map(({ data: _data, ...t }) => t) } : null
+          };
+        }
+      }
+    },
+    {
+      method: 'PUT',
+      path: '/api/v1/nodes/{id}',
+      options: {
+        tags: ['api', 'nodes'],
+        description: 'Change a node’s name, description, expiry or metadata (admin)',
+        plugins: admin,
+        validate: {
+          query: noQuery,
+          params: nodeIdParams,
+          payload: Joi.object({ name: fields.name, description: fields.description, expires_at: fields.expires_at, metadata: fields.metadata }).min(1).required()
+        },
+        handler: async (request) => {
+          const row = await visibleNode(request, directory);
+          const input = request.payload as { name?: string; description?: string | null; expires_at?: Date | null; metadata?: Record<string, unknown> };
+          const patch: Parameters<NodeDirectory['update']>[1] = {};
+          if (input.name !== undefined) patch.name = input.name;
+          if (input.description !== undefined) patch.description = input.description || null;
+          if (input.expires_at !== undefined) patch.expires_at = toIso(input.expires_at);
+          if (input.metadata !== undefined) patch.metadata = JSON.stringify(input.metadata);
+          await directory.update(row.id, patch);
+          await audit.record({ ...auditActor(request), action: 'node.update', target_type: 'node', target_id: row.id, details: { fields: Object.keys(patch) } });
+          const updated = (await directory.get(row.id))!;
+          liveFeed.publish('node_status', hub.view(updated));
+          return hub.view(updated);
+        }
+      }
+    },
+    {
+      method: 'DELETE',
+      path: '/api/v1/nodes/{id}',
+      options: {
+        tags: ['api', 'nodes'],
+        description: 'Delete a node: disconnects it and removes its events (admin)',
+        plugins: admin,
+        validate: { query: noQuery, params: nodeIdParams },
+        handler: async (request, h) => {
+          const row = await visibleNode(request, directory);
+          hub.disconnect(row.id, 'Node deleted');
+          await directory.remove(row.id);
+          hub.forget(row.id);
+          await audit.record({ ...auditActor(request), action: 'node.delete', target_type: 'node', target_id: row.id, details: { name: row.name, device_type: row.device_type } });
+          liveFeed.publish('node_removed', { node_id: row.id });
+          return h.response().code(204);
+        }
+      }
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/nodes/{id}/token',
+      options: {
+        tags: ['api', 'nodes'],
+        description: 'Issue a new single-use registration token: revokes the node’s secret and disconnects it (admin)',
+        plugins: admin,
+        validate: { query: noQuery, params: nodeIdParams },
+        handler: async (request) => {
+          const row = await visibleNode(request, directory);
+          const issued = await directory.issueToken(row.id);
+          hub.disconnect(row.id, 'Registration token regenerated');
+          await audit.record({ ...auditActor(request), action: 'node.token', target_type: 'node', target_id: row.id, details: { name: row.name } });
+          await publish(row.id);
+          return { node_id: row.id, ...issued };
+        }
+      }
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/nodes/{id}/stats',
+      options: {
+        tags: ['api', 'nodes'],
+        description: 'The node’s latest stats and health as it sent them (null while offline)',
+        plugins: viewer,
+        validate: { query: noQuery, params: nodeIdParams },
+        handler: async (request) => {
+          const row = await visibleNode(request, directory);
+          const session = hub.session(row.id);
+          return {
+            node_id: row.id,
+            online: Boolean(session),
+            stats: session?.stats ?? null,
+            stats_at: session && session.statsAtMs ? new Date(session.statsAtMs).toISOString() : null,
+            summary: session?.summary ?? null,
+            health: session?.health ?? null
+          };
+        }
+      }
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/nodes/{id}/stats/history',
+      options: {
+        tags: ['api', 'nodes'],
+        description: 'Recent summary metrics of a node for charts, oldest first (kept in memory)',
+        plugins: viewer,
+        validate: { query: Joi.object({ since: Joi.date().iso() }), params: nodeIdParams },
+        handler: async (request) => {
+          const row = await visibleNode(request, directory);
+          const since = (request.query as { since?: Date }).since;
+          return {
+            node_id: row.id,
+            interval_secs: deps.historyIntervalMs / 1000,
+            fields: HISTORY_FIELDS,
+            points: hub.history(row.id)?.points(since?.getTime() ?? 0) ?? []
+          };
+        }
+      }
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/nodes/{id}/thumbnails/{flow_id}',
+      options: {
+        tags: ['api', 'nodes'],
+        description: 'The latest thumbnail (JPEG) the node sent for a flow, or one of its inputs',
+        plugins: viewer,
+        validate: {
+          query: Joi.object({ input_id: Joi.string().max(256) }),
+          params: Joi.object({ id: Joi.string().guid().lowercase().required(), flow_id: Joi.string().max(256).required() })
+        },
+        handler: async (request, h) => {
+          const row = await visibleNode(request, directory);
+          const { flow_id } = request.params as { flow_id: string };
+          const inputId = (request.query as { input_id?: string }).input_id ?? '';
+          const thumbnail = hub.session(row.id)?.thumbnails.get(`${flow_id}\u0000${inputId}`);
+          if (!thumbnail) throw apiError(404, 'thumbnail_not_found', 'No thumbnail for this flow');
+          return h.response(Buffer.from(thumbnail.data, 'base64')).type('image/jpeg').header('Cache-Control', 'no-store').header('Last-Modified', new Date(thumbnail.at).toUTCString());
+        }
+      }
+    }
+  ];
+}

@@ -1,0 +1,169 @@
+import crypto from 'node:crypto';
+import { nowIso, scopeToNodes, type ManagerCredentials } from '@bilbycast/core';
+import type { Knex } from 'knex';
+import { hashCredential, newRegistrationToken } from './node-credentials';
+import type { NodeRow, NodeStatus } from './node-view';
+
+export interface NodeInput {
+  name: string;
+  description?: string | null;
+  device_type: string;
+  expires_at?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+export interface NodeFilters {
+  device_type?: string;
+  status?: NodeStatus;
+  /** Case-insensitive substring of the name or description. */
+  q?: string;
+}
+
+/** The `nodes` table: node records, registration tokens and secret hashes. */
+export class NodeDirectory {
+  constructor(
+    private readonly db: Knex,
+    private readonly registrationTtlMs: number
+  ) {}
+
+  async create(input: NodeInput): Promise<{ row: NodeRow; registration_token: string }> {
+    const now = nowIso();
+    const token = newRegistrationToken();
+    const row: NodeRow = {
+      id: crypto.randomUUID(),
+      name: input.name,
+      description: input.description ?? null,
+      device_type: input.device_type,
+      status: 'pending',
+      health: null,
+      registration_token_hash: hashCredential(token),
+      registration_expires_at: this.#tokenExpiry(),
+      secret_hash: null,
+      previous_secret_hash: null,
+      software_version: null,
+      protocol_version: null,
+      capabilities: null,
+      last_health: null,
+      last_seen_at: null,
+      connected_at: null,
+      remote_addr: null,
+      expires_at: input.expires_at ?? null,
+      metadata: JSON.stringify(input.metadata ?? {}),
+      created_at: now,
+      updated_at: now
+    };
+    await this.db('nodes').insert(row);
+    return { row, registration_token: token };
+  }
+
+  async list(filters: NodeFilters, scope: Pick<ManagerCredentials, 'allowed_node_ids'>): Promise<NodeRow[]> {
+    const query = scopeToNodes(this.db<NodeRow>('nodes'), scope, 'id').orderBy([{ column: 'name' }, { column: 'id' }]);
+    if (filters.device_type) query.where('device_type', filters.device_type);
+    if (filters.status) query.where('status', filters.status);
+    if (filters.q) {
+      const pattern = `%${filters.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      query.where((q) => q.whereRaw("LOWER(name) LIKE ? ESCAPE '\\'", [pattern]).orWhereRaw("LOWER(COALESCE(description, '')) LIKE ? ESCAPE '\\'", [pattern]));
+    }
+    return query;
+  }
+
+  async get(id: string): Promise<NodeRow | undefined> {
+    return this.db<NodeRow>('nodes').where({ id }).first();
+  }
+
+  async update(id: string, patch: Partial<Pick<NodeRow, 'name' | 'description' | 'expires_at' | 'metadata'>>): Promise<void> {
+    await this.db('nodes').where({ id }).update({ ...patch, updated_at: nowIso() });
+  }
+
+  async remove(id: string): Promise<boolean> {
+    return (await this.db('nodes').where({ id }).delete()) > 0;
+  }
+
+  /** A new single-use token; the node's secrets stop working until it registers with it. */
+  async issueToken(id: string): Promise<{ registration_token: string; registration_expires_at: string }> {
+    const token = newRegistrationToken();
+    const registration_expires_at = this.#tokenExpiry();
+    await this.db('nodes').where({ id }).update({
+      registration_token_hash: hashCredential(token),
+      registration_expires_at,
+      secret_hash: null,
+      previous_secret_hash: null,
+      status: 'pending',
+      connected_at: null,
+      updated_at: nowIso()
+    });
+    return { registration_token: token, registration_expires_at };
+  }
+
+  async findByRegistrationToken(token: string): Promise<NodeRow | undefined> {
+    return this.db<NodeRow>('nodes').where({ registration_token_hash: hashCredential(token) }).first();
+  }
+
+  /**
+   * Consumes the token and stores the new secret's hash. Conditional on the token still being
+   * there, so two sockets racing with one token cannot both register.
+   */
+  async completeRegistration(id: string, tokenHash: string, secret: string): Promise<boolean> {
+    const changed = await this.db('nodes')
+      .where({ id, registration_token_hash: tokenHash })
+      .update({ registration_token_hash: null, registration_expires_at: null, secret_hash: hashCredential(secret), previous_secret_hash: null, updated_at: nowIso() });
+    return changed > 0;
+  }
+
+  /** After rotate_secret: the new secret's hash, keeping the current one as the previous. */
+  async rotateSecret(id: string, newSecret: string): Promise<void> {
+    await this.db('nodes')
+      .where({ id })
+      .update({ previous_secret_hash: this.db.ref('secret_hash'), secret_hash: hashCredential(newSecret), updated_at: nowIso() });
+  }
+
+  /** The node signed in with its current secret: the previous one is no longer needed. */
+  async forgetPreviousSecret(id: string): Promise<void> {
+    await this.db('nodes').where({ id }).whereNotNull('previous_secret_hash').update({ previous_secret_hash: null });
+  }
+
+  async markOnline(id: string, at: string, session: { software_version: string | null; protocol_version: number; remote_addr: string | null }): Promise<void> {
+    await this.db('nodes')
+      .where({ id })
+      .update({ status: 'online', connected_at: at, last_seen_at: at, ...session, updated_at: at });
+  }
+
+  async markOffline(id: string, lastSeenAt: string | null): Promise<void> {
+    const patch: Record<string, unknown> = { status: 'offline', connected_at: null, updated_at: nowIso() };
+    if (lastSeenAt) patch.last_seen_at = lastSeenAt;
+    // A node whose token was regenerated meanwhile stays pending.
+    await this.db('nodes').where({ id }).whereNot('status', 'pending').update(patch);
+  }
+
+  /** At start-up: nobody is connected yet, whatever the table says after a crash. */
+  async markAllOffline(): Promise<number> {
+    return this.db('nodes').where({ status: 'online' }).update({ status: 'offline', connected_at: null });
+  }
+
+  async recordHealth(id: string, health: { last_health: string; software_version: string | null; capabilities: string[] | null }): Promise<void> {
+    const patch: Record<string, unknown> = { last_health: health.last_health };
+    if (health.software_version !== null) patch.software_version = health.software_version;
+    if (health.capabilities !== null) patch.capabilities = JSON.stringify(health.capabilities);
+    await this.db('nodes').where({ id }).update(patch);
+  }
+
+  async setHealth(id: string, health: string): Promise<void> {
+    await this.db('nodes').where({ id }).update({ health });
+  }
+
+  /** Persists the hub's batched last-seen times: one UPDATE … CASE per 500 nodes. */
+  async touch(lastSeen: Map<string, string>): Promise<void> {
+    const entries = [...lastSeen];
+    for (let i = 0; i < entries.length; i += 500) {
+      const chunk = entries.slice(i, i + 500);
+      const cases = chunk.map(() => 'WHEN ? THEN ?').join(' ');
+      await this.db('nodes')
+        .whereIn('id', chunk.map(([id]) => id))
+        .update({ last_seen_at: this.db.raw(`CASE id ${cases} END`, chunk.flat()) });
+    }
+  }
+
+  #tokenExpiry(): string {
+    return new Date(Date.now() + this.registrationTtlMs).toISOString();
+  }
+}

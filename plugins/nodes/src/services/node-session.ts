@@ -1,0 +1,72 @@
+import type { DeviceSummary, DriverDefinition, EventSeverity } from '@bilbycast/driver-sdk';
+import type { WebSocket } from 'ws';
+import type { CommandOutcome } from './command-errors';
+
+export interface PendingCommand {
+  type: string;
+  resolve(outcome: CommandOutcome): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export interface ConfigWaiter {
+  command_id: string;
+  resolve(config: unknown): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export interface Thumbnail {
+  flow_id: string;
+  input_id: string | null;
+  /** Base64 JPEG as the device sent it. */
+  data: string;
+  width: number | null;
+  height: number | null;
+  at: string;
+}
+
+/** Counters of what a session's device sent that the manager could not use. */
+export interface ProtocolCounters {
+  messages: number;
+  malformed: number;
+  unknown_types: number;
+  oversize: number;
+  binary: number;
+  late_acks: number;
+  events_dropped: number;
+}
+
+/**
+ * One authenticated `/ws/node` connection. Each has its own `connectionId`, so that the
+ * cleanup of a superseded socket can tell it no longer owns the node's entry.
+ */
+export interface NodeSession {
+  connectionId: number;
+  nodeId: string;
+  deviceType: string;
+  driver: DriverDefinition | undefined;
+  socket: WebSocket;
+  /** How this socket authenticated: secret rotation is only offered to `auth_ok` sessions. */
+  authMethod: 'register_ack' | 'auth_ok';
+  connectedAt: string;
+  remoteAddr: string | null;
+  softwareVersion: string | null;
+  protocolVersion: number;
+  expiresAtMs: number | null;
+  lastMessageAtMs: number;
+  stats: unknown;
+  statsAtMs: number;
+  /** When the last stats with a non-empty `flows[]` arrived (see the `flows: []` quirk). */
+  flowsAtMs: number;
+  summary: DeviceSummary | null;
+  health: unknown;
+  activeAlarms: { severity: EventSeverity; raw_severity: string; category: string }[];
+  config: { value: unknown; at: string } | undefined;
+  pending: Map<string, PendingCommand>;
+  configWaiters: ConfigWaiter[];
+  thumbnails: Map<string, Thumbnail>;
+  counters: ProtocolCounters;
+  /** Set when the node is deleted or re-tokened: no disconnect event, no status write. */
+  silentClose: boolean;
+}

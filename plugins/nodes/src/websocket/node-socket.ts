@@ -1,0 +1,158 @@
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { RawData, WebSocket } from 'ws';
+import type { NodeHub } from '../services/node-hub';
+import type { NodeSession } from '../services/node-session';
+
+export interface NodeSocketOptions {
+  authTimeoutMs: number;
+  maxMessageBytes: number;
+}
+
+/** Messages a device may send while its `auth` is being checked; more are dropped. */
+const MAX_EARLY_MESSAGES = 64;
+
+/**
+ * One device connection on `/ws/node` (node-protocol.md §3): the first text frame must be
+ * `auth` within the timeout; the manager sends nothing before its single reply
+ * (`register_ack`, `auth_ok` or `auth_error` + close). After that, messages are dispatched by
+ * `type`; malformed, binary, oversize and unknown ones are counted and ignored — never a close.
+ */
+export function handleNodeSocket(socket: WebSocket, request: IncomingMessage, hub: NodeHub, logger: Logger, options: NodeSocketOptions): void {
+  const remoteAddr = remoteAddress(request);
+  let phase: 'awaiting_auth' | 'authenticating' | 'live' | 'closed' = 'awaiting_auth';
+  let session: NodeSession | undefined;
+  const early: { data: RawData; isBinary: boolean }[] = [];
+
+  const authTimer = setTimeout(() => refuse('Authentication timeout: no auth message within the time limit'), options.authTimeoutMs);
+
+  function refuse(message: string): void {
+    if (phase === 'closed') return;
+    phase = 'closed';
+    clearTimeout(authTimer);
+    // Edge and relay read the top-level message; the gateway SDK reads payload.error.
+    send({ type: 'auth_error', timestamp: new Date().toISOString(), message, payload: { error: message, message } });
+    socket.close(1008, 'Authentication failed');
+    logger.info({ remote_addr: remoteAddr, reason: message }, 'node authentication refused');
+  }
+
+  function send(envelope: object): void {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(envelope));
+  }
+
+  async function authenticate(payload: unknown): Promise<void> {
+    phase = 'authenticating';
+    const result = await hub.authenticate(payload);
+    // The socket may have closed (or timed out) while the database was consulted.
+    if ((phase as string) === 'closed') return;
+    if (!result.ok) return refuse(result.message);
+    clearTimeout(authTimer);
+    const auth = payload as Record<string, unknown>;
+    const protocolVersion = Number.isInteger(auth.protocol_version) ? (auth.protocol_version as number) : 1;
+    const softwareVersion = typeof auth.software_version === 'string' ? auth.software_version.slice(0, 256) : null;
+    const deviceType = typeof auth.device_type === 'string' ? auth.device_type.slice(0, 64) : null;
+    session = await hub.open(result, socket, { remoteAddr, softwareVersion, protocolVersion, deviceType });
+    if (socket.readyState !== socket.OPEN) {
+      hub.closed(session, 'connection lost during sign-in');
+      return;
+    }
+    const timestamp = new Date().toISOString();
+    if (result.method === 'register_ack') {
+      send({ type: 'register_ack', timestamp, payload: { node_id: result.row.id, node_secret: result.secret } });
+    } else {
+      send({ type: 'auth_ok', timestamp, payload: {} });
+    }
+    phase = 'live';
+    logger.info({ node_id: result.row.id, method: result.method, remote_addr: remoteAddr }, 'node connected');
+    for (const message of early.splice(0)) dispatch(session, message.data, message.isBinary);
+  }
+
+  function dispatch(live: NodeSession, data: RawData, isBinary: boolean): void {
+    live.counters.messages++;
+    hub.seen(live);
+    if (isBinary) {
+      live.counters.binary++;
+      return;
+    }
+    const size = byteLength(data);
+    if (size > options.maxMessageBytes) {
+      live.counters.oversize++;
+      return;
+    }
+    const envelope = parseEnvelope(data);
+    if (!envelope) {
+      live.counters.malformed++;
+      return;
+    }
+    switch (envelope.type) {
+      case 'stats':
+        return hub.onStats(live, envelope.payload);
+      case 'health':
+        return hub.onHealth(live, envelope.payload);
+      case 'event':
+        return hub.onEvent(live, envelope.payload);
+      case 'thumbnail':
+        return hub.onThumbnail(live, envelope.payload);
+      case 'config_response':
+        return hub.onConfigResponse(live, envelope.payload);
+      case 'command_ack':
+        return hub.onCommandAck(live, envelope.payload);
+      case 'pong':
+        return;
+      default:
+        live.counters.unknown_types++;
+    }
+  }
+
+  socket.on('message', (data: RawData, isBinary: boolean) => {
+    try {
+      if (phase === 'live' && session) return dispatch(session, data, isBinary);
+      if (phase === 'authenticating') {
+        if (early.length < MAX_EARLY_MESSAGES) early.push({ data, isBinary });
+        return;
+      }
+      if (phase !== 'awaiting_auth') return;
+      const envelope = isBinary ? undefined : parseEnvelope(data);
+      if (!envelope || envelope.type !== 'auth') return refuse('The first message must be a JSON auth message');
+      authenticate(envelope.payload).catch((err: unknown) => {
+        logger.error({ err, remote_addr: remoteAddr }, 'node authentication failed unexpectedly');
+        refuse('Authentication is temporarily unavailable');
+      });
+    } catch (err) {
+      // A handler bug must cost one message, never the connection or the process.
+      logger.warn({ err, node_id: session?.nodeId }, 'could not process a node message');
+    }
+  });
+
+  socket.on('close', () => {
+    clearTimeout(authTimer);
+    const wasLive = phase === 'live';
+    phase = 'closed';
+    if (session && wasLive) hub.closed(session, 'connection closed');
+  });
+}
+
+function parseEnvelope(data: RawData): { type: string; payload: unknown } | undefined {
+  try {
+    const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+    const value: unknown = JSON.parse(text);
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    const { type, payload } = value as { type?: unknown; payload?: unknown };
+    return typeof type === 'string' ? { type, payload } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function byteLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return (data as Buffer | ArrayBuffer).byteLength;
+}
+
+function remoteAddress(request: IncomingMessage): string | null {
+  const address = request.socket.remoteAddress;
+  if (!address) return null;
+  const port = request.socket.remotePort;
+  const host = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return port ? (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`) : host;
+}
