@@ -1,0 +1,18 @@
+/**
+ * @bilbycast/device-simulator — simulated bilbycast edges, relays and gateways that dial the
+ * manager's `/ws/node` and behave like the real devices on the wire.
+ */
+export { SimulatedDevice, type SimulatedDeviceEvents } from './device';
+export { createFleet, type Fleet, type FleetOptions } from './fleet';
+export { rfc3339Nanos } from './clock';
+export { THUMBNAIL_HEIGHT, THUMBNAIL_JPEG_BASE64, THUMBNAIL_WIDTH } from './thumbnail';
+export { EDGE_CAPABILITIES } from './models/edge';
+export type {
+  CommandAction,
+  CommandOutcome,
+  DeviceCredentials,
+  DeviceEvent,
+  DeviceKind,
+  DeviceState,
+  SimulatedDeviceOptions
+} from './types';

@@ -1,0 +1,205 @@
+/**
+ * bilbycast-relay (protocol spec §4.2, §4.4, §4.7, §5.4). No edges ever bind to a simulated
+ * relay, so authorised tunnels are listed as `empty` with zero counters and the edge and UDP
+ * session lists stay empty. Failures carry only `error` (relays never send error_code).
+ */
+import { randomBytes } from 'node:crypto';
+import type { CommandAction, CommandOutcome, DeviceEvent } from '../types';
+import { CommandError, type Handler, type KindModel, type ModelHost, dispatch, lanAddress, requireString, uptimeSecs } from './common';
+
+type Obj = Record<string, unknown>;
+
+export interface RelayConfig extends Obj {
+  quic_addr: string;
+  api_addr: string;
+  public_quic_addr: string | null;
+  api_token: string;
+  manager: { enabled: boolean; urls: string[]; accept_self_signed_cert: boolean };
+  distribution?: Obj;
+}
+
+const REDACTED = '***REDACTED***';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Commands whose successful ack carries `error: null`. */
+const NULL_ERROR_ON_SUCCESS = new Set(['rotate_secret', 'configure_distribution']);
+
+export class RelayModel implements KindModel {
+  readonly config: RelayConfig;
+  private readonly tunnels = new Map<string, { ingress_token: string; egress_token: string; since: number }>();
+  private peakTunnels = 0;
+  private readonly handlers: Record<string, Handler>;
+
+  constructor(private readonly host: ModelHost) {
+    this.config = {
+      quic_addr: '0.0.0.0:4433',
+      api_addr: '0.0.0.0:4480',
+      public_quic_addr: null,
+      api_token: randomBytes(16).toString('hex'),
+      manager: { enabled: true, urls: [host.url], accept_self_signed_cert: host.insecure }
+    };
+    this.handlers = {
+      rotate_secret: (a) => this.host.rotateSecret(requireString(a, 'new_secret')),
+      configure_distribution: (a) => this.configureDistribution(a),
+      authorize_tunnel: (a) => {
+        const id = requireString(a, 'tunnel_id');
+        if (!UUID.test(id)) throw new CommandError(`invalid tunnel_id '${id}': expected a UUID`);
+        this.tunnels.set(id, { ingress_token: requireString(a, 'ingress_token'), egress_token: requireString(a, 'egress_token'), since: Date.now() });
+        this.peakTunnels = Math.max(this.peakTunnels, this.tunnels.size);
+      },
+      revoke_tunnel: (a) => {
+        this.tunnels.delete(requireString(a, 'tunnel_id'));
+      },
+      close_tunnel: (a) => {
+        const id = requireString(a, 'tunnel_id');
+        const tunnel = this.tunnels.get(id);
+        if (!tunnel) throw new CommandError(`Tunnel ${id} not found`);
+        tunnel.since = Date.now();
+      },
+      close_udp_session: (a) => {
+        throw new CommandError(`UDP session for tunnel ${requireString(a, 'tunnel_id')} not found`);
+      },
+      disconnect_edge: (a) => {
+        throw new CommandError(`Edge ${requireString(a, 'edge_id')} is not connected`);
+      },
+      list_tunnels: () => this.tunnelList(Date.now()),
+      list_edges: () => [],
+      list_udp_sessions: () => []
+    };
+  }
+
+  execute(action: CommandAction): CommandOutcome {
+    const outcome = dispatch(this.handlers, action, () => new CommandError(`Unknown relay command: ${action.type}`));
+    return NULL_ERROR_ON_SUCCESS.has(action.type) ? { ...outcome, error: null } : outcome;
+  }
+
+  configResponse(): object {
+    const credentials = this.host.credentials;
+    const manager: Obj = { ...this.config.manager };
+    if (credentials) {
+      manager.node_id = credentials.node_id;
+      manager.node_secret = REDACTED;
+    }
+    return { ...this.config, api_token: REDACTED, manager };
+  }
+
+  stats(): object {
+    const now = Date.now();
+    const payload: Obj = {
+      tunnels: this.tunnelList(now),
+      udp_sessions: [],
+      udp_sessions_total: 0,
+      udp_sessions_active: 0,
+      edges: [],
+      connected_edges: 0,
+      active_tunnels: 0,
+      total_tunnels: this.tunnels.size,
+      total_bytes_ingress: 0,
+      total_bytes_egress: 0,
+      total_bytes_forwarded: 0,
+      total_bandwidth_bps: 0,
+      total_tcp_streams: 0,
+      active_tcp_streams: 0,
+      total_udp_datagrams: 0,
+      peak_tunnels: this.peakTunnels,
+      peak_edges: 0,
+      connections_total: 0,
+      uptime_secs: uptimeSecs(this.host.booted_at, now)
+    };
+    if (this.config.distribution) payload.distribution = this.distributionStats();
+    return payload;
+  }
+
+  health(): object {
+    const lan = lanAddress(this.host.name);
+    const health: Obj = {
+      status: 'ok',
+      version: this.host.software_version,
+      uptime_secs: uptimeSecs(this.host.booted_at, Date.now()),
+      connected_edges: 0,
+      active_tunnels: 0,
+      total_tunnels: this.tunnels.size,
+      total_bytes_forwarded: 0,
+      peak_tunnels: this.peakTunnels,
+      peak_edges: 0,
+      connections_total: 0,
+      api_addr: `${lan}:4480`,
+      quic_addr: `${lan}:4433`,
+      public_quic_addr: this.config.public_quic_addr,
+      public_udp_addr: null,
+      udp_sessions_total: 0,
+      udp_sessions_active: 0,
+      capabilities: ['udp-relay', 'viewer-distribution']
+    };
+    const distribution = this.config.distribution;
+    if (distribution) {
+      health.distribution = this.distributionStats();
+      if (typeof distribution.public_base_url === 'string') health.distribution_base_url = distribution.public_base_url;
+    }
+    return health;
+  }
+
+  thumbnails(): object[] {
+    return [];
+  }
+
+  ackPayload(commandId: unknown, outcome: CommandOutcome): object {
+    const ack: Obj = { command_id: typeof commandId === 'string' ? commandId : '', success: outcome.success };
+    if (outcome.data !== undefined) ack.data = outcome.data;
+    if (!outcome.success) ack.error = outcome.error ?? 'Command failed';
+    else if (outcome.error === null) ack.error = null;
+    return ack;
+  }
+
+  eventPayload(event: DeviceEvent): object {
+    const payload: Obj = { severity: event.severity, category: event.category, message: event.message };
+    if (event.details !== undefined) payload.details = event.details;
+    if (event.flow_id !== undefined) payload.flow_id = event.flow_id;
+    return payload;
+  }
+
+  private tunnelList(now: number): object[] {
+    const list: object[] = [];
+    for (const [id, tunnel] of this.tunnels) {
+      list.push({
+        tunnel_id: id,
+        status: 'empty',
+        stats: { bytes_ingress: 0, bytes_egress: 0, tcp_streams_total: 0, tcp_streams_active: 0, udp_datagrams_total: 0, uptime_secs: uptimeSecs(tunnel.since, now) }
+      });
+    }
+    return list;
+  }
+
+  private distributionStats(): object {
+    return { streams: 0, viewers: 0, bytes_out: 0, origin_bytes: 0, offpath_sessions: 0 };
+  }
+
+  private configureDistribution(action: CommandAction): void {
+    const next: Obj = { ...this.config.distribution };
+    if (action.token_secret !== undefined) {
+      if (typeof action.token_secret !== 'string' || !/^[0-9a-fA-F]{64}$/.test(action.token_secret)) {
+        throw new CommandError('token_secret must be 64 hex characters');
+      }
+      next.token_secret = action.token_secret;
+    }
+    for (const key of ['require_viewer_token', 'require_ingest_token']) {
+      if (action[key] === undefined) continue;
+      if (typeof action[key] !== 'boolean') throw new CommandError(`${key} must be a boolean`);
+      next[key] = action[key];
+    }
+    if (action.public_ip !== undefined) {
+      if (typeof action.public_ip !== 'string') throw new CommandError('public_ip must be a string');
+      next.public_ip = action.public_ip;
+    }
+    if (action.public_base_url !== undefined) {
+      if (typeof action.public_base_url !== 'string' || !/^https?:\/\//.test(action.public_base_url)) {
+        throw new CommandError('public_base_url must be an http or https URL');
+      }
+      next.public_base_url = action.public_base_url;
+    }
+    if (action.cascade_sources !== undefined) {
+      if (!Array.isArray(action.cascade_sources)) throw new CommandError('cascade_sources must be a list');
+      next.cascade_sources = action.cascade_sources;
+    }
+    this.config.distribution = next;
+  }
+}
