@@ -14,6 +14,8 @@ const packageDirs = [
 module.exports = {
   // A failing test that leaves a server or pool open must not hold a CI run until its time limit.
   forceExit: true,
+  // Per-project testTimeout is ignored by jest; this is the one that applies.
+  testTimeout: 30000,
   globalSetup: '<rootDir>/test/jest/global-setup.js',
   globalTeardown: '<rootDir>/test/jest/global-teardown.js',
   projects: packageDirs.map((dir) => ({ ...preset, displayName: dir, rootDir: path.join(__dirname, dir) }))

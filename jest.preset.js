@@ -13,6 +13,5 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!(jose|@noble|@scure|oidc-provider)/)'],
   moduleFileExtensions: ['ts', 'js', 'json', 'node'],
-  setupFiles: [require.resolve('./test/jest/reject-network.js')],
-  testTimeout: 30000
+  setupFiles: [require.resolve('./test/jest/reject-network.js')]
 };

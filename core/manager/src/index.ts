@@ -1,10 +1,14 @@
 import path from 'node:path';
 import { createManager, runCli, type CliManifest, type CreateManagerOptions, type ManagerConfig } from '@bilbycast/core';
 import auth from '@bilbycast/auth';
+import events from '@bilbycast/events';
+import nodes from '@bilbycast/nodes';
 import users from '@bilbycast/users';
 import { authOptionsFromEnv } from './auth-options';
+import { eventsOptionsFromEnv, nodesOptionsFromEnv } from './device-options';
 
 export { AUTH_ENV, authOptionsFromEnv } from './auth-options';
+export { DEVICE_ENV, nodesOptionsFromEnv, eventsOptionsFromEnv } from './device-options';
 
 const pkg: { version: string } = require('../package.json');
 
@@ -14,7 +18,12 @@ export const defaultManifest: CliManifest = {
   version: pkg.version,
   // Read when a command builds its manager, so a bad variable is reported like any config error.
   get plugins() {
-    return [users, { plugin: auth, options: authOptionsFromEnv() }];
+    return [
+      users,
+      { plugin: auth, options: authOptionsFromEnv() },
+      { plugin: nodes, options: nodesOptionsFromEnv() },
+      { plugin: events, options: eventsOptionsFromEnv() }
+    ];
   },
   builtinDrivers: ['@bilbycast/driver-edge', '@bilbycast/driver-relay', '@bilbycast/driver-appear-x'],
   driverResolvePaths: [path.join(__dirname, '..')]

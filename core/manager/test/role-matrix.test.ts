@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import { nowIso, routeAccess, type Manager, type Role, type RouteAccess } from '@bilbycast/core';
 import auth from '@bilbycast/auth';
+import events from '@bilbycast/events';
+import nodes from '@bilbycast/nodes';
 import { createTestDatabase, testConfig, testDatabases, type TestDatabase } from '@bilbycast/tests';
 import users, { hashPassword } from '@bilbycast/users';
 import type { ServerInjectResponse } from '@hapi/hapi';
@@ -40,7 +42,23 @@ const EXPECTED: Record<string, RouteAccess> = {
   'POST /api/v1/users': { role: 'admin' },
   'GET /api/v1/users/{id}': 'authenticated',
   'PUT /api/v1/users/{id}': { role: 'admin' },
-  'DELETE /api/v1/users/{id}': { role: 'admin' }
+  'DELETE /api/v1/users/{id}': { role: 'admin' },
+  'GET /api/v1/nodes': 'authenticated',
+  'POST /api/v1/nodes': { role: 'admin' },
+  'GET /api/v1/nodes/{id}': 'authenticated',
+  'PUT /api/v1/nodes/{id}': { role: 'admin' },
+  'DELETE /api/v1/nodes/{id}': { role: 'admin' },
+  'POST /api/v1/nodes/{id}/token': { role: 'admin' },
+  'GET /api/v1/nodes/{id}/stats': 'authenticated',
+  'GET /api/v1/nodes/{id}/stats/history': 'authenticated',
+  'GET /api/v1/nodes/{id}/thumbnails/{flow_id}': 'authenticated',
+  'POST /api/v1/nodes/{id}/command': { role: 'operator' },
+  'GET /api/v1/nodes/{id}/config': { role: 'operator' },
+  'POST /api/v1/nodes/{id}/rotate-secret': { role: 'admin' },
+  'GET /api/v1/events': 'authenticated',
+  'GET /api/v1/events/count': 'authenticated',
+  'POST /api/v1/events/{id}/ack': { role: 'operator' },
+  'POST /api/v1/events/ack': { role: 'operator' }
 };
 
 const ROLE_ORDER: Role[] = ['viewer', 'operator', 'admin', 'super_admin'];
@@ -63,7 +81,9 @@ describe.each(testDatabases())('role x endpoint matrix on %s', (kind) => {
     manager = await createDefaultManager(testConfig(database), {
       plugins: [
         users,
-        { plugin: auth, options: { oidc: { issuer: 'https://idp.invalid', client_id: 'm', redirect_url: 'https://m.invalid/api/v1/auth/oidc/callback' } } }
+        { plugin: auth, options: { oidc: { issuer: 'https://idp.invalid', client_id: 'm', redirect_url: 'https://m.invalid/api/v1/auth/oidc/callback' } } },
+        nodes,
+        events
       ]
     });
     await manager.initialize();

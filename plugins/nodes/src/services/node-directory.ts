@@ -61,8 +61,9 @@ export class NodeDirectory {
     if (filters.device_type) query.where('device_type', filters.device_type);
     if (filters.status) query.where('status', filters.status);
     if (filters.q) {
-      const pattern = `%${filters.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      query.where((q) => q.whereRaw("LOWER(name) LIKE ? ESCAPE '\\'", [pattern]).orWhereRaw("LOWER(COALESCE(description, '')) LIKE ? ESCAPE '\\'", [pattern]));
+      // '!' as the LIKE escape: a backslash would itself need escaping in MariaDB string literals.
+      const pattern = `%${filters.q.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
+      query.where((q) => q.whereRaw("LOWER(name) LIKE ? ESCAPE '!'", [pattern]).orWhereRaw("LOWER(COALESCE(description, '')) LIKE ? ESCAPE '!'", [pattern]));
     }
     return query;
   }

@@ -1,0 +1,154 @@
+import events from '@bilbycast/events';
+import { testDatabases } from '@bilbycast/tests';
+import WebSocket from 'ws';
+import { RawDevice, Session, eventually, nodesManager, seedUser, type NodesTestManager } from '../../plugins/nodes/test/nodes-harness';
+
+type Message = { type: string; [key: string]: any };
+
+/** A browser's `/ws/dashboard` connection, with every message kept in order. */
+class DashboardClient {
+  readonly messages: Message[] = [];
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data) => this.messages.push(JSON.parse(data.toString())));
+  }
+
+  static async open(url: string, headers: Record<string, string>): Promise<DashboardClient> {
+    const socket = new WebSocket(url, { headers });
+    const client = new DashboardClient(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      socket.once('error', reject);
+    });
+    return client;
+  }
+
+  of(type: string): Message[] {
+    return this.messages.filter((m) => m.type === type);
+  }
+
+  async waitFor(predicate: (m: Message) => boolean): Promise<Message> {
+    return eventually(() => this.messages.find(predicate));
+  }
+}
+
+describe.each(testDatabases())('/ws/dashboard (%s)', (kind) => {
+  let t: NodesTestManager;
+  let url: string;
+  let host: string;
+
+  beforeAll(async () => {
+    t = await nodesManager(kind, {
+      options: { dashboard_stats_interval_ms: 100, dashboard_buffer_soft_bytes: 16 * 1024, dashboard_buffer_hard_bytes: 256 * 1024, dashboard_revalidate_secs: 0.2, events_per_minute: 100_000 },
+      plugins: [events]
+    });
+    host = new URL(t.baseUrl).host;
+    url = `ws://${host}/ws/dashboard`;
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const open = (session: Session, extra: Record<string, string> = {}) => DashboardClient.open(url, { cookie: session.cookieHeader, origin: `http://${host}`, ...extra });
+
+  test('needs a valid session cookie (401) and our own Origin (403)', async () => {
+    await expect(DashboardClient.open(url, {})).rejects.toThrow('HTTP 401');
+    await expect(DashboardClient.open(url, { cookie: 'session=forged' })).rejects.toThrow('HTTP 401');
+    await expect(open(t.admin, { origin: 'https://evil.example' })).rejects.toThrow('HTTP 403');
+    const ok = await open(t.admin);
+    await ok.waitFor((m) => m.type === 'snapshot');
+    ok.socket.close();
+  });
+
+  test('snapshot, then live status, coalesced stats, health, events and counts — scoped per user', async () => {
+    const mine = await t.admin.addNode('dash mine');
+    const theirs = await t.admin.addNode('dash theirs');
+    await seedUser(t.manager, 'dash-viewer', 'viewer', { allowed_node_ids: JSON.stringify([mine.id]) });
+    const viewer = await Session.login(t.manager, 'dash-viewer');
+    const client = await open(viewer);
+    const admin = await open(t.admin);
+
+    const snapshot = await client.waitFor((m) => m.type === 'snapshot');
+    expect(snapshot.nodes.map((n: { id: string }) => n.id)).toEqual([mine.id]);
+    expect(snapshot.event_count).toEqual({ count: 0, critical: 0, warning: 0 });
+    expect((await admin.waitFor((m) => m.type === 'snapshot')).nodes.map((n: { id: string }) => n.id)).toEqual(expect.arrayContaining([mine.id, theirs.id]));
+
+    const device = (await RawDevice.signIn(t.nodeUrl, { registration_token: mine.token, protocol_version: 4 })).device;
+    const other = (await RawDevice.signIn(t.nodeUrl, { registration_token: theirs.token, protocol_version: 4 })).device;
+    await client.waitFor((m) => m.type === 'node_status' && m.node.id === mine.id && m.node.status === 'online');
+
+    // A burst of stats arrives as at most one update per node per interval, ending with the latest.
+    for (let i = 1; i <= 30; i++) device.send({ type: 'stats', payload: { flows: [], uptime_secs: i } });
+    other.send({ type: 'stats', payload: { flows: [], uptime_secs: 5 } });
+    await eventually(() => client.of('node_stats').some((m) => m.nodes.some((n: any) => n.node_id === mine.id && n.summary.uptime_secs === 30)));
+    const updates = client.of('node_stats').flatMap((m) => m.nodes).filter((n: any) => n.node_id === mine.id);
+    expect(updates.length).toBeLessThan(30);
+    expect(updates.every((n: any) => n.stats === undefined)).toBe(true);
+
+    // Asking for a node's full stats (its detail page) adds them; another user's node cannot be asked for.
+    client.socket.send(JSON.stringify({ type: 'subscribe_stats', node_ids: [mine.id, theirs.id] }));
+    await new Promise((r) => setTimeout(r, 50));
+    device.send({ type: 'stats', payload: { flows: [{ flow_id: 'main', state: 'Idle' }], uptime_secs: 31 } });
+    other.send({ type: 'stats', payload: { flows: [], uptime_secs: 6 } });
+    const detailed = await eventually(() => client.of('node_stats').flatMap((m) => m.nodes).find((n: any) => n.summary.uptime_secs === 31 && n.stats));
+    expect(detailed.stats.flows).toEqual([{ flow_id: 'main', state: 'Idle' }]);
+
+    device.send({ type: 'health', payload: { status: 'ok', version: '0.106.0' } });
+    await client.waitFor((m) => m.type === 'node_health' && m.node_id === mine.id && m.health === 'healthy');
+
+    device.send({ type: 'event', payload: { severity: 'critical', category: 'srt', message: 'SRT input lost' } });
+    other.send({ type: 'event', payload: { severity: 'critical', category: 'srt', message: 'not for the viewer' } });
+    const event = await client.waitFor((m) => m.type === 'event' && m.event.message === 'SRT input lost');
+    expect(event.event).toMatchObject({ node_id: mine.id, severity: 'critical' });
+    await client.waitFor((m) => m.type === 'event_count' && m.critical === 1);
+    await admin.waitFor((m) => m.type === 'event' && m.event.message === 'not for the viewer');
+    await admin.waitFor((m) => m.type === 'event_count' && m.critical === 2);
+
+    // Acknowledging lowers the count live.
+    await t.admin.request('POST', `/api/v1/events/${event.event.id}/ack`);
+    await client.waitFor((m) => m.type === 'event_count' && m.critical === 0);
+
+    // The other node never reached the scoped viewer.
+    expect(JSON.stringify(client.messages)).not.toContain(theirs.id);
+    expect(JSON.stringify(client.messages)).not.toContain('not for the viewer');
+
+    // Disconnects and deletions are pushed too.
+    device.close();
+    await client.waitFor((m) => m.type === 'node_status' && m.node.id === mine.id && m.node.status === 'offline');
+    await t.admin.request('DELETE', `/api/v1/nodes/${mine.id}`);
+    await client.waitFor((m) => m.type === 'node_removed' && m.node_id === mine.id);
+    other.close();
+    client.socket.close();
+    admin.socket.close();
+  });
+
+  test('a logged-out session loses its feed', async () => {
+    await seedUser(t.manager, 'dash-leaver', 'viewer');
+    const session = await Session.login(t.manager, 'dash-leaver');
+    const client = await open(session);
+    await client.waitFor((m) => m.type === 'snapshot');
+    const closed = new Promise<number>((resolve) => client.socket.once('close', (code) => resolve(code)));
+    await session.request('POST', '/api/v1/auth/logout');
+    expect(await closed).toBe(4401);
+    expect(client.of('session_invalidated')).toHaveLength(1);
+  });
+
+  test('a browser that stops reading is cut off instead of buffered without bound; others carry on', async () => {
+    const node = await t.admin.addNode('firehose');
+    const device = (await RawDevice.signIn(t.nodeUrl, { registration_token: node.token, protocol_version: 4 })).device;
+    const slow = await open(t.admin);
+    await slow.waitFor((m) => m.type === 'snapshot');
+    const closed = new Promise<number>((resolve) => slow.socket.once('close', (code) => resolve(code)));
+    // Stop reading: the kernel buffers fill, then the manager's send buffer grows.
+    (slow.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    const big = { blob: 'x'.repeat(30_000) };
+    for (let i = 0; i < 800; i++) device.send({ type: 'event', payload: { severity: 'info', category: 'flood', message: `event ${i}`, details: big } });
+    await eventually(async () => (((await t.admin.request('GET', `/api/v1/events?node_id=${node.id}&category=flood&per_page=1`)).headers['x-total-count']) as string) === '800', 30_000);
+    (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect(await closed).toBe(1006);
+    const fresh = await open(t.admin);
+    expect((await fresh.waitFor((m) => m.type === 'snapshot')).nodes.some((n: { id: string }) => n.id === node.id)).toBe(true);
+    fresh.socket.close();
+    device.close();
+  });
+});
