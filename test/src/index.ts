@@ -3,3 +3,4 @@ export { testConfig } from './config';
 export { LogCapture } from './log-capture';
 export { TcpProxy } from './tcp-proxy';
 export { startOidcProvider, signInAtOidcProvider, type OidcTestProvider, type OidcTestProviderOptions, type OidcTestAccount, type OidcSignInOptions } from './oidc-provider-process';
+export { selfSignedCertificate } from './certificate';

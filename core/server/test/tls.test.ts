@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { createTestDatabase, testConfig } from '@bilbycast/tests';
+import { createTestDatabase, selfSignedCertificate, testConfig } from '@bilbycast/tests';
 import type { Plugin } from '@hapi/hapi';
 import WebSocket from 'ws';
 import { ConfigError, createManager } from '../src';
@@ -20,12 +19,7 @@ const wsEcho: Plugin<unknown> = {
 describe('TLS', () => {
   it('serves HTTPS and WSS with the configured certificate', async () => {
     const database = await createTestDatabase('sqlite');
-    const cert = path.join(database.dataDir, 'cert.pem');
-    const key = path.join(database.dataDir, 'key.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'
-    ], { stdio: 'ignore' });
+    const { cert, key } = selfSignedCertificate(database.dataDir);
     const manager = await createManager({ config: testConfig(database, { tls_cert: cert, tls_key: key }), plugins: [wsEcho] });
     await manager.start();
     const port = (manager.server.listener.address() as AddressInfo).port;

@@ -160,7 +160,9 @@ export class NodeHub {
       configWaiters: [],
       thumbnails: new Map(),
       counters: { messages: 0, malformed: 0, unknown_types: 0, oversize: 0, binary: 0, late_acks: 0, events_dropped: 0 },
-      silentClose: false
+      silentClose: false,
+      ready: false,
+      outbox: []
     };
     const previous = this.#sessions.get(row.id);
     this.#sessions.set(row.id, session);
@@ -188,8 +190,14 @@ export class NodeHub {
         error_code: 'device_type_mismatch'
       });
     }
-    this.#publishStatus(row.id);
     return session;
+  }
+
+  /** The auth reply has been sent: release queued commands and announce the node online. */
+  ready(session: NodeSession): void {
+    session.ready = true;
+    for (const frame of session.outbox.splice(0)) session.socket.send(frame);
+    this.#publishStatus(session.nodeId);
   }
 
   /** Socket closed: only the session that still owns the node cleans up. */
@@ -449,7 +457,9 @@ export class NodeHub {
   }
 
   #send(session: NodeSession, commandId: string, action: Record<string, unknown>): void {
-    session.socket.send(JSON.stringify({ type: 'command', timestamp: new Date().toISOString(), payload: { command_id: commandId, action } }));
+    const frame = JSON.stringify({ type: 'command', timestamp: new Date().toISOString(), payload: { command_id: commandId, action } });
+    if (session.ready) session.socket.send(frame);
+    else session.outbox.push(frame);
   }
 
   #failPending(session: NodeSession, message: string): void {

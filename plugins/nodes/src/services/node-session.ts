@@ -69,4 +69,10 @@ export interface NodeSession {
   counters: ProtocolCounters;
   /** Set when the node is deleted or re-tokened: no disconnect event, no status write. */
   silentClose: boolean;
+  /**
+   * False until the auth reply has gone out: nothing may reach the device before it
+   * (node-protocol §3.2), so commands issued meanwhile wait in `outbox`.
+   */
+  ready: boolean;
+  outbox: string[];
 }

@@ -63,6 +63,7 @@ export function handleNodeSocket(socket: WebSocket, request: IncomingMessage, hu
       send({ type: 'auth_ok', timestamp, payload: {} });
     }
     phase = 'live';
+    hub.ready(session);
     logger.info({ node_id: result.row.id, method: result.method, remote_addr: remoteAddr }, 'node connected');
     for (const message of early.splice(0)) dispatch(session, message.data, message.isBinary);
   }

@@ -1,0 +1,46 @@
+import { LiveFeed } from '../src';
+import { NodeDirectory } from '../src/services/node-directory';
+import { NodeHub } from '../src/services/node-hub';
+import type { NodeSession } from '../src/services/node-session';
+import { nodesManager, type NodesTestManager } from './nodes-harness';
+
+/** A socket that records what would go on the wire. */
+function recordingSocket() {
+  const sent: string[] = [];
+  return { sent, socket: { readyState: 1, OPEN: 1, send: (frame: string) => sent.push(frame), close() {}, terminate() {} } as unknown as NodeSession['socket'] };
+}
+
+describe('NodeHub', () => {
+  let t: NodesTestManager;
+  let hub: NodeHub;
+
+  beforeAll(async () => {
+    t = await nodesManager('sqlite');
+    const { db, drivers, logger, audit } = t.manager.context;
+    hub = new NodeHub(
+      { directory: new NodeDirectory(db, 3_600_000), drivers, logger, audit, liveFeed: new LiveFeed(), events: () => undefined },
+      { offlineAfterMs: 45_000, authFailuresBeforeLockout: 5, authLockoutWindowMs: 60_000, eventsPerMinute: 1000, lastSeenFlushMs: 10_000, historyIntervalMs: 5000, historyPoints: 10 }
+    );
+  });
+  afterAll(async () => {
+    await hub.stop();
+    await t.close();
+  });
+
+  test('a command issued before the auth reply has gone out waits until it has (node-protocol §3.2)', async () => {
+    const { token } = await t.admin.addNode('early command');
+    const auth = await hub.authenticate({ registration_token: token });
+    if (!auth.ok) throw new Error(auth.message);
+    const { sent, socket } = recordingSocket();
+    const session = await hub.open(auth, socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null });
+    const pending = hub.sendCommand(session.nodeId, { type: 'stop_flow', flow_id: 'main' }, 5000, true);
+    expect(sent).toEqual([]);
+    socket.send('{"type":"register_ack"}');
+    hub.ready(session);
+    expect(sent[0]).toBe('{"type":"register_ack"}');
+    const command = JSON.parse(sent[1]);
+    expect(command).toMatchObject({ type: 'command', payload: { action: { type: 'stop_flow', flow_id: 'main' } } });
+    hub.onCommandAck(session, { command_id: command.payload.command_id, success: true });
+    await expect(pending).resolves.toMatchObject({ success: true });
+  });
+});
