@@ -84,12 +84,15 @@ export interface DriverDefinition {
   topology?: { icon: string; color: string };
 }
 
-/** Severity words devices use, mapped to the manager's three levels (unknown words: warning). */
+/**
+ * Severity words devices use, mapped to the manager's three levels. Unknown words are info,
+ * as node-protocol §6 recommends (the raw word is always kept beside the mapped one).
+ */
 export function defaultEventSeverity(raw: string): EventSeverity {
   const word = String(raw).toLowerCase();
   if (['critical', 'major', 'error', 'fatal', 'emergency', 'alert'].includes(word)) return 'critical';
-  if (['info', 'information', 'informational', 'notice', 'debug', 'cleared', 'ok'].includes(word)) return 'info';
-  return 'warning';
+  if (['warning', 'warn', 'minor', 'degraded'].includes(word)) return 'warning';
+  return 'info';
 }
 
 /** Critical with any critical alarm, warning with any warning alarm or a non-"ok" health status. */

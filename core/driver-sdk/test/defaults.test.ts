@@ -32,7 +32,7 @@ describe('driver hooks', () => {
 describe('defaultEventSeverity', () => {
   it.each([
     ['critical', 'critical'], ['MAJOR', 'critical'], ['error', 'critical'],
-    ['warning', 'warning'], ['minor', 'warning'], ['degraded', 'warning'], ['something-new', 'warning'],
+    ['warning', 'warning'], ['minor', 'warning'], ['degraded', 'warning'], ['something-new', 'info'],
     ['info', 'info'], ['Cleared', 'info'], ['notice', 'info']
   ])('%s -> %s', (raw, expected) => {
     expect(defaultEventSeverity(raw)).toBe(expected);

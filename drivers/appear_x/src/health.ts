@@ -4,17 +4,7 @@
  * with the SDK severities `info | minor | major | critical` (§6). Alarm mapping (product
  * behaviour §6.4): MAJOR/CRITICAL → critical, MINOR/WARNING → warning, none → healthy.
  */
-import type { DeviceHealth, EventSeverity, HealthInput } from '@bilbycast/driver-sdk';
-
-const CRITICAL_WORDS = new Set(['critical', 'major', 'error', 'fatal', 'emergency', 'alert']);
-const WARNING_WORDS = new Set(['minor', 'warning', 'warn']);
-
-export function mapAppearXEventSeverity(raw: string): EventSeverity {
-  const word = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
-  if (CRITICAL_WORDS.has(word)) return 'critical';
-  if (WARNING_WORDS.has(word)) return 'warning';
-  return 'info';
-}
+import { defaultEventSeverity, type DeviceHealth, type EventSeverity, type HealthInput } from '@bilbycast/driver-sdk';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -25,11 +15,11 @@ const ALARM_SEVERITY_KEYS = ['severity', 'alarmSeverity', 'level', 'severityLeve
 
 /** The severity of one chassis alarm object (or bare severity string), mapped; undefined if none. */
 export function chassisAlarmSeverity(alarm: unknown): EventSeverity | undefined {
-  if (typeof alarm === 'string') return mapAppearXEventSeverity(alarm);
+  if (typeof alarm === 'string') return defaultEventSeverity(alarm);
   if (!isRecord(alarm)) return undefined;
   for (const key of ALARM_SEVERITY_KEYS) {
     const value = alarm[key];
-    if (typeof value === 'string') return mapAppearXEventSeverity(value);
+    if (typeof value === 'string') return defaultEventSeverity(value);
   }
   return undefined;
 }
@@ -47,7 +37,7 @@ export function deriveAppearXHealth(input: HealthInput): DeviceHealth {
   const active = isRecord(input) && Array.isArray(input.active_alarms) ? input.active_alarms : [];
   for (const alarm of active) {
     if (!isRecord(alarm)) continue;
-    const raw = typeof alarm.raw_severity === 'string' ? mapAppearXEventSeverity(alarm.raw_severity) : 'info';
+    const raw = typeof alarm.raw_severity === 'string' ? defaultEventSeverity(alarm.raw_severity) : 'info';
     const stored = alarm.severity === 'critical' || alarm.severity === 'warning' ? alarm.severity : 'info';
     levels.push(raw === 'critical' || stored === 'critical' ? 'critical' : raw === 'warning' || stored === 'warning' ? 'warning' : 'info');
   }

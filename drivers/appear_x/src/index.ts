@@ -3,9 +3,9 @@
  * `appear_x`), reached through the bilbycast Appear X API gateway sidecar, which speaks the
  * node protocol to the manager and JSON-RPC 2.0 over HTTPS to the chassis.
  */
-import { defineDriver } from '@bilbycast/driver-sdk';
+import { defaultEventSeverity, defineDriver } from '@bilbycast/driver-sdk';
 import { appearXCommands } from './commands';
-import { deriveAppearXHealth, mapAppearXEventSeverity } from './health';
+import { deriveAppearXHealth } from './health';
 import { summarizeAppearXStats } from './summary';
 
 export {
@@ -17,7 +17,7 @@ export {
   APPEAR_X_UPGRADE_TIMEOUT_MS
 } from './commands';
 export { summarizeAppearXStats } from './summary';
-export { deriveAppearXHealth, mapAppearXEventSeverity, chassisAlarmSeverity } from './health';
+export { deriveAppearXHealth, chassisAlarmSeverity } from './health';
 
 const AI_PROTOCOL = `Appear X (device_type "appear_x"), reached through the bilbycast Appear X API gateway sidecar, which translates commands to the chassis' JSON-RPC 2.0 API.
 Stats: a per-slot chassis snapshot every 5 s (alarms, chassis, inputs/outputs, coder services, card status, uptime_secs); no flows[].
@@ -34,7 +34,8 @@ export const driver = defineDriver({
   commands: appearXCommands,
   summarize: (stats) => summarizeAppearXStats(stats),
   deriveHealth: (input) => deriveAppearXHealth(input),
-  mapEventSeverity: (raw) => mapAppearXEventSeverity(raw),
+  // MINOR → warning, MAJOR → critical (node-protocol §6).
+  mapEventSeverity: defaultEventSeverity,
   ui_sections: ['inputs', 'outputs', 'alarms', 'config', 'events'],
   ai_protocol: AI_PROTOCOL,
   topology: { icon: 'appear-x', color: '#0ea5e9' }

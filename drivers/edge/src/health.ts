@@ -1,5 +1,5 @@
 /** Edge health derivation and event severity mapping (§4.4, §6). Never throws. */
-import type { DeviceHealth, EventSeverity, HealthInput } from '@bilbycast/driver-sdk';
+import type { DeviceHealth, HealthInput } from '@bilbycast/driver-sdk';
 
 const RANK: Record<DeviceHealth, number> = { healthy: 0, warning: 1, critical: 2 };
 
@@ -52,27 +52,4 @@ export function deriveHealth(input: HealthInput): DeviceHealth {
     // malformed input: keep what we have
   }
   return result;
-}
-
-/**
- * Edge severities are info | warning | critical; gateway words are mapped per §6
- * (minor → warning, major → critical) and unknown words fall back to info.
- */
-export function mapEventSeverity(raw: string): EventSeverity {
-  const word = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
-  switch (word) {
-    case 'critical':
-    case 'major':
-    case 'error':
-    case 'fatal':
-    case 'emergency':
-    case 'alert':
-      return 'critical';
-    case 'warning':
-    case 'warn':
-    case 'minor':
-      return 'warning';
-    default:
-      return 'info';
-  }
 }

@@ -1,13 +1,13 @@
 /**
  * @bilbycast/driver-edge — the built-in driver for bilbycast-edge transport nodes.
  */
-import { defineDriver } from '@bilbycast/driver-sdk';
+import { defaultEventSeverity, defineDriver } from '@bilbycast/driver-sdk';
 import { edgeCommands } from './commands';
-import { deriveHealth, mapEventSeverity } from './health';
+import { deriveHealth } from './health';
 import { summarize } from './summary';
 
 export { edgeCommands } from './commands';
-export { deriveHealth, flowHealthToDevice, mapEventSeverity } from './health';
+export { deriveHealth, flowHealthToDevice } from './health';
 export { summarize } from './summary';
 export * as schemas from './schemas';
 
@@ -29,7 +29,8 @@ export const driver = defineDriver({
   commands: edgeCommands,
   summarize,
   deriveHealth,
-  mapEventSeverity,
+  // Edge words are info | warning | critical; anything else maps to info (node-protocol §6).
+  mapEventSeverity: defaultEventSeverity,
   ui_sections: ['flows', 'tunnels', 'inputs', 'outputs', 'alarms', 'config', 'ptp', 'resources', 'events'],
   ai_protocol: AI_PROTOCOL,
   topology: { icon: 'server', color: '#2563eb' }

@@ -1,5 +1,7 @@
 import { defaultDeriveHealth, type HealthInput } from '@bilbycast/driver-sdk';
-import { deriveHealth, mapEventSeverity, summarize } from '../src';
+import driver, { deriveHealth, summarize } from '../src';
+
+const mapEventSeverity = driver.mapEventSeverity!;
 
 const example = {
   flows: [{

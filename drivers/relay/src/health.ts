@@ -1,15 +1,5 @@
-/**
- * Health and event severity for relays. Relays send `info | warning | critical` events
- * (protocol spec §6) and a health payload whose `status` is always "ok" today.
- */
-import type { DeviceHealth, EventSeverity, HealthInput } from '@bilbycast/driver-sdk';
-
-export function mapRelayEventSeverity(raw: string): EventSeverity {
-  const word = String(raw ?? '').trim().toLowerCase();
-  if (['critical', 'major', 'error', 'fatal', 'emergency', 'alert'].includes(word)) return 'critical';
-  if (['warning', 'warn', 'minor'].includes(word)) return 'warning';
-  return 'info';
-}
+/** Health for relays: a health payload whose `status` is always "ok" today, plus alarms. */
+import type { DeviceHealth, HealthInput } from '@bilbycast/driver-sdk';
 
 export function deriveRelayHealth(input: HealthInput): DeviceHealth {
   const alarms = Array.isArray(input?.active_alarms) ? input.active_alarms : [];

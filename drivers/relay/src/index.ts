@@ -2,14 +2,14 @@
  * @bilbycast/driver-relay — the built-in driver for bilbycast relay servers (`device_type`
  * `relay`): stateless QUIC/UDP tunnel relays that edges connect to.
  */
-import { defineDriver } from '@bilbycast/driver-sdk';
+import { defaultEventSeverity, defineDriver } from '@bilbycast/driver-sdk';
 import { relayCommands } from './commands';
-import { deriveRelayHealth, mapRelayEventSeverity } from './health';
+import { deriveRelayHealth } from './health';
 import { summarizeRelayStats } from './summary';
 
 export { relayCommands, RELAY_COMMAND_TIMEOUT_MS } from './commands';
 export { summarizeRelayStats } from './summary';
-export { deriveRelayHealth, mapRelayEventSeverity } from './health';
+export { deriveRelayHealth } from './health';
 
 const AI_PROTOCOL = `Relay Server (device_type "relay"): a stateless, zero-knowledge relay that pairs the ingress and egress legs of edge tunnels (QUIC, or native UDP sessions).
 Stats (every 1 s): tunnels[] {tunnel_id, protocol, status active|waiting_egress|waiting_ingress|empty, ingress_edge_id, egress_edge_id, stats{bytes_ingress, bytes_egress, ...}}, udp_sessions[], edges[] {edge_id, remote_addr}, connected_edges, active_tunnels, total_tunnels, total_bytes_ingress/egress/forwarded, total_bandwidth_bps, peak_tunnels, peak_edges, connections_total, uptime_secs.
@@ -30,7 +30,7 @@ export const driver = defineDriver({
   commands: relayCommands,
   summarize: (stats) => summarizeRelayStats(stats),
   deriveHealth: (input) => deriveRelayHealth(input),
-  mapEventSeverity: (raw) => mapRelayEventSeverity(raw),
+  mapEventSeverity: defaultEventSeverity,
   ui_sections: ['tunnels', 'edges', 'config', 'events'],
   ai_protocol: AI_PROTOCOL,
   topology: { icon: 'relay', color: '#8b5cf6' }
