@@ -3,6 +3,7 @@ import { createManager, runCli, type CliManifest, type CreateManagerOptions, typ
 import auth from '@bilbycast/auth';
 import events from '@bilbycast/events';
 import nodes from '@bilbycast/nodes';
+import ui from '@bilbycast/ui';
 import users from '@bilbycast/users';
 import { authOptionsFromEnv } from './auth-options';
 import { eventsOptionsFromEnv, nodesOptionsFromEnv } from './device-options';
@@ -22,7 +23,8 @@ export const defaultManifest: CliManifest = {
       users,
       { plugin: auth, options: authOptionsFromEnv() },
       { plugin: nodes, options: nodesOptionsFromEnv() },
-      { plugin: events, options: eventsOptionsFromEnv() }
+      { plugin: events, options: eventsOptionsFromEnv() },
+      ui
     ];
   },
   builtinDrivers: ['@bilbycast/driver-edge', '@bilbycast/driver-relay', '@bilbycast/driver-appear-x'],

@@ -3,6 +3,7 @@ import { nowIso, routeAccess, type Manager, type Role, type RouteAccess } from '
 import auth from '@bilbycast/auth';
 import events from '@bilbycast/events';
 import nodes from '@bilbycast/nodes';
+import ui from '@bilbycast/ui';
 import { createTestDatabase, testConfig, testDatabases, type TestDatabase } from '@bilbycast/tests';
 import users, { hashPassword } from '@bilbycast/users';
 import type { ServerInjectResponse } from '@hapi/hapi';
@@ -58,7 +59,9 @@ const EXPECTED: Record<string, RouteAccess> = {
   'GET /api/v1/events': 'authenticated',
   'GET /api/v1/events/count': 'authenticated',
   'POST /api/v1/events/{id}/ack': { role: 'operator' },
-  'POST /api/v1/events/ack': { role: 'operator' }
+  'POST /api/v1/events/ack': { role: 'operator' },
+  'GET /assets/{file*}': 'public',
+  'GET /{path*}': 'public'
 };
 
 const ROLE_ORDER: Role[] = ['viewer', 'operator', 'admin', 'super_admin'];
@@ -83,7 +86,8 @@ describe.each(testDatabases())('role x endpoint matrix on %s', (kind) => {
         users,
         { plugin: auth, options: { oidc: { issuer: 'https://idp.invalid', client_id: 'm', redirect_url: 'https://m.invalid/api/v1/auth/oidc/callback' } } },
         nodes,
-        events
+        events,
+        ui
       ]
     });
     await manager.initialize();

@@ -1,0 +1,53 @@
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { api, ApiError } from '../api/client';
+import { roleAtLeast, type Role, type User } from '../api/types';
+
+interface AuthState {
+  /** undefined while loading, null when signed out. */
+  user: User | null | undefined;
+  refresh(): Promise<User | null>;
+  logout(): Promise<void>;
+  /** The signed-in user has at least this role (the server enforces it regardless). */
+  can(role: Role): boolean;
+}
+
+const AuthContext = createContext<AuthState | null>(null);
+
+export function AuthProvider({ children }: { children: ReactNode }) {
+  const [user, setUser] = useState<User | null | undefined>(undefined);
+
+  const refresh = useCallback(async () => {
+    try {
+      const me = await api.get<User>('/api/v1/auth/me');
+      setUser(me);
+      return me;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        setUser(null);
+        return null;
+      }
+      throw err;
+    }
+  }, []);
+
+  const logout = useCallback(async () => {
+    try {
+      await api.post('/api/v1/auth/logout');
+    } finally {
+      setUser(null);
+    }
+  }, []);
+
+  useEffect(() => {
+    refresh().catch(() => setUser(null));
+  }, [refresh]);
+
+  const value = useMemo<AuthState>(() => ({ user, refresh, logout, can: (role) => roleAtLeast(user?.role, role) }), [user, refresh, logout]);
+  return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
+}
+
+export function useAuth(): AuthState {
+  const state = useContext(AuthContext);
+  if (!state) throw new Error('useAuth outside AuthProvider');
+  return state;
+}

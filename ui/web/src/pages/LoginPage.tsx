@@ -1,0 +1,126 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { useNavigate, useSearchParams } from 'react-router-dom';
+import { api, ApiError } from '../api/client';
+import { useAuth } from '../auth/AuthProvider';
+
+/** Only same-site paths are followed after sign-in. */
+function safeNext(next: string | null): string {
+  return next && /^\/(?!\/)/.test(next) && !next.startsWith('/login') ? next : '/';
+}
+
+function describe(error: unknown): string {
+  if (error instanceof ApiError) {
+    if (error.status === 429) return 'Too many attempts. Wait a minute and try again.';
+    if (error.code === 'invalid_credentials') return 'Invalid username or password.';
+    if (error.code === 'invalid_code') return 'That code is not valid. Try the current code from your authenticator app.';
+    if (error.code === 'invalid_challenge') return 'The sign-in took too long. Enter your password again.';
+    return error.message;
+  }
+  return 'The manager cannot be reached. Check your connection and try again.';
+}
+
+/** Password sign-in, the MFA code step, and SSO when it is configured. */
+export function LoginPage() {
+  const { refresh } = useAuth();
+  const navigate = useNavigate();
+  const [params] = useSearchParams();
+  const next = safeNext(params.get('next'));
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [code, setCode] = useState('');
+  const [challenge, setChallenge] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(params.get('error') === 'rate_limited' ? 'Too many attempts. Wait a minute and try again.' : null);
+  const [sso, setSso] = useState<{ enabled: boolean; label: string | null } | null>(null);
+
+  useEffect(() => {
+    api.get<{ enabled: boolean; label: string | null }>('/api/v1/auth/oidc/status').then(setSso, () => setSso(null));
+  }, []);
+
+  const finish = async () => {
+    await refresh();
+    navigate(next, { replace: true });
+  };
+
+  const submitPassword = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const result = await api.post<{ mfa_required?: boolean; challenge_token?: string }>('/api/v1/auth/login', { username, password });
+      if (result.mfa_required && result.challenge_token) setChallenge(result.challenge_token);
+      else await finish();
+    } catch (err) {
+      setError(describe(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const submitCode = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api.post('/api/v1/auth/mfa/verify', { challenge_token: challenge, code: code.trim() });
+      await finish();
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'invalid_challenge') setChallenge(null);
+      setError(describe(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main className="login">
+      <div className="login-card">
+        <h1>bilbycast manager</h1>
+        {challenge === null ? (
+          <form onSubmit={submitPassword} aria-label="Sign in">
+            <label>
+              Username
+              <input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required autoFocus />
+            </label>
+            <label>
+              Password
+              <input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+            </label>
+            {error && (
+              <div className="error-box" role="alert">
+                {error}
+              </div>
+            )}
+            <button type="submit" disabled={busy}>
+              {busy ? 'Signing in…' : 'Sign in'}
+            </button>
+            {sso?.enabled && (
+              <a className="button secondary" href={`/api/v1/auth/oidc/login?next=${encodeURIComponent(next)}`}>
+                {sso.label ?? 'Sign in with SSO'}
+              </a>
+            )}
+          </form>
+        ) : (
+          <form onSubmit={submitCode} aria-label="Verification code">
+            <p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>
+            <label>
+              Code
+              <input name="code" inputMode="numeric" autoComplete="one-time-code" value={code} onChange={(e) => setCode(e.target.value)} required autoFocus />
+            </label>
+            {error && (
+              <div className="error-box" role="alert">
+                {error}
+              </div>
+            )}
+            <button type="submit" disabled={busy}>
+              {busy ? 'Checking…' : 'Verify'}
+            </button>
+            <button type="button" className="secondary" onClick={() => setChallenge(null)}>
+              Back
+            </button>
+          </form>
+        )}
+      </div>
+    </main>
+  );
+}
