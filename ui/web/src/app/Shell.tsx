@@ -44,9 +44,10 @@ export function Shell() {
           <button
             type="button"
             className="secondary small"
-            onClick={async () => {
-              await logout();
+            onClick={() => {
+              // Leave first, so the sign-in guard does not remember this page as "next".
               navigate('/login', { replace: true });
+              void logout();
             }}
           >
             Sign out

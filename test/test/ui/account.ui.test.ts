@@ -1,0 +1,192 @@
+import { saveScreenshot, testDatabases } from '@bilbycast/tests';
+import type { Page } from 'playwright-core';
+import { currentTotp } from '../../../plugins/auth/src/services/totp';
+import { PASSWORD, uiEnv, type UiTestEnv } from './ui-harness';
+
+const STEP_MS = 30_000;
+
+describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
+  let env: UiTestEnv;
+
+  /** Signed in on `path`; a UI state that never comes fails in 10 s, naming the locator. */
+  async function open(username: string, path = '/account'): Promise<Page> {
+    const { page } = await env.signIn(username, path);
+    page.setDefaultTimeout(10_000);
+    if (path === '/account') await page.getByRole('heading', { name: 'My account' }).waitFor();
+    return page;
+  }
+
+  beforeAll(async () => {
+    env = await uiEnv(kind);
+    for (const name of ['mfa-user', 'token-user', 'password-user', 'session-user']) await env.user(name, 'operator');
+  });
+  afterAll(async () => {
+    await env.close();
+  });
+
+  test('6. enrol MFA from the QR secret, see the recovery codes once, then sign in with a code', async () => {
+    const page = await open('mfa-user');
+    const mfa = page.getByRole('region', { name: 'Two-factor authentication' });
+    expect(await mfa.getByTestId('mfa-status').textContent()).toBe('Off');
+    await mfa.getByRole('button', { name: 'Set up authenticator app' }).click();
+
+    // The QR code is an image (an SVG data: URL, allowed by the CSP) that actually renders.
+    const qr = mfa.getByRole('img', { name: 'QR code for your authenticator app' });
+    await qr.waitFor();
+    await page.waitForFunction((img) => img instanceof HTMLImageElement && img.complete && img.naturalWidth > 0, await qr.elementHandle());
+    const secret = ((await mfa.getByTestId('totp-secret').textContent()) ?? '').trim();
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    expect(await mfa.getByRole('link', { name: 'Open in authenticator app' }).getAttribute('href')).toContain(`secret=${secret}`);
+    await saveScreenshot(page, 'account');
+
+    const enrolmentCode = await currentTotp(secret);
+    await mfa.getByLabel('Code from your app').fill(enrolmentCode);
+    await mfa.getByRole('button', { name: 'Enable two-factor sign-in' }).click();
+
+    const codesRegion = page.getByRole('region', { name: 'Recovery codes' });
+    await codesRegion.waitFor();
+    await codesRegion.getByText('they will not be shown again').waitFor();
+    const codes = await codesRegion.getByTestId('recovery-codes').locator('li').allTextContents();
+    expect(codes).toHaveLength(10);
+    expect(new Set(codes).size).toBe(10);
+    await mfa.getByTestId('mfa-status').getByText('On').waitFor();
+    expect(await codesRegion.getByRole('button', { name: /Copy all/ }).count()).toBe(1);
+
+    // Shown once: dismissed, and not there after a reload either.
+    await codesRegion.getByRole('button', { name: 'I have saved them' }).click();
+    await codesRegion.waitFor({ state: 'detached' });
+    await page.reload();
+    await mfa.getByTestId('mfa-status').getByText('On').waitFor();
+    expect(await page.getByRole('region', { name: 'Recovery codes' }).count()).toBe(0);
+    expect(await page.content()).not.toContain(codes[0]);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL((url) => url.pathname === '/login');
+    // A plain sign-in (the sign-out may leave ?next=/account, which would bring us back here).
+    await page.goto('/login');
+    await page.getByLabel('Username').fill('mfa-user');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const codeForm = page.getByRole('form', { name: 'Verification code' });
+    await codeForm.waitFor();
+
+    // The server accepts each TOTP time step once (plugins/auth/src/services/mfa.ts stores the
+    // last used step): the enrolment's code is refused now, whatever the clock says...
+    await codeForm.getByLabel('Code').fill(enrolmentCode);
+    await codeForm.getByRole('button', { name: 'Verify' }).click();
+    await page.getByRole('alert').getByText('That code is not valid').waitFor();
+    // ...and a fresh code is the next step's: always later than the enrolment's step, and
+    // within the ±1 step of clock drift the server allows, so no waiting for the next 30 s.
+    await codeForm.getByLabel('Code').fill(await currentTotp(secret, new Date(Date.now() + STEP_MS)));
+    await codeForm.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForURL((url) => url.pathname === '/');
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+
+    // Disable with the password and a recovery code (single use, so no clock either).
+    await page.getByRole('link', { name: 'My account' }).click();
+    await mfa.getByTestId('mfa-status').getByText('On').waitFor();
+    const disable = mfa.getByRole('form', { name: 'Disable two-factor sign-in' });
+    await disable.getByLabel('Your password').fill(PASSWORD);
+    await disable.getByLabel('Authenticator or recovery code').fill(codes[3]);
+    await disable.getByRole('button', { name: 'Disable two-factor sign-in' }).click();
+    await mfa.getByTestId('mfa-status').getByText('Off').waitFor();
+    const status = (await env.t.admin.request('GET', '/api/v1/users')).result as { username: string; mfa_enabled: boolean }[];
+    expect(status.find((u) => u.username === 'mfa-user')?.mfa_enabled).toBe(false);
+  });
+
+  test('a weak new password shows the policy problems', async () => {
+    const page = await open('password-user');
+    const form = page.getByRole('form', { name: 'Change password' });
+    await form.getByLabel('Current password').fill(PASSWORD);
+    await form.getByLabel('New password', { exact: true }).fill('short');
+    await form.getByLabel('Confirm new password').fill('short');
+    await form.getByRole('button', { name: 'Change password' }).click();
+    await form.getByRole('alert').getByText('weak_password').waitFor();
+    const problems = form.getByRole('list', { name: 'Password policy problems' });
+    await problems.getByText('must be at least 8 characters').waitFor();
+    await problems.getByText('must contain an upper-case letter').waitFor();
+    await problems.getByText('must contain a digit').waitFor();
+
+    // A wrong current password: the server's message and code.
+    await form.getByLabel('Current password').fill('Not-the-password1');
+    await form.getByLabel('New password', { exact: true }).fill('Better-Passw0rd');
+    await form.getByLabel('Confirm new password').fill('Better-Passw0rd');
+    await form.getByRole('button', { name: 'Change password' }).click();
+    await form.getByRole('alert').getByText('The current password is not correct').waitFor();
+    expect(await form.getByRole('alert').getByText('wrong_password').count()).toBe(1);
+  });
+
+  test('a successful password change signs out the other sessions', async () => {
+    const other = await open('password-user', '/events');
+    const page = await open('password-user');
+    const form = page.getByRole('form', { name: 'Change password' });
+    await form.getByLabel('Current password').fill(PASSWORD);
+    await form.getByLabel('New password', { exact: true }).fill('Better-Passw0rd');
+    await form.getByLabel('Confirm new password').fill('Better-Passw0rd');
+    await form.getByRole('button', { name: 'Change password' }).click();
+    await form.getByRole('status').getByText(/Password changed\. \d+ other sessions? (was|were) signed out\./).waitFor();
+    // This session goes on; the other one is back at the login page.
+    await page.reload();
+    await page.getByRole('heading', { name: 'My account' }).waitFor();
+    await other.reload();
+    await other.waitForURL((url) => url.pathname === '/login');
+  });
+
+  test('an API token is shown once, works as a Bearer token, and revoking it ends it', async () => {
+    const page = await open('token-user');
+    const tokens = page.getByRole('region', { name: 'API tokens' });
+    await tokens.getByText('You have no API tokens.').waitFor();
+    const form = tokens.getByRole('form', { name: 'Create API token' });
+    await form.getByLabel('Token name').fill('ci script');
+    await form.getByLabel('Role cap').selectOption('viewer');
+    await form.getByRole('button', { name: 'Create token' }).click();
+
+    const created = tokens.getByRole('region', { name: 'New API token' });
+    await created.getByText('it will not be shown again').waitFor();
+    const token = ((await created.getByTestId('token-secret').textContent()) ?? '').trim();
+    expect(token).toMatch(/^bct_/);
+    const row = tokens.locator('[data-testid="token-row"]', { hasText: 'ci script' });
+    await row.waitFor();
+    expect(await row.getByText('viewer').count()).toBe(1);
+
+    // The token works from outside the browser, with its owner's identity, capped at viewer.
+    const bearer = { authorization: `Bearer ${token}` };
+    const me = await fetch(`${env.t.baseUrl}/api/v1/auth/me`, { headers: bearer });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { username: string }).username).toBe('token-user');
+    const ack = await fetch(`${env.t.baseUrl}/api/v1/events/ack`, { method: 'POST', headers: { ...bearer, 'content-type': 'application/json' }, body: JSON.stringify({ ids: [1] }) });
+    expect(ack.status).toBe(403);
+
+    // Shown once: after Done and a reload, only the prefix is left.
+    await created.getByRole('button', { name: 'Done' }).click();
+    await created.waitFor({ state: 'detached' });
+    await page.reload();
+    await row.waitFor();
+    expect(await page.content()).not.toContain(token);
+
+    await row.getByRole('button', { name: 'Revoke token ci script' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Revoke API token' });
+    await dialog.getByRole('button', { name: 'Revoke token' }).click();
+    await row.waitFor({ state: 'detached' });
+    await tokens.getByText('You have no API tokens.').waitFor();
+    expect((await fetch(`${env.t.baseUrl}/api/v1/auth/me`, { headers: bearer })).status).toBe(401);
+  });
+
+  test('the sessions list marks the current session and ends the others', async () => {
+    const other = await open('session-user', '/events');
+    const page = await open('session-user');
+    const sessions = page.getByRole('region', { name: 'Active sessions' });
+    const current = sessions.locator('[data-testid="session-row"][data-current="true"]');
+    await current.getByText('This session').waitFor();
+    expect(await current.count()).toBe(1);
+    const others = sessions.locator('[data-testid="session-row"][data-current="false"]');
+    expect(await others.count()).toBe(1);
+
+    await others.getByRole('button', { name: 'End session' }).click();
+    await sessions.getByText('Ended 1 session.').waitFor();
+    await others.first().waitFor({ state: 'detached' });
+    expect(await sessions.getByRole('button', { name: 'End all other sessions' }).isDisabled()).toBe(true);
+    await other.reload();
+    await other.waitForURL((url) => url.pathname === '/login');
+  });
+});

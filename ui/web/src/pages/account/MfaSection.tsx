@@ -1,0 +1,174 @@
+import { useState, type FormEvent } from 'react';
+import { api } from '../../api/client';
+import type { User } from '../../api/types';
+import { useAuth } from '../../auth/AuthProvider';
+import { CopyButton } from '../../components/CopyButton';
+import { ErrorMessage } from '../../components/ErrorMessage';
+
+interface Setup {
+  secret: string;
+  otpauth_url: string;
+  qr_svg: string;
+}
+
+/** The QR code as an image: the SVG document in a data: URL (the CSP allows img-src data:). */
+function qrDataUrl(svg: string): string {
+  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+}
+
+/**
+ * TOTP two-factor sign-in: enrol (QR code or the secret typed in, then a code from the app),
+ * the recovery codes shown once, and disabling with password + code.
+ */
+export function MfaSection({ user }: { user: User }) {
+  const { refresh } = useAuth();
+  const [setup, setSetup] = useState<Setup | null>(null);
+  const [code, setCode] = useState('');
+  const [recoveryCodes, setRecoveryCodes] = useState<string[] | null>(null);
+  const [password, setPassword] = useState('');
+  const [disableCode, setDisableCode] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const enabled = Boolean(user.mfa_enabled);
+
+  const run = async (action: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    setNotice(null);
+    try {
+      await action();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const begin = () =>
+    run(async () => {
+      setSetup(await api.post<Setup>('/api/v1/auth/mfa/totp/setup'));
+      setCode('');
+    });
+
+  const confirm = (e: FormEvent) => {
+    e.preventDefault();
+    return run(async () => {
+      const result = await api.post<{ recovery_codes: string[] }>('/api/v1/auth/mfa/totp/confirm', { code: code.trim() });
+      setRecoveryCodes(result.recovery_codes);
+      setSetup(null);
+      setCode('');
+      await refresh();
+    });
+  };
+
+  const disable = (e: FormEvent) => {
+    e.preventDefault();
+    return run(async () => {
+      await api.post('/api/v1/auth/mfa/totp/disable', { password, code: disableCode.trim() });
+      setPassword('');
+      setDisableCode('');
+      setRecoveryCodes(null);
+      await refresh();
+      setNotice('Two-factor sign-in is off. Your password alone now signs you in.');
+    });
+  };
+
+  return (
+    <section className="panel" aria-labelledby="mfa-heading">
+      <h2 id="mfa-heading">Two-factor authentication</h2>
+      <p>
+        Status:{' '}
+        <span className={`badge ${enabled ? 'status-online' : 'status-offline'}`} data-testid="mfa-status">
+          {enabled ? 'On' : 'Off'}
+        </span>{' '}
+        <span className="muted">{enabled ? 'Signing in asks for a code from your authenticator app.' : 'Signing in needs only your password.'}</span>
+      </p>
+
+      {recoveryCodes && (
+        <div className="recovery-codes" role="region" aria-label="Recovery codes">
+          <div className="success-box">Two-factor sign-in is on.</div>
+          <p>
+            <strong>Save these recovery codes now — they will not be shown again.</strong> Each one signs you in once if you lose your authenticator app.
+          </p>
+          <ul data-testid="recovery-codes">
+            {recoveryCodes.map((c) => (
+              <li key={c}>
+                <code>{c}</code>
+              </li>
+            ))}
+          </ul>
+          <div className="row">
+            <CopyButton text={recoveryCodes.join('\n')} label="Copy all" />
+            <button type="button" onClick={() => setRecoveryCodes(null)}>
+              I have saved them
+            </button>
+          </div>
+        </div>
+      )}
+
+      {!enabled && !setup && (
+        <button type="button" onClick={begin} disabled={busy}>
+          Set up authenticator app
+        </button>
+      )}
+
+      {!enabled && setup && (
+        <div className="mfa-setup">
+          <ol>
+            <li>
+              Scan this QR code with your authenticator app:
+              <div className="qr">
+                <img src={qrDataUrl(setup.qr_svg)} alt="QR code for your authenticator app" width={200} height={200} />
+              </div>
+            </li>
+            <li>
+              Or enter this key by hand: <code className="totp-secret" data-testid="totp-secret">{setup.secret}</code> <CopyButton text={setup.secret} label="Copy key" />{' '}
+              <a href={setup.otpauth_url}>Open in authenticator app</a>
+            </li>
+            <li>Enter the 6-digit code the app shows:</li>
+          </ol>
+          <form onSubmit={confirm} aria-label="Confirm authenticator" className="account-form">
+            <label>
+              Code from your app
+              <input value={code} onChange={(e) => setCode(e.target.value)} inputMode="numeric" autoComplete="one-time-code" required maxLength={32} />
+            </label>
+            <div className="row">
+              <button type="submit" disabled={busy}>
+                {busy ? 'Checking…' : 'Enable two-factor sign-in'}
+              </button>
+              <button type="button" className="secondary" onClick={() => setSetup(null)}>
+                Cancel
+              </button>
+            </div>
+          </form>
+        </div>
+      )}
+
+      {enabled && (
+        <form onSubmit={disable} aria-label="Disable two-factor sign-in" className="account-form">
+          <p className="muted">To turn it off, confirm with your password and a current code (or a recovery code).</p>
+          <label>
+            Your password
+            <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" required />
+          </label>
+          <label>
+            Authenticator or recovery code
+            <input value={disableCode} onChange={(e) => setDisableCode(e.target.value)} autoComplete="one-time-code" required maxLength={32} />
+          </label>
+          <div className="row">
+            <button type="submit" className="danger" disabled={busy}>
+              {busy ? 'Disabling…' : 'Disable two-factor sign-in'}
+            </button>
+          </div>
+        </form>
+      )}
+      <ErrorMessage error={error} />
+      {notice && (
+        <div className="success-box" role="status">
+          {notice}
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,70 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { api } from '../../api/client';
+import type { User } from '../../api/types';
+import { useAuth } from '../../auth/AuthProvider';
+import { ErrorMessage } from '../../components/ErrorMessage';
+
+/** Display name and email (PUT /api/v1/auth/me); username and role are shown, not editable. */
+export function ProfileSection({ user }: { user: User }) {
+  const { refresh } = useAuth();
+  const [displayName, setDisplayName] = useState(user.display_name ?? '');
+  const [email, setEmail] = useState(user.email ?? '');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+
+  useEffect(() => {
+    setDisplayName(user.display_name ?? '');
+    setEmail(user.email ?? '');
+  }, [user.display_name, user.email]);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setSaved(false);
+    try {
+      const name = displayName.trim();
+      await api.put<User>('/api/v1/auth/me', { ...(name && { display_name: name }), email: email.trim() || null });
+      await refresh();
+      setSaved(true);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="panel" aria-labelledby="profile-heading">
+      <h2 id="profile-heading">Profile</h2>
+      <dl className="account-facts">
+        <dt>Username</dt>
+        <dd>{user.username}</dd>
+        <dt>Role</dt>
+        <dd className="role">{user.role.replace('_', ' ')}</dd>
+      </dl>
+      <form onSubmit={submit} aria-label="Profile" className="account-form">
+        <label>
+          Display name
+          <input value={displayName} onChange={(e) => setDisplayName(e.target.value)} maxLength={128} autoComplete="name" />
+        </label>
+        <label>
+          Email
+          <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} maxLength={254} autoComplete="email" />
+        </label>
+        <ErrorMessage error={error} />
+        {saved && (
+          <div className="success-box" role="status">
+            Profile saved.
+          </div>
+        )}
+        <div className="row">
+          <button type="submit" disabled={busy}>
+            {busy ? 'Saving…' : 'Save profile'}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
