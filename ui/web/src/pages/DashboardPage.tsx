@@ -93,24 +93,25 @@ export function DashboardPage() {
           Search
           <input type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Name or description" />
         </label>
-        <label>
-          Type
-          <select value={type} onChange={(e) => setType(e.target.value)}>
+        {/* Selects get their label through htmlFor: nested, Chromium adds the chosen option to the name. */}
+        <div className="field">
+          <label htmlFor="dashboard-type">Type</label>
+          <select id="dashboard-type" value={type} onChange={(e) => setType(e.target.value)}>
             <option value="">All types</option>
             {types.map((t) => (
               <option key={t}>{t}</option>
             ))}
           </select>
-        </label>
-        <label>
-          Status
-          <select value={status} onChange={(e) => setStatus(e.target.value)}>
+        </div>
+        <div className="field">
+          <label htmlFor="dashboard-status">Status</label>
+          <select id="dashboard-status" value={status} onChange={(e) => setStatus(e.target.value)}>
             <option value="">Any status</option>
             <option value="online">Online</option>
             <option value="offline">Offline</option>
             <option value="pending">Pending</option>
           </select>
-        </label>
+        </div>
         <label className="checkbox">
           <input type="checkbox" checked={hideOffline} onChange={(e) => setHideOffline(e.target.checked)} /> Hide offline
         </label>

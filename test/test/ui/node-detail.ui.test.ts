@@ -1,0 +1,369 @@
+import { SimulatedDevice } from '@bilbycast/device-simulator';
+import { saveScreenshot, testDatabases } from '@bilbycast/tests';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import type { Page, Request } from 'playwright-core';
+import { InterpretingAjv } from '../../../ui/web/src/pages/node-detail/interpreting-ajv';
+import { uiEnv, type UiTestEnv } from './ui-harness';
+
+/** Polls `read` until `accept` holds (no fixed sleeps in assertions); returns the accepted value. */
+async function until<T>(read: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!accept(value)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last value: ${JSON.stringify(value)})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    value = await read();
+  }
+  return value;
+}
+
+interface CommandInfo {
+  name: string;
+  requires_role: string;
+  params_schema: Record<string, unknown>;
+}
+
+/** A signed-in page on a node's detail page, with what it posted and any CSP violations. */
+interface DetailPage {
+  page: Page;
+  commandPosts: { type: string; [key: string]: unknown }[];
+  cspViolations: string[];
+}
+
+describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) => {
+  let env: UiTestEnv;
+
+  beforeAll(async () => {
+    env = await uiEnv(kind);
+    await env.user('olive', 'operator');
+    await env.user('vic', 'viewer');
+  });
+  afterAll(async () => {
+    await env.close();
+  });
+
+  async function openNode(username: string, nodeId: string): Promise<DetailPage> {
+    const { page } = await env.signIn(username, `/nodes/${nodeId}`);
+    const commandPosts: DetailPage['commandPosts'] = [];
+    const cspViolations: string[] = [];
+    page.on('request', (request: Request) => {
+      if (request.method() === 'POST' && request.url().endsWith(`/api/v1/nodes/${nodeId}/command`)) commandPosts.push(request.postDataJSON().action);
+    });
+    page.on('console', (message) => {
+      if (/Content Security Policy|unsafe-eval/i.test(message.text())) cspViolations.push(message.text());
+    });
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    return { page, commandPosts, cspViolations };
+  }
+
+  const flowRow = (page: Page, flowId: string) => page.locator(`tr[data-flow-id="${flowId}"]`);
+  const commandsSection = (page: Page) => page.getByRole('region', { name: 'Commands' });
+
+  async function chooseCommand(page: Page, name: string) {
+    await page.getByLabel('Command', { exact: true }).selectOption(name);
+    await page.getByRole('button', { name: `Run ${name}` }).waitFor();
+  }
+
+  /** Waits until the page has received `n` more live stats samples (time has passed on the page). */
+  async function waitForMoreSamples(page: Page, n: number) {
+    const chart = page.getByTestId('bitrate-chart');
+    const start = Number(await chart.getAttribute('data-points'));
+    await until(async () => Number(await chart.getAttribute('data-points')), (count) => count >= start + n, `${n} more chart points`);
+  }
+
+  test('an edge: header, live flows, bitrate chart, events and thumbnails', async () => {
+    const { id, device } = await env.simulate('Studio edge', { kind: 'edge', thumbnail_interval_ms: 500 });
+    // Thumbnails are listed in the node record once the manager has some.
+    await until(
+      async () => (((await env.t.admin.request('GET', `/api/v1/nodes/${id}`)).result as any).connection?.thumbnails ?? []).length,
+      (count) => count === 2,
+      'two thumbnails'
+    );
+    device.raiseEvent({ severity: 'warning', category: 'flow', message: 'Input jitter high', flow_id: 'flow-2' });
+
+    const { page, cspViolations } = await openNode('admin', id);
+    await page.getByRole('heading', { name: 'Studio edge', level: 1 }).waitFor();
+    const header = page.getByTestId('node-header');
+    await header.getByText('Online').waitFor();
+    await header.getByText('0.106.0').waitFor();
+    await header.getByText('127.0.0.1:').waitFor();
+    await header.getByRole('listitem').filter({ hasText: /^ptp$/ }).waitFor();
+    await header.getByTestId('node-flows').getByText('2/2').waitFor();
+
+    for (const flowId of ['flow-1', 'flow-2']) {
+      const row = flowRow(page, flowId);
+      await row.waitFor();
+      expect(await row.getAttribute('data-flow-state')).toBe('Running');
+      await row.getByText('srt').waitFor();
+      await row.getByText(/UDP out/).waitFor();
+      await row.getByText(/Mb\/s/).first().waitFor();
+    }
+
+    // The chart is seeded from the history and grows with live stats.
+    await waitForMoreSamples(page, 3);
+
+    // Stored events, and a live one arriving while the page is open.
+    const events = page.getByRole('region', { name: 'Recent events' });
+    await events.getByText('Input jitter high').waitFor();
+    device.raiseEvent({ severity: 'critical', category: 'flow', message: 'Output stalled', flow_id: 'flow-1' });
+    await events.getByText('Output stalled').waitFor();
+
+    // Thumbnails of both flows load as images.
+    const thumbs = page.getByRole('region', { name: 'Thumbnails' }).getByRole('img');
+    await until(() => thumbs.count(), (count) => count === 2, 'two thumbnail images');
+    for (const img of await thumbs.all()) {
+      await until(() => img.evaluate((el: HTMLImageElement) => (el.complete ? el.naturalWidth : 0)), (width) => width === 320, 'a decoded thumbnail');
+    }
+
+    expect(await page.getByTestId('offline-banner').count()).toBe(0);
+    await saveScreenshot(page, 'node-detail');
+    expect(cspViolations).toEqual([]);
+  }, 60_000);
+
+  test('(3) stop_flow through its generated form turns the flow Idle live; an invalid form shows the validation message and sends nothing', async () => {
+    const { id, device } = await env.simulate('Flow edge', { kind: 'edge' });
+    const { page, commandPosts, cspViolations } = await openNode('olive', id);
+    await page.getByTestId('flow-row').first().waitFor();
+    const flowId = (await page.getByTestId('flow-row').first().getAttribute('data-flow-id'))!;
+    const otherFlowId = (await page.getByTestId('flow-row').nth(1).getAttribute('data-flow-id'))!;
+    expect(await flowRow(page, flowId).getAttribute('data-flow-state')).toBe('Running');
+    // Nothing below reloads the page: a reload would lose this marker.
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 7));
+
+    await chooseCommand(page, 'stop_flow');
+    await commandsSection(page).getByText('Stop a flow').waitFor();
+    await page.getByLabel('flow_id').fill(flowId);
+    await page.getByRole('button', { name: 'Run stop_flow' }).click();
+    const result = page.getByTestId('command-result');
+    await result.getByText('stop_flow succeeded.').waitFor();
+    expect(await result.getAttribute('data-outcome')).toBe('success');
+    expect(commandPosts).toEqual([{ type: 'stop_flow', flow_id: flowId }]);
+
+    // The flow goes Idle from the live stats, without a reload; the other one keeps running.
+    await page.locator(`tr[data-flow-id="${flowId}"][data-flow-state="Idle"]`).waitFor();
+    expect(await flowRow(page, otherFlowId).getAttribute('data-flow-state')).toBe('Running');
+    expect(device.config.flows.find((f: { id: string }) => f.id === flowId).enabled).toBe(false);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(7);
+
+    // An invalid form: the required flow_id left empty.
+    await chooseCommand(page, 'start_flow');
+    await page.getByRole('button', { name: 'Run start_flow' }).click();
+    const errors = page.getByTestId('validation-errors');
+    await errors.getByText("must have required property 'flow_id'").waitFor();
+    expect(await errors.getAttribute('role')).toBe('alert');
+    // …also shown at the field itself.
+    await commandsSection(page).locator('.error-detail').getByText("must have required property 'flow_id'").waitFor();
+
+    // And a value of the wrong shape (the driver's id pattern).
+    await page.getByLabel('flow_id').fill('not a flow id!');
+    await page.getByRole('button', { name: 'Run start_flow' }).click();
+    await errors.getByText(/must match pattern/).waitFor();
+
+    // Nothing was sent, and the flow states stay as they were while later stats arrive.
+    await waitForMoreSamples(page, 3);
+    expect(commandPosts).toHaveLength(1);
+    expect(await flowRow(page, flowId).getAttribute('data-flow-state')).toBe('Idle');
+    expect(await flowRow(page, otherFlowId).getAttribute('data-flow-state')).toBe('Running');
+    expect(cspViolations).toEqual([]);
+  }, 60_000);
+
+  test('a device failure shows the device’s error and error code', async () => {
+    const { id } = await env.simulate('Failing edge', { kind: 'edge' });
+    const { page, commandPosts } = await openNode('olive', id);
+    await chooseCommand(page, 'start_flow');
+    await page.getByLabel('flow_id').fill('no-such-flow');
+    await page.getByRole('button', { name: 'Run start_flow' }).click();
+    const result = page.getByTestId('command-result');
+    await result.waitFor();
+    expect(await result.getAttribute('data-outcome')).toBe('failure');
+    const alert = result.getByRole('alert');
+    await alert.getByText("Flow 'no-such-flow' not found").waitFor();
+    expect(await alert.locator('.error-code').textContent()).toBe('unknown_flow');
+    expect(commandPosts).toEqual([{ type: 'start_flow', flow_id: 'no-such-flow' }]);
+  }, 60_000);
+
+  test('the config viewer shows the node’s config and update_config round-trips it; invalid JSON is refused before sending', async () => {
+    const { id, device } = await env.simulate('Config edge', { kind: 'edge' });
+    const { page, commandPosts, cspViolations } = await openNode('olive', id);
+    const viewer = page.getByTestId('node-config');
+    await viewer.waitFor();
+    const shown = JSON.parse((await viewer.textContent())!);
+    expect(shown.version).toBe(2);
+    expect(shown.flows.map((f: { id: string }) => f.id)).toEqual(['flow-1', 'flow-2']);
+    expect(shown).toEqual(((await env.t.admin.request('GET', `/api/v1/nodes/${id}/config`)).result as { config: unknown }).config);
+    await page.getByRole('region', { name: 'Configuration' }).getByRole('button', { name: /Copy config/ }).waitFor();
+
+    // The editor is pre-filled with the same config.
+    const editor = page.getByLabel('Configuration JSON');
+    expect(JSON.parse(await editor.inputValue())).toEqual(shown);
+
+    // Invalid JSON: a clear message, nothing sent.
+    await editor.fill('{ "version": 2, ');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByTestId('config-parse-error').getByText(/Invalid JSON/).waitFor();
+    expect(commandPosts).toEqual([]);
+
+    // Applying the unchanged config succeeds on the device.
+    await page.getByRole('button', { name: 'Reset to the node’s config' }).click();
+    expect(JSON.parse(await editor.inputValue())).toEqual(shown);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByRole('region', { name: 'Configuration' }).getByTestId('command-result').getByText('update_config succeeded.').waitFor();
+    expect(commandPosts).toEqual([{ type: 'update_config', config: shown }]);
+    expect(device.config.version).toBe(2);
+    // The manager's cached config was dropped by the change: the viewer shows a fresh read.
+    await page.getByTestId('config-meta').getByText('Fetched from the node').waitFor();
+    expect(JSON.parse((await viewer.textContent())!)).toEqual(shown);
+
+    // get_config through the generated form returns the config JSON too.
+    await chooseCommand(page, 'get_config');
+    await commandsSection(page).getByText('This command takes no parameters.').waitFor();
+    await page.getByRole('button', { name: 'Run get_config' }).click();
+    const result = commandsSection(page).getByTestId('command-result');
+    await result.getByText('get_config succeeded.').waitFor();
+    expect(JSON.parse((await result.locator('pre').textContent())!)).toEqual(shown);
+    expect(cspViolations).toEqual([]);
+  }, 60_000);
+
+  test('(5) an operator cannot run admin-only commands, an admin can rotate the secret, a viewer gets no controls', async () => {
+    const { id, device } = await env.simulate('Secure edge', { kind: 'edge' });
+    // Secret rotation needs a session signed in with the node secret: reconnect with it.
+    await device.stop();
+    device.start();
+    await device.waitForState('online');
+    await until(async () => ((await env.t.admin.request('GET', `/api/v1/nodes/${id}`)).result as any).connection?.auth_method, (m) => m === 'auth_ok', 'a secret sign-in');
+    const secretBefore = device.credentials!.node_secret;
+
+    // Operator: admin-only commands are listed, disabled, with the reason.
+    const operator = await openNode('olive', id);
+    const select = operator.page.getByLabel('Command', { exact: true });
+    await select.waitFor();
+    for (const name of ['upgrade_binary', 'rotate_secret']) {
+      await select.selectOption(name);
+      await operator.page.getByTestId('command-role-note').getByText('Requires the admin role').waitFor();
+      expect(await operator.page.getByRole('button', { name: `Run ${name}` }).isDisabled()).toBe(true);
+    }
+    expect(await select.locator('option', { hasText: 'rotate_secret' }).textContent()).toBe('rotate_secret (admin only)');
+    await select.selectOption('upgrade_binary');
+    for (const input of await commandsSection(operator.page).getByRole('group', { name: 'Parameters of upgrade_binary' }).locator('input, select, textarea').all()) {
+      expect(await input.isDisabled()).toBe(true);
+    }
+    // Operator commands stay runnable.
+    await select.selectOption('stop_flow');
+    expect(await operator.page.getByRole('button', { name: 'Run stop_flow' }).isEnabled()).toBe(true);
+    expect(operator.commandPosts).toEqual([]);
+
+    // Admin: rotate_secret has no parameters (the manager generates the secret) and succeeds.
+    const admin = await openNode('admin', id);
+    await chooseCommand(admin.page, 'rotate_secret');
+    await commandsSection(admin.page).getByText('This command takes no parameters.').waitFor();
+    expect(await admin.page.getByTestId('command-role-note').count()).toBe(0);
+    await admin.page.getByRole('button', { name: 'Run rotate_secret' }).click();
+    await admin.page.getByTestId('command-result').getByText('rotate_secret succeeded.').waitFor();
+    expect(admin.commandPosts).toEqual([{ type: 'rotate_secret' }]);
+    expect(device.credentials!.node_secret).not.toBe(secretBefore);
+
+    // Viewer: the commands are listed for information only; no config panel or editor.
+    const viewer = await openNode('vic', id);
+    const commands = commandsSection(viewer.page);
+    await commands.getByText('Running commands requires the operator role').waitFor();
+    await commands.getByText(/commands of this device type/).click();
+    await commands.getByRole('cell', { name: 'stop_flow', exact: true }).waitFor();
+    expect(await commands.getByRole('combobox').count()).toBe(0);
+    expect(await commands.getByRole('button').count()).toBe(0);
+    expect(await viewer.page.getByRole('button', { name: /^Run / }).count()).toBe(0);
+    expect(await viewer.page.getByRole('region', { name: 'Configuration' }).count()).toBe(0);
+    expect(await viewer.page.getByLabel('Configuration JSON').count()).toBe(0);
+    expect(await viewer.page.getByRole('button', { name: 'Apply' }).count()).toBe(0);
+    // The only enabled controls on the page are harmless ones.
+    const enabled: string[] = [];
+    for (const control of await viewer.page.locator('.content').locator('button:enabled, input:enabled, select:enabled, textarea:enabled').all()) {
+      enabled.push(((await control.textContent()) ?? '').trim());
+    }
+    expect(enabled.every((name) => /^(Copy id|Show all \d+|Show fewer)$/.test(name))).toBe(true);
+  }, 60_000);
+
+  test('relays and gateways get their summaries; a node going offline shows the banner with the last known data', async () => {
+    const relay = await env.simulate('Core relay', { kind: 'relay' });
+    const { page: relayPage } = await openNode('admin', relay.id);
+    await relayPage.getByRole('heading', { name: 'Tunnels and edges' }).waitFor();
+    await relayPage.getByRole('region', { name: 'Metrics' }).getByText('Connected edges').waitFor();
+    await relayPage.getByLabel('Command', { exact: true }).locator('option', { hasText: 'list_tunnels' }).waitFor({ state: 'attached' });
+
+    const gateway = await env.simulate('Appear gateway', { kind: 'gateway' });
+    const { page } = await openNode('admin', gateway.id);
+    await page.getByTestId('flow-row').first().waitFor();
+    await page.getByLabel('Command', { exact: true }).locator('option', { hasText: 'get_alarms' }).waitFor({ state: 'attached' });
+    const flowCount = await page.getByTestId('flow-row').count();
+    expect(flowCount).toBe(2);
+
+    await gateway.device.stop();
+    await page.getByTestId('offline-banner').getByText('Offline — last known data shown').waitFor();
+    await page.getByTestId('node-header').getByText('Offline').waitFor();
+    expect(await page.getByTestId('flow-row').count()).toBe(flowCount);
+  }, 60_000);
+
+  test('the command form validator agrees with Ajv on every driver schema', async () => {
+    const ajv = new Ajv({ allErrors: true, strict: false, multipleOfPrecision: 8 });
+    addFormats(ajv);
+    const interpreter = new InterpretingAjv({});
+    addFormats(interpreter as any);
+
+    const schemas: { name: string; schema: Record<string, unknown> }[] = [];
+    for (const type of ['edge', 'relay', 'appear_x']) {
+      const view = (await env.t.admin.request('GET', `/api/v1/device-types/${type}`)).result as { supported_commands: CommandInfo[] };
+      for (const c of view.supported_commands) schemas.push({ name: `${type}.${c.name}`, schema: c.params_schema });
+    }
+    // An edge's configuration as the simulator holds it (never started: nothing connects).
+    const edge = new SimulatedDevice({ url: env.t.nodeUrl, kind: 'edge', registration_token: 'unused' });
+    const samples: unknown[] = [
+      {},
+      { flow_id: 'flow-1' },
+      { flow_id: '' },
+      { flow_id: 'bad id!' },
+      { flow_id: 5 },
+      { unexpected: true },
+      { config: JSON.parse(JSON.stringify(edge.config)) },
+      { config: { ...JSON.parse(JSON.stringify(edge.config)), version: 1 } },
+      { version: '1.2.3', channel: 'stable' },
+      { version: 'latest', channel: 'weekly' },
+      { tunnel_id: '0b6f3a8e-8c1e-4d6a-9a4f-1d2f3e4a5b6c' },
+      { tunnel_id: 'not-a-uuid' },
+      { mode: 'auto', domain: 200 },
+      { slot: 1, inputs: [{ id: 'ipin-1', name: 'x' }] },
+      { slot: 0, inputs: [] }
+    ];
+    const keywords = (errors: { keyword: string; instancePath: string }[] | null | undefined) =>
+      [...new Set((errors ?? []).map((e) => `${e.instancePath} ${e.keyword}`))].sort();
+    for (const { name, schema } of schemas) {
+      const expected = ajv.compile(schema);
+      const actual = interpreter.compile(schema);
+      for (const data of samples) {
+        const ok = expected(data);
+        expect({ name, data, valid: actual(data) }).toEqual({ name, data, valid: ok });
+        if (!ok) expect({ name, data, errors: keywords(actual.errors) }).toEqual({ name, data, errors: keywords(expected.errors) });
+      }
+    }
+
+    // Keywords the driver schemas use rarely or not at all.
+    const extra: [Record<string, unknown>, unknown[]][] = [
+      [{ anyOf: [{ type: 'string' }, { type: 'integer', minimum: 3 }] }, ['a', 3, 2, 1.5, null]],
+      [{ oneOf: [{ type: 'integer' }, { type: 'number', maximum: 2 }] }, [1, 5, 1.5, 'x']],
+      [{ type: 'object', if: { properties: { a: { const: 1 } }, required: ['a'] }, then: { required: ['b'] }, else: { required: ['c'] } }, [{ a: 1 }, { a: 1, b: 2 }, { c: 1 }, {}]],
+      [{ definitions: { id: { type: 'string', pattern: '^x' } }, type: 'array', items: { $ref: '#/definitions/id' }, uniqueItems: true }, [['x1', 'x2'], ['x1', 'x1'], ['y']]],
+      [{ type: 'object', dependencies: { a: ['b'], c: { required: ['d'] } }, propertyNames: { maxLength: 3 } }, [{ a: 1 }, { a: 1, b: 1 }, { c: 1 }, { toolong: 1 }]],
+      [{ type: ['string', 'null'], not: { const: 'no' }, format: 'email' }, ['a@b.co', 'no', null, 'x', 3]],
+      [{ type: 'number', multipleOf: 0.1, exclusiveMaximum: 1 }, [0.3, 0.35, 1, 0.9]],
+      [{ type: 'array', items: [{ type: 'string' }], additionalItems: false, contains: { const: 'k' }, minItems: 1 }, [['k'], ['k', 'x'], ['z'], []]]
+    ];
+    for (const [schema, values] of extra) {
+      const expected = ajv.compile(schema);
+      const actual = interpreter.compile(schema);
+      for (const data of values) {
+        const ok = expected(data);
+        expect({ schema, data, valid: actual(data) }).toEqual({ schema, data, valid: ok });
+        if (!ok) expect({ schema, data, errors: keywords(actual.errors) }).toEqual({ schema, data, errors: keywords(expected.errors) });
+      }
+    }
+  }, 60_000);
+});
