@@ -107,6 +107,7 @@ describe.each(testDatabases())('/ws/dashboard (%s)', (kind) => {
     // Acknowledging lowers the count live.
     await t.admin.request('POST', `/api/v1/events/${event.event.id}/ack`);
     await client.waitFor((m) => m.type === 'event_count' && m.critical === 0);
+    expect((await client.waitFor((m) => m.type === 'events_acknowledged')).node_ids).toEqual([mine.id]);
 
     // The other node never reached the scoped viewer.
     expect(JSON.stringify(client.messages)).not.toContain(theirs.id);

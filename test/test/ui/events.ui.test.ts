@@ -77,6 +77,15 @@ describe.each(testDatabases().slice(0, 1))('UI: events (%s)', (kind) => {
     expect(stored[0].acknowledged).toBe(true);
   });
 
+  test('an acknowledgement made elsewhere shows on the open page without a refresh', async () => {
+    const { page } = await env.signIn('admin', '/events?category=elsewhere');
+    device.raiseEvent({ severity: 'warning', category: 'elsewhere', message: 'Acknowledged by someone else' });
+    await page.locator('[data-testid="event-row"][data-acknowledged="false"]', { hasText: 'Acknowledged by someone else' }).waitFor();
+    const [stored] = (await env.t.admin.request('GET', `/api/v1/events?node_id=${nodeId}&category=elsewhere`)).result as { id: number }[];
+    expect((await env.t.admin.request('POST', `/api/v1/events/${stored.id}/ack`)).statusCode).toBe(200);
+    await page.locator('[data-testid="event-row"][data-acknowledged="true"]', { hasText: 'Acknowledged by someone else' }).waitFor();
+  });
+
   test('filters: severity, search and the URL', async () => {
     device.raiseEvent({ severity: 'critical', category: 'filtering', message: 'Filter test: encoder overload' });
     device.raiseEvent({ severity: 'info', category: 'filtering', message: 'Filter test: routine note' });

@@ -35,7 +35,7 @@ const CLOSE_SESSION_ENDED = 4401;
 /**
  * `/ws/dashboard`: a session-authenticated, one-way live feed for the web UI. On connect a
  * `snapshot` of the nodes the user may see; then `node_status`, `node_removed`, `node_health`,
- * `event` and `event_count` as they happen, and `node_stats` coalesced to one per node per
+ * `event`, `events_acknowledged` and `event_count` as they happen, and `node_stats` coalesced to one per node per
  * interval. A browser that cannot keep up has stats skipped, and is dropped past a hard limit.
  */
 export class DashboardFeed {
@@ -81,7 +81,10 @@ export class DashboardFeed {
     });
     liveFeed.subscribe('events_acknowledged', ({ node_ids }) => {
       for (const client of this.#clients) {
-        if (node_ids.some((id) => canAccessNode(client.credentials, id))) client.countDirty = true;
+        const visible = node_ids.filter((id) => canAccessNode(client.credentials, id));
+        if (visible.length === 0) continue;
+        client.countDirty = true;
+        this.#send(client, { type: 'events_acknowledged', node_ids: visible });
       }
     });
   }

@@ -20,6 +20,8 @@ interface LiveFeedState {
   eventCount: AlarmCounts | null;
   /** Subscribe to new events as they arrive; returns an unsubscribe function. */
   onEvent(listener: (event: NodeEvent) => void): () => void;
+  /** Subscribe to acknowledgements (by anyone) of events of these nodes. */
+  onAcknowledged(listener: (nodeIds: string[]) => void): () => void;
   /** Ask for a node's full stats and health (its detail page is open). */
   watch(nodeId: string): () => void;
   healthPayload: Map<string, unknown>;
@@ -41,6 +43,7 @@ export function LiveFeedProvider({ children }: { children: ReactNode }) {
   const [healthPayload, setHealthPayload] = useState<Map<string, unknown>>(new Map());
   const [eventCount, setEventCount] = useState<AlarmCounts | null>(null);
   const listeners = useRef(new Set<(event: NodeEvent) => void>());
+  const ackListeners = useRef(new Set<(nodeIds: string[]) => void>());
   const watched = useRef(new Map<string, number>());
   const socketRef = useRef<WebSocket | null>(null);
 
@@ -130,6 +133,9 @@ export function LiveFeedProvider({ children }: { children: ReactNode }) {
         case 'event':
           for (const listener of listeners.current) listener(message.event as NodeEvent);
           break;
+        case 'events_acknowledged':
+          for (const listener of ackListeners.current) listener(message.node_ids as string[]);
+          break;
         case 'event_count':
           setEventCount({ count: message.count, critical: message.critical, warning: message.warning });
           break;
@@ -151,6 +157,12 @@ export function LiveFeedProvider({ children }: { children: ReactNode }) {
       listeners.current.delete(listener);
     };
   }, []);
+  const onAcknowledged = useCallback((listener: (nodeIds: string[]) => void) => {
+    ackListeners.current.add(listener);
+    return () => {
+      ackListeners.current.delete(listener);
+    };
+  }, []);
   const watch = useCallback((nodeId: string) => {
     watched.current.set(nodeId, (watched.current.get(nodeId) ?? 0) + 1);
     sendWatched();
@@ -163,8 +175,8 @@ export function LiveFeedProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const value = useMemo<LiveFeedState>(
-    () => ({ status, nodes, stats, bitrateHistory, eventCount, healthPayload, onEvent, watch }),
-    [status, nodes, stats, bitrateHistory, eventCount, healthPayload, onEvent, watch]
+    () => ({ status, nodes, stats, bitrateHistory, eventCount, healthPayload, onEvent, onAcknowledged, watch }),
+    [status, nodes, stats, bitrateHistory, eventCount, healthPayload, onEvent, onAcknowledged, watch]
   );
   return <LiveFeedContext.Provider value={value}>{children}</LiveFeedContext.Provider>;
 }

@@ -103,6 +103,9 @@ export function EventsPage() {
     feedStatus.current = feed.status;
   }, [feed.status]);
 
+  // Acknowledgements by anyone (another operator, a bulk ack) show without a manual refresh.
+  useEffect(() => feed.onAcknowledged(() => setReloadKey((k) => k + 1)), [feed.onAcknowledged]);
+
   useLiveEvents((event) => {
     if (!matchesFilters(event, filters)) return;
     if (pendingLive.current) {
