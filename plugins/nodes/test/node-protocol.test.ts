@@ -156,6 +156,12 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     expect((await nodeView(id)).capabilities).toEqual(['ptp', 'st2110-30']);
     expect((await nodeView(id)).health).toBe('healthy');
     device.close();
+    // The last payload is kept on the row for when the node is offline.
+    const row = await eventually(async () => {
+      const stored = await t.manager.context.db('nodes').where({ id }).first();
+      return stored.status === 'offline' ? stored : undefined;
+    });
+    expect(JSON.parse(row.last_health)).toEqual({ status: 'ok', version: '0.106.2', capabilities: ['ptp', 'st2110-30'] });
   });
 
   test('§10.16: thumbnails with `data` (edge) or `image_base64` (SDK), keyed by node, flow and input', async () => {

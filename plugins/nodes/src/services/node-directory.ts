@@ -129,9 +129,11 @@ export class NodeDirectory {
       .update({ status: 'online', connected_at: at, last_seen_at: at, ...session, updated_at: at });
   }
 
-  async markOffline(id: string, lastSeenAt: string | null): Promise<void> {
+  /** Offline, keeping the last health payload the node sent (JSON) for when it is not connected. */
+  async markOffline(id: string, lastSeenAt: string | null, lastHealth: string | null): Promise<void> {
     const patch: Record<string, unknown> = { status: 'offline', connected_at: null, updated_at: nowIso() };
     if (lastSeenAt) patch.last_seen_at = lastSeenAt;
+    if (lastHealth) patch.last_health = lastHealth;
     // A node whose token was regenerated meanwhile stays pending.
     await this.db('nodes').where({ id }).whereNot('status', 'pending').update(patch);
   }
@@ -141,26 +143,30 @@ export class NodeDirectory {
     return this.db('nodes').where({ status: 'online' }).update({ status: 'offline', connected_at: null });
   }
 
-  async recordHealth(id: string, health: { last_health: string; software_version: string | null; capabilities: string[] | null }): Promise<void> {
-    const patch: Record<string, unknown> = { last_health: health.last_health };
-    if (health.software_version !== null) patch.software_version = health.software_version;
-    if (health.capabilities !== null) patch.capabilities = JSON.stringify(health.capabilities);
-    await this.db('nodes').where({ id }).update(patch);
+  /** A changed software version and/or capability list (JSON) from a health message. */
+  async recordHealth(id: string, changed: { software_version?: string; capabilities?: string }): Promise<void> {
+    await this.db('nodes').where({ id }).update(changed);
   }
 
   async setHealth(id: string, health: string): Promise<void> {
     await this.db('nodes').where({ id }).update({ health });
   }
 
-  /** Persists the hub's batched last-seen times: one UPDATE … CASE per 500 nodes. */
-  async touch(lastSeen: Map<string, string>): Promise<void> {
-    const entries = [...lastSeen];
-    for (let i = 0; i < entries.length; i += 500) {
-      const chunk = entries.slice(i, i + 500);
-      const cases = chunk.map(() => 'WHEN ? THEN ?').join(' ');
-      await this.db('nodes')
-        .whereIn('id', chunk.map(([id]) => id))
-        .update({ last_seen_at: this.db.raw(`CASE id ${cases} END`, chunk.flat()) });
+  /**
+   * Persists the hub's batched last-seen times to the second: nodes seen within the same
+   * second share one UPDATE (busy nodes all talk every second, so a flush is a few statements).
+   */
+  async touch(lastSeen: Map<string, number>): Promise<void> {
+    const bySecond = new Map<number, string[]>();
+    for (const [id, at] of lastSeen) {
+      const second = Math.floor(at / 1000) * 1000;
+      const ids = bySecond.get(second);
+      if (ids) ids.push(id);
+      else bySecond.set(second, [id]);
+    }
+    for (const [second, ids] of bySecond) {
+      const at = new Date(second).toISOString();
+      for (let i = 0; i < ids.length; i += 500) await this.db('nodes').whereIn('id', ids.slice(i, i + 500)).update({ last_seen_at: at });
     }
   }
 

@@ -154,6 +154,7 @@ export class NodeHub {
       flowsAtMs: 0,
       summary: null,
       health: null,
+      persisted: { software_version: info.softwareVersion, capabilities: row.capabilities, health: row.health },
       activeAlarms: [],
       config: undefined,
       pending: new Map(),
@@ -213,7 +214,7 @@ export class NodeHub {
     this.#lastSeen.delete(session.nodeId);
     this.#track(
       this.deps.directory
-        .markOffline(session.nodeId, lastSeen ? new Date(lastSeen).toISOString() : null)
+        .markOffline(session.nodeId, lastSeen ? new Date(lastSeen).toISOString() : null, session.health === null ? null : JSON.stringify(session.health))
         .then(() => this.#publishStatus(session.nodeId))
     );
     this.raiseManagerEvent(session.nodeId, 'critical', 'connection', `Node disconnected from manager (${reason})`, {});
@@ -298,7 +299,16 @@ export class NodeHub {
     const version = typeof health.version === 'string' ? health.version.slice(0, 256) : null;
     const capabilities = Array.isArray(health.capabilities) ? health.capabilities.filter((c): c is string => typeof c === 'string').slice(0, 500) : null;
     if (version !== null) session.softwareVersion = version;
-    this.#track(this.deps.directory.recordHealth(session.nodeId, { last_health: JSON.stringify(payload), software_version: version, capabilities }));
+    // Health arrives every 15 s per node; the row changes only when version or capabilities do
+    // (the full payload is stored when the node disconnects).
+    const capabilitiesJson = capabilities === null ? null : JSON.stringify(capabilities);
+    const changed: { software_version?: string; capabilities?: string } = {};
+    if (version !== null && version !== session.persisted.software_version) changed.software_version = version;
+    if (capabilitiesJson !== null && capabilitiesJson !== session.persisted.capabilities) changed.capabilities = capabilitiesJson;
+    if (Object.keys(changed).length > 0) {
+      Object.assign(session.persisted, changed);
+      this.#track(this.deps.directory.recordHealth(session.nodeId, changed));
+    }
     this.#rederiveHealth(session);
   }
 
@@ -537,7 +547,10 @@ export class NodeHub {
       health = defaultDeriveHealth({ health: session.health, stats: session.stats, active_alarms: session.activeAlarms });
     }
     this.deps.liveFeed.publish('node_health', { node_id: session.nodeId, health, payload: session.health });
-    this.#track(this.deps.directory.setHealth(session.nodeId, health));
+    if (health !== session.persisted.health) {
+      session.persisted.health = health;
+      this.#track(this.deps.directory.setHealth(session.nodeId, health));
+    }
   }
 
   #sweep(): void {
@@ -556,8 +569,7 @@ export class NodeHub {
 
   async #flushLastSeen(): Promise<void> {
     if (this.#lastSeen.size === 0) return;
-    const batch = new Map<string, string>();
-    for (const [id, at] of this.#lastSeen) batch.set(id, new Date(at).toISOString());
+    const batch = new Map(this.#lastSeen);
     this.#lastSeen.clear();
     try {
       await this.deps.directory.touch(batch);

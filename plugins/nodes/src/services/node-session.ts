@@ -1,4 +1,4 @@
-import type { DeviceSummary, DriverDefinition, EventSeverity } from '@bilbycast/driver-sdk';
+import type { DeviceHealth, DeviceSummary, DriverDefinition, EventSeverity } from '@bilbycast/driver-sdk';
 import type { WebSocket } from 'ws';
 import type { CommandOutcome } from './command-errors';
 
@@ -61,6 +61,8 @@ export interface NodeSession {
   flowsAtMs: number;
   summary: DeviceSummary | null;
   health: unknown;
+  /** What the `nodes` row already holds, so health messages only write when something changed. */
+  persisted: { software_version: string | null; capabilities: string | null; health: DeviceHealth | null };
   activeAlarms: { severity: EventSeverity; raw_severity: string; category: string }[];
   config: { value: unknown; at: string } | undefined;
   pending: Map<string, PendingCommand>;
