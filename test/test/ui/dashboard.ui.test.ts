@@ -49,4 +49,22 @@ describe.each(testDatabases().slice(0, 1))('UI: sign-in and the live dashboard (
     await page.waitForURL((url) => url.pathname === '/events');
     await context.close();
   });
+
+  // Last in this file: it locks 127.0.0.1 out of password sign-in for a minute.
+  test('no SSO button without SSO; repeated failures give the rate-limit message', async () => {
+    const context = await env.browser.newContext({ baseURL: env.t.baseUrl });
+    const page = await context.newPage();
+    await page.goto('/login');
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(await page.getByRole('link', { name: /SSO|single sign-on/i }).count()).toBe(0);
+    for (let attempt = 0; attempt < 6; attempt++) {
+      await page.getByLabel('Username').fill('admin');
+      await page.getByLabel('Password').fill(`wrong-${attempt}`);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('alert').waitFor();
+      if ((await page.getByRole('alert').innerText()).includes('Too many attempts')) break;
+    }
+    await page.getByRole('alert').getByText('Too many attempts. Wait a minute and try again.').waitFor();
+    await context.close();
+  });
 });
