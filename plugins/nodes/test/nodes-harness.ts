@@ -4,7 +4,7 @@ import appearX from '@bilbycast/driver-appear-x';
 import edge from '@bilbycast/driver-edge';
 import relay from '@bilbycast/driver-relay';
 import { createTestDatabase, testConfig, type TestDatabase, type TestDatabaseKind } from '@bilbycast/tests';
-import auth from '@bilbycast/auth';
+import auth, { type AuthOptions } from '@bilbycast/auth';
 import users from '@bilbycast/users';
 import { PASSWORD, seedUser } from '../../auth/test/auth-harness';
 import type { ServerInjectResponse } from '@hapi/hapi';
@@ -45,6 +45,8 @@ export interface NodesManagerSetup {
   database?: TestDatabase;
   /** Reuse a manager config (same master key) when restarting on the same database. */
   reuseConfig?: ManagerConfig;
+  /** Options of the auth plugin (e.g. SSO settings). */
+  authOptions?: AuthOptions;
 }
 
 /** A listening manager with users, auth and nodes (plus `plugins`), the three built-in drivers and the test driver. */
@@ -52,7 +54,7 @@ export async function nodesManager(kind: TestDatabaseKind, setup: NodesManagerSe
   const db = setup.database ?? (await createTestDatabase(kind));
   const manager = await createManager({
     config: setup.reuseConfig ?? testConfig(db, setup.config),
-    plugins: [users, auth, { plugin: nodes, options: setup.options ?? {} }, ...(setup.plugins ?? [])],
+    plugins: [users, { plugin: auth, options: setup.authOptions ?? {} }, { plugin: nodes, options: setup.options ?? {} }, ...(setup.plugins ?? [])],
     drivers: [
       { definition: edge, package: '@bilbycast/driver-edge', version: '0.1.0' },
       { definition: relay, package: '@bilbycast/driver-relay', version: '0.1.0' },

@@ -1,3 +1,4 @@
+import type { AuthOptions } from '@bilbycast/auth';
 import type { Role } from '@bilbycast/core';
 import { SimulatedDevice, type SimulatedDeviceOptions } from '@bilbycast/device-simulator';
 import events from '@bilbycast/events';
@@ -25,8 +26,8 @@ export interface UiTestEnv {
 }
 
 /** The standard build's UI on a real manager (users, auth, nodes, events, ui) and a headless Chromium. */
-export async function uiEnv(kind: TestDatabaseKind, options: NodesOptions = {}): Promise<UiTestEnv> {
-  const t = await nodesManager(kind, { options: { dashboard_stats_interval_ms: 250, ...options }, plugins: [events, ui] });
+export async function uiEnv(kind: TestDatabaseKind, options: NodesOptions = {}, authOptions?: AuthOptions): Promise<UiTestEnv> {
+  const t = await nodesManager(kind, { options: { dashboard_stats_interval_ms: 250, ...options }, plugins: [events, ui], authOptions });
   const browser = await launchBrowser();
   const devices: SimulatedDevice[] = [];
   const contexts: BrowserContext[] = [];
