@@ -51,7 +51,14 @@ server.on('upgrade', (request, socket, head) => {
 });
 
 server.listen(Number(process.env.BENCH_PORT || 0), '127.0.0.1', () => {
-  process.send({ type: 'listening', port: server.address().port });
+  // --profile: the bench profiles the baseline's window as well, through this inspector.
+  let inspector_url;
+  if (process.env.BENCH_INSPECT === '1') {
+    const inspector = require('node:inspector');
+    inspector.open(0, '127.0.0.1');
+    inspector_url = inspector.url();
+  }
+  process.send({ type: 'listening', port: server.address().port, inspector_url });
 });
 
 process.on('message', (msg) => {

@@ -54,6 +54,11 @@ function tempDir(prefix) {
   return dir;
 }
 
+/** Leaves the dir in place at exit (--keep). */
+function keepTempDir(dir) {
+  tempDirs.delete(dir);
+}
+
 function removeTempDir(dir) {
   fs.rmSync(dir, { recursive: true, force: true });
   tempDirs.delete(dir);
@@ -135,4 +140,4 @@ function stopChild(child, signal = 'SIGTERM', graceMs = 15_000) {
   });
 }
 
-module.exports = { spawn: (...args) => track(spawn(...args)), forkWorker, stopChild, tempDir, removeTempDir, cleanupSync };
+module.exports = { spawn: (...args) => track(spawn(...args)), forkWorker, stopChild, tempDir, removeTempDir, keepTempDir, cleanupSync };

@@ -27,6 +27,7 @@ WebSocket.prototype.send = function countedSend(data, ...rest) {
 /** @type {ReturnType<typeof createFleet> | undefined} */
 let fleet;
 let commandsAnswered = 0;
+const disconnects = {};
 
 function states() {
   const counts = {};
@@ -50,12 +51,19 @@ const handlers = {
         reconnect_delay_ms: msg.reconnect_delay_ms ?? 5000
       }))
     });
-    for (const device of fleet.devices) device.on('command', () => commandsAnswered++);
+    for (const device of fleet.devices) {
+      device.on('command', () => commandsAnswered++);
+      // Why connection attempts end, numbers stripped so that they group (for diagnostics).
+      device.on('disconnected', (reason) => {
+        const key = String(reason).replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>').replace(/\d+/g, 'N').slice(0, 120);
+        disconnects[key] = (disconnects[key] || 0) + 1;
+      });
+    }
     fleet.start();
     return { started: fleet.devices.length };
   },
   status() {
-    return { sent, sent_bytes: sentBytes, states: states(), total: fleet ? fleet.devices.length : 0, commands_answered: commandsAnswered, rss: process.memoryUsage().rss };
+    return { sent, sent_bytes: sentBytes, states: states(), total: fleet ? fleet.devices.length : 0, commands_answered: commandsAnswered, disconnects, rss: process.memoryUsage().rss };
   },
   raise(msg) {
     const out = [];

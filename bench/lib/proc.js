@@ -72,7 +72,7 @@ function startWindow(pid, sampleMs = 1000) {
         cpu_seconds: cpu,
         cores: cpu / seconds,
         rss_mean: rss.reduce((a, b) => a + b, 0) / rss.length,
-        rss_max: Math.max(...rss),
+        rss_max: rss.reduce((a, b) => (b > a ? b : a), 0),
         rss_last: rss[rss.length - 1],
         machine_busy_cores: (m1.busy - m0.busy) / seconds,
         machine_steal_cores: (m1.steal - m0.steal) / seconds
