@@ -82,7 +82,7 @@ describe.each(testDatabases())('migrations on %s', (kind) => {
 });
 
 describe('SQLite settings', () => {
-  it('opens the file in WAL mode with foreign keys on', async () => {
+  it('opens the file in WAL mode, synchronous NORMAL, with foreign keys on', async () => {
     const database = await createTestDatabase('sqlite');
     const manager = await createManager({ config: testConfig(database) });
     await manager.initialize();
@@ -90,6 +90,8 @@ describe('SQLite settings', () => {
     const [{ foreign_keys }] = await manager.context.db.raw('PRAGMA foreign_keys');
     expect(journal_mode).toBe('wal');
     expect(foreign_keys).toBe(1);
+    // 1 = NORMAL (FULL is 2).
+    expect(await manager.context.db.raw('PRAGMA synchronous')).toEqual([{ synchronous: 1 }]);
     await manager.stop();
     await database.cleanup();
   });

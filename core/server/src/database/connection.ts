@@ -60,6 +60,9 @@ export function openDatabase(target: DatabaseTarget): Knex {
             conn.pragma('foreign_keys = ON');
             conn.pragma('busy_timeout = 5000');
             conn.pragma('journal_mode = WAL');
+            // Safe with WAL (no corruption on power loss; the last commits may roll back), and the
+            // same on every open instead of depending on whether this run created the file.
+            conn.pragma('synchronous = NORMAL');
             done(null, conn);
           } catch (err) {
             // The pool discards a connection whose set-up failed instead of handing it out.
