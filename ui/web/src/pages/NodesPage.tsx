@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../api/client';
 import type { CreatedNode, DeviceType, Node } from '../api/types';
@@ -6,6 +6,7 @@ import { StatusBadge } from '../components/Badges';
 import { Dialog } from '../components/Dialog';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { formatDateTime, formatRelative } from '../components/format';
+import { useApiGet } from '../components/useApiGet';
 import { useLiveFeed } from '../live/LiveFeedProvider';
 import { AdminOnly } from './admin/AdminOnly';
 import { ConfirmAction } from './admin/ConfirmAction';
@@ -48,29 +49,18 @@ export function NodesPage() {
 
 function ManagedNodes() {
   const feed = useLiveFeed();
-  const [listed, setListed] = useState<Node[] | null>(null);
-  const [loadError, setLoadError] = useState<unknown>(null);
+  const { data: listed, setData: setListed, error: loadError, reload: load } = useApiGet<Node[]>('/api/v1/nodes');
   const [deviceTypes, setDeviceTypes] = useState<DeviceType[]>([]);
   const [q, setQ] = useState('');
   const [dialog, setDialog] = useState<DialogState | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
-  const load = useCallback(async () => {
-    try {
-      setListed(await api.get<Node[]>('/api/v1/nodes'));
-      setLoadError(null);
-    } catch (err) {
-      setLoadError(err);
-    }
-  }, []);
-
   useEffect(() => {
-    void load();
     api.get<{ device_types: DeviceType[] }>('/api/v1/device-types').then(
       (r) => setDeviceTypes(r.device_types),
       () => setDeviceTypes([])
     );
-  }, [load]);
+  }, []);
 
   // The API list, with the live feed's newer view of each node (status, version, last seen)
   // and the nodes it announced since; nodes the feed reports removed are dropped.

@@ -1,10 +1,11 @@
-import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api/client';
 import { ROLES, roleAtLeast, type Node, type Role, type User } from '../api/types';
 import { useAuth } from '../auth/AuthProvider';
 import { Dialog } from '../components/Dialog';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { formatDateTime, formatRelative } from '../components/format';
+import { useApiGet } from '../components/useApiGet';
 import { AdminOnly } from './admin/AdminOnly';
 import { ConfirmAction } from './admin/ConfirmAction';
 import { Field } from './admin/Field';
@@ -57,25 +58,14 @@ export function UsersPage() {
 
 function UserAdmin() {
   const { user: me } = useAuth();
-  const [users, setUsers] = useState<User[] | null>(null);
+  const { data: users, error: loadError, reload: load } = useApiGet<User[]>('/api/v1/users');
   const [nodes, setNodes] = useState<Node[]>([]);
-  const [loadError, setLoadError] = useState<unknown>(null);
   const [dialog, setDialog] = useState<DialogState | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
-  const load = useCallback(async () => {
-    try {
-      setUsers(await api.get<User[]>('/api/v1/users'));
-      setLoadError(null);
-    } catch (err) {
-      setLoadError(err);
-    }
-  }, []);
-
   useEffect(() => {
-    void load();
     api.get<Node[]>('/api/v1/nodes').then(setNodes, () => setNodes([]));
-  }, [load]);
+  }, []);
 
   const nodeName = useMemo(() => new Map(nodes.map((n) => [n.id, n.name])), [nodes]);
   // Roles this caller may grant: up to their own.

@@ -1,10 +1,11 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
 import { ROLES, roleAtLeast, type Role, type User } from '../../api/types';
 import { CopyButton } from '../../components/CopyButton';
 import { Dialog } from '../../components/Dialog';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { formatDateTime, formatRelative } from '../../components/format';
+import { useApiGet } from '../../components/useApiGet';
 
 interface ApiToken {
   id: string;
@@ -20,8 +21,7 @@ const roleLabel = (role: Role) => role.replace('_', ' ');
 
 /** Personal API tokens: list, create (the secret is shown once), revoke. */
 export function TokensSection({ user }: { user: User }) {
-  const [tokens, setTokens] = useState<ApiToken[] | null>(null);
-  const [loadError, setLoadError] = useState<unknown>(null);
+  const { data: tokens, error: loadError, reload: load } = useApiGet<ApiToken[]>('/api/v1/auth/tokens');
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role | ''>('');
   const [expires, setExpires] = useState('');
@@ -29,19 +29,6 @@ export function TokensSection({ user }: { user: User }) {
   const [error, setError] = useState<unknown>(null);
   const [created, setCreated] = useState<(ApiToken & { token: string }) | null>(null);
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
-
-  const load = useCallback(async () => {
-    try {
-      setTokens(await api.get<ApiToken[]>('/api/v1/auth/tokens'));
-      setLoadError(null);
-    } catch (err) {
-      setLoadError(err);
-    }
-  }, []);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   const create = async (e: FormEvent) => {
     e.preventDefault();
