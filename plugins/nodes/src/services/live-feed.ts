@@ -9,7 +9,7 @@ export interface LiveFeedMessages {
   node_status: NodeView;
   node_removed: { node_id: string };
   /** The latest stats of a node (published for every stats message; the dashboard coalesces). */
-  node_stats: { node_id: string; at: string; summary: DeviceSummary; stats: unknown };
+  node_stats: { node_id: string; at_ms: number; summary: DeviceSummary; stats: unknown };
   node_health: { node_id: string; health: DeviceHealth; payload: unknown };
   event: StoredEvent;
   /** Events of these nodes were acknowledged (alarm counts changed). */

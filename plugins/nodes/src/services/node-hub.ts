@@ -38,7 +38,6 @@ const MAX_THUMBNAILS_PER_NODE = 64;
 export class NodeHub {
   readonly #sessions = new Map<string, NodeSession>();
   readonly #history = new Map<string, StatsHistory>();
-  readonly #lastSeen = new Map<string, number>();
   readonly #eventWindows = new Map<string, { window: number; count: number }>();
   readonly #writes = new Set<Promise<unknown>>();
   readonly #limiter: NodeAuthLimiter;
@@ -149,6 +148,8 @@ export class NodeHub {
       protocolVersion: info.protocolVersion,
       expiresAtMs: row.expires_at ? Date.parse(row.expires_at) : null,
       lastMessageAtMs: nowMs,
+      // markOnline below writes the connect time.
+      lastSeenFlushedMs: nowMs,
       stats: null,
       statsAtMs: 0,
       flowsAtMs: 0,
@@ -210,11 +211,9 @@ export class NodeHub {
       this.#publishStatus(session.nodeId);
       return;
     }
-    const lastSeen = this.#lastSeen.get(session.nodeId);
-    this.#lastSeen.delete(session.nodeId);
     this.#track(
       this.deps.directory
-        .markOffline(session.nodeId, lastSeen ? new Date(lastSeen).toISOString() : null, session.health === null ? null : JSON.stringify(session.health))
+        .markOffline(session.nodeId, new Date(session.lastMessageAtMs).toISOString(), session.health === null ? null : JSON.stringify(session.health))
         .then(() => this.#publishStatus(session.nodeId))
     );
     this.raiseManagerEvent(session.nodeId, 'critical', 'connection', `Node disconnected from manager (${reason})`, {});
@@ -232,21 +231,15 @@ export class NodeHub {
   forget(nodeId: string): void {
     this.#history.delete(nodeId);
     this.#eventWindows.delete(nodeId);
-    this.#lastSeen.delete(nodeId);
   }
 
   session(nodeId: string): NodeSession | undefined {
     return this.#sessions.get(nodeId);
   }
 
-  get connectedCount(): number {
-    return this.#sessions.size;
-  }
-
   view(row: NodeRow): NodeView {
     const session = this.#sessions.get(row.id);
-    const lastSeen = this.#lastSeen.get(row.id);
-    return toNodeView(row, { summary: session?.summary ?? null, last_seen_at: lastSeen ? new Date(lastSeen).toISOString() : null });
+    return toNodeView(row, { summary: session?.summary ?? null, last_seen_at: session ? new Date(session.lastMessageAtMs).toISOString() : null });
   }
 
   history(nodeId: string): StatsHistory | undefined {
@@ -256,9 +249,7 @@ export class NodeHub {
   // ---- device messages -----------------------------------------------------------------
 
   seen(session: NodeSession): void {
-    const now = Date.now();
-    session.lastMessageAtMs = now;
-    this.#lastSeen.set(session.nodeId, now);
+    session.lastMessageAtMs = Date.now();
   }
 
   onStats(session: NodeSession, payload: unknown): void {
@@ -285,7 +276,7 @@ export class NodeHub {
       this.#history.set(session.nodeId, history);
     }
     history.add(now, session.summary);
-    this.deps.liveFeed.publish('node_stats', { node_id: session.nodeId, at: new Date(now).toISOString(), summary: session.summary, stats });
+    this.deps.liveFeed.publish('node_stats', { node_id: session.nodeId, at_ms: now, summary: session.summary, stats });
   }
 
   onHealth(session: NodeSession, payload: unknown): void {
@@ -568,9 +559,15 @@ export class NodeHub {
   }
 
   async #flushLastSeen(): Promise<void> {
-    if (this.#lastSeen.size === 0) return;
-    const batch = new Map(this.#lastSeen);
-    this.#lastSeen.clear();
+    // Sessions heard from since their last flush (closed ones were written by markOffline).
+    const batch = new Map<string, number>();
+    for (const session of this.#sessions.values()) {
+      if (session.lastMessageAtMs > session.lastSeenFlushedMs) {
+        batch.set(session.nodeId, session.lastMessageAtMs);
+        session.lastSeenFlushedMs = session.lastMessageAtMs;
+      }
+    }
+    if (batch.size === 0) return;
     try {
       await this.deps.directory.touch(batch);
     } catch (err) {

@@ -55,6 +55,8 @@ export interface NodeSession {
   protocolVersion: number;
   expiresAtMs: number | null;
   lastMessageAtMs: number;
+  /** The last-seen time already written to the row (the hub flushes newer ones in batches). */
+  lastSeenFlushedMs: number;
   stats: unknown;
   statsAtMs: number;
   /** When the last stats with a non-empty `flows[]` arrived (see the `flows: []` quirk). */

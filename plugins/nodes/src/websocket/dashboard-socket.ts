@@ -174,9 +174,9 @@ export class DashboardFeed {
   async #tick(): Promise<void> {
     for (const client of this.#clients) {
       if (client.pendingStats.size > 0 && client.socket.bufferedAmount <= this.options.softBufferBytes) {
-        const nodes = [...client.pendingStats.values()].map(({ node_id, at, summary, stats }) => ({
+        const nodes = [...client.pendingStats.values()].map(({ node_id, at_ms, summary, stats }) => ({
           node_id,
-          at,
+          at: new Date(at_ms).toISOString(),
           summary,
           ...(client.detailed.has(node_id) ? { stats } : {})
         }));
