@@ -275,14 +275,7 @@ function AddNodeForm({ deviceTypes, onCancel, onCreated }: { deviceTypes: Device
 
   return (
     <form onSubmit={submit} noValidate aria-label="Add node">
-      <label>
-        Name
-        <input value={name} onChange={(e) => setName(e.target.value)} maxLength={128} required autoFocus />
-      </label>
-      <label>
-        Description
-        <textarea value={description} onChange={(e) => setDescription(e.target.value)} maxLength={512} rows={2} />
-      </label>
+      <NameAndDescription name={name} description={description} onName={setName} onDescription={setDescription} />
       <label>
         Device type
         <select value={deviceType} onChange={(e) => setDeviceType(e.target.value)}>
@@ -340,14 +333,7 @@ function EditNodeForm({ node, onCancel, onSaved }: { node: Node; onCancel(): voi
 
   return (
     <form onSubmit={submit} noValidate aria-label="Edit node">
-      <label>
-        Name
-        <input value={name} onChange={(e) => setName(e.target.value)} maxLength={128} required autoFocus />
-      </label>
-      <label>
-        Description
-        <textarea value={description} onChange={(e) => setDescription(e.target.value)} maxLength={512} rows={2} />
-      </label>
+      <NameAndDescription name={name} description={description} onName={setName} onDescription={setDescription} />
       <Field label="Expires" hint="Clear it for no expiry.">
         <input type="datetime-local" value={expires} onChange={(e) => setExpires(e.target.value)} />
       </Field>
@@ -364,5 +350,21 @@ function EditNodeForm({ node, onCancel, onSaved }: { node: Node; onCancel(): voi
         </button>
       </div>
     </form>
+  );
+}
+
+/** The name and description inputs the add and edit forms share. */
+function NameAndDescription(props: { name: string; description: string; onName(value: string): void; onDescription(value: string): void }) {
+  return (
+    <>
+      <label>
+        Name
+        <input value={props.name} onChange={(e) => props.onName(e.target.value)} maxLength={128} required autoFocus />
+      </label>
+      <label>
+        Description
+        <textarea value={props.description} onChange={(e) => props.onDescription(e.target.value)} maxLength={512} rows={2} />
+      </label>
+    </>
   );
 }
