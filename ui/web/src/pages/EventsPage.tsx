@@ -96,10 +96,11 @@ export function EventsPage() {
     };
   }, [query, page, reloadKey]);
 
-  // Events raised while the live feed was down were never pushed: reload once it is back.
+  // Changes made while the live feed was not connected (down, or not yet up when the page
+  // loaded) were never pushed: reload once it is connected.
   const feedStatus = useRef(feed.status);
   useEffect(() => {
-    if (feedStatus.current === 'reconnecting' && feed.status === 'connected') setReloadKey((k) => k + 1);
+    if (feedStatus.current !== 'connected' && feed.status === 'connected') setReloadKey((k) => k + 1);
     feedStatus.current = feed.status;
   }, [feed.status]);
 
