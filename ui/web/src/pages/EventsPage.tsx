@@ -31,6 +31,8 @@ export function EventsPage() {
 
   const [events, setEvents] = useState<NodeEvent[] | null>(null);
   const [total, setTotal] = useState(0);
+  /** The page whose rows are shown: until the next page's rows arrive, still the previous one. */
+  const [shownPage, setShownPage] = useState(page);
   const [loading, setLoading] = useState(true);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [actionError, setActionError] = useState<unknown>(null);
@@ -76,6 +78,7 @@ export function EventsPage() {
         // Events that arrived after the query ran are neither listed nor counted.
         const extra = page === 1 ? live.filter((e) => e.id > newest && !ids.has(e.id)) : [];
         setEvents([...extra.reverse(), ...data].slice(0, PER_PAGE));
+        setShownPage(page);
         setTotal(Number(headers.get('X-Total-Count') ?? data.length) + extra.length);
         setFresh((prev) => new Set([...[...prev].filter((id) => ids.has(id)), ...extra.map((e) => e.id)]));
         setSelected((prev) => new Set([...prev].filter((id) => ids.has(id))));
@@ -289,7 +292,7 @@ export function EventsPage() {
           Previous
         </button>
         <span data-testid="page-info">
-          Page {page} of {pages}
+          Page {shownPage} of {pages}
         </span>
         <button type="button" className="secondary" disabled={page >= pages || loading} onClick={() => goToPage(page + 1)}>
           Next
