@@ -85,9 +85,11 @@ describe.each(testDatabases())('/ws/dashboard (%s)', (kind) => {
     expect(updates.length).toBeLessThan(30);
     expect(updates.every((n: any) => n.stats === undefined)).toBe(true);
 
-    // Asking for a node's full stats (its detail page) adds them; another user's node cannot be asked for.
+    // Asking for a node's full stats (its detail page) sends its latest ones at once, then adds them to
+    // every update; another user's node cannot be asked for.
     client.socket.send(JSON.stringify({ type: 'subscribe_stats', node_ids: [mine.id, theirs.id] }));
-    await new Promise((r) => setTimeout(r, 50));
+    const latest = await eventually(() => client.of('node_stats').flatMap((m) => m.nodes).find((n: any) => n.node_id === mine.id && n.stats));
+    expect(latest).toMatchObject({ summary: { uptime_secs: 30 }, stats: { flows: [], uptime_secs: 30 } });
     device.send({ type: 'stats', payload: { flows: [{ flow_id: 'main', state: 'Idle' }], uptime_secs: 31 } });
     other.send({ type: 'stats', payload: { flows: [], uptime_secs: 6 } });
     const detailed = await eventually(() => client.of('node_stats').flatMap((m) => m.nodes).find((n: any) => n.summary.uptime_secs === 31 && n.stats));

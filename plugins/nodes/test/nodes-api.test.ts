@@ -134,7 +134,12 @@ describe.each(testDatabases())('/api/v1/nodes (%s)', (kind) => {
     const { device } = await RawDevice.signIn(t.nodeUrl, { registration_token: token, protocol_version: 4 });
     for (const bitrate of [1_000_000, 2_000_000, 3_000_000]) {
       device.send({ type: 'stats', payload: { flows: [{ flow_id: 'a', state: 'Running', input: { bitrate_bps: bitrate }, outputs: [] }], uptime_secs: 1, active_flows: 1, total_flows: 1 } });
-      await new Promise((r) => setTimeout(r, 5));
+      // History keeps one point per interval (1 ms here): the next sample must reach the hub at a later millisecond.
+      await eventually(async () => {
+        const res = (await viewer.request('GET', `/api/v1/nodes/${id}/stats`)).result as { stats: { flows: { input: { bitrate_bps: number } }[] } | null };
+        return res.stats?.flows[0].input.bitrate_bps === bitrate;
+      });
+      await new Promise((r) => setTimeout(r, 2));
     }
     const history = await eventually(async () => {
       const res = (await viewer.request('GET', `/api/v1/nodes/${id}/stats/history`)).result as { points: { bitrate_bps: number; at: string }[] };

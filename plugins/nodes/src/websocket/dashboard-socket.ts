@@ -148,9 +148,16 @@ export class DashboardFeed {
       return;
     }
     if (message?.type !== 'subscribe_stats' || !Array.isArray(message.node_ids)) return;
+    const previous = client.detailed;
     client.detailed = new Set(
       message.node_ids.filter((id): id is string => typeof id === 'string' && canAccessNode(client.credentials, id)).slice(0, MAX_DETAILED_NODES)
     );
+    // A newly opened detail page gets the node's latest full stats on the next tick, not a second later.
+    for (const nodeId of client.detailed) {
+      const session = this.deps.hub.session(nodeId);
+      if (previous.has(nodeId) || client.pendingStats.has(nodeId) || !session?.summary) continue;
+      client.pendingStats.set(nodeId, { node_id: nodeId, at_ms: session.statsAtMs, summary: session.summary, stats: session.stats });
+    }
   }
 
   #toVisible(nodeId: string, message: object): void {
