@@ -14,6 +14,7 @@ export { SecretColumnRegistry, reencryptSecrets, type SecretColumn, type Rotatio
 export { DriverRegistry } from './drivers/registry';
 export type { LoadedDriver, RefusedDriver, DriverSource } from './drivers/discovery';
 export { apiError, fieldErrors, type FieldError } from './http/errors';
+export { isoDate } from './http/iso-date';
 export { WebSocketRouter, CLOSE_GOING_AWAY, type WebSocketRoute, type UpgradeDecision } from './websocket/router';
 export { ServiceRegistry, type ManagerServices, type AccountAdministration, type SessionRevocation, type MfaStatus, type BrowserSessions } from './services';
 export { runCli, type CliManifest } from './cli/program';

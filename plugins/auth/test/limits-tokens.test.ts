@@ -79,7 +79,7 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     await seedUser(env.manager, 'liam', 'viewer');
     const browser = new Browser(env.manager);
     await browser.login('liam');
-    for (const payload of [{}, { name: '' }, { name: 'x'.repeat(101) }, { name: 'a', role: 'god' }, { name: 'a', expires_at: '2001-01-01T00:00:00Z' }, { name: 'a\u0007' }]) {
+    for (const payload of [{}, { name: '' }, { name: 'x'.repeat(101) }, { name: 'a', role: 'god' }, { name: 'a', expires_at: '2001-01-01T00:00:00Z' }, { name: 'a', expires_at: '2099-04-31' }, { name: 'a\u0007' }]) {
       expect((await browser.request('POST', '/api/v1/auth/tokens', payload)).statusCode).toBe(400);
     }
     expect((await browser.request('DELETE', '/api/v1/auth/tokens/not-a-uuid')).statusCode).toBe(400);

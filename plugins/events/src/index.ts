@@ -19,7 +19,7 @@ export interface EventsOptions {
 const DAY_MS = 86_400_000;
 
 const optionsSchema = Joi.object({
-  retention_days: Joi.number().integer().min(1).max(3650).default(30),
+  retention_days: Joi.number().integer().min(1).max(365).default(30),
   // setInterval takes at most 2^31-1 ms; a longer delay would fire at once, every millisecond.
   retention_interval_ms: Joi.number().integer().min(1000).max(2_147_483_647).default(3_600_000)
 });

@@ -135,6 +135,14 @@ describe.each(testDatabases())('events API on %s', (kind) => {
     expect(await ids(viewer, '?q=')).toHaveLength(6);
   });
 
+  it('searches non-ASCII text case-insensitively', async () => {
+    const failed = await insertEvent(env.db, { node_id: nodeA, message: 'Échec du flux', created_at: at(1) });
+    const category = await insertEvent(env.db, { node_id: nodeA, category: 'ÜBERTRAGUNG', created_at: at(2) });
+    await insertEvent(env.db, { node_id: nodeA, message: 'flux rétabli', created_at: at(3) });
+    for (const q of ['échec', 'ÉCHEC', 'Échec du']) expect(await ids(viewer, `?q=${encodeURIComponent(q)}`)).toEqual([failed]);
+    expect(await ids(viewer, `?q=${encodeURIComponent('übertragung')}`)).toEqual([category]);
+  });
+
   it.each([
     ['per_page above 200', '?per_page=201'],
     ['per_page 0', '?per_page=0'],
@@ -146,12 +154,22 @@ describe.each(testDatabases())('events API on %s', (kind) => {
     ['a malformed node_id', '?node_id=node-1'],
     ['a non-ISO from', '?from=yesterday'],
     ['a numeric to', '?to=1700000000000'],
+    ['a to on a day its month lacks', '?to=2026-04-31T10:00:00Z'],
     ['a non-boolean acknowledged', '?acknowledged=maybe'],
     ['an unknown parameter', '?search=x']
   ])('refuses %s with 400 validation_error', async (_, query) => {
     const res = await viewer.request('GET', `/api/v1/events${query}`);
     expect(res.statusCode).toBe(400);
     expect(body(res)).toMatchObject({ error_code: 'validation_error', errors: [expect.objectContaining({ path: expect.any(String) })] });
+  });
+
+  it('refuses a from that is no calendar date instead of rolling it into the next month', async () => {
+    const res = await viewer.request('GET', '/api/v1/events?from=2026-02-30');
+    expect(res.statusCode).toBe(400);
+    expect(body(res)).toMatchObject({
+      error_code: 'validation_error',
+      errors: [{ path: 'from', message: '"from" must be a real calendar date', type: 'date.calendar' }]
+    });
   });
 
   it('refuses malformed acknowledgements with 4xx and an error_code', async () => {
@@ -170,6 +188,7 @@ describe.each(testDatabases())('events API on %s', (kind) => {
       ['POST', '/api/v1/events/ack', { ids: Array.from({ length: 1001 }, (_, i) => i + 1) }],
       ['POST', '/api/v1/events/ack', { filter: { acknowledged: false } }],
       ['POST', '/api/v1/events/ack', { filter: { from: at(2), to: at(1) } }],
+      ['POST', '/api/v1/events/ack', { filter: { from: '2025-02-29' } }],
       ['POST', '/api/v1/events/ack', { filter: { q: 'x'.repeat(257) } }],
       ['POST', '/api/v1/events/ack', { filter: 'all' }]
     ];

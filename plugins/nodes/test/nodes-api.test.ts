@@ -63,6 +63,7 @@ describe.each(testDatabases())('/api/v1/nodes (%s)', (kind) => {
       [{ name: 'x'.repeat(129) }, 'validation_error'],
       [{ name: 'x', description: 'd'.repeat(513) }, 'validation_error'],
       [{ name: 'x', expires_at: '2001-01-01T00:00:00Z' }, 'validation_error'],
+      [{ name: 'x', expires_at: '2099-02-30T00:00:00Z' }, 'validation_error'],
       [{ name: 'x', metadata: { blob: 'm'.repeat(17_000) } }, 'validation_error'],
       [{ name: 'x', metadata: [1] }, 'validation_error']
     ];

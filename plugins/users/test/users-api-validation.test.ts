@@ -37,6 +37,7 @@ const badCreates: [string, unknown][] = [
   ['is_active as a number', { ...good, is_active: 1 }],
   ['expires_at not a date', { ...good, expires_at: 'tomorrow' }],
   ['expires_at in the past', { ...good, expires_at: past }],
+  ['expires_at on a day the month does not have', { ...good, expires_at: '2099-02-30T00:00:00Z' }],
   ['expires_at as a number', { ...good, expires_at: 4_102_444_800_000 }],
   ['expires_at beyond year 9999', { ...good, expires_at: '+275760-09-13T00:00:00.000Z' }],
   ['allowed_node_ids as a string', { ...good, allowed_node_ids: 'all' }],

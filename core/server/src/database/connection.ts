@@ -45,7 +45,16 @@ export function parseDatabaseUrl(url: string | undefined, dataDir: string): Data
   );
 }
 
-/** Opens the database: SQLite in WAL mode with foreign keys on, or MariaDB/MySQL via mysql2. */
+/** The parts of a better-sqlite3 connection used to set it up. */
+interface SqliteConnection {
+  pragma(sql: string): unknown;
+  function(name: string, options: { deterministic: boolean }, fn: (value: unknown) => unknown): unknown;
+}
+
+/**
+ * Opens the database: SQLite in WAL mode with foreign keys on and a Unicode lower(), or
+ * MariaDB/MySQL via mysql2.
+ */
 export function openDatabase(target: DatabaseTarget): Knex {
   if (target.client === 'sqlite') {
     return knex({
@@ -55,8 +64,11 @@ export function openDatabase(target: DatabaseTarget): Knex {
       pool: {
         min: 1,
         max: 1,
-        afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+        afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
           try {
+            // SQLite's lower() only folds ASCII; case-insensitive searches expect it to fold
+            // 'É' as MariaDB does.
+            conn.function('lower', { deterministic: true }, (value: unknown) => (value === null ? null : String(value).toLowerCase()));
             conn.pragma('foreign_keys = ON');
             conn.pragma('busy_timeout = 5000');
             conn.pragma('journal_mode = WAL');

@@ -1,4 +1,4 @@
-import { apiError, callerOf, type ManagerContext, ROLES } from '@bilbycast/core';
+import { apiError, callerOf, isoDate, type ManagerContext, ROLES } from '@bilbycast/core';
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import type { ApiTokens } from '../services/api-tokens';
@@ -57,7 +57,7 @@ export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions:
         validate: {
           payload: Joi.object({
             name: Joi.string().min(1).max(100).pattern(/^[^\p{Cc}]*$/u).required(),
-            expires_at: Joi.date().iso().greater('now').allow(null),
+            expires_at: isoDate().greater('now').allow(null),
             role: Joi.string().valid(...ROLES).allow(null)
           })
         },

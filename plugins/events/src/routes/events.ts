@@ -1,4 +1,4 @@
-import { apiError, callerOf } from '@bilbycast/core';
+import { apiError, callerOf, isoDate } from '@bilbycast/core';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { LIMITS, SEVERITIES, type AckSelection, type EventActor, type EventFilter, type EventStore } from '../services/event-store';
@@ -12,7 +12,7 @@ const severityList = Joi.string()
   .messages({ 'string.pattern.base': `{{#label}} must be ${SEVERITIES.join(', ')} or a comma-separated list of them` });
 
 // Four-digit years keep ISO-8601 text comparable as created_at is stored.
-const isoTime = Joi.date().iso().min('0000-01-01T00:00:00.000Z').max('9999-12-31T23:59:59.999Z');
+const isoTime = isoDate().min('0000-01-01T00:00:00.000Z').max('9999-12-31T23:59:59.999Z');
 
 const filterFields = {
   node_id: Joi.string().guid().lowercase(),

@@ -110,8 +110,11 @@ export class EventStore implements EventRecorder {
     for (;;) {
       const ids = (await this.db('events').where('created_at', '<', cutoffIso).limit(BATCH).pluck('id')) as number[];
       if (ids.length > 0) deleted += await this.db('events').whereIn('id', ids).del();
-      if (ids.length < BATCH) return deleted;
+      if (ids.length < BATCH) break;
     }
+    // Unacknowledged alarms may have gone: open dashboards recount.
+    if (deleted > 0) this.liveFeed.publish('events_removed', { count: deleted });
+    return deleted;
   }
 
   /** One page of the events matching the filter within the scope, newest first, and the total matching. */

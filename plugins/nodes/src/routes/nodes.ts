@@ -1,4 +1,4 @@
-import { apiError, callerOf, canAccessNode, type AuditLog, type DriverRegistry } from '@bilbycast/core';
+import { apiError, callerOf, canAccessNode, isoDate, type AuditLog, type DriverRegistry } from '@bilbycast/core';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import type { LiveFeed } from '../services/live-feed';
@@ -15,7 +15,7 @@ const PRINTABLE_MULTILINE = /^(?:[\t\n\r]|[^\p{Cc}\p{Cs}\p{Zl}\p{Zp}])*$/u;
 const fields = {
   name: Joi.string().trim().min(1).max(128).pattern(PRINTABLE, 'printable'),
   description: Joi.string().max(512).pattern(PRINTABLE_MULTILINE, 'printable').allow('', null),
-  expires_at: Joi.date().iso().greater('now').max('9999-12-31T23:59:59.999Z').allow(null)
+  expires_at: isoDate().greater('now').max('9999-12-31T23:59:59.999Z').allow(null)
     .messages({ 'date.greater': '"expires_at" must be in the future' }),
   metadata: Joi.object()
     .unknown(true)
@@ -147,8 +147,11 @@ export function nodeRoutes(deps: { directory: NodeDirectory; hub: NodeHub; drive
           if (input.expires_at !== undefined) patch.expires_at = toIso(input.expires_at);
           if (input.metadata !== undefined) patch.metadata = JSON.stringify(input.metadata);
           await directory.update(row.id, patch);
+          if (patch.expires_at !== undefined) hub.setExpiry(row.id, patch.expires_at);
           await audit.record({ ...auditActor(request), action: 'node.update', target_type: 'node', target_id: row.id, details: { fields: Object.keys(patch) } });
-          const updated = (await directory.get(row.id))!;
+          const updated = await directory.get(row.id);
+          // Deleted by someone else meanwhile.
+          if (!updated) throw nodeNotFound();
           liveFeed.publish('node_status', hub.view(updated));
           return hub.view(updated);
         }
@@ -220,7 +223,7 @@ export function nodeRoutes(deps: { directory: NodeDirectory; hub: NodeHub; drive
         tags: ['api', 'nodes'],
         description: 'Recent summary metrics of a node for charts, oldest first (kept in memory)',
         plugins: viewer,
-        validate: { query: Joi.object({ since: Joi.date().iso() }), params: nodeIdParams },
+        validate: { query: Joi.object({ since: isoDate() }), params: nodeIdParams },
         handler: async (request) => {
           const row = await visibleNode(request, directory);
           const since = (request.query as { since?: Date }).since;

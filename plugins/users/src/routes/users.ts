@@ -1,4 +1,4 @@
-import { ROLES, apiError, callerOf, roleAtLeast, type MfaStatus } from '@bilbycast/core';
+import { ROLES, apiError, callerOf, isoDate, roleAtLeast, type MfaStatus } from '@bilbycast/core';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { hashPassword } from '../services/password-hashing';
@@ -17,7 +17,7 @@ const fields = {
   email: Joi.string().email({ tlds: { allow: false } }).max(254).allow(null),
   role: Joi.string().valid(...ROLES),
   is_active: Joi.boolean().strict(),
-  expires_at: Joi.date().iso().greater('now').max('9999-12-31T23:59:59.999Z').allow(null),
+  expires_at: isoDate().greater('now').max('9999-12-31T23:59:59.999Z').allow(null),
   allowed_node_ids: Joi.array().items(Joi.string().guid().lowercase()).unique().max(1000).allow(null),
   // The policy (8-128 characters) is checked after validation to answer `weak_password`.
   password: Joi.string().max(1024)
