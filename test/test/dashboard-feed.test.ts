@@ -1,4 +1,4 @@
-import events from '@bilbycast/events';
+import events, { type EventStore } from '@bilbycast/events';
 import { testDatabases } from '@bilbycast/tests';
 import WebSocket from 'ws';
 import { RawDevice, Session, eventually, nodesManager, seedUser, type NodesTestManager } from '../../plugins/nodes/test/nodes-harness';
@@ -123,6 +123,61 @@ describe.each(testDatabases())('/ws/dashboard (%s)', (kind) => {
     other.close();
     client.socket.close();
     admin.socket.close();
+  });
+
+  test('alarm counts follow alarms that go away unacknowledged: a deleted node’s, purged ones', async () => {
+    const doomed = await t.admin.addNode('dash doomed');
+    const kept = await t.admin.addNode('dash kept');
+    await seedUser(t.manager, 'dash-counter', 'viewer', { allowed_node_ids: JSON.stringify([doomed.id, kept.id]) });
+    const client = await open(await Session.login(t.manager, 'dash-counter'));
+    await client.waitFor((m) => m.type === 'snapshot');
+    const latestCount = () => client.of('event_count').at(-1);
+
+    const doomedDevice = (await RawDevice.signIn(t.nodeUrl, { registration_token: doomed.token })).device;
+    doomedDevice.send({ type: 'event', payload: { severity: 'critical', category: 'srt', message: 'doomed alarm' } });
+    await eventually(() => latestCount()?.critical === 1);
+    expect((await t.admin.request('DELETE', `/api/v1/nodes/${doomed.id}`)).statusCode).toBe(204);
+    await eventually(() => latestCount()?.critical === 0);
+
+    // An old unacknowledged warning, then a new one (which makes the feed recount): two; the purge leaves one.
+    await t.manager.context.db('events').insert({
+      node_id: kept.id,
+      severity: 'warning',
+      raw_severity: 'warning',
+      category: 'old',
+      message: 'old warning',
+      created_at: '2020-01-01T00:00:00.000Z',
+      acknowledged: false
+    });
+    const keptDevice = (await RawDevice.signIn(t.nodeUrl, { registration_token: kept.token })).device;
+    keptDevice.send({ type: 'event', payload: { severity: 'warning', category: 'srt', message: 'new warning' } });
+    await eventually(() => latestCount()?.warning === 2);
+    const store = t.manager.context.services.get('events') as unknown as EventStore;
+    expect(await store.purgeOlderThan('2021-01-01T00:00:00.000Z')).toBe(1);
+    await eventually(() => latestCount()?.warning === 1);
+    keptDevice.close();
+    client.socket.close();
+  });
+
+  test('a database error while sessions are rechecked is not a logout', async () => {
+    const client = await open(t.admin);
+    await client.waitFor((m) => m.type === 'snapshot');
+    const sessions = t.manager.context.services.get('browserSessions')!;
+    const authenticate = sessions.authenticate;
+    let failures = 0;
+    sessions.authenticate = async () => {
+      failures++;
+      throw new Error('database unavailable');
+    };
+    try {
+      // Rechecked (every 0.2 s here) at least twice while the database "fails".
+      await eventually(() => failures >= 2);
+    } finally {
+      sessions.authenticate = authenticate;
+    }
+    expect(client.of('session_invalidated')).toEqual([]);
+    expect(client.socket.readyState).toBe(WebSocket.OPEN);
+    client.socket.close();
   });
 
   test('a logged-out session loses its feed', async () => {

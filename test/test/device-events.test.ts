@@ -76,6 +76,22 @@ describe.each(testDatabases())('device events end to end (%s)', (kind) => {
     ]);
   });
 
+  test('a reconnected node is not critical because of its own earlier disconnection; its other alarms still count', async () => {
+    const { id, token } = await t.admin.addNode('rebooting edge');
+    const first = await RawDevice.signIn(t.nodeUrl, { registration_token: token, protocol_version: 4 });
+    first.device.send({ type: 'event', payload: { severity: 'warning', category: 'srt', message: 'SRT jitter high' } });
+    await eventually(async () => (await eventsOf(id, '&category=srt')).length === 1);
+    first.device.close();
+    await eventually(async () => (await eventsOf(id, '&category=connection&severity=critical')).length === 1);
+
+    const again = await RawDevice.signIn(t.nodeUrl, { node_id: id, node_secret: first.reply.payload.node_secret, protocol_version: 4 });
+    expect(again.reply.type).toBe('auth_ok');
+    again.device.send({ type: 'health', timestamp: deviceTimestamp(), payload: { status: 'ok', version: '0.106.0' } });
+    // The unacknowledged SRT warning still counts; the "disconnected" alarm does not.
+    await eventually(async () => ((await t.admin.request('GET', `/api/v1/nodes/${id}`)).result as { health: string }).health === 'warning');
+    again.device.close();
+  });
+
   test('a device_type that disagrees with the record raises a compatibility warning; a lockout raises an auth warning', async () => {
     const { id, token } = await t.admin.addNode('mislabelled', 'edge');
     const { device, reply } = await RawDevice.signIn(t.nodeUrl, { registration_token: token, device_type: 'appear_x' });

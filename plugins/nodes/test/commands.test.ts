@@ -1,5 +1,13 @@
+import { Joi, defineDriver } from '@bilbycast/driver-sdk';
 import { testDatabases } from '@bilbycast/tests';
 import { RawDevice, Session, nodesManager, seedUser, type NodesTestManager } from './nodes-harness';
+
+/** A third-party driver that declares rotate_secret for operators: the manager still requires admin. */
+const carelessDriver = defineDriver({
+  device_type: 'careless',
+  display_name: 'Careless device',
+  commands: [{ name: 'rotate_secret', description: 'Rotate', requires_role: 'operator', params: Joi.object({}), timeout_ms: 300, mutates: false }]
+});
 
 describe.each(testDatabases())('POST /api/v1/nodes/{id}/command (%s)', (kind) => {
   let t: NodesTestManager;
@@ -11,7 +19,7 @@ describe.each(testDatabases())('POST /api/v1/nodes/{id}/command (%s)', (kind) =>
   let testDevice: RawDevice;
 
   beforeAll(async () => {
-    t = await nodesManager(kind);
+    t = await nodesManager(kind, { drivers: [carelessDriver] });
     await seedUser(t.manager, 'op', 'operator');
     await seedUser(t.manager, 'view', 'viewer');
     operator = await Session.login(t.manager, 'op');
@@ -77,6 +85,15 @@ describe.each(testDatabases())('POST /api/v1/nodes/{id}/command (%s)', (kind) =>
     // rotate_secret is admin-only and its secret is always the manager's own.
     expect((await command(operator, edgeId, { type: 'rotate_secret' })).result).toMatchObject({ error_code: 'insufficient_role' });
     expect((await command(t.admin, edgeId, { type: 'rotate_secret', new_secret: 'chosen-by-a-human-0123' })).result).toMatchObject({ error_code: 'validation_error' });
+    // Even when a driver declares it for operators.
+    const careless = await t.admin.addNode('careless device', 'careless');
+    const { device } = await RawDevice.signIn(t.nodeUrl, { registration_token: careless.token });
+    device.onCommand = () => {
+      throw new Error('rotate_secret must not reach the device');
+    };
+    const refused = await command(operator, careless.id, { type: 'rotate_secret' });
+    expect({ status: refused.statusCode, result: refused.result }).toMatchObject({ status: 403, result: { error_code: 'insufficient_role', required_role: 'admin' } });
+    device.close();
   });
 
   test('a body over 1 MiB: 413', async () => {

@@ -43,4 +43,15 @@ describe('NodeHub', () => {
     hub.onCommandAck(session, { command_id: command.payload.command_id, success: true });
     await expect(pending).resolves.toMatchObject({ success: true });
   });
+
+  test('a session keeps at most 500 unacknowledged alarms, the newest', async () => {
+    const { token } = await t.admin.addNode('alarming');
+    const auth = await hub.authenticate({ registration_token: token });
+    if (!auth.ok) throw new Error(auth.message);
+    const session = await hub.open(auth, recordingSocket().socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null });
+    for (let n = 1; n <= 600; n++) hub.onEvent(session, { severity: 'warning', category: `alarm-${n}`, message: 'x' });
+    expect(session.activeAlarms).toHaveLength(500);
+    expect(session.activeAlarms[0].category).toBe('alarm-101');
+    expect(session.activeAlarms[499].category).toBe('alarm-600');
+  });
 });

@@ -1,4 +1,4 @@
-import { testDatabases } from '@bilbycast/tests';
+import { LogCapture, testDatabases } from '@bilbycast/tests';
 import { RawDevice, deviceTimestamp, eventually, nodesManager, type NodesTestManager } from './nodes-harness';
 
 /** node-protocol.md §10, point by point, with real WebSocket clients. */
@@ -293,6 +293,72 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     expect(stale.reply.type).toBe('auth_error');
   });
 
+  /** A node signed in with its secret (rotation needs that), and its stored secret hashes. */
+  async function signedInWithSecret(name: string) {
+    const { id, device, secret } = await registered(name);
+    device.close();
+    await device.closed;
+    const live = (await RawDevice.signIn(t.nodeUrl, { node_id: id, node_secret: secret, protocol_version: 4 })).device;
+    return { id, secret, live };
+  }
+  const signsIn = async (id: string, secret: string) => {
+    const { reply, device } = await RawDevice.signIn(t.nodeUrl, { node_id: id, node_secret: secret, protocol_version: 4 });
+    device.close();
+    await device.closed;
+    return reply.type;
+  };
+
+  test('rotation whose ack is lost: both secrets stay valid (the device may have saved the new one)', async () => {
+    const { id, secret, live } = await signedInWithSecret('lost ack edge');
+    let newSecret = '';
+    live.onCommand = ({ action }, d) => {
+      newSecret = action.new_secret;
+      d.close();
+    };
+    const res = await t.admin.request('POST', `/api/v1/nodes/${id}/rotate-secret`);
+    expect(res.result).toMatchObject({ error_code: 'node_offline' });
+    expect(await signsIn(id, secret)).toBe('auth_ok');
+    expect(await signsIn(id, newSecret)).toBe('auth_ok');
+  });
+
+  test('a second rotation waits until the node has signed in with the first one’s secret', async () => {
+    const { id, secret, live } = await signedInWithSecret('twice rotated edge');
+    const sent: string[] = [];
+    live.onCommand = ({ command_id, action }, d) => {
+      sent.push(action.new_secret);
+      d.ack(command_id, { success: true });
+    };
+    expect((await t.admin.request('POST', `/api/v1/nodes/${id}/rotate-secret`)).statusCode).toBe(200);
+    const again = await t.admin.request('POST', `/api/v1/nodes/${id}/rotate-secret`);
+    expect({ status: again.statusCode, code: (again.result as { error_code: string }).error_code }).toEqual({ status: 409, code: 'rotation_pending' });
+    expect(sent).toHaveLength(1);
+    // The edge still holds its startup secret in memory: it must keep working.
+    live.close();
+    await live.closed;
+    expect(await signsIn(id, secret)).toBe('auth_ok');
+    // Signed in with the new secret: the old one is retired and rotation is possible again.
+    const next = (await RawDevice.signIn(t.nodeUrl, { node_id: id, node_secret: sent[0], protocol_version: 4 })).device;
+    await eventually(async () => (await t.manager.context.db('nodes').where({ id }).first()).previous_secret_hash === null);
+    next.onCommand = ({ command_id }, d) => d.ack(command_id, { success: true });
+    expect((await t.admin.request('POST', `/api/v1/nodes/${id}/rotate-secret`)).statusCode).toBe(200);
+    next.close();
+  });
+
+  test('a device that refuses the rotation keeps only its current secret', async () => {
+    const { id, secret, live } = await signedInWithSecret('refusing edge');
+    let newSecret = '';
+    live.onCommand = ({ command_id, action }, d) => {
+      newSecret = action.new_secret;
+      d.ack(command_id, { success: false, error: 'cannot write secrets.json', error_code: 'persist_failed' });
+    };
+    const res = await t.admin.request('POST', `/api/v1/nodes/${id}/rotate-secret`);
+    expect({ status: res.statusCode, code: (res.result as { error_code: string }).error_code }).toEqual({ status: 422, code: 'persist_failed' });
+    live.close();
+    await live.closed;
+    expect(await signsIn(id, newSecret)).toBe('auth_error');
+    expect(await signsIn(id, secret)).toBe('auth_ok');
+  });
+
   test('rotation is refused on the connection that registered (the relay would lose its node id)', async () => {
     const { id, device } = await registered('fresh relay', 'relay', { software_version: '0.10.6', protocol_version: 1 });
     const res = await t.admin.request('POST', `/api/v1/nodes/${id}/rotate-secret`);
@@ -328,5 +394,85 @@ describe.each(testDatabases())('/ws/node liveness and restart (%s)', (kind) => {
     expect((await restarted.manager.context.db('nodes').where({ id }).first()).status).toBe('offline');
     await restarted.close();
     await t.database.cleanup();
+  });
+});
+
+describe.each(testDatabases())('/ws/node expiry of a connected node (%s)', (kind) => {
+  test('an expiry set while the node is connected closes its session when due', async () => {
+    // Sweeps every second; a node silent for 3 s would be closed for silence instead (another reason).
+    const t = await nodesManager(kind, { options: { offline_after_secs: 3 } });
+    const { id, token } = await t.admin.addNode('soon expiring edge');
+    const { device } = await RawDevice.signIn(t.nodeUrl, { registration_token: token });
+    const expires_at = new Date(Date.now() + 1000).toISOString();
+    expect((await t.admin.request('PUT', `/api/v1/nodes/${id}`, { expires_at })).statusCode).toBe(200);
+    expect(await device.closed).toEqual({ code: 1008, reason: 'Node has expired' });
+    await t.close();
+  });
+});
+
+describe.each(testDatabases())('/ws/node sign-in while the database is slow (%s)', (kind) => {
+  let t: NodesTestManager;
+  const logs = new LogCapture();
+
+  beforeAll(async () => {
+    t = await nodesManager(kind, { options: { auth_timeout_ms: 200 }, config: { log_level: 'info' }, logDestination: logs });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  /** Holds a write lock on the node's row: the manager's sign-in waits until `release()`. */
+  async function lockNodeRow(id: string): Promise<() => Promise<void>> {
+    const trx = await t.manager.context.db.transaction();
+    await trx('nodes').where({ id }).update({ description: 'locked by the test' });
+    return async () => {
+      await trx.commit();
+    };
+  }
+
+  test('the auth time limit is for the first frame: a sign-in still under way is answered', async () => {
+    const { id, token } = await t.admin.addNode('patient edge');
+    const release = await lockNodeRow(id);
+    const device = await RawDevice.connect(t.nodeUrl);
+    device.send({ type: 'auth', payload: { registration_token: token } });
+    // Past the 200 ms limit while the registration waits for the lock.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await release();
+    expect((await device.next()).type).toBe('register_ack');
+    device.close();
+  });
+
+  test('a registration whose reply cannot be delivered is undone: the same token works on the retry', async () => {
+    const { id, token } = await t.admin.addNode('vanishing edge');
+    const release = await lockNodeRow(id);
+    const device = await RawDevice.connect(t.nodeUrl);
+    device.send({ type: 'auth', payload: { registration_token: token } });
+    device.close();
+    await device.closed;
+    await release();
+    await eventually(() => logs.entries().some((e) => e.node_id === id && e.msg === 'registration reply undeliverable: the token stays valid'));
+    const retry = await RawDevice.signIn(t.nodeUrl, { registration_token: token });
+    expect(retry.reply.type).toBe('register_ack');
+    const row = await t.manager.context.db('nodes').where({ id }).first();
+    expect(row.registration_token_hash).toBeNull();
+    retry.device.close();
+  });
+
+  test('messages sent during sign-in that are not what they claim cost nothing', async () => {
+    const { id, token } = await t.admin.addNode('odd edge');
+    const release = await lockNodeRow(id);
+    const device = await RawDevice.connect(t.nodeUrl);
+    device.send({ type: 'auth', payload: { registration_token: token } });
+    // Queued while the sign-in waits: fields whose "text" is an object that cannot be turned into text.
+    device.send({ type: 'event', payload: { severity: 'warning', category: { toString: 1 }, message: { toString: 1 } } });
+    await release();
+    expect((await device.next()).type).toBe('register_ack');
+    device.send({ type: 'stats', payload: { flows: [], uptime_secs: 7 } });
+    await eventually(async () => ((await t.admin.request('GET', `/api/v1/nodes/${id}/stats`)).result as { stats: { uptime_secs?: number } | null }).stats?.uptime_secs === 7);
+    // The event was taken (object "text" counts as absent), not dropped by a handler error; the connection lives on.
+    expect(logs.entries().filter((e) => e.node_id === id && e.msg === 'could not process a node message')).toEqual([]);
+    expect(device.received.filter((m) => m.type === 'auth_error')).toEqual([]);
+    expect(device.socket.readyState).toBe(device.socket.OPEN);
+    device.close();
   });
 });

@@ -1,5 +1,5 @@
 import { createManager, type Manager, type ManagerConfig, type ManagerPlugin } from '@bilbycast/core';
-import { Joi, defineDriver } from '@bilbycast/driver-sdk';
+import { Joi, defineDriver, type DriverDefinition } from '@bilbycast/driver-sdk';
 import appearX from '@bilbycast/driver-appear-x';
 import edge from '@bilbycast/driver-edge';
 import relay from '@bilbycast/driver-relay';
@@ -8,6 +8,7 @@ import auth, { type AuthOptions } from '@bilbycast/auth';
 import users from '@bilbycast/users';
 import { PASSWORD, seedUser } from '../../auth/test/auth-harness';
 import type { ServerInjectResponse } from '@hapi/hapi';
+import type { DestinationStream } from 'pino';
 import WebSocket from 'ws';
 import nodes, { type NodesOptions } from '../src';
 
@@ -47,6 +48,10 @@ export interface NodesManagerSetup {
   reuseConfig?: ManagerConfig;
   /** Options of the auth plugin (e.g. SSO settings). */
   authOptions?: AuthOptions;
+  /** More driver definitions, beside the built-in ones and the test driver. */
+  drivers?: DriverDefinition[];
+  /** Where the manager's log goes (a LogCapture to assert on it). */
+  logDestination?: DestinationStream;
 }
 
 /** A listening manager with users, auth and nodes (plus `plugins`), the three built-in drivers and the test driver. */
@@ -54,12 +59,14 @@ export async function nodesManager(kind: TestDatabaseKind, setup: NodesManagerSe
   const db = setup.database ?? (await createTestDatabase(kind));
   const manager = await createManager({
     config: setup.reuseConfig ?? testConfig(db, setup.config),
+    logDestination: setup.logDestination,
     plugins: [users, { plugin: auth, options: setup.authOptions ?? {} }, { plugin: nodes, options: setup.options ?? {} }, ...(setup.plugins ?? [])],
     drivers: [
       { definition: edge, package: '@bilbycast/driver-edge', version: '0.1.0' },
       { definition: relay, package: '@bilbycast/driver-relay', version: '0.1.0' },
       { definition: appearX, package: '@bilbycast/driver-appear-x', version: '0.1.0' },
-      { definition: testDriver, package: 'test-driver', version: '0.0.1' }
+      { definition: testDriver, package: 'test-driver', version: '0.0.1' },
+      ...(setup.drivers ?? []).map((definition) => ({ definition, package: `test-driver-${definition.device_type}`, version: '0.0.1' }))
     ]
   });
   await manager.start();

@@ -41,8 +41,9 @@ function commandResponse(h: ResponseToolkit, outcome: CommandOutcome) {
 }
 
 /** Operator is the floor for any command; a driver may ask for more (never less). */
+/** Operator at least; admin when the driver says so, and always for rotating a node's secret. */
 function requiredRole(command: CommandDefinition): Role {
-  return command.requires_role === 'admin' ? 'admin' : 'operator';
+  return command.requires_role === 'admin' || command.name === 'rotate_secret' ? 'admin' : 'operator';
 }
 
 /** Commands, the node config and secret rotation. */

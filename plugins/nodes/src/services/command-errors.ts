@@ -1,7 +1,7 @@
 /** Why a command did not get a device answer; the routes map these to 502/504/409. */
 export class CommandDeliveryError extends Error {
   constructor(
-    readonly code: 'node_offline' | 'command_timeout' | 'rotation_unavailable',
+    readonly code: 'node_offline' | 'command_timeout' | 'rotation_unavailable' | 'rotation_pending',
     message: string
   ) {
     super(message);

@@ -14,6 +14,8 @@ export interface LiveFeedMessages {
   event: StoredEvent;
   /** Events of these nodes were acknowledged (alarm counts changed). */
   events_acknowledged: { node_ids: string[] };
+  /** Events were deleted (retention): alarm counts may have changed. */
+  events_removed: { count: number };
 }
 
 type Listener<K extends keyof LiveFeedMessages> = (message: LiveFeedMessages[K]) => void;

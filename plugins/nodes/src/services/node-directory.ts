@@ -111,11 +111,35 @@ export class NodeDirectory {
     return changed > 0;
   }
 
-  /** After rotate_secret: the new secret's hash, keeping the current one as the previous. */
-  async rotateSecret(id: string, newSecret: string): Promise<void> {
+  /**
+   * A registration whose reply never reached the device (its socket closed first): the token
+   * is restored, so the device's retry with the same token still works.
+   */
+  async undoRegistration(id: string, tokenHash: string, registrationExpiresAt: string | null, secret: string): Promise<void> {
     await this.db('nodes')
+      .where({ id, secret_hash: hashCredential(secret) })
+      .update({ registration_token_hash: tokenHash, registration_expires_at: registrationExpiresAt, secret_hash: null, updated_at: nowIso() });
+  }
+
+  /**
+   * Before rotate_secret is sent: the new secret's hash becomes current, the current one the
+   * previous (both stay valid: the device may save the new one even if its ack is lost). False
+   * while an earlier rotation is unconfirmed — rotating again could invalidate the secret the
+   * device still holds in memory.
+   */
+  async beginSecretRotation(id: string, newSecret: string): Promise<boolean> {
+    const changed = await this.db('nodes')
       .where({ id })
+      .whereNull('previous_secret_hash')
       .update({ previous_secret_hash: this.db.ref('secret_hash'), secret_hash: hashCredential(newSecret), updated_at: nowIso() });
+    return changed > 0;
+  }
+
+  /** The device refused rotate_secret: its current secret stays the only one. */
+  async revertSecretRotation(id: string, newSecret: string): Promise<void> {
+    await this.db('nodes')
+      .where({ id, secret_hash: hashCredential(newSecret) })
+      .update({ secret_hash: this.db.ref('previous_secret_hash'), previous_secret_hash: null, updated_at: nowIso() });
   }
 
   /** The node signed in with its current secret: the previous one is no longer needed. */

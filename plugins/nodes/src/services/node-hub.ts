@@ -23,12 +23,16 @@ export interface NodeHubOptions {
 }
 
 export type AuthResult =
-  | { ok: true; row: NodeRow; method: 'register_ack' | 'auth_ok'; secret?: string; limiterKey: string }
+  | { ok: true; row: NodeRow; method: 'auth_ok'; limiterKey: string }
+  | { ok: true; row: NodeRow; method: 'register_ack'; secret: string; tokenHash: string; limiterKey: string }
   | { ok: false; message: string };
 
 /** How long after a non-empty `flows[]` an edge's `flows: []` fallback sample is taken as a quirk. */
 const EMPTY_FLOWS_GRACE_MS = 3000;
 const MAX_THUMBNAILS_PER_NODE = 64;
+const LINK_ALARM_CATEGORIES = new Set(['connection', 'manager']);
+/** Unacknowledged alarms kept per session for health derivation (the newest; as many as the events store loads). */
+const MAX_ACTIVE_ALARMS = 500;
 
 /**
  * The live side of nodes: who is connected, their latest stats and health, commands in
@@ -102,10 +106,11 @@ export class NodeHub {
       if (row.registration_expires_at && row.registration_expires_at <= now) return this.#failure(key, row, 'Registration token has expired');
       if (row.expires_at && row.expires_at <= now) return { ok: false, message: 'Node has expired' };
       const newSecret = newNodeSecret();
-      if (!(await this.deps.directory.completeRegistration(row.id, hashCredential(token), newSecret))) {
+      const tokenHash = hashCredential(token);
+      if (!(await this.deps.directory.completeRegistration(row.id, tokenHash, newSecret))) {
         return this.#failure(key, row, 'Invalid or already used registration token');
       }
-      return { ok: true, row, method: 'register_ack', secret: newSecret, limiterKey: key };
+      return { ok: true, row, method: 'register_ack', secret: newSecret, tokenHash, limiterKey: key };
     }
     return { ok: false, message: 'Missing credentials: send node_id and node_secret, or a registration_token' };
   }
@@ -122,6 +127,13 @@ export class NodeHub {
       }
     }
     return { ok: false, message };
+  }
+
+  /** The device never got the reply to a successful sign-in: a registration is undone so its token works on the retry. */
+  async abandon(auth: Extract<AuthResult, { ok: true }>): Promise<void> {
+    if (auth.method !== 'register_ack') return;
+    this.deps.logger.info({ node_id: auth.row.id }, 'registration reply undeliverable: the token stays valid');
+    await this.deps.directory.undoRegistration(auth.row.id, auth.tokenHash, auth.row.registration_expires_at, auth.secret);
   }
 
   // ---- sessions ------------------------------------------------------------------------
@@ -174,13 +186,18 @@ export class NodeHub {
       previous.silentClose = true;
       previous.socket.close(1008, 'Superseded by a newer connection');
     }
-    await this.deps.directory.markOnline(row.id, session.connectedAt, {
-      software_version: info.softwareVersion,
-      protocol_version: info.protocolVersion,
-      remote_addr: info.remoteAddr
-    });
+    try {
+      await this.deps.directory.markOnline(row.id, session.connectedAt, {
+        software_version: info.softwareVersion,
+        protocol_version: info.protocolVersion,
+        remote_addr: info.remoteAddr
+      });
+    } catch (err) {
+      if (this.#sessions.get(row.id) === session) this.#sessions.delete(row.id);
+      throw err;
+    }
     const events = this.deps.events();
-    if (events) session.activeAlarms = await events.activeAlarms(row.id).catch(() => []);
+    if (events) session.activeAlarms = await this.#loadAlarms(row.id).catch(() => []);
     this.raiseManagerEvent(row.id, 'info', 'connection', 'Node connected to manager', {
       software_version: info.softwareVersion,
       protocol_version: info.protocolVersion,
@@ -226,6 +243,12 @@ export class NodeHub {
     session.silentClose = true;
     session.socket.close(1008, reason);
     this.closed(session, reason);
+  }
+
+  /** The node's expiry changed: a connected node's session follows it (the sweep closes it when due). */
+  setExpiry(nodeId: string, expiresAt: string | null): void {
+    const session = this.#sessions.get(nodeId);
+    if (session) session.expiresAtMs = expiresAt ? Date.parse(expiresAt) : null;
   }
 
   forget(nodeId: string): void {
@@ -317,7 +340,8 @@ export class NodeHub {
     } catch {
       severity = 'info';
     }
-    const text = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? null : String(v));
+    // Numbers and booleans are kept as text; objects and arrays (not text at all) count as absent.
+    const text = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : null);
     const details = event.details && typeof event.details === 'object' && !Array.isArray(event.details) ? (event.details as Record<string, unknown>) : null;
     this.#record({
       node_id: session.nodeId,
@@ -332,6 +356,7 @@ export class NodeHub {
     });
     if (severity !== 'info') {
       session.activeAlarms.push({ severity, raw_severity: raw, category: text(event.category) ?? 'unknown' });
+      if (session.activeAlarms.length > MAX_ACTIVE_ALARMS) session.activeAlarms.shift();
       this.#rederiveHealth(session);
     }
   }
@@ -434,9 +459,10 @@ export class NodeHub {
   }
 
   /**
-   * Rotates the node secret: sends a fresh one with rotate_secret and, once the device has
-   * acknowledged it, stores its hash while the previous secret stays valid until the node
-   * signs in with the new one (devices may reconnect with the old one after a blip).
+   * Rotates the node secret. The new secret's hash is stored before it is sent, with the
+   * current one kept as the previous: both stay valid until the node signs in with the new one
+   * (the device may save it even if its ack is lost, or reconnect with the old one after a
+   * blip, node-protocol §3.7). Only a device's explicit refusal undoes the rotation.
    */
   async rotateSecret(nodeId: string, timeoutMs: number): Promise<CommandOutcome> {
     const session = this.#live(nodeId);
@@ -444,8 +470,17 @@ export class NodeHub {
       throw new CommandDeliveryError('rotation_unavailable', 'The node registered on this connection; rotate its secret after it reconnects');
     }
     const secret = newNodeSecret();
+    if (!(await this.deps.directory.beginSecretRotation(nodeId, secret))) {
+      throw new CommandDeliveryError('rotation_pending', 'The node has not yet signed in with the secret of the previous rotation; rotate again after it has');
+    }
+    if (this.#sessions.get(nodeId) !== session) {
+      // Disconnected or superseded while the hash was stored: nothing was sent.
+      await this.deps.directory.revertSecretRotation(nodeId, secret);
+      throw new CommandDeliveryError('node_offline', 'The node disconnected before the rotation was sent');
+    }
+    // Once sent, a timeout or disconnect leaves both secrets valid: the device may hold either.
     const outcome = await this.sendCommand(nodeId, { type: 'rotate_secret', new_secret: secret }, timeoutMs, false);
-    if (outcome.success) await this.deps.directory.rotateSecret(nodeId, secret);
+    if (!outcome.success) await this.deps.directory.revertSecretRotation(nodeId, secret);
     // The device's ack never carries the secret back, but make sure nothing does.
     delete outcome.data;
     return outcome;
@@ -487,8 +522,18 @@ export class NodeHub {
     const session = this.#sessions.get(nodeId);
     const events = this.deps.events();
     if (!session || !events) return;
-    session.activeAlarms = await events.activeAlarms(nodeId);
+    session.activeAlarms = await this.#loadAlarms(nodeId);
     this.#rederiveHealth(session);
+  }
+
+  /**
+   * A node's unacknowledged alarms, oldest first. Alarms about the link to the manager (its
+   * own `connection` "disconnected" events, the device's `manager` "connection lost" ones) are
+   * left out: the node is connected, so they say nothing about its health now.
+   */
+  async #loadAlarms(nodeId: string): Promise<NodeSession['activeAlarms']> {
+    const alarms = (await this.deps.events()?.activeAlarms(nodeId)) ?? [];
+    return alarms.filter((alarm) => !LINK_ALARM_CATEGORIES.has(alarm.category)).reverse();
   }
 
   #record(event: NodeEventInput): void {

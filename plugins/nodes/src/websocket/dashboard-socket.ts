@@ -58,8 +58,14 @@ export class DashboardFeed {
     liveFeed.subscribe('node_removed', ({ node_id }) => {
       for (const client of this.#clients) {
         client.pendingStats.delete(node_id);
-        if (canAccessNode(client.credentials, node_id)) this.#send(client, { type: 'node_removed', node_id });
+        if (!canAccessNode(client.credentials, node_id)) continue;
+        this.#send(client, { type: 'node_removed', node_id });
+        // Its events went with it.
+        client.countDirty = true;
       }
+    });
+    liveFeed.subscribe('events_removed', () => {
+      for (const client of this.#clients) client.countDirty = true;
     });
     liveFeed.subscribe('node_health', ({ node_id, health, payload }) => {
       for (const client of this.#clients) {
@@ -201,7 +207,14 @@ export class DashboardFeed {
   /** Sessions end (logout, revocation, disabled user): their feeds end too; scope changes apply. */
   async #revalidate(): Promise<void> {
     for (const client of this.#clients) {
-      const credentials = await this.deps.browserSessions()?.authenticate(client.cookieHeader).catch(() => null);
+      let credentials: ManagerCredentials | null | undefined;
+      try {
+        credentials = await this.deps.browserSessions()?.authenticate(client.cookieHeader);
+      } catch (err) {
+        // A database hiccup is not a logout: check again next time.
+        this.deps.logger.warn({ err }, 'could not revalidate a dashboard session');
+        continue;
+      }
       if (!credentials) {
         this.#send(client, { type: 'session_invalidated' });
         client.socket.close(CLOSE_SESSION_ENDED, 'Session ended');

@@ -42,19 +42,21 @@ export function handleNodeSocket(socket: WebSocket, request: IncomingMessage, hu
 
   async function authenticate(payload: unknown): Promise<void> {
     phase = 'authenticating';
-    const result = await hub.authenticate(payload);
-    // The socket may have closed (or timed out) while the database was consulted.
-    if ((phase as string) === 'closed') return;
-    if (!result.ok) return refuse(result.message);
+    // The time limit is for the first frame; a sign-in under way is answered however long it takes.
     clearTimeout(authTimer);
+    const result = await hub.authenticate(payload);
+    if (!result.ok) return refuse(result.message);
     const auth = payload as Record<string, unknown>;
     const protocolVersion = Number.isInteger(auth.protocol_version) ? (auth.protocol_version as number) : 1;
     const softwareVersion = typeof auth.software_version === 'string' ? auth.software_version.slice(0, 256) : null;
     const deviceType = typeof auth.device_type === 'string' ? auth.device_type.slice(0, 64) : null;
+    // The socket may close while the database is consulted: the device never hears the reply.
+    const gone = () => (phase as string) === 'closed' || socket.readyState !== socket.OPEN;
+    if (gone()) return hub.abandon(result);
     session = await hub.open(result, socket, { remoteAddr, softwareVersion, protocolVersion, deviceType });
-    if (socket.readyState !== socket.OPEN) {
+    if (gone()) {
       hub.closed(session, 'connection lost during sign-in');
-      return;
+      return hub.abandon(result);
     }
     const timestamp = new Date().toISOString();
     if (result.method === 'register_ack') {
@@ -65,7 +67,16 @@ export function handleNodeSocket(socket: WebSocket, request: IncomingMessage, hu
     phase = 'live';
     hub.ready(session);
     logger.info({ node_id: result.row.id, method: result.method, remote_addr: remoteAddr }, 'node connected');
-    for (const message of early.splice(0)) dispatch(session, message.data, message.isBinary);
+    for (const message of early.splice(0)) safeDispatch(session, message.data, message.isBinary);
+  }
+
+  /** A handler bug must cost one message, never the connection or the process. */
+  function safeDispatch(live: NodeSession, data: RawData, isBinary: boolean): void {
+    try {
+      dispatch(live, data, isBinary);
+    } catch (err) {
+      logger.warn({ err, node_id: live.nodeId }, 'could not process a node message');
+    }
   }
 
   function dispatch(live: NodeSession, data: RawData, isBinary: boolean): void {
@@ -106,23 +117,20 @@ export function handleNodeSocket(socket: WebSocket, request: IncomingMessage, hu
   }
 
   socket.on('message', (data: RawData, isBinary: boolean) => {
-    try {
-      if (phase === 'live' && session) return dispatch(session, data, isBinary);
-      if (phase === 'authenticating') {
-        if (early.length < MAX_EARLY_MESSAGES) early.push({ data, isBinary });
-        return;
-      }
-      if (phase !== 'awaiting_auth') return;
-      const envelope = isBinary ? undefined : parseEnvelope(data);
-      if (!envelope || envelope.type !== 'auth') return refuse('The first message must be a JSON auth message');
-      authenticate(envelope.payload).catch((err: unknown) => {
-        logger.error({ err, remote_addr: remoteAddr }, 'node authentication failed unexpectedly');
-        refuse('Authentication is temporarily unavailable');
-      });
-    } catch (err) {
-      // A handler bug must cost one message, never the connection or the process.
-      logger.warn({ err, node_id: session?.nodeId }, 'could not process a node message');
+    if (phase === 'live' && session) return safeDispatch(session, data, isBinary);
+    if (phase === 'authenticating') {
+      if (early.length < MAX_EARLY_MESSAGES) early.push({ data, isBinary });
+      return;
     }
+    if (phase !== 'awaiting_auth') return;
+    const envelope = isBinary ? undefined : parseEnvelope(data);
+    if (!envelope || envelope.type !== 'auth') return refuse('The first message must be a JSON auth message');
+    authenticate(envelope.payload).catch((err: unknown) => {
+      logger.error({ err, remote_addr: remoteAddr }, 'node authentication failed unexpectedly');
+      // A session opened before the failure must not linger in the hub.
+      if (session && phase !== 'live') hub.closed(session, 'sign-in failed');
+      if (phase !== 'live') refuse('Authentication is temporarily unavailable');
+    });
   });
 
   socket.on('close', () => {
