@@ -379,7 +379,8 @@ describe.each(testDatabases())('/ws/node liveness and restart (%s)', (kind) => {
   test('§10.25: a silent node is closed and marked offline; a restart leaves no node online', async () => {
     const t = await nodesManager(kind, { options: { offline_after_secs: 0.3, last_seen_flush_ms: 50 } });
     const { id, token } = await t.admin.addNode('silent edge');
-    const { device, reply } = await RawDevice.signIn(t.nodeUrl, { registration_token: token });
+    // Silent, and deaf to the manager's keep-alive pings (a dead connection looks like this).
+    const { device, reply } = await RawDevice.signIn(t.nodeUrl, { registration_token: token }, { autoPong: false });
     expect(reply.type).toBe('register_ack');
     await device.closed;
     const row = await t.manager.context.db('nodes').where({ id }).first();
@@ -394,6 +395,21 @@ describe.each(testDatabases())('/ws/node liveness and restart (%s)', (kind) => {
     expect((await restarted.manager.context.db('nodes').where({ id }).first()).status).toBe('offline');
     await restarted.close();
     await t.database.cleanup();
+  });
+});
+
+describe.each(testDatabases())('/ws/node keep-alive (%s)', (kind) => {
+  test('a quiet node that answers pings stays online (gateways send health only every 5–300 s)', async () => {
+    const t = await nodesManager(kind, { options: { offline_after_secs: 0.6 } });
+    const { id, token } = await t.admin.addNode('quiet gateway', 'appear_x');
+    const { device, reply } = await RawDevice.signIn(t.nodeUrl, { registration_token: token, device_type: 'appear_x' });
+    expect(reply.type).toBe('register_ack');
+    // Pings come only when the node has been quiet for half the limit; four of them span more than the limit.
+    await eventually(() => device.received.filter((m) => m.type === '<ws-ping>').length >= 4);
+    expect(device.socket.readyState).toBe(device.socket.OPEN);
+    expect(((await t.admin.request('GET', `/api/v1/nodes/${id}`)).result as { status: string }).status).toBe('online');
+    device.close();
+    await t.close();
   });
 });
 

@@ -172,8 +172,8 @@ export class RawDevice {
   }
 
   /** Connects and signs in; resolves with the manager's reply. */
-  static async signIn(url: string, payload: Record<string, unknown>): Promise<{ device: RawDevice; reply: Envelope }> {
-    const device = await RawDevice.connect(url);
+  static async signIn(url: string, payload: Record<string, unknown>, options: WebSocket.ClientOptions = {}): Promise<{ device: RawDevice; reply: Envelope }> {
+    const device = await RawDevice.connect(url, options);
     device.send({ type: 'auth', payload });
     const reply = await device.next();
     return { device, reply };

@@ -599,6 +599,10 @@ export class NodeHub {
       } else if (session.expiresAtMs !== null && session.expiresAtMs <= now) {
         session.socket.close(1008, 'Node has expired');
         this.closed(session, 'node expired');
+      } else if (session.ready && now - session.lastMessageAtMs >= this.options.offlineAfterMs / 2) {
+        // Quiet, not yet stale: a WS Ping (every device answers with a Pong, which counts as a
+        // message) keeps gateways with long heartbeats online and finds dead connections.
+        session.socket.ping();
       }
     }
   }

@@ -133,6 +133,11 @@ export function handleNodeSocket(socket: WebSocket, request: IncomingMessage, hu
     });
   });
 
+  // The answer to the hub's keep-alive ping (only sent once the node is live).
+  socket.on('pong', () => {
+    if (phase === 'live' && session) hub.seen(session);
+  });
+
   socket.on('close', () => {
     clearTimeout(authTimer);
     const wasLive = phase === 'live';
