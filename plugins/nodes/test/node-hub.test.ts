@@ -32,7 +32,7 @@ describe('NodeHub', () => {
     const auth = await hub.authenticate({ registration_token: token });
     if (!auth.ok) throw new Error(auth.message);
     const { sent, socket } = recordingSocket();
-    const session = await hub.open(auth, socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null });
+    const session = (await hub.open(auth, socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null }))!;
     const pending = hub.sendCommand(session.nodeId, { type: 'stop_flow', flow_id: 'main' }, 5000, true);
     expect(sent).toEqual([]);
     socket.send('{"type":"register_ack"}');
@@ -48,7 +48,7 @@ describe('NodeHub', () => {
     const { token } = await t.admin.addNode('alarming');
     const auth = await hub.authenticate({ registration_token: token });
     if (!auth.ok) throw new Error(auth.message);
-    const session = await hub.open(auth, recordingSocket().socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null });
+    const session = (await hub.open(auth, recordingSocket().socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null }))!;
     for (let n = 1; n <= 600; n++) hub.onEvent(session, { severity: 'warning', category: `alarm-${n}`, message: 'x' });
     expect(session.activeAlarms).toHaveLength(500);
     expect(session.activeAlarms[0].category).toBe('alarm-101');

@@ -474,6 +474,41 @@ describe.each(testDatabases())('/ws/node sign-in while the database is slow (%s)
     retry.device.close();
   });
 
+  test('a node deleted while it signs in is refused, not brought online', async () => {
+    const { id, token } = await t.admin.addNode('deleted midway');
+    const first = await RawDevice.signIn(t.nodeUrl, { registration_token: token });
+    const secret = first.reply.payload.node_secret as string;
+    first.device.close();
+    await eventually(async () => (await t.manager.context.db('nodes').where({ id }).first()).status === 'offline');
+    // Deleted in a transaction not yet committed: the sign-in can still read the row, but must
+    // wait to mark it online until the delete is done.
+    const trx = await t.manager.context.db.transaction();
+    await trx('nodes').where({ id }).del();
+    const device = await RawDevice.connect(t.nodeUrl);
+    device.send({ type: 'auth', payload: { node_id: id, node_secret: secret } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await trx.commit();
+    expect((await device.next()).type).toBe('auth_error');
+    expect(await t.manager.context.db('nodes').where({ id }).first()).toBeUndefined();
+  });
+
+  test('a node whose secret is revoked while it signs in is refused', async () => {
+    const { id, token } = await t.admin.addNode('revoked midway');
+    const first = await RawDevice.signIn(t.nodeUrl, { registration_token: token });
+    const secret = first.reply.payload.node_secret as string;
+    first.device.close();
+    await eventually(async () => (await t.manager.context.db('nodes').where({ id }).first()).status === 'offline');
+    // As a token regeneration does: the current secret is gone.
+    const trx = await t.manager.context.db.transaction();
+    await trx('nodes').where({ id }).update({ secret_hash: null, previous_secret_hash: null, status: 'pending' });
+    const device = await RawDevice.connect(t.nodeUrl);
+    device.send({ type: 'auth', payload: { node_id: id, node_secret: secret } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await trx.commit();
+    expect((await device.next()).type).toBe('auth_error');
+    expect((await t.manager.context.db('nodes').where({ id }).first()).status).toBe('pending');
+  });
+
   test('messages sent during sign-in that are not what they claim cost nothing', async () => {
     const { id, token } = await t.admin.addNode('odd edge');
     const release = await lockNodeRow(id);

@@ -147,10 +147,18 @@ export class NodeDirectory {
     await this.db('nodes').where({ id }).whereNotNull('previous_secret_hash').update({ previous_secret_hash: null });
   }
 
-  async markOnline(id: string, at: string, session: { software_version: string | null; protocol_version: number; remote_addr: string | null }): Promise<void> {
-    await this.db('nodes')
+  /** Online, if the credential the node signed in with is still one of its own (false: deleted or revoked meanwhile). */
+  async markOnline(
+    id: string,
+    credentialHash: string,
+    at: string,
+    session: { software_version: string | null; protocol_version: number; remote_addr: string | null }
+  ): Promise<boolean> {
+    const changed = await this.db('nodes')
       .where({ id })
+      .where((q) => q.where('secret_hash', credentialHash).orWhere('previous_secret_hash', credentialHash))
       .update({ status: 'online', connected_at: at, last_seen_at: at, ...session, updated_at: at });
+    return changed > 0;
   }
 
   /** Offline, keeping the last health payload the node sent (JSON) for when it is not connected. */

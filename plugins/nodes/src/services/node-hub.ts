@@ -23,8 +23,8 @@ export interface NodeHubOptions {
 }
 
 export type AuthResult =
-  | { ok: true; row: NodeRow; method: 'auth_ok'; limiterKey: string }
-  | { ok: true; row: NodeRow; method: 'register_ack'; secret: string; tokenHash: string; limiterKey: string }
+  | { ok: true; row: NodeRow; method: 'auth_ok'; credentialHash: string; limiterKey: string }
+  | { ok: true; row: NodeRow; method: 'register_ack'; secret: string; tokenHash: string; credentialHash: string; limiterKey: string }
   | { ok: false; message: string };
 
 /** How long after a non-empty `flows[]` an edge's `flows: []` fallback sample is taken as a quirk. */
@@ -96,7 +96,7 @@ export class NodeHub {
       if (!row || (!current && !previous)) return this.#failure(key, row, 'Invalid node credentials');
       if (row.expires_at && row.expires_at <= now) return { ok: false, message: 'Node has expired' };
       if (current && row.previous_secret_hash) this.#track(this.deps.directory.forgetPreviousSecret(row.id));
-      return { ok: true, row, method: 'auth_ok', limiterKey: key };
+      return { ok: true, row, method: 'auth_ok', credentialHash: hashCredential(secret), limiterKey: key };
     }
     if (token) {
       const key = `token:${token.slice(0, 8)}`;
@@ -110,7 +110,7 @@ export class NodeHub {
       if (!(await this.deps.directory.completeRegistration(row.id, tokenHash, newSecret))) {
         return this.#failure(key, row, 'Invalid or already used registration token');
       }
-      return { ok: true, row, method: 'register_ack', secret: newSecret, tokenHash, limiterKey: key };
+      return { ok: true, row, method: 'register_ack', secret: newSecret, tokenHash, credentialHash: hashCredential(newSecret), limiterKey: key };
     }
     return { ok: false, message: 'Missing credentials: send node_id and node_secret, or a registration_token' };
   }
@@ -138,12 +138,15 @@ export class NodeHub {
 
   // ---- sessions ------------------------------------------------------------------------
 
-  /** Registers an authenticated socket as the node's only session, superseding any older one. */
+  /**
+   * Registers an authenticated socket as the node's only session, superseding any older one;
+   * null when the node was deleted or its credentials revoked while it signed in.
+   */
   async open(
     auth: Extract<AuthResult, { ok: true }>,
     socket: NodeSession['socket'],
     info: { remoteAddr: string | null; softwareVersion: string | null; protocolVersion: number; deviceType: string | null }
-  ): Promise<NodeSession> {
+  ): Promise<NodeSession | null> {
     const { row } = auth;
     this.#limiter.recordSuccess(auth.limiterKey);
     const nowMs = Date.now();
@@ -186,8 +189,9 @@ export class NodeHub {
       previous.silentClose = true;
       previous.socket.close(1008, 'Superseded by a newer connection');
     }
+    let stillValid: boolean;
     try {
-      await this.deps.directory.markOnline(row.id, session.connectedAt, {
+      stillValid = await this.deps.directory.markOnline(row.id, auth.credentialHash, session.connectedAt, {
         software_version: info.softwareVersion,
         protocol_version: info.protocolVersion,
         remote_addr: info.remoteAddr
@@ -195,6 +199,11 @@ export class NodeHub {
     } catch (err) {
       if (this.#sessions.get(row.id) === session) this.#sessions.delete(row.id);
       throw err;
+    }
+    if (!stillValid) {
+      // Deleted, or its credentials revoked, while it was signing in.
+      if (this.#sessions.get(row.id) === session) this.#sessions.delete(row.id);
+      return null;
     }
     const events = this.deps.events();
     if (events) session.activeAlarms = await this.#loadAlarms(row.id).catch(() => []);

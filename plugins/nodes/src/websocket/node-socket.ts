@@ -53,7 +53,9 @@ export function handleNodeSocket(socket: WebSocket, request: IncomingMessage, hu
     // The socket may close while the database is consulted: the device never hears the reply.
     const gone = () => (phase as string) === 'closed' || socket.readyState !== socket.OPEN;
     if (gone()) return hub.abandon(result);
-    session = await hub.open(result, socket, { remoteAddr, softwareVersion, protocolVersion, deviceType });
+    const opened = await hub.open(result, socket, { remoteAddr, softwareVersion, protocolVersion, deviceType });
+    if (!opened) return refuse('Invalid node credentials');
+    session = opened;
     if (gone()) {
       hub.closed(session, 'connection lost during sign-in');
       return hub.abandon(result);
