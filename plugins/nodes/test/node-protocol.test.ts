@@ -181,6 +181,10 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     });
     expect(backup.rawPayload).toEqual(Buffer.from([0xff, 0xd8, 1, 0xff, 0xd9]));
     expect((await t.admin.request('GET', `/api/v1/nodes/${id}/thumbnails/other`)).statusCode).toBe(404);
+    // An image far larger than any thumbnail is counted and not kept.
+    device.send({ type: 'thumbnail', payload: { flow_id: 'huge', data: 'A'.repeat(1024 * 1024 + 4) } });
+    await eventually(async () => (await nodeView(id)).connection.counters.oversize === 1);
+    expect((await t.admin.request('GET', `/api/v1/nodes/${id}/thumbnails/huge`)).statusCode).toBe(404);
     device.close();
   });
 

@@ -30,6 +30,8 @@ export type AuthResult =
 /** How long after a non-empty `flows[]` an edge's `flows: []` fallback sample is taken as a quirk. */
 const EMPTY_FLOWS_GRACE_MS = 3000;
 const MAX_THUMBNAILS_PER_NODE = 64;
+/** A thumbnail is a small JPEG (an edge's is 320 px wide, tens of KB): 1 MiB of base64 is plenty. */
+const MAX_THUMBNAIL_CHARS = 1024 * 1024;
 const LINK_ALARM_CATEGORIES = new Set(['connection', 'manager']);
 /** Unacknowledged alarms kept per session for health derivation (the newest; as many as the events store loads). */
 const MAX_ACTIVE_ALARMS = 500;
@@ -375,6 +377,10 @@ export class NodeHub {
     const data = typeof thumb.data === 'string' ? thumb.data : typeof thumb.image_base64 === 'string' ? thumb.image_base64 : undefined;
     if (typeof thumb.flow_id !== 'string' || data === undefined) {
       session.counters.malformed++;
+      return;
+    }
+    if (data.length > MAX_THUMBNAIL_CHARS) {
+      session.counters.oversize++;
       return;
     }
     const inputId = typeof thumb.input_id === 'string' ? thumb.input_id : null;

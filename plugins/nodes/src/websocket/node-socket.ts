@@ -23,6 +23,7 @@ export function handleNodeSocket(socket: WebSocket, request: IncomingMessage, hu
   let phase: 'awaiting_auth' | 'authenticating' | 'live' | 'closed' = 'awaiting_auth';
   let session: NodeSession | undefined;
   const early: { data: RawData; isBinary: boolean }[] = [];
+  let earlyBytes = 0;
 
   const authTimer = setTimeout(() => refuse('Authentication timeout: no auth message within the time limit'), options.authTimeoutMs);
 
@@ -121,7 +122,12 @@ export function handleNodeSocket(socket: WebSocket, request: IncomingMessage, hu
   socket.on('message', (data: RawData, isBinary: boolean) => {
     if (phase === 'live' && session) return safeDispatch(session, data, isBinary);
     if (phase === 'authenticating') {
-      if (early.length < MAX_EARLY_MESSAGES) early.push({ data, isBinary });
+      // Bounded by count and bytes: the sender is not yet authenticated.
+      const size = byteLength(data);
+      if (early.length < MAX_EARLY_MESSAGES && earlyBytes + size <= options.maxMessageBytes) {
+        early.push({ data, isBinary });
+        earlyBytes += size;
+      }
       return;
     }
     if (phase !== 'awaiting_auth') return;
