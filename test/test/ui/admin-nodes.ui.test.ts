@@ -122,6 +122,26 @@ describe.each(testDatabases().slice(0, 1))('UI: managed nodes administration (%s
     expect((await env.t.admin.request('GET', `/api/v1/nodes/${id}`)).statusCode).toBe(404);
   }, TEST_TIMEOUT_MS);
 
+  test('deleting a node with the keyboard leaves focus on the page heading, not the page body', async () => {
+    const { page } = await env.signIn('admin', '/admin/nodes');
+    const { id } = await env.t.admin.addNode('Keyboard edge', 'edge');
+    const row = page.locator(`[data-testid="node-row"][data-node-id="${id}"]`);
+    await row.waitFor();
+
+    await page.getByRole('button', { name: 'Delete Keyboard edge' }).focus();
+    await page.keyboard.press('Enter');
+    const confirm = page.getByRole('dialog', { name: 'Delete node' });
+    await confirm.getByRole('button', { name: 'Delete node' }).focus();
+    await page.keyboard.press('Enter');
+    await row.waitFor({ state: 'detached' });
+    await page.getByRole('status').getByText('Node “Keyboard edge” deleted.').waitFor();
+    await page.locator('h1:focus', { hasText: 'Nodes' }).waitFor();
+    expect(await page.evaluate(() => document.activeElement === document.body)).toBe(false);
+    // The keyboard carries on from the top of the list.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Add node');
+  }, TEST_TIMEOUT_MS);
+
   test('bad input shows the server’s message and code; edit changes name and expiry; past expiry shows Expired', async () => {
     const { page } = await env.signIn('admin', '/admin/nodes');
     const before = ((await env.t.admin.request('GET', '/api/v1/nodes')).result as unknown[]).length;

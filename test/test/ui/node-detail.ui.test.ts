@@ -2,7 +2,7 @@ import { SimulatedDevice } from '@bilbycast/device-simulator';
 import { saveScreenshot, testDatabases } from '@bilbycast/tests';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
-import type { Page, Request } from 'playwright-core';
+import type { APIResponse, Page, Request, Route, WebSocketRoute } from 'playwright-core';
 import { InterpretingAjv } from '../../../ui/web/src/pages/node-detail/interpreting-ajv';
 import { uiEnv, type UiTestEnv } from './ui-harness';
 
@@ -301,6 +301,137 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     await page.getByTestId('offline-banner').getByText('Offline — last known data shown').waitFor();
     await page.getByTestId('node-header').getByText('Offline').waitFor();
     expect(await page.getByTestId('flow-row').count()).toBe(flowCount);
+  }, 60_000);
+
+  test('a node deleted while its page is open shows as deleted, without stats, commands or config', async () => {
+    const { id, device } = await env.simulate('Deleted edge', { kind: 'edge' });
+    const { page } = await openNode('olive', id);
+    await page.getByTestId('node-header').getByText('Online').waitFor();
+    await chooseCommand(page, 'stop_flow');
+    await page.getByRole('region', { name: 'Configuration' }).waitFor();
+
+    expect((await env.t.admin.request('DELETE', `/api/v1/nodes/${id}`)).statusCode).toBe(204);
+    await device.stop();
+    await page.getByRole('alert').getByText('This node was deleted').waitFor();
+    await page.getByRole('heading', { name: 'Deleted edge', level: 1 }).waitFor();
+    expect(await page.getByTestId('node-header').count()).toBe(0);
+    expect(await page.getByTestId('flow-row').count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^Run / }).count()).toBe(0);
+    expect(await commandsSection(page).count()).toBe(0);
+    expect(await page.getByRole('region', { name: 'Configuration' }).count()).toBe(0);
+  }, 60_000);
+
+  test('an older read of the node arriving last does not replace a newer one', async () => {
+    const { id, device } = await env.simulate('Ordered edge', { kind: 'edge' });
+    const { page } = await env.signIn('admin', '/');
+    // The page's first read of the node is answered now (signed in with the registration
+    // token) but delivered only when the test says so.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held: Request | undefined;
+    await page.route(`**/api/v1/nodes/${id}`, async (route: Route) => {
+      if (held) return route.continue();
+      held = route.request();
+      const response = await route.fetch();
+      await released;
+      await route.fulfill({ response });
+    });
+    await page.goto(`/nodes/${id}`);
+    const header = page.getByTestId('node-header');
+    await header.getByText('registration token').waitFor();
+
+    // Reconnected with its secret: later reads say so.
+    await device.stop();
+    device.start();
+    await device.waitForState('online');
+    await header.getByText('node secret').waitFor();
+
+    const finished = page.waitForEvent('requestfinished', (request) => request === held);
+    release();
+    await finished;
+    await waitForMoreSamples(page, 3);
+    expect(await header.getByText('node secret').count()).toBe(1);
+    expect(await header.getByText('registration token').count()).toBe(0);
+  }, 60_000);
+
+  test('overlapping config loads: only the latest one is shown, and it is loading until that one is done', async () => {
+    const { id } = await env.simulate('Config order edge', { kind: 'edge' });
+    const { page } = await env.signIn('olive', '/');
+    // Each config read is answered at once by the manager but delivered when the test says so.
+    const held: { route: Route; response: APIResponse }[] = [];
+    await page.route(`**/api/v1/nodes/${id}/config`, async (route: Route) => {
+      held.push({ route, response: await route.fetch() });
+    });
+    const heldCount = (n: number) => until(async () => held.length, (count) => count >= n, `${n} held config reads`);
+    const enabledFlows = async (response: APIResponse) => ((await response.json()).config.flows as { id: string; enabled: boolean }[]).filter((f) => f.enabled).map((f) => f.id);
+
+    await page.goto(`/nodes/${id}`);
+    await heldCount(1);
+    const config = page.getByRole('region', { name: 'Configuration' });
+    const refresh = config.getByRole('button', { name: 'Fetching…' });
+    await refresh.waitFor();
+
+    // A command that changes the node reloads the config while the first read is still out.
+    await chooseCommand(page, 'stop_flow');
+    await page.getByLabel('flow_id').fill('flow-1');
+    await page.getByRole('button', { name: 'Run stop_flow' }).click();
+    await commandsSection(page).getByText('stop_flow succeeded.').waitFor();
+    await heldCount(2);
+    expect(await enabledFlows(held[0].response)).toEqual(['flow-1', 'flow-2']);
+    expect(await enabledFlows(held[1].response)).toEqual(['flow-2']);
+
+    // The older read arrives first: not shown, and still loading.
+    const finished = page.waitForEvent('requestfinished', (request) => request === held[0].route.request());
+    await held[0].route.fulfill({ response: held[0].response });
+    await finished;
+    await waitForMoreSamples(page, 3);
+    expect(await page.getByTestId('node-config').count()).toBe(0);
+    expect(await refresh.count()).toBe(1);
+    expect(await refresh.isDisabled()).toBe(true);
+
+    // The latest read: shown, and done.
+    await held[1].route.fulfill({ response: held[1].response });
+    await config.getByRole('button', { name: 'Refresh from node' }).waitFor();
+    const shown = JSON.parse((await page.getByTestId('node-config').textContent())!);
+    expect(shown.flows.filter((f: { enabled: boolean }) => f.enabled).map((f: { id: string }) => f.id)).toEqual(['flow-2']);
+    expect(held).toHaveLength(2);
+  }, 60_000);
+
+  test('recent events: an acknowledgement made elsewhere shows; events missed while the feed was down appear after it reconnects', async () => {
+    const { id, device } = await env.simulate('Events edge', { kind: 'edge' });
+    const storedEvent = (message: string) =>
+      until(
+        async () => ((await env.t.admin.request('GET', `/api/v1/events?node_id=${id}`)).result as { id: number; message: string }[]).find((e) => e.message === message),
+        (event) => event !== undefined,
+        `the stored event "${message}"`
+      );
+    device.raiseEvent({ severity: 'warning', category: 'flow', message: 'Acknowledge me' });
+    const event = (await storedEvent('Acknowledge me'))!;
+
+    const { page } = await env.signIn('olive', '/');
+    // The live feed passes through the test; `dropping` loses what the server sends the page.
+    const feeds: WebSocketRoute[] = [];
+    let dropping = false;
+    await page.routeWebSocket('**/ws/dashboard', (ws: WebSocketRoute) => {
+      feeds.push(ws);
+      ws.connectToServer().onMessage((message) => {
+        if (!dropping || ws !== feeds[0]) ws.send(message);
+      });
+    });
+    await page.goto(`/nodes/${id}`);
+    const events = page.getByTestId('node-events');
+    await events.locator('tr[data-acknowledged="false"]', { hasText: 'Acknowledge me' }).waitFor();
+
+    expect((await env.t.admin.request('POST', `/api/v1/events/${event.id}/ack`, {})).statusCode).toBe(200);
+    await events.locator('tr[data-acknowledged="true"]', { hasText: 'Acknowledge me' }).waitFor();
+
+    // An event pushed while the feed is down never reaches the page; the list is read again on reconnect.
+    dropping = true;
+    device.raiseEvent({ severity: 'critical', category: 'flow', message: 'Missed while away' });
+    await storedEvent('Missed while away');
+    await feeds[0].close({ code: 1001, reason: 'Going away' });
+    await events.getByText('Missed while away').waitFor();
+    expect(feeds.length).toBe(2);
   }, 60_000);
 
   test('the command form validator agrees with Ajv on every driver schema', async () => {

@@ -1,5 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { AlarmCounts, DeviceSummary, Health, Node, NodeEvent } from '../api/types';
+import { useAuth } from '../auth/AuthProvider';
 
 export type FeedStatus = 'connecting' | 'connected' | 'reconnecting';
 
@@ -33,7 +34,7 @@ const SPARKLINE_POINTS = 60;
 /**
  * One `/ws/dashboard` connection for the whole app: the snapshot, then live node status,
  * stats, health, events and alarm counts. Reconnects with backoff (1 s, doubling to 30 s)
- * and gets a fresh snapshot each time.
+ * and gets a fresh snapshot each time. A feed whose session ended goes to the login page.
  */
 export function LiveFeedProvider({ children }: { children: ReactNode }) {
   const [status, setStatus] = useState<FeedStatus>('connecting');
@@ -46,6 +47,7 @@ export function LiveFeedProvider({ children }: { children: ReactNode }) {
   const ackListeners = useRef(new Set<(nodeIds: string[]) => void>());
   const watched = useRef(new Map<string, number>());
   const socketRef = useRef<WebSocket | null>(null);
+  const { refresh } = useAuth();
 
   function sendWatched() {
     const socket = socketRef.current;
@@ -68,7 +70,8 @@ export function LiveFeedProvider({ children }: { children: ReactNode }) {
       };
       socket.onmessage = (message) => handle(JSON.parse(message.data as string));
       socket.onclose = (close) => {
-        socketRef.current = null;
+        // Under StrictMode the first socket closes after the second one was created.
+        if (socketRef.current === socket) socketRef.current = null;
         if (stopped) return;
         setStatus('reconnecting');
         // 4401: the session ended; reloading lands on the login page.
@@ -76,9 +79,18 @@ export function LiveFeedProvider({ children }: { children: ReactNode }) {
           window.location.reload();
           return;
         }
-        timer = window.setTimeout(connect, delay);
-        delay = Math.min(delay * 2, 30_000);
+        // A signed-out upgrade is refused before it opens (a 1006 here, not 4401): check the
+        // session first. Signed out, `refresh` ends it in the UI (login page, then back here).
+        refresh().then((user) => {
+          if (user) reconnect();
+        }, reconnect);
       };
+    };
+
+    const reconnect = () => {
+      if (stopped) return;
+      timer = window.setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30_000);
     };
 
     const handle = (message: any) => {
@@ -148,7 +160,7 @@ export function LiveFeedProvider({ children }: { children: ReactNode }) {
       window.clearTimeout(timer);
       socketRef.current?.close();
     };
-  }, []);
+  }, [refresh]);
 
   // Stable functions: components subscribe once, not on every update.
   const onEvent = useCallback((listener: (event: NodeEvent) => void) => {

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { api, ApiError } from '../api/client';
 import type { CommandInfo, DeviceType } from '../api/types';
@@ -41,26 +41,30 @@ function NodeDetail({ id }: { id: string }) {
 
   const fromFeed = feed.nodes?.get(id);
 
+  // Reads overlap (status changes, the 15 s poll): only the latest one's answer is kept.
+  const latestRead = useRef(0);
   const loadRecord = useCallback(async () => {
+    const read = ++latestRead.current;
     try {
-      setRecord(await api.get<NodeRecord>(`/api/v1/nodes/${id}`));
+      const next = await api.get<NodeRecord>(`/api/v1/nodes/${id}`);
+      if (read !== latestRead.current) return;
+      setRecord(next);
       setLoadError(null);
     } catch (err) {
-      setLoadError(err);
+      if (read === latestRead.current) setLoadError(err);
     }
   }, [id]);
 
   useEffect(() => {
-    void loadRecord();
     api.get<StatsResponse>(`/api/v1/nodes/${id}/stats`).then(setInitialStats, () => undefined);
-  }, [id, loadRecord]);
+  }, [id]);
 
   // The connection details (thumbnails, sign-in method) change when the node (re)connects,
   // and thumbnails appear over time: re-read the record then, and every 15 s while online.
+  // A node the feed drops (status undefined) is read again too: deleted, that read is a 404.
   const status = fromFeed?.status;
   const connectedAt = fromFeed?.connected_at;
   useEffect(() => {
-    if (status === undefined) return;
     void loadRecord();
     if (status !== 'online') return;
     const timer = window.setInterval(() => void loadRecord(), 15_000);
@@ -85,16 +89,18 @@ function NodeDetail({ id }: { id: string }) {
     if (result.ok && command.mutates !== false && command.name !== 'get_config') setConfigReload((n) => n + 1);
   }, []);
 
-  if (loadError && !record) {
+  const notFound = loadError instanceof ApiError && loadError.status === 404;
+  if (loadError && (!record || notFound)) {
     return (
       <>
         <p>
           <Link to="/">← Dashboard</Link>
         </p>
-        <h1>Node</h1>
-        {loadError instanceof ApiError && loadError.status === 404 ? (
+        <h1>{record?.name ?? 'Node'}</h1>
+        {notFound ? (
           <div className="error-box" role="alert">
-            This node does not exist, or you do not have access to it. <code className="error-code">{loadError.code}</code>
+            {record ? 'This node was deleted, or you no longer have access to it.' : 'This node does not exist, or you do not have access to it.'}{' '}
+            <code className="error-code">{loadError.code}</code>
           </div>
         ) : (
           <ErrorMessage error={loadError} />

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../api/client';
 import type { CreatedNode, DeviceType, Node } from '../api/types';
@@ -54,6 +54,8 @@ function ManagedNodes() {
   const [q, setQ] = useState('');
   const [dialog, setDialog] = useState<DialogState | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const focusHeading = useRef(false);
 
   useEffect(() => {
     api.get<{ device_types: DeviceType[] }>('/api/v1/device-types').then(
@@ -85,6 +87,13 @@ function ManagedNodes() {
 
   const close = () => setDialog(null);
 
+  // A deleted node's row took the dialog's opener with it: focus the heading, not the page.
+  useEffect(() => {
+    if (dialog !== null || !focusHeading.current) return;
+    focusHeading.current = false;
+    heading.current?.focus();
+  }, [dialog]);
+
   const after = (message: string) => {
     setNotice(message);
     void load();
@@ -93,7 +102,9 @@ function ManagedNodes() {
   return (
     <>
       <div className="page-head">
-        <h1>Nodes</h1>
+        <h1 ref={heading} tabIndex={-1}>
+          Nodes
+        </h1>
         <button type="button" onClick={() => setDialog({ kind: 'add' })}>
           Add node
         </button>
@@ -236,6 +247,7 @@ function ManagedNodes() {
               const node = dialog.node;
               await api.delete(`/api/v1/nodes/${node.id}`);
               setListed((prev) => prev?.filter((n) => n.id !== node.id) ?? prev);
+              focusHeading.current = true;
               close();
               after(`Node “${node.name}” deleted.`);
             }}

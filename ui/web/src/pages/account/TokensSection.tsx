@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
 import { ROLES, roleAtLeast, type Role, type User } from '../../api/types';
 import { CopyButton } from '../../components/CopyButton';
@@ -29,6 +29,15 @@ export function TokensSection({ user }: { user: User }) {
   const [error, setError] = useState<unknown>(null);
   const [created, setCreated] = useState<(ApiToken & { token: string }) | null>(null);
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const focusHeading = useRef(false);
+
+  // A revoked token's row takes the dialog's opener with it: focus the heading, not the page.
+  useEffect(() => {
+    if (revoking !== null || !focusHeading.current) return;
+    focusHeading.current = false;
+    heading.current?.focus();
+  }, [revoking]);
 
   const create = async (e: FormEvent) => {
     e.preventDefault();
@@ -57,6 +66,7 @@ export function TokensSection({ user }: { user: User }) {
     try {
       await api.delete(`/api/v1/auth/tokens/${revoking.id}`);
       if (created?.id === revoking.id) setCreated(null);
+      focusHeading.current = true;
       setRevoking(null);
       await load();
     } catch (err) {
@@ -71,7 +81,9 @@ export function TokensSection({ user }: { user: User }) {
 
   return (
     <section className="panel" aria-labelledby="tokens-heading">
-      <h2 id="tokens-heading">API tokens</h2>
+      <h2 id="tokens-heading" ref={heading} tabIndex={-1}>
+        API tokens
+      </h2>
       <p className="muted">
         For scripts: send <code>Authorization: Bearer bct_…</code>. A token acts with your current rights, optionally capped at a lower role.
       </p>

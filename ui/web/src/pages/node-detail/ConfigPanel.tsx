@@ -37,18 +37,23 @@ export function ConfigPanel({
   const [applying, setApplying] = useState(false);
   const [result, setResult] = useState<CommandResult | null>(null);
 
+  // Loads overlap (the node reconnects, a command completes): only the latest one's answer
+  // is shown, and it is loading until that one is done.
+  const latestLoad = useRef(0);
   const load = useCallback(
     async (refresh: boolean) => {
+      const current = ++latestLoad.current;
       setLoading(true);
       setError(null);
       try {
         const response = await api.get<ConfigResponse>(`/api/v1/nodes/${nodeId}/config${refresh ? '?refresh=true' : ''}`);
+        if (current !== latestLoad.current) return;
         setConfig(response);
         if (!dirty.current) setText(JSON.stringify(response.config, null, 2));
       } catch (err) {
-        setError(err);
+        if (current === latestLoad.current) setError(err);
       } finally {
-        setLoading(false);
+        if (current === latestLoad.current) setLoading(false);
       }
     },
     [nodeId]

@@ -1,19 +1,21 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../../api/client';
 import type { NodeEvent } from '../../api/types';
 import { SeverityBadge } from '../../components/Badges';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { formatDateTime, formatRelative } from '../../components/format';
-import { useLiveEvents } from '../../live/LiveFeedProvider';
+import { useLiveEvents, useLiveFeed } from '../../live/LiveFeedProvider';
 import { useNow } from './util';
 
 const SHOWN = 20;
 
-/** The node's 20 most recent events, with new ones arriving live. */
+/** The node's 20 most recent events, with new ones and acknowledgements arriving live. */
 export function NodeEvents({ nodeId }: { nodeId: string }) {
+  const feed = useLiveFeed();
   const [events, setEvents] = useState<NodeEvent[] | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [reloadKey, setReloadKey] = useState(0);
   const now = useNow(10_000);
 
   useEffect(() => {
@@ -23,13 +25,29 @@ export function NodeEvents({ nodeId }: { nodeId: string }) {
         if (cancelled) return;
         // Live events that arrived before the list keep their place.
         setEvents((prev) => merge(prev ?? [], list));
+        setError(null);
       },
       (err) => !cancelled && setError(err)
     );
     return () => {
       cancelled = true;
     };
-  }, [nodeId]);
+  }, [nodeId, reloadKey]);
+
+  // Events and acknowledgements while the feed was not connected were never pushed: reload
+  // once it is (again); and on acknowledgements of this node's events, by anyone.
+  const feedStatus = useRef(feed.status);
+  useEffect(() => {
+    if (feedStatus.current !== 'connected' && feed.status === 'connected') setReloadKey((k) => k + 1);
+    feedStatus.current = feed.status;
+  }, [feed.status]);
+  useEffect(
+    () =>
+      feed.onAcknowledged((nodeIds) => {
+        if (nodeIds.includes(nodeId)) setReloadKey((k) => k + 1);
+      }),
+    [feed.onAcknowledged, nodeId]
+  );
 
   useLiveEvents((event) => {
     if (event.node_id === nodeId) setEvents((prev) => merge(prev ?? [], [event]));
@@ -58,7 +76,7 @@ export function NodeEvents({ nodeId }: { nodeId: string }) {
             </thead>
             <tbody>
               {events.map((e) => (
-                <tr key={e.id} className={e.acknowledged ? 'nd-acked' : undefined}>
+                <tr key={e.id} className={e.acknowledged ? 'nd-acked' : undefined} data-acknowledged={e.acknowledged}>
                   <td title={formatDateTime(e.created_at)}>{formatRelative(e.created_at, now)}</td>
                   <td>
                     <SeverityBadge severity={e.severity} />
