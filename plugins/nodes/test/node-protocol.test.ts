@@ -387,8 +387,11 @@ describe.each(testDatabases())('/ws/node liveness and restart (%s)', (kind) => {
     const { device, reply } = await RawDevice.signIn(t.nodeUrl, { registration_token: token }, { autoPong: false });
     expect(reply.type).toBe('register_ack');
     await device.closed;
-    const row = await t.manager.context.db('nodes').where({ id }).first();
-    expect(row.status).toBe('offline');
+    // Written just after the close.
+    const row = await eventually(async () => {
+      const current = await t.manager.context.db('nodes').where({ id }).first();
+      return current.status === 'offline' ? current : undefined;
+    });
     expect(row.last_seen_at).not.toBeNull();
 
     // A crash leaves "online" rows behind; the next start corrects them.
