@@ -18,7 +18,7 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
 
   beforeAll(async () => {
     env = await uiEnv(kind);
-    for (const name of ['mfa-user', 'token-user', 'password-user', 'session-user']) await env.user(name, 'operator');
+    for (const name of ['mfa-user', 'token-user', 'password-user', 'session-user', 'profile-user']) await env.user(name, 'operator');
   });
   afterAll(async () => {
     await env.close();
@@ -188,5 +188,84 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
     expect(await sessions.getByRole('button', { name: 'End all other sessions' }).isDisabled()).toBe(true);
     await other.reload();
     await other.waitForURL((url) => url.pathname === '/login');
+  });
+
+  test('emptying the display name is refused, not reported as saved; a new name is saved', async () => {
+    const page = await open('profile-user');
+    const profile = page.getByRole('form', { name: 'Profile' });
+    await profile.getByLabel('Display name').fill('  ');
+    await profile.getByRole('button', { name: 'Save profile' }).click();
+    await profile.getByRole('alert').getByText('The display name cannot be empty. Enter a name to save the profile.').waitFor();
+    expect(await profile.getByRole('status').count()).toBe(0);
+
+    await profile.getByLabel('Display name').fill('Pat Profile');
+    await profile.getByRole('button', { name: 'Save profile' }).click();
+    await profile.getByRole('status').getByText('Profile saved.').waitFor();
+    expect(await profile.getByRole('alert').count()).toBe(0);
+    const stored = (await env.t.admin.request('GET', '/api/v1/users')).result as { username: string; display_name: string }[];
+    expect(stored.find((u) => u.username === 'profile-user')?.display_name).toBe('Pat Profile');
+  });
+
+  describe('signing out', () => {
+    let userId: string;
+    beforeAll(async () => {
+      userId = await env.user('leaving-user', 'operator');
+    });
+
+    /**
+     * Signed in on /account with everything loaded (a later request would meet the ended session
+     * first), recording the page's uncaught errors (unhandled promise rejections included).
+     */
+    async function openRecording(): Promise<{ page: Page; errors: Error[] }> {
+      const page = await open('leaving-user');
+      await page.getByRole('region', { name: 'API tokens' }).getByText('You have no API tokens.').waitFor();
+      await page.getByRole('region', { name: 'Active sessions' }).getByText('This session').waitFor();
+      const errors: Error[] = [];
+      page.on('pageerror', (err) => errors.push(err));
+      return { page, errors };
+    }
+
+    /** A request from the page, answered after everything the page was already doing. */
+    const settled = (page: Page) => page.evaluate(async () => (await fetch('/api/v1/auth/oidc/status')).text());
+
+    const revokeSessions = () => env.t.manager.context.db('auth_sessions').where({ user_id: userId }).delete();
+
+    test('after the session was ended elsewhere still lands on the login page, without errors', async () => {
+      const { page, errors } = await openRecording();
+      await revokeSessions();
+      const logout = page.waitForResponse((res) => res.url().endsWith('/api/v1/auth/logout'));
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      expect((await logout).status()).toBe(401);
+      await page.waitForURL((url) => url.pathname === '/login');
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      await settled(page);
+      expect(errors).toEqual([]);
+      // The session did end: nothing to warn about.
+      expect(await page.getByRole('alert').count()).toBe(0);
+    });
+
+    test('when the manager cannot be reached says the session may still be active', async () => {
+      const { page, errors } = await openRecording();
+      await page.route('**/api/v1/auth/logout', (route) => route.abort());
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('alert').getByText('Signing out could not be confirmed by the manager: your session may still be active. Sign in and sign out again.').waitFor();
+      expect(new URL(page.url()).pathname).toBe('/login');
+      expect(errors).toEqual([]);
+    });
+
+    test('a session that ends while the manager is failing leads to the login page, without errors', async () => {
+      const { page, errors } = await openRecording();
+      const tokens = page.getByRole('region', { name: 'API tokens' });
+      await page.route('**/api/v1/auth/me', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{"error_code":"unavailable","message":"Unavailable"}' }));
+      await revokeSessions();
+      const me = page.waitForResponse((res) => res.url().endsWith('/api/v1/auth/me'));
+      // Any request now answers 401, which sends the page to the login page.
+      await tokens.getByLabel('Token name').fill('too late');
+      await tokens.getByRole('button', { name: 'Create token' }).click();
+      expect((await me).status()).toBe(503);
+      await page.waitForURL((url) => url.pathname === '/login');
+      await settled(page);
+      expect(errors).toEqual([]);
+    });
   });
 });

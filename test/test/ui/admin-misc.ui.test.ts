@@ -1,4 +1,5 @@
 import { saveScreenshot, testDatabases } from '@bilbycast/tests';
+import type { Locator } from 'playwright-core';
 import { uiEnv, type UiTestEnv } from './ui-harness';
 
 /** Many browser steps and password hashing: room for a busy machine (the default is 30 s). */
@@ -74,6 +75,44 @@ describe.each(testDatabases().slice(0, 1))('UI: audit log, drivers and the admin
     expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
     await page.getByRole('button', { name: 'Previous' }).click();
     await range.getByText('1–50 of 60 · page 1 of 2').waitFor();
+  }, TEST_TIMEOUT_MS);
+
+  test('Back and Forward restore the audit filters with the list they filter', async () => {
+    const { id: adminId } = (await env.t.admin.request('GET', '/api/v1/auth/me')).result as { id: string };
+    const { page } = await env.signIn('admin', '/admin/audit');
+    await page.locator('[data-testid="audit-row"][data-action="auth.login"]').first().waitFor();
+    const action = page.getByLabel('Action');
+    const user = page.getByLabel('User');
+    await user.locator(`option[value="${adminId}"]`).waitFor({ state: 'attached' });
+    /** Waits until the form control shows `value`. */
+    const shows = async (control: Locator, value: string) =>
+      page.waitForFunction(([el, v]) => (el as HTMLInputElement | HTMLSelectElement).value === v, [await control.elementHandle(), value] as const);
+
+    await action.fill('auth.login');
+    await user.selectOption(adminId);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.waitForURL((url) => url.searchParams.get('action') === 'auth.login' && url.searchParams.get('user_id') === adminId);
+
+    await page.goBack();
+    await page.waitForURL((url) => url.search === '');
+    await shows(action, '');
+    await shows(user, '');
+    await page.goForward();
+    await page.waitForURL((url) => url.searchParams.get('action') === 'auth.login');
+    await shows(action, 'auth.login');
+    await shows(user, adminId);
+  }, TEST_TIMEOUT_MS);
+
+  test('each command shows the role the manager requires: operator at least, whatever the driver declares', async () => {
+    const { page } = await env.signIn('admin', '/admin/drivers');
+    // The driver tables above the device types are in place: no layout shift under the click.
+    await page.getByTestId('no-refused').waitFor();
+    await page.locator('[data-testid="device-type"][data-device-type="edge"] summary').click();
+    const edgeCommands = page.getByRole('table', { name: 'Edge Transport Node commands' });
+    // The edge driver declares get_ptp_mode for viewers; the command API still needs an operator.
+    const readCommand = edgeCommands.getByRole('row').filter({ has: page.getByRole('cell', { name: 'get_ptp_mode', exact: true }) });
+    await readCommand.getByText('operator', { exact: true }).waitFor();
+    expect(await edgeCommands.getByText('viewer', { exact: true }).count()).toBe(0);
   }, TEST_TIMEOUT_MS);
 
   test('the drivers page lists the installed drivers, refused ones and each type’s commands', async () => {

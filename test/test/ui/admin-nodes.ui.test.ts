@@ -1,7 +1,7 @@
 import { SimulatedDevice } from '@bilbycast/device-simulator';
 import { saveScreenshot, testDatabases } from '@bilbycast/tests';
 import type { Page } from 'playwright-core';
-import { FAST_DEVICE, uiEnv, type UiTestEnv } from './ui-harness';
+import { FAST_DEVICE, confirmWithKeyboard, focusIsOn, uiEnv, type UiTestEnv } from './ui-harness';
 
 /** Adds a node through the "Add node" dialog; returns the dialog (still open) and what it shows. */
 async function addNodeInUi(page: Page, name: string, deviceType = 'edge') {
@@ -128,15 +128,10 @@ describe.each(testDatabases().slice(0, 1))('UI: managed nodes administration (%s
     const row = page.locator(`[data-testid="node-row"][data-node-id="${id}"]`);
     await row.waitFor();
 
-    await page.getByRole('button', { name: 'Delete Keyboard edge' }).focus();
-    await page.keyboard.press('Enter');
-    const confirm = page.getByRole('dialog', { name: 'Delete node' });
-    await confirm.getByRole('button', { name: 'Delete node' }).focus();
-    await page.keyboard.press('Enter');
+    await confirmWithKeyboard(page, page.getByRole('button', { name: 'Delete Keyboard edge' }), 'Delete node', 'Delete node');
     await row.waitFor({ state: 'detached' });
     await page.getByRole('status').getByText('Node “Keyboard edge” deleted.').waitFor();
-    await page.locator('h1:focus', { hasText: 'Nodes' }).waitFor();
-    expect(await page.evaluate(() => document.activeElement === document.body)).toBe(false);
+    await focusIsOn(page, page.getByRole('heading', { name: 'Nodes', level: 1 }));
     // The keyboard carries on from the top of the list.
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Add node');

@@ -1,6 +1,6 @@
 import { saveScreenshot, testDatabases } from '@bilbycast/tests';
 import type { Page } from 'playwright-core';
-import { uiEnv, type UiTestEnv } from './ui-harness';
+import { confirmWithKeyboard, focusIsOn, uiEnv, type UiTestEnv } from './ui-harness';
 
 interface ApiUser {
   id: string;
@@ -95,39 +95,56 @@ describe.each(testDatabases().slice(0, 1))('UI: user administration (%s)', (kind
     expect((await users()).some((u) => u.username === 'wannabe')).toBe(false);
   }, TEST_TIMEOUT_MS);
 
-  test('deleting yourself is refused with a clear message; deleting another user works', async () => {
+  test('your own account cannot be deleted: not offered, and disabling it is refused with a clear message; deleting another user works', async () => {
     await env.user('leaver', 'viewer');
     const { page } = await env.signIn('admin', '/admin/users');
-    await page.locator('[data-testid="user-row"][data-username="admin"]').getByText('you').waitFor();
+    const own = page.locator('[data-testid="user-row"][data-username="admin"]');
+    await own.getByText('you', { exact: true }).waitFor();
+    expect(await page.getByRole('button', { name: 'Delete admin' }).isDisabled()).toBe(true);
+    expect(await own.getByTestId('user-locked').textContent()).toBe('You cannot delete or disable your own account. Ask another administrator.');
 
-    await page.getByRole('button', { name: 'Delete admin' }).click();
-    const confirm = page.getByRole('dialog', { name: 'Delete user' });
-    await confirm.getByRole('button', { name: 'Delete user' }).click();
-    const alert = confirm.getByRole('alert');
-    await alert.getByText('You cannot delete your own account').waitFor();
+    // The server enforces it: disabling yourself through Edit is refused.
+    await page.getByRole('button', { name: 'Edit admin' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit admin' });
+    await edit.getByLabel('Active (may sign in)').uncheck();
+    await edit.getByRole('button', { name: 'Save' }).click();
+    const alert = edit.getByRole('alert');
+    await alert.getByText('You cannot disable your own account').waitFor();
     expect(await alert.locator('.error-code').textContent()).toBe('cannot_modify_self');
-    await confirm.getByTestId('error-explain').getByText(/Ask another administrator/).waitFor();
-    expect((await users()).some((u) => u.username === 'admin')).toBe(true);
-    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await edit.getByTestId('error-explain').getByText(/Ask another administrator/).waitFor();
+    expect((await users()).find((u) => u.username === 'admin')!.is_active).toBe(true);
+    await edit.getByRole('button', { name: 'Cancel' }).click();
 
     const row = page.locator('[data-testid="user-row"][data-username="leaver"]');
-    await page.getByRole('button', { name: 'Delete leaver' }).click();
-    await confirm.getByRole('button', { name: 'Delete user' }).click();
+    expect(await row.getByTestId('user-locked').count()).toBe(0);
+    // With the keyboard: focus lands on the page heading, not the body, once the row is gone.
+    await confirmWithKeyboard(page, page.getByRole('button', { name: 'Delete leaver' }), 'Delete user', 'Delete user');
     await row.waitFor({ state: 'detached' });
+    await focusIsOn(page, page.getByRole('heading', { name: 'Users', level: 1 }));
     expect((await users()).some((u) => u.username === 'leaver')).toBe(false);
   }, TEST_TIMEOUT_MS);
 
-  test('an admin cannot change a super_admin; the server’s message is shown', async () => {
-    await env.user('boss', 'super_admin');
+  test('an admin cannot change or delete a super_admin: not offered, and a page from before a promotion gets the server’s refusal', async () => {
+    const bossId = await env.user('boss', 'admin');
     const { page } = await env.signIn('admin', '/admin/users');
     await page.getByRole('button', { name: 'Edit boss' }).click();
     const edit = page.getByRole('dialog', { name: 'Edit boss' });
     await edit.getByLabel('Role').selectOption('operator');
+    // Promoted elsewhere while the dialog is open.
+    await env.t.manager.context.db('users').where({ id: bossId }).update({ role: 'super_admin' });
     await edit.getByRole('button', { name: 'Save' }).click();
     const alert = edit.getByRole('alert');
     await alert.getByText('Only a super_admin may change or delete a super_admin').waitFor();
     expect(await alert.locator('.error-code').textContent()).toBe('super_admin_required');
     expect((await users()).find((u) => u.username === 'boss')!.role).toBe('super_admin');
+    await edit.getByRole('button', { name: 'Cancel' }).click();
+
+    await page.reload();
+    const row = page.locator('[data-testid="user-row"][data-username="boss"]');
+    await row.getByTestId('user-role').getByText('Super admin').waitFor();
+    expect(await page.getByRole('button', { name: 'Edit boss' }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Delete boss' }).isDisabled()).toBe(true);
+    expect(await row.getByTestId('user-locked').textContent()).toBe('Only a super admin can change or delete a super admin.');
   }, TEST_TIMEOUT_MS);
 
   test('the last super_admin cannot step down; a super_admin is offered the super_admin role', async () => {

@@ -50,6 +50,20 @@ describe.each(testDatabases().slice(0, 1))('UI: sign-in and the live dashboard (
     await context.close();
   });
 
+  test('a failed single sign-on says why on the login page', async () => {
+    const context = await env.browser.newContext({ baseURL: env.t.baseUrl });
+    const page = await context.newPage();
+    for (const [error, message] of [
+      ['sso_no_account', 'Your single sign-on identity has no account on this manager. Ask an administrator to create one.'],
+      ['sso_failed', 'Single sign-on failed. Try again, or sign in with your username and password.'],
+      ['something_else', 'Sign-in failed. Try again.']
+    ]) {
+      await page.goto(`/login?error=${error}`);
+      await page.getByRole('alert').getByText(message, { exact: true }).waitFor();
+    }
+    await context.close();
+  });
+
   // Last in this file: it locks 127.0.0.1 out of password sign-in for a minute.
   test('no SSO button without SSO; repeated failures give the rate-limit message', async () => {
     const context = await env.browser.newContext({ baseURL: env.t.baseUrl });

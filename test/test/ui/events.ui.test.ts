@@ -161,6 +161,53 @@ describe.each(testDatabases().slice(0, 1))('UI: events (%s)', (kind) => {
     expect(other[0].acknowledged).toBe(false);
   });
 
+  test('a selection acknowledged elsewhere drops out of "Acknowledge selected"', async () => {
+    for (const n of [1, 2, 3]) device.raiseEvent({ severity: 'warning', category: 'selection', message: `Selected warning ${n}` });
+    await storedEvents('category=selection', 3);
+    const page = await open('operator1', '/events?category=selection');
+    for (const n of [1, 2, 3]) await page.getByLabel(`Select event: Selected warning ${n}`).check();
+    await page.getByRole('button', { name: 'Acknowledge selected (3)' }).waitFor();
+
+    const stored = (await env.t.admin.request('GET', '/api/v1/events?category=selection')).result as { id: number; message: string }[];
+    const second = stored.find((e) => e.message === 'Selected warning 2')!;
+    expect((await env.t.admin.request('POST', `/api/v1/events/${second.id}/ack`)).statusCode).toBe(200);
+    await page.locator('[data-testid="event-row"][data-acknowledged="true"]', { hasText: 'Selected warning 2' }).waitFor();
+    await page.getByRole('button', { name: 'Acknowledge selected (2)' }).click();
+    await page.getByRole('status').getByText('Acknowledged 2 events.').waitFor();
+  });
+
+  test('the alarm badge and card open exactly the events they count: unacknowledged warnings and criticals', async () => {
+    device.raiseEvent({ severity: 'critical', category: 'alarm-link', message: 'Alarm link: critical' });
+    for (const n of [1, 2, 3]) device.raiseEvent({ severity: 'info', category: 'alarm-link', message: `Alarm link: note ${n}` });
+    await storedEvents('category=alarm-link', 4);
+    const count = await alarmCount();
+    const page = await open('operator1', '/');
+    await badgeShows(page, count);
+    expect(await page.getByTestId('card-alarms').getAttribute('href')).toBe(await page.getByTestId('alarm-badge').getAttribute('href'));
+
+    await page.getByTestId('alarm-badge').click();
+    await page.waitForURL((url) => url.pathname === '/events' && url.searchParams.get('acknowledged') === 'false' && url.searchParams.get('severity') === 'warning,critical');
+    await page.getByTestId('events-total').getByText(`${count} matching event${count === 1 ? '' : 's'}`, { exact: true }).waitFor();
+    await rows(page, 'Alarm link: critical').waitFor();
+    expect(await rows(page, 'Alarm link: note').count()).toBe(0);
+    expect(await page.getByLabel('Severity').inputValue()).toBe('warning,critical');
+
+    // Live events follow the same filter: the note (sent first) never shows, the warning does.
+    device.raiseEvent({ severity: 'info', category: 'alarm-link', message: 'Alarm link: live note' });
+    device.raiseEvent({ severity: 'warning', category: 'alarm-link', message: 'Alarm link: live warning' });
+    await page.locator('[data-testid="event-row"][data-new="true"]', { hasText: 'Alarm link: live warning' }).waitFor();
+    expect(await rows(page, 'Alarm link: live note').count()).toBe(0);
+    await page.getByTestId('events-total').getByText(`${count + 1} matching events`, { exact: true }).waitFor();
+    await badgeShows(page, count + 1);
+
+    // The Severity select offers the combination too.
+    await page.getByLabel('Severity').selectOption('info');
+    await page.waitForURL((url) => url.searchParams.get('severity') === 'info');
+    await page.getByLabel('Severity').selectOption({ label: 'Warning + critical' });
+    await page.waitForURL((url) => url.searchParams.get('severity') === 'warning,critical');
+    await rows(page, 'Alarm link: critical').waitFor();
+  });
+
   test('pagination: 50 per page, with X-Total-Count', async () => {
     for (let n = 1; n <= 60; n++) device.raiseEvent({ severity: 'info', category: 'load', message: `Load event ${n}` });
     await storedEvents('category=load', 60);

@@ -1,6 +1,6 @@
 import { testDatabases } from '@bilbycast/tests';
 import type { Page, Response, WebSocketRoute } from 'playwright-core';
-import { PASSWORD, uiEnv, type UiTestEnv } from './ui-harness';
+import { PASSWORD, confirmWithKeyboard, focusIsOn, uiEnv, type UiTestEnv } from './ui-harness';
 
 describe.each(testDatabases().slice(0, 1))('UI: a session ended under the live feed; focus after revoking (%s)', (kind) => {
   let env: UiTestEnv;
@@ -62,13 +62,8 @@ describe.each(testDatabases().slice(0, 1))('UI: a session ended under the live f
     const row = tokens.locator('[data-testid="token-row"]', { hasText: 'keyboard script' });
     await row.waitFor();
 
-    await row.getByRole('button', { name: 'Revoke token keyboard script' }).focus();
-    await page.keyboard.press('Enter');
-    const dialog = page.getByRole('dialog', { name: 'Revoke API token' });
-    await dialog.getByRole('button', { name: 'Revoke token' }).focus();
-    await page.keyboard.press('Enter');
+    await confirmWithKeyboard(page, row.getByRole('button', { name: 'Revoke token keyboard script' }), 'Revoke API token', 'Revoke token');
     await tokens.getByText('You have no API tokens.').waitFor();
-    await page.locator('h2:focus', { hasText: 'API tokens' }).waitFor();
-    expect(await page.evaluate(() => document.activeElement === document.body)).toBe(false);
+    await focusIsOn(page, page.getByRole('heading', { name: 'API tokens', level: 2 }));
   }, 60_000);
 });

@@ -4,7 +4,7 @@ import { SimulatedDevice, type SimulatedDeviceOptions } from '@bilbycast/device-
 import events from '@bilbycast/events';
 import { launchBrowser, type TestDatabaseKind } from '@bilbycast/tests';
 import ui from '@bilbycast/ui';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { PASSWORD, Session, nodesManager, seedUser, type NodesTestManager } from '../../../plugins/nodes/test/nodes-harness';
 import type { NodesOptions } from '../../../plugins/nodes/src';
 
@@ -65,4 +65,21 @@ export async function uiEnv(kind: TestDatabaseKind, options: NodesOptions = {}, 
       await t.close();
     }
   };
+}
+
+/**
+ * Opens a confirmation dialog with the keyboard and confirms it the same way (Enter on each
+ * button), as a keyboard user would; focus checks follow.
+ */
+export async function confirmWithKeyboard(page: Page, opener: Locator, dialogName: string, confirmLabel: string): Promise<void> {
+  await opener.focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('dialog', { name: dialogName }).getByRole('button', { name: confirmLabel }).focus();
+  await page.keyboard.press('Enter');
+}
+
+/** Focus is somewhere useful (`expected`), not dropped on the page body. */
+export async function focusIsOn(page: Page, expected: Locator): Promise<void> {
+  await expected.and(page.locator(':focus')).waitFor();
+  expect(await page.evaluate(() => document.activeElement === document.body)).toBe(false);
 }

@@ -21,7 +21,8 @@ function RequireAuth() {
   const navigate = useNavigate();
   useEffect(() => {
     setUnauthorizedHandler(() => {
-      void refresh();
+      // The login page is shown whether or not the manager answers.
+      refresh().catch(() => undefined);
       navigate(loginUrl(window.location.pathname + window.location.search), { replace: true });
     });
   }, [navigate, refresh]);

@@ -1,6 +1,7 @@
 import { NavLink, Outlet, useNavigate } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
 import { useLiveFeed } from '../live/LiveFeedProvider';
+import { ALARMS_PATH } from '../pages/events/filters';
 
 /** The frame around every signed-in page: navigation, alarm badge, live-feed status, user menu. */
 export function Shell() {
@@ -31,7 +32,7 @@ export function Shell() {
       </nav>
       <div className="main">
         <header className="topbar">
-          <NavLink to="/events?acknowledged=false" className={`alarm-badge ${alarms > 0 ? 'active' : ''}`} aria-label={`Active alarms: ${alarms}`} data-testid="alarm-badge">
+          <NavLink to={ALARMS_PATH} className={`alarm-badge ${alarms > 0 ? 'active' : ''}`} aria-label={`Active alarms: ${alarms}`} data-testid="alarm-badge">
             Alarms <span className="count">{alarms}</span>
           </NavLink>
           <span className={`feed-status feed-${feed.status}`} role="status">
@@ -47,7 +48,7 @@ export function Shell() {
             onClick={() => {
               // Leave first, so the sign-in guard does not remember this page as "next".
               navigate('/login', { replace: true });
-              void logout();
+              logout().catch(() => navigate('/login?error=signout_failed', { replace: true }));
             }}
           >
             Sign out

@@ -6,6 +6,7 @@ interface AuthState {
   /** undefined while loading, null when signed out. */
   user: User | null | undefined;
   refresh(): Promise<User | null>;
+  /** Ends the session (one that had already ended counts as done); signed out here either way. */
   logout(): Promise<void>;
   /** The signed-in user has at least this role (the server enforces it regardless). */
   can(role: Role): boolean;
@@ -33,6 +34,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const logout = useCallback(async () => {
     try {
       await api.post('/api/v1/auth/logout');
+    } catch (err) {
+      // 401: the session had already ended (revoked or expired elsewhere).
+      if (!(err instanceof ApiError && err.status === 401)) throw err;
     } finally {
       setUser(null);
     }

@@ -84,6 +84,14 @@ function AuditLog() {
   const [from, setFrom] = useState(isoToLocalInput(filters.from));
   const [to, setTo] = useState(isoToLocalInput(filters.to));
 
+  // The URL's filters changed (Back, Forward, a link): the form shows them.
+  useEffect(() => {
+    setAction(filters.action);
+    setUserId(filters.user_id);
+    setFrom(isoToLocalInput(filters.from));
+    setTo(isoToLocalInput(filters.to));
+  }, [filters.action, filters.user_id, filters.from, filters.to]);
+
   const query = params.toString();
   useEffect(() => {
     let cancelled = false;

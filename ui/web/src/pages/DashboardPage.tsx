@@ -5,6 +5,7 @@ import { HealthBadge, StatusBadge } from '../components/Badges';
 import { formatBitrate, formatUptime } from '../components/format';
 import { Sparkline } from '../components/Sparkline';
 import { useLiveFeed } from '../live/LiveFeedProvider';
+import { ALARMS_PATH } from './events/filters';
 
 const NodeCard = memo(function NodeCard({ node, history }: { node: Node; history: number[] | undefined }) {
   const s = node.status === 'online' ? node.summary : null;
@@ -83,7 +84,7 @@ export function DashboardPage() {
           <div className="card-value">{nodes.filter((n) => n.status === 'offline').length}</div>
           <div className="card-label">Offline</div>
         </div>
-        <Link to="/events?acknowledged=false" className="card" data-testid="card-alarms">
+        <Link to={ALARMS_PATH} className="card" data-testid="card-alarms">
           <div className={`card-value ${feed.eventCount?.critical ? 'bad' : feed.eventCount?.warning ? 'warn' : ''}`}>{feed.eventCount?.count ?? 0}</div>
           <div className="card-label">Active alarms</div>
         </Link>

@@ -3,6 +3,7 @@ import { api } from '../api/client';
 import type { DeviceType } from '../api/types';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { AdminOnly } from './admin/AdminOnly';
+import { commandRole } from './node-detail/util';
 
 interface LoadedDriver {
   device_type: string;
@@ -126,7 +127,7 @@ function Drivers() {
         ))}
 
       <h2>Commands by device type</h2>
-      <p className="muted">Open a device type to see its commands, what they do and the role each one needs.</p>
+      <p className="muted">Open a device type to see its commands, what they do and the role each one needs (operator at least, whatever the driver declares).</p>
       {types === null
         ? !error && <div className="loading">Loading device types…</div>
         : types.map((t) => (
@@ -159,7 +160,7 @@ function Drivers() {
                           </td>
                           <td>{c.description}</td>
                           <td>
-                            <span className={`badge role-${c.requires_role}`}>{c.requires_role}</span>
+                            <span className={`badge role-${commandRole(c)}`}>{commandRole(c)}</span>
                           </td>
                           <td>{c.mutates ? 'yes' : 'no'}</td>
                           <td>{c.timeout_ms ? `${c.timeout_ms / 1000} s` : '—'}</td>

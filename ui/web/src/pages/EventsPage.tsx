@@ -81,7 +81,9 @@ export function EventsPage() {
         setShownPage(page);
         setTotal(Number(headers.get('X-Total-Count') ?? data.length) + extra.length);
         setFresh((prev) => new Set([...[...prev].filter((id) => ids.has(id)), ...extra.map((e) => e.id)]));
-        setSelected((prev) => new Set([...prev].filter((id) => ids.has(id))));
+        // Acknowledged meanwhile (by anyone): no longer selectable, so no longer selected.
+        const open = new Set(data.filter((e) => !e.acknowledged).map((e) => e.id));
+        setSelected((prev) => new Set([...prev].filter((id) => open.has(id))));
         setNewElsewhere(0);
         setLoadError(null);
         setLoading(false);

@@ -8,15 +8,30 @@ function safeNext(next: string | null): string {
   return next && /^\/(?!\/)/.test(next) && !next.startsWith('/login') ? next : '/';
 }
 
+const RATE_LIMITED = 'Too many attempts. Wait a minute and try again.';
+
 function describe(error: unknown): string {
   if (error instanceof ApiError) {
-    if (error.status === 429) return 'Too many attempts. Wait a minute and try again.';
+    if (error.status === 429) return RATE_LIMITED;
     if (error.code === 'invalid_credentials') return 'Invalid username or password.';
     if (error.code === 'invalid_code') return 'That code is not valid. Try the current code from your authenticator app.';
     if (error.code === 'invalid_challenge') return 'The sign-in took too long. Enter your password again.';
     return error.message;
   }
   return 'The manager cannot be reached. Check your connection and try again.';
+}
+
+/** Why a redirect (SSO callback, sign-out) sent the visitor here: `?error=…`. */
+const URL_ERRORS: Record<string, string> = {
+  rate_limited: RATE_LIMITED,
+  sso_failed: 'Single sign-on failed. Try again, or sign in with your username and password.',
+  sso_no_account: 'Your single sign-on identity has no account on this manager. Ask an administrator to create one.',
+  signout_failed: 'Signing out could not be confirmed by the manager: your session may still be active. Sign in and sign out again.'
+};
+
+function urlError(code: string | null): string | null {
+  if (code === null) return null;
+  return URL_ERRORS[code] ?? 'Sign-in failed. Try again.';
 }
 
 /** Password sign-in, the MFA code step, and SSO when it is configured. */
@@ -30,8 +45,12 @@ export function LoginPage() {
   const [code, setCode] = useState('');
   const [challenge, setChallenge] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(params.get('error') === 'rate_limited' ? 'Too many attempts. Wait a minute and try again.' : null);
+  const [error, setError] = useState<string | null>(null);
   const [sso, setSso] = useState<{ enabled: boolean; label: string | null } | null>(null);
+
+  // Also when the page is already open (a failed sign-out arrives here after the page shows).
+  const errorCode = params.get('error');
+  useEffect(() => setError(urlError(errorCode)), [errorCode]);
 
   useEffect(() => {
     api.get<{ enabled: boolean; label: string | null }>('/api/v1/auth/oidc/status').then(setSso, () => setSso(null));

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../api/client';
 import type { CreatedNode, DeviceType, Node } from '../api/types';
@@ -7,6 +7,7 @@ import { Dialog } from '../components/Dialog';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { formatDateTime, formatRelative } from '../components/format';
 import { useApiGet } from '../components/useApiGet';
+import { useFocusAfterClose } from '../components/useFocusAfterClose';
 import { useLiveFeed } from '../live/LiveFeedProvider';
 import { AdminOnly } from './admin/AdminOnly';
 import { ConfirmAction } from './admin/ConfirmAction';
@@ -54,8 +55,6 @@ function ManagedNodes() {
   const [q, setQ] = useState('');
   const [dialog, setDialog] = useState<DialogState | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const heading = useRef<HTMLHeadingElement>(null);
-  const focusHeading = useRef(false);
 
   useEffect(() => {
     api.get<{ device_types: DeviceType[] }>('/api/v1/device-types').then(
@@ -87,12 +86,8 @@ function ManagedNodes() {
 
   const close = () => setDialog(null);
 
-  // A deleted node's row took the dialog's opener with it: focus the heading, not the page.
-  useEffect(() => {
-    if (dialog !== null || !focusHeading.current) return;
-    focusHeading.current = false;
-    heading.current?.focus();
-  }, [dialog]);
+  // A deleted node's row takes the dialog's opener with it.
+  const heading = useFocusAfterClose<HTMLHeadingElement>(dialog !== null);
 
   const after = (message: string) => {
     setNotice(message);
@@ -102,7 +97,7 @@ function ManagedNodes() {
   return (
     <>
       <div className="page-head">
-        <h1 ref={heading} tabIndex={-1}>
+        <h1 ref={heading.target} tabIndex={-1}>
           Nodes
         </h1>
         <button type="button" onClick={() => setDialog({ kind: 'add' })}>
@@ -247,7 +242,7 @@ function ManagedNodes() {
               const node = dialog.node;
               await api.delete(`/api/v1/nodes/${node.id}`);
               setListed((prev) => prev?.filter((n) => n.id !== node.id) ?? prev);
-              focusHeading.current = true;
+              heading.requestFocus();
               close();
               after(`Node “${node.name}” deleted.`);
             }}

@@ -6,6 +6,7 @@ import { Dialog } from '../components/Dialog';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { formatDateTime, formatRelative } from '../components/format';
 import { useApiGet } from '../components/useApiGet';
+import { useFocusAfterClose } from '../components/useFocusAfterClose';
 import { AdminOnly } from './admin/AdminOnly';
 import { ConfirmAction } from './admin/ConfirmAction';
 import { Field } from './admin/Field';
@@ -61,6 +62,8 @@ function UserAdmin() {
   const { data: users, error: loadError, reload: load } = useApiGet<User[]>('/api/v1/users');
   const [nodes, setNodes] = useState<Node[]>([]);
   const [dialog, setDialog] = useState<DialogState | null>(null);
+  // A deleted user's row takes the dialog's opener with it.
+  const heading = useFocusAfterClose<HTMLHeadingElement>(dialog !== null);
   const [notice, setNotice] = useState<string | null>(null);
 
   useEffect(() => {
@@ -87,7 +90,9 @@ function UserAdmin() {
   return (
     <>
       <div className="page-head">
-        <h1>Users</h1>
+        <h1 ref={heading.target} tabIndex={-1}>
+          Users
+        </h1>
         <button type="button" onClick={() => setDialog({ kind: 'create' })}>
           Add user
         </button>
@@ -119,6 +124,10 @@ function UserAdmin() {
             <tbody>
               {(users ?? []).map((u) => {
                 const expired = isPast(u.expires_at);
+                // What the server would refuse is not offered (it enforces it regardless).
+                const superAdminOnly = u.role === 'super_admin' && me?.role !== 'super_admin';
+                const isMe = u.id === me?.id;
+                const locked = superAdminOnly ? EXPLAIN.super_admin_required : isMe ? EXPLAIN.cannot_modify_self : null;
                 return (
                   <tr key={u.id} data-testid="user-row" data-username={u.username}>
                     <td>
@@ -143,12 +152,31 @@ function UserAdmin() {
                     </td>
                     <td title={u.last_login_at ? formatDateTime(u.last_login_at) : undefined}>{formatRelative(u.last_login_at)}</td>
                     <td className="actions">
-                      <button type="button" className="secondary small" onClick={() => setDialog({ kind: 'edit', user: u })} aria-label={`Edit ${u.username}`}>
+                      <button
+                        type="button"
+                        className="secondary small"
+                        onClick={() => setDialog({ kind: 'edit', user: u })}
+                        disabled={superAdminOnly}
+                        aria-label={`Edit ${u.username}`}
+                        aria-describedby={superAdminOnly ? `locked-${u.id}` : undefined}
+                      >
                         Edit
                       </button>
-                      <button type="button" className="danger small" onClick={() => setDialog({ kind: 'delete', user: u })} aria-label={`Delete ${u.username}`}>
+                      <button
+                        type="button"
+                        className="danger small"
+                        onClick={() => setDialog({ kind: 'delete', user: u })}
+                        disabled={locked !== null}
+                        aria-label={`Delete ${u.username}`}
+                        aria-describedby={locked ? `locked-${u.id}` : undefined}
+                      >
                         Delete
                       </button>
+                      {locked && (
+                        <span className="cell-sub" id={`locked-${u.id}`} data-testid="user-locked">
+                          {locked}
+                        </span>
+                      )}
                     </td>
                   </tr>
                 );
@@ -177,6 +205,7 @@ function UserAdmin() {
             onCancel={close}
             run={async () => {
               await api.delete(`/api/v1/users/${dialog.user.id}`);
+              heading.requestFocus();
               done(`User “${dialog.user.username}” deleted.`);
             }}
             renderError={(error) => <UserError error={error} />}

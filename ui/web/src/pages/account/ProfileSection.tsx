@@ -20,11 +20,16 @@ export function ProfileSection({ user }: { user: User }) {
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    setSaved(false);
+    const name = displayName.trim();
+    // The manager keeps a display name once set: it can be changed, not removed.
+    if (!name && user.display_name) {
+      setError(new Error('The display name cannot be empty. Enter a name to save the profile.'));
+      return;
+    }
     setBusy(true);
     setError(null);
-    setSaved(false);
     try {
-      const name = displayName.trim();
       await api.put<User>('/api/v1/auth/me', { ...(name && { display_name: name }), email: email.trim() || null });
       await refresh();
       setSaved(true);

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
 import { ROLES, roleAtLeast, type Role, type User } from '../../api/types';
 import { CopyButton } from '../../components/CopyButton';
@@ -6,6 +6,7 @@ import { Dialog } from '../../components/Dialog';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { formatDateTime, formatRelative } from '../../components/format';
 import { useApiGet } from '../../components/useApiGet';
+import { useFocusAfterClose } from '../../components/useFocusAfterClose';
 
 interface ApiToken {
   id: string;
@@ -29,15 +30,8 @@ export function TokensSection({ user }: { user: User }) {
   const [error, setError] = useState<unknown>(null);
   const [created, setCreated] = useState<(ApiToken & { token: string }) | null>(null);
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
-  const heading = useRef<HTMLHeadingElement>(null);
-  const focusHeading = useRef(false);
-
-  // A revoked token's row takes the dialog's opener with it: focus the heading, not the page.
-  useEffect(() => {
-    if (revoking !== null || !focusHeading.current) return;
-    focusHeading.current = false;
-    heading.current?.focus();
-  }, [revoking]);
+  // A revoked token's row takes the dialog's opener with it.
+  const heading = useFocusAfterClose<HTMLHeadingElement>(revoking !== null);
 
   const create = async (e: FormEvent) => {
     e.preventDefault();
@@ -66,7 +60,7 @@ export function TokensSection({ user }: { user: User }) {
     try {
       await api.delete(`/api/v1/auth/tokens/${revoking.id}`);
       if (created?.id === revoking.id) setCreated(null);
-      focusHeading.current = true;
+      heading.requestFocus();
       setRevoking(null);
       await load();
     } catch (err) {
@@ -81,7 +75,7 @@ export function TokensSection({ user }: { user: User }) {
 
   return (
     <section className="panel" aria-labelledby="tokens-heading">
-      <h2 id="tokens-heading" ref={heading} tabIndex={-1}>
+      <h2 id="tokens-heading" ref={heading.target} tabIndex={-1}>
         API tokens
       </h2>
       <p className="muted">

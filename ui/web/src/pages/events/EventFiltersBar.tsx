@@ -4,6 +4,14 @@ import { isoToLocalInput, localInputToIso, type EventFilters } from './filters';
 
 const DEBOUNCE_MS = 300;
 
+const SEVERITY_OPTIONS = ['warning,critical', 'critical', 'warning', 'info'];
+
+/** "warning,critical" → "Warning + critical". */
+function severityLabel(value: string): string {
+  const words = value.split(',').join(' + ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 /** A text filter that applies itself after a pause in typing (or at once on Enter). */
 function DebouncedText({ label, value, onCommit, type = 'text', placeholder }: { label: string; value: string; onCommit(value: string): void; type?: string; placeholder?: string }) {
   const [text, setText] = useState(value);
@@ -89,16 +97,20 @@ function DateTimeFilter({ label, value, end = false, onCommit }: { label: string
 export function EventFiltersBar({ filters, nodes, onChange, onClear }: { filters: EventFilters; nodes: Map<string, Node> | null; onChange(changes: Partial<EventFilters>): void; onClear(): void }) {
   const sortedNodes = useMemo(() => [...(nodes?.values() ?? [])].sort((a, b) => a.name.localeCompare(b.name)), [nodes]);
   const unknownNode = filters.node_id !== '' && nodes !== null && !nodes.has(filters.node_id);
+  // A linked combination that is not offered (e.g. "info,critical") is still shown as chosen.
+  const severityOptions = filters.severity === '' || SEVERITY_OPTIONS.includes(filters.severity) ? SEVERITY_OPTIONS : [...SEVERITY_OPTIONS, filters.severity];
 
   return (
     <section className="toolbar events-filters" aria-label="Filters">
       <label>
         Severity
-        <select value={filters.severity} onChange={(e) => onChange({ severity: e.target.value as EventFilters['severity'] })}>
+        <select value={filters.severity} onChange={(e) => onChange({ severity: e.target.value })}>
           <option value="">All</option>
-          <option value="critical">Critical</option>
-          <option value="warning">Warning</option>
-          <option value="info">Info</option>
+          {severityOptions.map((value) => (
+            <option key={value} value={value}>
+              {severityLabel(value)}
+            </option>
+          ))}
         </select>
       </label>
       <label>

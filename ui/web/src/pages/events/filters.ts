@@ -4,7 +4,8 @@ export const PER_PAGE = 50;
 
 /** The listing's filters as they appear in the page's URL (and, unchanged, in the API query). */
 export interface EventFilters {
-  severity: Severity | '';
+  /** '' = all, or a comma-separated list of severities, least severe first (e.g. 'warning,critical'). */
+  severity: string;
   node_id: string;
   category: string;
   /** '' = all, 'false' = unacknowledged, 'true' = acknowledged. */
@@ -16,13 +17,22 @@ export interface EventFilters {
 }
 
 export const FILTER_KEYS = ['severity', 'node_id', 'category', 'acknowledged', 'from', 'to', 'q'] as const;
-const SEVERITIES: Severity[] = ['critical', 'warning', 'info'];
+const SEVERITIES: Severity[] = ['info', 'warning', 'critical'];
+
+/** The events the alarm count (`GET /api/v1/events/count`) counts. */
+export const ALARMS_PATH = '/events?acknowledged=false&severity=warning,critical';
+
+/** A severity list in the one order the Severity select uses; '' when any part is unknown. */
+function severityFilter(value: string): string {
+  const parts = new Set(value.split(',').map((s) => s.trim()));
+  if (![...parts].every((s) => (SEVERITIES as string[]).includes(s))) return '';
+  return SEVERITIES.filter((s) => parts.has(s)).join(',');
+}
 
 export function filtersFromParams(params: URLSearchParams): EventFilters {
-  const severity = params.get('severity') ?? '';
   const acknowledged = params.get('acknowledged') ?? '';
   return {
-    severity: (SEVERITIES as string[]).includes(severity) ? (severity as Severity) : '',
+    severity: severityFilter(params.get('severity') ?? ''),
     node_id: params.get('node_id') ?? '',
     category: params.get('category') ?? '',
     acknowledged: acknowledged === 'true' || acknowledged === 'false' ? acknowledged : '',
@@ -65,7 +75,7 @@ export function hasFilters(filters: EventFilters): boolean {
 
 /** Whether a new (live) event belongs in the listing, as the server would decide. */
 export function matchesFilters(event: NodeEvent, filters: EventFilters): boolean {
-  if (filters.severity && event.severity !== filters.severity) return false;
+  if (filters.severity && !filters.severity.split(',').includes(event.severity)) return false;
   if (filters.node_id && event.node_id !== filters.node_id.toLowerCase()) return false;
   if (filters.category && event.category !== filters.category) return false;
   if (filters.acknowledged === 'true' && !event.acknowledged) return false;

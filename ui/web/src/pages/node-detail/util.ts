@@ -3,7 +3,7 @@ import type { CommandInfo, Role } from '../../api/types';
 
 /** The role a command needs: operator is the floor for any command, a driver may ask for admin. */
 export function commandRole(command: CommandInfo): Role {
-  return command.requires_role === 'admin' ? 'admin' : 'operator';
+  return command.requires_role === 'admin' || command.name === 'rotate_secret' ? 'admin' : 'operator';
 }
 
 /** "connected_edges" → "Connected edges". */
