@@ -174,6 +174,35 @@ describe.each(testDatabases())('users API on %s', (kind) => {
     expect((await api.call('ada', 'POST', '/api/v1/users', { username: 'ann', password: 'Good-pass-1', role: 'admin' })).statusCode).toBe(201);
   });
 
+  it('keeps an admin limited to some nodes within them (403 node_scope_exceeded)', async () => {
+    const ada = await api.createUser({ username: 'ada', role: 'admin', allowed_node_ids: [NODE_A] });
+    const wide = await api.createUser({ username: 'wide', role: 'admin' });
+    const other = await api.createUser({ username: 'other', role: 'operator', allowed_node_ids: [NODE_B] });
+    const mine = await api.createUser({ username: 'mine', role: 'operator', allowed_node_ids: [NODE_A] });
+    const refused = [
+      // Widening one's own access, to everything or to another node.
+      await api.call('ada', 'PUT', `/api/v1/users/${ada.id}`, { allowed_node_ids: null }),
+      await api.call('ada', 'PUT', `/api/v1/users/${ada.id}`, { allowed_node_ids: [NODE_A, NODE_B] }),
+      // Handing out access one does not have.
+      await api.call('ada', 'POST', '/api/v1/users', { username: 'sam', password: 'Good-pass-1', role: 'viewer' }),
+      await api.call('ada', 'POST', '/api/v1/users', { username: 'sam', password: 'Good-pass-1', role: 'viewer', allowed_node_ids: [NODE_B] }),
+      await api.call('ada', 'PUT', `/api/v1/users/${mine.id}`, { allowed_node_ids: [NODE_B] }),
+      // Managing (and so taking over) an account that reaches further.
+      await api.call('ada', 'PUT', `/api/v1/users/${wide.id}`, { password: 'Taken-over-1' }),
+      await api.call('ada', 'PUT', `/api/v1/users/${other.id}`, { display_name: 'x' }),
+      await api.call('ada', 'DELETE', `/api/v1/users/${wide.id}`)
+    ];
+    for (const res of refused) expect({ status: res.statusCode, code: res.body.error_code }).toEqual({ status: 403, code: 'node_scope_exceeded' });
+    expect((await api.manager.context.db('users').where({ id: ada.id }).first()).allowed_node_ids).toBe(JSON.stringify([NODE_A]));
+
+    // Within its nodes it is a normal admin.
+    expect((await api.call('ada', 'POST', '/api/v1/users', { username: 'sam', password: 'Good-pass-1', role: 'viewer', allowed_node_ids: [NODE_A] })).statusCode).toBe(201);
+    expect((await api.call('ada', 'PUT', `/api/v1/users/${mine.id}`, { allowed_node_ids: [], display_name: 'Mine' })).statusCode).toBe(200);
+    expect((await api.call('ada', 'DELETE', `/api/v1/users/${mine.id}`)).statusCode).toBe(204);
+    // An unlimited admin may give any access.
+    expect((await api.call('wide', 'PUT', `/api/v1/users/${other.id}`, { allowed_node_ids: null })).statusCode).toBe(200);
+  });
+
   it('lets only a super_admin change or delete a super_admin (403 super_admin_required)', async () => {
     await api.createUser({ username: 'ada', role: 'admin' });
     const sam = await api.createUser({ username: 'sam', role: 'super_admin' });
@@ -211,6 +240,9 @@ describe.each(testDatabases())('users API on %s', (kind) => {
     const demote = await api.call(ROOT.username, 'PUT', `/api/v1/users/${rootId}`, { role: 'admin' });
     expect(demote.statusCode).toBe(409);
     expect(demote.body).toMatchObject({ error_code: 'last_super_admin' });
+    // An expiry would end it later just the same.
+    const expire = await api.call(ROOT.username, 'PUT', `/api/v1/users/${rootId}`, { expires_at: inAYear() });
+    expect({ status: expire.statusCode, code: expire.body.error_code }).toEqual({ status: 409, code: 'last_super_admin' });
 
     // A disabled or expired super_admin does not count.
     const sam = await api.createUser({ username: 'sam', role: 'super_admin' });

@@ -63,10 +63,10 @@ const EDITABLE_FIELDS = ['display_name', 'email', 'role', 'is_active', 'expires_
 
 /**
  * The users API's storage and rules. Every change runs in one transaction with its audit
- * record, after checking the protections: nobody grants a role above their own, only a
- * super_admin touches a super_admin, nobody deletes or disables themselves, and a
- * super_admin is only deleted, disabled or demoted while another active one (enabled and
- * unexpired) remains.
+ * record, after checking the protections: nobody grants a role above their own, or node
+ * access beyond their own; only a super_admin touches a super_admin; nobody deletes or
+ * disables themselves; and a super_admin is only deleted, disabled, demoted or given an
+ * expiry while another active one (enabled and unexpired) remains.
  */
 export class UserDirectory {
   constructor(
@@ -87,6 +87,7 @@ export class UserDirectory {
 
   async create(actor: Actor, input: NewUser): Promise<User> {
     assertMayGrant(actor.credentials, input.role);
+    assertWithinScope(actor.credentials, input.allowed_node_ids ?? null);
     const id = crypto.randomUUID();
     const now = nowIso();
     const { password_hash, allowed_node_ids, ...visible } = input;
@@ -115,7 +116,12 @@ export class UserDirectory {
   async update(actor: Actor, id: string, changes: UserChanges): Promise<{ user: User; changed: string[] }> {
     return this.db.transaction(async (trx) => {
       const { target, superAdmins } = await lockForChange(trx, id);
-      assertMayChange(actor.credentials, target, superAdmins, { role: changes.role, disable: changes.is_active === false });
+      assertMayChange(actor.credentials, target, superAdmins, {
+        role: changes.role,
+        disable: changes.is_active === false,
+        expire: changes.expires_at !== undefined && changes.expires_at !== null
+      });
+      if (changes.allowed_node_ids !== undefined) assertWithinScope(actor.credentials, changes.allowed_node_ids);
 
       const current = toUser(target);
       const values: Record<string, unknown> = {};
@@ -165,6 +171,19 @@ async function lockForChange(trx: Knex.Transaction, id: string): Promise<{ targe
   return { target, superAdmins: superAdmins.map((r) => r.id) };
 }
 
+/**
+ * An admin limited to some nodes may only give access within those nodes (null: every node),
+ * and may only manage users whose access lies within them: otherwise they could widen their own
+ * access, or take over (password reset) an account that reaches further.
+ */
+function assertWithinScope(caller: ManagerCredentials, nodeIds: string[] | null): void {
+  const own = caller.allowed_node_ids;
+  if (own === null) return;
+  if (nodeIds === null || nodeIds.some((id) => !own.includes(id))) {
+    throw apiError(403, 'node_scope_exceeded', 'You can only give or manage access to nodes you can access yourself');
+  }
+}
+
 function assertMayGrant(caller: ManagerCredentials, role: Role): void {
   if (!roleAtLeast(caller.role, role)) {
     throw apiError(403, 'role_above_own', `You cannot grant the ${role} role, which is above your own (${caller.role})`);
@@ -176,19 +195,20 @@ function assertMayChange(
   caller: ManagerCredentials,
   target: UserRow,
   activeSuperAdmins: string[],
-  change: { role?: Role; disable?: boolean; remove?: boolean }
+  change: { role?: Role; disable?: boolean; remove?: boolean; expire?: boolean }
 ): void {
   if (change.role) assertMayGrant(caller, change.role);
   if (target.role === 'super_admin' && caller.role !== 'super_admin') {
     throw apiError(403, 'super_admin_required', 'Only a super_admin may change or delete a super_admin');
   }
+  assertWithinScope(caller, toUser(target).allowed_node_ids);
   if (target.id === caller.user.id && (change.remove || change.disable)) {
     throw apiError(409, 'cannot_modify_self', `You cannot ${change.remove ? 'delete' : 'disable'} your own account`);
   }
   const demoted = change.role !== undefined && change.role !== 'super_admin';
   const remaining = activeSuperAdmins.filter((adminId) => adminId !== target.id);
-  if (target.role === 'super_admin' && (change.remove || change.disable || demoted) && remaining.length === 0) {
-    throw apiError(409, 'last_super_admin', 'The last active super_admin cannot be deleted, disabled or demoted');
+  if (target.role === 'super_admin' && (change.remove || change.disable || change.expire || demoted) && remaining.length === 0) {
+    throw apiError(409, 'last_super_admin', 'The last active super_admin cannot be deleted, disabled, demoted or given an expiry');
   }
 }
 
