@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createTestDatabase, testConfig, type TestDatabase } from '@bilbycast/tests';
 import type { Plugin } from '@hapi/hapi';
@@ -98,6 +99,28 @@ describe('start and graceful stop', () => {
     const socket = new WebSocket(`${baseUrl().replace('http', 'ws')}/ws/unknown`);
     const status = await new Promise<number>((resolve) => socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
     expect(status).toBe(404);
+  });
+
+  /** Sends raw bytes over TCP; resolves with what came back once the server closed the connection. */
+  function rawExchange(request: string): Promise<string> {
+    const { port } = manager.server.listener.address() as AddressInfo;
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      // The client never ends its side: only the server closing the connection ends this.
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+  }
+
+  it('answers a malformed or refused upgrade and closes the connection; the server carries on', async () => {
+    const upgrade = (target: string) => `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+    // An unparsable target once crashed the process (an unhandled rejection).
+    expect(await rawExchange(upgrade('//['))).toMatch(/^HTTP\/1\.1 400 /);
+    // Refused upgrades used to stay half-open for ever.
+    expect(await rawExchange(upgrade('/ws/unknown'))).toMatch(/^HTTP\/1\.1 404 /);
+    expect((await get(`${baseUrl()}/health`)).status).toBe(200);
   });
 
   it('closes a WebSocket that sends more than its route maxPayload with 1009', async () => {

@@ -34,13 +34,22 @@ export class WebSocketRouter {
 
   attach(listener: HttpServer): void {
     listener.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      void this.#upgrade(request, socket, head);
+      socket.on('error', () => socket.destroy());
+      // Whatever goes wrong with one upgrade request must not take the process down.
+      this.#upgrade(request, socket, head).catch((err: unknown) => {
+        this.logger.error({ err }, 'WebSocket upgrade failed');
+        reject(socket, 500, 'Internal Server Error');
+      });
     });
   }
 
   async #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', () => socket.destroy());
-    const path = new URL(request.url ?? '/', 'http://manager').pathname;
+    let path: string;
+    try {
+      path = new URL(request.url ?? '/', 'http://manager').pathname;
+    } catch {
+      return reject(socket, 400, 'Bad Request');
+    }
     const entry = this.#routes.get(path);
     if (!entry || this.#closing) {
       return reject(socket, this.#closing ? 503 : 404, this.#closing ? 'Shutting down' : 'Not Found');
@@ -86,9 +95,12 @@ export class WebSocketRouter {
   }
 }
 
+/** Answers a refused upgrade and closes the connection (not only our half: Node keeps upgraded sockets half-open). */
 function reject(socket: Duplex, status: number, message: string): void {
+  if (socket.destroyed) return;
   const body = JSON.stringify({ statusCode: status, error: message });
   socket.end(
-    `HTTP/1.1 ${status} ${message}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+    `HTTP/1.1 ${status} ${message}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy()
   );
 }
