@@ -22,8 +22,11 @@ export interface TestDatabase {
   cleanup(): Promise<void>;
 }
 
-/** A brand-new empty database: a SQLite file in a temp dir, or a new schema on the test MariaDB. */
-export async function createTestDatabase(kind: TestDatabaseKind): Promise<TestDatabase> {
+/**
+ * A brand-new empty database: a SQLite file in a temp dir, or a new schema on the test MariaDB
+ * (utf8mb4 unless `mysqlCharset` asks for another, as an operator's plain CREATE DATABASE may).
+ */
+export async function createTestDatabase(kind: TestDatabaseKind, options: { mysqlCharset?: string } = {}): Promise<TestDatabase> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bilbycast-test-'));
   if (kind === 'sqlite') {
     return {
@@ -36,7 +39,8 @@ export async function createTestDatabase(kind: TestDatabaseKind): Promise<TestDa
   const serverUrl = process.env.BILBYCAST_TEST_MYSQL_URL;
   if (!serverUrl) throw new Error('BILBYCAST_TEST_MYSQL_URL is not set: run the tests through jest (its global setup starts MariaDB)');
   const name = `bc_test_${crypto.randomBytes(6).toString('hex')}`;
-  await adminQuery(serverUrl, `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  const charset = options.mysqlCharset ? `CHARACTER SET ${options.mysqlCharset}` : 'CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci';
+  await adminQuery(serverUrl, `CREATE DATABASE \`${name}\` ${charset}`);
   return {
     kind,
     url: `${serverUrl.replace(/\/$/, '')}/${name}`,

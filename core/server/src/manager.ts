@@ -12,7 +12,7 @@ import { auditRoutes } from './audit/routes';
 import { ConfigError } from './config/errors';
 import type { ManagerConfig } from './config/schema';
 import { coreMigrations } from './database/core-migrations';
-import { assertForeignKeysEnforced, describeDatabase, openDatabase, parseDatabaseUrl, type DatabaseTarget } from './database/connection';
+import { assertDatabaseUsable, describeDatabase, openDatabase, parseDatabaseUrl, type DatabaseTarget } from './database/connection';
 import { MigrationRegistry } from './database/migrations';
 import { discoverDrivers } from './drivers/discovery';
 import { DriverRegistry } from './drivers/registry';
@@ -172,9 +172,9 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
 
   // Migrations and the master-key check run before any plugin's own start-up work.
   server.ext('onPreStart', async () => {
+    await assertDatabaseUsable(db, database);
     const applied = await context.migrations.latest(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
-    await assertForeignKeysEnforced(db, database);
     await verifyMasterKey(db, secrets);
   });
   server.ext('onPreStop', async () => {

@@ -258,6 +258,11 @@ describe('parseDatabaseUrl', () => {
     });
   });
 
+  it('rejects a malformed %-escape with a ConfigError that shows no password', () => {
+    expect(() => parseDatabaseUrl('mysql://bc:50%off@db/x', '/data')).toThrow(/malformed %-escape/);
+    expect(() => parseDatabaseUrl('mysql://bc:50%off@db/x', '/data')).not.toThrow(/50%off/);
+  });
+
   it('parses mariadb:// with an explicit port', () => {
     expect(parseDatabaseUrl('mariadb://root:pw@127.0.0.1:3307/bc', '/data')).toEqual({
       client: 'mysql',

@@ -1,6 +1,6 @@
-import { createTestDatabase, testDatabases, type TestDatabase } from '@bilbycast/tests';
+import { createTestDatabase, testConfig, testDatabases, type TestDatabase } from '@bilbycast/tests';
 import type { Knex } from 'knex';
-import { openDatabase, parseDatabaseUrl } from '../src';
+import { createManager, openDatabase, parseDatabaseUrl } from '../src';
 
 describe.each(testDatabases())('database connection on %s', (kind) => {
   let database: TestDatabase;
@@ -22,3 +22,22 @@ describe.each(testDatabases())('database connection on %s', (kind) => {
     expect(await lower(null)).toBeNull();
   });
 });
+
+const mysqlOnly = testDatabases().filter((kind) => kind === 'mysql');
+if (mysqlOnly.length) {
+  describe('a MariaDB database created without utf8mb4', () => {
+    it('is refused before anything is migrated, with the statement that fixes it', async () => {
+      const database = await createTestDatabase('mysql', { mysqlCharset: 'latin1' });
+      try {
+        const manager = await createManager({ config: testConfig(database) });
+        await expect(manager.start()).rejects.toThrow(/uses the latin1 character set; the manager needs utf8mb4\. Create it with: CREATE DATABASE .* CHARACTER SET utf8mb4/);
+        const probe = openDatabase(parseDatabaseUrl(database.url, database.dataDir));
+        expect(await probe.schema.hasTable('users')).toBe(false);
+        expect(await probe.schema.hasTable('knex_migrations')).toBe(false);
+        await probe.destroy();
+      } finally {
+        await database.cleanup();
+      }
+    });
+  });
+}

@@ -27,18 +27,18 @@ export function parseDatabaseUrl(url: string | undefined, dataDir: string): Data
     } catch {
       throw new ConfigError('BILBYCAST_DATABASE_URL is not a valid URL (expected mysql://user:pass@host:port/db)');
     }
-    const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+    let database: string, user: string, password: string;
+    try {
+      database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+      user = decodeURIComponent(parsed.username);
+      password = decodeURIComponent(parsed.password);
+    } catch {
+      throw new ConfigError('BILBYCAST_DATABASE_URL has a malformed %-escape (write a literal % in a password as %25)');
+    }
     if (!parsed.hostname || !database) {
       throw new ConfigError('BILBYCAST_DATABASE_URL must name a host and a database (mysql://user:pass@host:port/db)');
     }
-    return {
-      client: 'mysql',
-      host: parsed.hostname,
-      port: parsed.port ? Number(parsed.port) : 3306,
-      user: decodeURIComponent(parsed.username),
-      password: decodeURIComponent(parsed.password),
-      database
-    };
+    return { client: 'mysql', host: parsed.hostname, port: parsed.port ? Number(parsed.port) : 3306, user, password, database };
   }
   throw new ConfigError(
     `BILBYCAST_DATABASE_URL has unsupported scheme "${scheme ?? url.split(':')[0]}:" (use sqlite: or mysql://)`
@@ -101,11 +101,27 @@ export function openDatabase(target: DatabaseTarget): Knex {
   });
 }
 
-/** SQLite only: fails loudly if foreign keys are not enforced on the pooled connection. */
-export async function assertForeignKeysEnforced(db: Knex, target: DatabaseTarget): Promise<void> {
-  if (target.client !== 'sqlite') return;
-  const [row] = (await db.raw('PRAGMA foreign_keys')) as { foreign_keys: number }[];
-  if (row?.foreign_keys !== 1) throw new Error(`foreign keys are not enforced on ${target.filename}`);
+/**
+ * Refuses a database the manager cannot work with, before anything is migrated: SQLite must
+ * enforce foreign keys on the pooled connection; a MariaDB/MySQL database must default to
+ * utf8mb4 (tables take its character set, and names, messages and device events are in any
+ * language — latin1, the server default, would refuse them).
+ */
+export async function assertDatabaseUsable(db: Knex, target: DatabaseTarget): Promise<void> {
+  if (target.client === 'sqlite') {
+    const [row] = (await db.raw('PRAGMA foreign_keys')) as { foreign_keys: number }[];
+    if (row?.foreign_keys !== 1) throw new Error(`foreign keys are not enforced on ${target.filename}`);
+    return;
+  }
+  const [rows] = (await db.raw('SELECT @@character_set_database AS charset')) as [{ charset: string }[]];
+  const charset = rows[0]?.charset;
+  if (charset !== 'utf8mb4') {
+    throw new ConfigError(
+      `the database ${target.database} uses the ${charset} character set; the manager needs utf8mb4. ` +
+        `Create it with: CREATE DATABASE \`${target.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci ` +
+        `(or, while it is still empty: ALTER DATABASE \`${target.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci)`
+    );
+  }
 }
 
 /** A short description of the target that never includes a password (for logs and the CLI). */

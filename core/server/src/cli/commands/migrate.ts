@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { assertDatabaseUsable, parseDatabaseUrl } from '../../database/connection';
 import { KEY_CHECK_TABLE, verifyMasterKey } from '../../encryption/master-key';
 import { commandConfig, commandManager } from '../command-context';
 import type { CliManifest } from '../program';
@@ -26,6 +27,7 @@ export function registerMigrateCommand(program: Command, manifest: CliManifest):
           const reverted = await migrations.rollback(db, opts.all === true);
           console.log(reverted.length ? reverted.map((n) => `reverted ${n}`).join('\n') : 'Nothing to roll back.');
         } else {
+          await assertDatabaseUsable(db, parseDatabaseUrl(config.database_url, config.data_dir));
           const applied = await migrations.latest(db);
           await verifyMasterKey(db, secrets);
           console.log(applied.length ? applied.map((n) => `applied  ${n}`).join('\n') : 'Database is up to date.');
