@@ -188,9 +188,11 @@ describe('driver discovery', () => {
   });
 
   it('refuses each unusable package with its own reason', async () => {
-    const names = ['no-block-driver', 'throwing-driver', 'invalid-driver', 'missing-driver', 'bad-entry-path-driver'];
+    const names = ['no-block-driver', 'throwing-driver', 'invalid-driver', 'missing-driver', 'bad-entry-path-driver', 'broken-manifest-driver'];
     const nodeModules = listDataDirDrivers(database.dataDir, names);
     writeDriverPackage(nodeModules, 'no-block-driver', { bilbycast: null });
+    const broken = writeDriverPackage(nodeModules, 'broken-manifest-driver');
+    fs.writeFileSync(path.join(broken, 'package.json'), '{ "name":');
     writeDriverPackage(nodeModules, 'throwing-driver', { source: "throw new Error('driver exploded on load');\n" });
     writeDriverPackage(nodeModules, 'invalid-driver', {
       source: "const { Joi } = require('@bilbycast/driver-sdk');\nmodule.exports = { device_type: 'Invalid Type', display_name: 'x', commands: [] };\n"
@@ -204,6 +206,7 @@ describe('driver discovery', () => {
     expect(reasons['throwing-driver']).toBe('driver entry ./index.js failed to load: driver exploded on load');
     expect(reasons['invalid-driver']).toMatch(/^invalid driver export: "device_type" with value "Invalid Type" fails to match/);
     expect(reasons['missing-driver']).toBe('package is not installed');
+    expect(reasons['broken-manifest-driver']).toMatch(/^package\.json cannot be read: /);
     expect(reasons['bad-entry-path-driver']).toMatch(/^driver entry \.\/dist\/missing\.js failed to load: Cannot find module/);
     for (const r of manager.context.drivers.refused) expect(r.source).toBe('data_dir');
     expect(manager.context.drivers.refused.find((r) => r.package === 'missing-driver')!.version).toBeUndefined();

@@ -6,7 +6,11 @@ import { RawDevice, Session, nodesManager, seedUser, type NodesTestManager } fro
 const carelessDriver = defineDriver({
   device_type: 'careless',
   display_name: 'Careless device',
-  commands: [{ name: 'rotate_secret', description: 'Rotate', requires_role: 'operator', params: Joi.object({}), timeout_ms: 300, mutates: false }]
+  commands: [
+    { name: 'rotate_secret', description: 'Rotate', requires_role: 'operator', params: Joi.object({}), timeout_ms: 300, mutates: false },
+    // A parameter named like the envelope's own field, with a default.
+    { name: 'harmless', description: 'Harmless', requires_role: 'operator', params: Joi.object({ type: Joi.string().default('factory_reset') }), timeout_ms: 2000, mutates: false }
+  ]
 });
 
 describe.each(testDatabases())('POST /api/v1/nodes/{id}/command (%s)', (kind) => {
@@ -93,6 +97,14 @@ describe.each(testDatabases())('POST /api/v1/nodes/{id}/command (%s)', (kind) =>
     };
     const refused = await command(operator, careless.id, { type: 'rotate_secret' });
     expect({ status: refused.statusCode, result: refused.result }).toMatchObject({ status: 403, result: { error_code: 'insufficient_role', required_role: 'admin' } });
+    // Nor can a driver's parameter schema turn one command into another.
+    const sent: string[] = [];
+    device.onCommand = ({ command_id, action }, d) => {
+      sent.push(action.type);
+      d.ack(command_id, { success: true });
+    };
+    expect((await command(operator, careless.id, { type: 'harmless' })).statusCode).toBe(200);
+    expect(sent).toEqual(['harmless']);
     device.close();
   });
 

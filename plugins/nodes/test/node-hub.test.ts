@@ -1,3 +1,4 @@
+import { defineDriver } from '@bilbycast/driver-sdk';
 import { LiveFeed } from '../src';
 import { NodeDirectory } from '../src/services/node-directory';
 import { NodeHub } from '../src/services/node-hub';
@@ -10,15 +11,25 @@ function recordingSocket() {
   return { sent, socket: { readyState: 1, OPEN: 1, send: (frame: string) => sent.push(frame), close() {}, terminate() {} } as unknown as NodeSession['socket'] };
 }
 
+/** A third-party driver whose hooks answer what they must not. */
+const sloppyDriver = defineDriver({
+  device_type: 'sloppy',
+  display_name: 'Sloppy device',
+  commands: [],
+  mapEventSeverity: () => 'catastrophic' as never,
+  deriveHealth: (async () => 'healthy') as never
+});
+
 describe('NodeHub', () => {
   let t: NodesTestManager;
   let hub: NodeHub;
+  const liveFeed = new LiveFeed();
 
   beforeAll(async () => {
-    t = await nodesManager('sqlite');
+    t = await nodesManager('sqlite', { drivers: [sloppyDriver] });
     const { db, drivers, logger, audit } = t.manager.context;
     hub = new NodeHub(
-      { directory: new NodeDirectory(db, 3_600_000), drivers, logger, audit, liveFeed: new LiveFeed(), events: () => undefined },
+      { directory: new NodeDirectory(db, 3_600_000), drivers, logger, audit, liveFeed, events: () => undefined },
       { offlineAfterMs: 45_000, authFailuresBeforeLockout: 5, authLockoutWindowMs: 60_000, eventsPerMinute: 1000, lastSeenFlushMs: 10_000, historyIntervalMs: 5000, historyPoints: 10 }
     );
   });
@@ -53,5 +64,20 @@ describe('NodeHub', () => {
     expect(session.activeAlarms).toHaveLength(500);
     expect(session.activeAlarms[0].category).toBe('alarm-101');
     expect(session.activeAlarms[499].category).toBe('alarm-600');
+  });
+
+  test('a driver hook that answers something invalid gets the default instead', async () => {
+    const { token } = await t.admin.addNode('sloppy device', 'sloppy');
+    const auth = await hub.authenticate({ registration_token: token });
+    if (!auth.ok) throw new Error(auth.message);
+    const healths: unknown[] = [];
+    liveFeed.subscribe('node_health', ({ health }) => healths.push(health));
+    const session = (await hub.open(auth, recordingSocket().socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 1, deviceType: null }))!;
+    hub.onEvent(session, { severity: 'major', category: 'chassis', message: 'fan failure' });
+    // "catastrophic" is no severity: stored as info, so no alarm.
+    expect(session.activeAlarms).toEqual([]);
+    hub.onHealth(session, { status: 'ok' });
+    expect(healths.length).toBeGreaterThan(0);
+    for (const health of healths) expect(['healthy', 'warning', 'critical']).toContain(health);
   });
 });

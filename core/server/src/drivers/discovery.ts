@@ -131,10 +131,12 @@ async function loadDriverPackage(
 
   const manifestPath = findPackageManifest(name, resolvePaths);
   if (!manifestPath) return refuse('package is not installed');
-  const pkg = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as {
-    version?: string;
-    bilbycast?: Partial<DriverManifest>;
-  };
+  let pkg: { version?: string; bilbycast?: Partial<DriverManifest> };
+  try {
+    pkg = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+  } catch (err) {
+    return refuse(`package.json cannot be read: ${(err as Error).message}`);
+  }
   const version = pkg.version ?? '0.0.0';
   const block = pkg.bilbycast;
   if (!block || typeof block.driver !== 'string' || typeof block.apiVersion !== 'number') {

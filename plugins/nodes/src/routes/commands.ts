@@ -109,7 +109,8 @@ export function commandRoutes(deps: { directory: NodeDirectory; hub: NodeHub; dr
               await auditCommand(request, row.id, type, 'success');
               return h.response({ command_id: null, success: true, data: config });
             }
-            const outcome = await hub.sendCommand(row.id, { type, ...value }, command.timeout_ms, command.mutates);
+            // The type last: a driver's schema cannot turn one command into another.
+            const outcome = await hub.sendCommand(row.id, { ...value, type }, command.timeout_ms, command.mutates);
             await auditCommand(request, row.id, type, outcome.success ? 'success' : 'device_error', {
               command_id: outcome.command_id,
               error_code: outcome.error_code

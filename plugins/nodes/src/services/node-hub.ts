@@ -33,6 +33,8 @@ const MAX_THUMBNAILS_PER_NODE = 64;
 /** A thumbnail is a small JPEG (an edge's is 320 px wide, tens of KB): 1 MiB of base64 is plenty. */
 const MAX_THUMBNAIL_CHARS = 1024 * 1024;
 const LINK_ALARM_CATEGORIES = new Set(['connection', 'manager']);
+const SEVERITIES = new Set<unknown>(['info', 'warning', 'critical']);
+const HEALTH_VALUES = new Set<unknown>(['healthy', 'warning', 'critical']);
 /** Unacknowledged alarms kept per session for health derivation (the newest; as many as the events store loads). */
 const MAX_ACTIVE_ALARMS = 500;
 
@@ -351,6 +353,8 @@ export class NodeHub {
     } catch {
       severity = 'info';
     }
+    // A third-party driver's answer is checked like any input.
+    if (!SEVERITIES.has(severity)) severity = 'info';
     // Numbers and booleans are kept as text; objects and arrays (not text at all) count as absent.
     const text = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : null);
     const details = event.details && typeof event.details === 'object' && !Array.isArray(event.details) ? (event.details as Record<string, unknown>) : null;
@@ -591,12 +595,15 @@ export class NodeHub {
   }
 
   #rederiveHealth(session: NodeSession): void {
+    const input = { health: session.health, stats: session.stats, active_alarms: session.activeAlarms };
     let health: DeviceHealth;
     try {
-      health = (session.driver?.deriveHealth ?? defaultDeriveHealth)({ health: session.health, stats: session.stats, active_alarms: session.activeAlarms });
+      health = (session.driver?.deriveHealth ?? defaultDeriveHealth)(input);
     } catch {
-      health = defaultDeriveHealth({ health: session.health, stats: session.stats, active_alarms: session.activeAlarms });
+      health = defaultDeriveHealth(input);
     }
+    // A driver that answers something else (a Promise, a typo) gets the default derivation.
+    if (!HEALTH_VALUES.has(health)) health = defaultDeriveHealth(input);
     this.deps.liveFeed.publish('node_health', { node_id: session.nodeId, health, payload: session.health });
     if (health !== session.persisted.health) {
       session.persisted.health = health;
