@@ -59,6 +59,15 @@ describe('bad configuration', () => {
     expectOneLineError(result, 2, /cannot read BILBYCAST_TLS_KEY .*no-such-key\.pem: ENOENT/);
   });
 
+  it('rejects TLS files that are not a PEM certificate and its key', async () => {
+    const cert = path.join(database.dataDir, 'not-a-cert.pem');
+    const key = path.join(database.dataDir, 'not-a-key.pem');
+    fs.writeFileSync(cert, 'x\n');
+    fs.writeFileSync(key, 'x\n');
+    const result = await runCli(['serve'], { env: { ...env, BILBYCAST_TLS_CERT: cert, BILBYCAST_TLS_KEY: key } });
+    expectOneLineError(result, 2, /BILBYCAST_TLS_CERT and BILBYCAST_TLS_KEY are not a usable PEM certificate and matching key/);
+  });
+
   it('rejects a TLS certificate without a key', async () => {
     const result = await runCli(['serve'], { env: { ...env, BILBYCAST_TLS_CERT: path.join(database.dataDir, 'c.pem') } });
     expectOneLineError(result, 2, /tls_cert.*must be set together with.*tls_key/);

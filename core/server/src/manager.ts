@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import tlsModule from 'node:tls';
 import Hapi, { type Plugin, type Server, type ServerRegisterPluginObject } from '@hapi/hapi';
 import Inert from '@hapi/inert';
 import Vision from '@hapi/vision';
@@ -101,7 +102,7 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
   } catch (err) {
     throw new ConfigError(`cannot create data dir ${config.data_dir}: ${(err as NodeJS.ErrnoException).code}`);
   }
-  const tls = config.tls_cert && config.tls_key ? { cert: readPem(config.tls_cert, 'BILBYCAST_TLS_CERT'), key: readPem(config.tls_key, 'BILBYCAST_TLS_KEY') } : undefined;
+  const tls = config.tls_cert && config.tls_key ? tlsPair(config.tls_cert, config.tls_key) : undefined;
   const database = parseDatabaseUrl(config.database_url, config.data_dir);
   const masterKey = resolveMasterKey(config.master_key, config.data_dir, logger);
   const secrets = new SecretBox(masterKey.key);
@@ -217,6 +218,7 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
         if (code === 'EADDRINUSE') throw new ConfigError(`port ${config.port} on ${config.host} is already in use`);
         if (code === 'EACCES') throw new ConfigError(`not allowed to listen on ${config.host}:${config.port}`);
         if (code === 'EADDRNOTAVAIL') throw new ConfigError(`cannot listen on ${config.host}: address not available`);
+        if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new ConfigError(`cannot listen on ${config.host}: no such host`);
         throw err;
       }
       logger.info({ url: server.info.uri }, 'manager listening');
@@ -225,6 +227,17 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
       return (stopping ??= server.stop({ timeout: config.shutdown_timeout_ms }));
     }
   };
+}
+
+/** The certificate and key, checked to be PEM and to belong together (a ConfigError naming the settings otherwise). */
+function tlsPair(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  const pair = { cert: readPem(certFile, 'BILBYCAST_TLS_CERT'), key: readPem(keyFile, 'BILBYCAST_TLS_KEY') };
+  try {
+    tlsModule.createSecureContext(pair);
+  } catch (err) {
+    throw new ConfigError(`BILBYCAST_TLS_CERT and BILBYCAST_TLS_KEY are not a usable PEM certificate and matching key: ${(err as Error).message}`);
+  }
+  return pair;
 }
 
 function readPem(file: string, option: string): Buffer {
