@@ -134,6 +134,21 @@ describe.each(testDatabases())('rotate-master-key (%s)', (kind) => {
     expect((await readUsers(database)).map((u) => u.username)).toEqual(['admin']);
   });
 
+  it('an interrupted rotation: the refusal names the key file it left behind', async () => {
+    const env = databaseEnv(database);
+    const keyFile = path.join(database.dataDir, 'master.key');
+    await setup(env);
+    const oldKey = fs.readFileSync(keyFile, 'utf8');
+    const rotate = await runCli(['rotate-master-key'], { env });
+    expectSuccess(rotate);
+    // As if it had stopped after re-encrypting, before swapping the files.
+    fs.renameSync(keyFile, `${keyFile}.new`);
+    fs.writeFileSync(keyFile, oldKey, { mode: 0o600 });
+    expectOneLineError(await runCli(['migrate'], { env }), 2, /master\.key\.new is left from an interrupted rotate-master-key: if it is the database's key, move it to .*master\.key/);
+    fs.renameSync(`${keyFile}.new`, keyFile);
+    expectSuccess(await runCli(['migrate'], { env }));
+  });
+
   it('with the key in BILBYCAST_MASTER_KEY: needs BILBYCAST_NEW_MASTER_KEY, then only the new key works', async () => {
     const oldKey = randomMasterKey();
     const newKey = randomMasterKey();

@@ -19,7 +19,7 @@ import { discoverDrivers } from './drivers/discovery';
 import { DriverRegistry } from './drivers/registry';
 import { deviceTypeRoutes } from './drivers/device-type-routes';
 import { driverRoutes } from './drivers/routes';
-import { keyCheckColumn, resolveMasterKey, verifyMasterKey } from './encryption/master-key';
+import { KEY_CHECK_TABLE, keyCheckColumn, resolveMasterKey, verifyMasterKey } from './encryption/master-key';
 import { SecretBox } from './encryption/secret-box';
 import { SecretColumnRegistry } from './encryption/secret-columns';
 import { healthRoutes } from './health/routes';
@@ -174,9 +174,12 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
   // Migrations and the master-key check run before any plugin's own start-up work.
   server.ext('onPreStart', async () => {
     await assertDatabaseUsable(db, database);
+    // A wrong key is refused before any migration touches the database; on a new one the
+    // check value is written once the tables exist.
+    if (await db.schema.hasTable(KEY_CHECK_TABLE)) await verifyMasterKey(db, secrets, masterKey.file);
     const applied = await context.migrations.latest(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
-    await verifyMasterKey(db, secrets);
+    await verifyMasterKey(db, secrets, masterKey.file);
   });
   server.ext('onPreStop', async () => {
     await context.websockets.closeAll(Math.min(config.shutdown_timeout_ms, 5000));

@@ -63,6 +63,20 @@ describe.each(testDatabases())('migrations on %s', (kind) => {
     await manager.stop();
   });
 
+  it('refuses a master key that is not the database’s before migrating anything', async () => {
+    const first = await createManager({ config: testConfig(database, { master_key: 'a'.repeat(64) }) });
+    await first.initialize();
+    await first.stop();
+
+    const wrongKey = await createManager({ config: testConfig(database, { master_key: 'b'.repeat(64) }), plugins: [widgetPlugin] });
+    await expect(wrongKey.initialize()).rejects.toThrow(/does not match this database/);
+    const rightKey = await createManager({ config: testConfig(database, { master_key: 'a'.repeat(64) }), plugins: [widgetPlugin] });
+    // The widgets migrations were still pending: the wrong key changed nothing.
+    expect((await rightKey.context.migrations.status(rightKey.context.db)).pending).toEqual(['widgets/001_widgets', 'widgets/002_widget_parts']);
+    await rightKey.initialize();
+    await rightKey.stop();
+  });
+
   it('applies only new migrations when a plugin adds one after a first start', async () => {
     const first = await createManager({
       config: testConfig(database),

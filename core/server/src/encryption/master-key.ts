@@ -56,22 +56,24 @@ export function resolveMasterKey(configured: string | undefined, dataDir: string
  * Makes sure the master key is the one this database's secrets were written with. The first
  * start stores an encrypted check value; later starts must be able to decrypt it.
  */
-export async function verifyMasterKey(db: Knex, box: SecretBox): Promise<void> {
+export async function verifyMasterKey(db: Knex, box: SecretBox, keyFile?: string): Promise<void> {
   const row = await db(KEY_CHECK_TABLE).where({ id: 1 }).first();
   if (!row) {
     await db(KEY_CHECK_TABLE).insert({ id: 1, check_value: box.encrypt(KEY_CHECK_PLAINTEXT, KEY_CHECK_LOCATION) });
     return;
   }
+  // An interrupted rotate-master-key may have re-encrypted the database and left its key here.
+  const leftover = keyFile && fs.existsSync(`${keyFile}.new`) ? `; ${keyFile}.new is left from an interrupted rotate-master-key: if it is the database's key, move it to ${keyFile}` : '';
   try {
     if (box.decrypt(row.check_value, KEY_CHECK_LOCATION) === KEY_CHECK_PLAINTEXT) return;
   } catch (err) {
     if (err instanceof SecretDecryptionError && err.keyId && err.keyId !== box.keyId) {
       throw new ConfigError(
-        `the master key (id ${box.keyId}) does not match this database, whose secrets use key ${err.keyId}`
+        `the master key (id ${box.keyId}) does not match this database, whose secrets use key ${err.keyId}${leftover}`
       );
     }
   }
-  throw new ConfigError(`the master key (id ${box.keyId}) does not match this database's encrypted secrets`);
+  throw new ConfigError(`the master key (id ${box.keyId}) does not match this database's encrypted secrets${leftover}`);
 }
 
 export const keyCheckColumn = { table: KEY_CHECK_TABLE, column: 'check_value', idColumn: 'id' };

@@ -15,7 +15,7 @@ export function registerMigrateCommand(program: Command, manifest: CliManifest):
     .action(async (opts: { status?: boolean; rollback?: boolean; all?: boolean }) => {
       const config = commandConfig(program.opts(), true);
       const manager = await commandManager(manifest, config);
-      const { db, migrations, secrets } = manager.context;
+      const { db, migrations, secrets, masterKey } = manager.context;
       try {
         if (opts.status) {
           const { applied, pending } = await migrations.status(db);
@@ -23,13 +23,14 @@ export function registerMigrateCommand(program: Command, manifest: CliManifest):
           for (const name of pending) console.log(`pending  ${name}`);
         } else if (opts.rollback) {
           // Refuse to touch a database that belongs to another master key, as `serve` does.
-          if (await db.schema.hasTable(KEY_CHECK_TABLE)) await verifyMasterKey(db, secrets);
+          if (await db.schema.hasTable(KEY_CHECK_TABLE)) await verifyMasterKey(db, secrets, masterKey.file);
           const reverted = await migrations.rollback(db, opts.all === true);
           console.log(reverted.length ? reverted.map((n) => `reverted ${n}`).join('\n') : 'Nothing to roll back.');
         } else {
           await assertDatabaseUsable(db, parseDatabaseUrl(config.database_url, config.data_dir));
+          if (await db.schema.hasTable(KEY_CHECK_TABLE)) await verifyMasterKey(db, secrets, masterKey.file);
           const applied = await migrations.latest(db);
-          await verifyMasterKey(db, secrets);
+          await verifyMasterKey(db, secrets, masterKey.file);
           console.log(applied.length ? applied.map((n) => `applied  ${n}`).join('\n') : 'Database is up to date.');
         }
       } finally {

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../../config/errors';
 import { SecretBox, parseMasterKey } from '../../encryption/secret-box';
@@ -37,14 +38,17 @@ export function registerRotateMasterKeyCommand(program: Command, manifest: CliMa
         if (next.keyId === secrets.keyId) throw new ConfigError('the new master key is the same as the current one');
 
         const pendingFile = masterKey.file ? `${masterKey.file}.new` : undefined;
-        if (pendingFile) fs.writeFileSync(pendingFile, `${newKey.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+        if (pendingFile) writeDurably(pendingFile, `${newKey.toString('hex')}\n`);
         const report = await reencryptSecrets(db, secretColumns.list(), secrets, next).catch((err: unknown) => {
           if (pendingFile) fs.rmSync(pendingFile, { force: true });
           throw err;
         });
         if (masterKey.file && pendingFile) {
-          fs.renameSync(masterKey.file, `${masterKey.file}.${secrets.keyId}.retired`);
+          // The old key is copied aside and the new one renamed over it in one atomic step:
+          // there is never a moment without a master.key (a start then would create a new one).
+          fs.copyFileSync(masterKey.file, `${masterKey.file}.${secrets.keyId}.retired`, fs.constants.COPYFILE_EXCL);
           fs.renameSync(pendingFile, masterKey.file);
+          syncDirectory(path.dirname(masterKey.file));
         }
 
         const total = Object.values(report.reencrypted).reduce((a, b) => a + b, 0);
@@ -57,4 +61,26 @@ export function registerRotateMasterKeyCommand(program: Command, manifest: CliMa
         }
       });
     });
+}
+
+/** Writes a new file (never replacing one) and flushes it to disk before the database changes. */
+function writeDurably(file: string, content: string): void {
+  const fd = fs.openSync(file, 'wx', 0o600);
+  try {
+    fs.writeSync(fd, content);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  syncDirectory(path.dirname(file));
+}
+
+/** Makes a rename or a new file in `dir` survive a power loss. */
+function syncDirectory(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
