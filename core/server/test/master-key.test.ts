@@ -137,6 +137,17 @@ describe.each(testDatabases())('master key on %s', (kind) => {
       expect(second.context.secrets.decrypt(row.secret, at('row-1'))).toBe('kept across restarts');
     });
 
+    it('warns when the key file can be read by other users', async () => {
+      const keyFile = path.join(database.dataDir, 'master.key');
+      fs.writeFileSync(keyFile, `${'c'.repeat(64)}\n`, { mode: 0o644 });
+      fs.chmodSync(keyFile, 0o644);
+      const logs = new LogCapture();
+      await startManager(undefined, { logs });
+      const warnings = logs.entries().filter((e) => e.level === 40 && e.file === keyFile);
+      expect(warnings.map((e) => e.msg)).toEqual(['the master key file can be read by other users: restrict it with chmod 600']);
+      expect(logs.text).not.toContain('c'.repeat(64));
+    });
+
     it('is ignored when a master key is configured', async () => {
       const keyFile = path.join(database.dataDir, 'master.key');
       const key = newKeyHex();

@@ -37,6 +37,9 @@ export function resolveMasterKey(configured: string | undefined, dataDir: string
     if (!/^[0-9a-fA-F]{64}$/.test(text)) {
       throw new ConfigError(`master key file ${file} must hold 64 hexadecimal characters`);
     }
+    if ((fs.statSync(file).mode & 0o077) !== 0) {
+      logger.warn({ file }, 'the master key file can be read by other users: restrict it with chmod 600');
+    }
     return { key: parseMasterKey(text), source: 'file', file };
   }
   const key = crypto.randomBytes(32);
