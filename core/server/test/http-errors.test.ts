@@ -114,6 +114,11 @@ describe('error responses', () => {
     });
     expect(huge.statusCode).toBe(413);
     expect(huge.result).toMatchObject({ error_code: 'payload_too_large' });
+
+    // A body that claims gzip but is not: 4xx, and nothing of the decompressor's internals.
+    const notGzip = await post('{"name":"x"}', { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(notGzip.statusCode).toBe(400);
+    expect(Object.keys(notGzip.result as object).sort()).toEqual(['error', 'error_code', 'message', 'statusCode']);
   });
 
   it('never answers 500 to hostile input', async () => {

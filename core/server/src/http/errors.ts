@@ -67,9 +67,12 @@ export function registerErrorShaping(server: Server, logger: Logger): void {
     const response = request.response;
     if (!Boom.isBoom(response)) return h.continue;
     const payload = response.output.payload as unknown as Record<string, unknown>;
+    // Only apiError()'s fields are for clients; other errors' data (a zlib errno…) is internal.
     const data = response.data && typeof response.data === 'object' ? (response.data as Record<string, unknown>) : {};
-    for (const [key, value] of Object.entries(data)) {
-      if (!(key in payload)) payload[key] = value;
+    if (typeof data.error_code === 'string') {
+      for (const [key, value] of Object.entries(data)) {
+        if (!(key in payload)) payload[key] = value;
+      }
     }
     payload.error_code ??= CODE_BY_STATUS[response.output.statusCode] ?? 'error';
     delete payload.validation;
