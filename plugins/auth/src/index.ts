@@ -118,7 +118,7 @@ export const plugin: Plugin<AuthOptions> = {
       oidcStatusRoute(options.oidc, oidcAccounts),
       ...loginRoutes({ manager, sessions, limits, mfa }),
       ...mfaRoutes({ manager, sessions, limits, mfa }),
-      ...accountRoutes({ manager, sessions, mfa }),
+      ...accountRoutes({ manager, sessions, mfa, limits }),
       ...sessionAndTokenRoutes({ manager, sessions, tokens })
     ]);
 

@@ -1,4 +1,5 @@
 import { testDatabases } from '@bilbycast/tests';
+import { LOCKOUT_AFTER_FAILURES, LOGIN_FAILURES_PER_IP } from '../src/services/login-limits';
 import { Browser, PASSWORD, authManager, seedUser } from './auth-harness';
 
 describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kind) => {
@@ -32,6 +33,40 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     // The lock lives in the shared database table; once it expires the account works again.
     await env.manager.context.db('auth_rate_limits').where('key', 'like', 'login_account%').update({ expire: Date.now() - 1000 });
     expect((await attempt(PASSWORD, 31)).statusCode).toBe(200);
+  });
+
+  it('checks at most 5 of many parallel logins from one IP; the others are answered 429', async () => {
+    await seedUser(env.manager, 'hal', 'viewer');
+    const answers = await Promise.all(Array.from({ length: 20 }, () => new Browser(env.manager).login('hal', 'Wrong-Passw0rd', '10.9.8.7')));
+    const statuses = answers.map((r) => r.statusCode);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(LOGIN_FAILURES_PER_IP);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20 - LOGIN_FAILURES_PER_IP);
+  });
+
+  it('checks at most 5 of many parallel wrong passwords for one account; the others find it locked', async () => {
+    const id = await seedUser(env.manager, 'iris', 'viewer');
+    await Promise.all(Array.from({ length: 20 }, (_, n) => new Browser(env.manager).login('iris', 'Wrong-Passw0rd', `10.3.0.${n}`)));
+    const reasons = (await env.manager.context.db('audit_log').where({ action: 'auth.login_failed', user_id: id })).map((r) => JSON.parse(r.details).reason);
+    expect(reasons.filter((r) => r === 'wrong_password')).toHaveLength(LOCKOUT_AFTER_FAILURES);
+    expect(reasons.filter((r) => r === 'locked')).toHaveLength(20 - LOCKOUT_AFTER_FAILURES);
+    expect(await env.manager.context.db('audit_log').where({ action: 'auth.lockout', user_id: id })).toHaveLength(1);
+    expect((await new Browser(env.manager).login('iris', PASSWORD, '10.3.1.1')).statusCode).toBe(401);
+  });
+
+  it('answers 429 after 5 wrong current passwords on change-password, and the right one is refused too until the window ends', async () => {
+    await seedUser(env.manager, 'ivan', 'viewer');
+    const browser = new Browser(env.manager);
+    await browser.login('ivan');
+    const change = (current: string) => browser.request('POST', '/api/v1/auth/change-password', { current_password: current, new_password: 'N3w-Password' });
+    for (let i = 0; i < 5; i++) expect((await change('Wrong-Passw0rd')).result).toMatchObject({ error_code: 'wrong_password' });
+    const limited = await change('Wrong-Passw0rd');
+    expect(limited.statusCode).toBe(429);
+    expect(limited.result).toMatchObject({ error_code: 'rate_limited' });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await change(PASSWORD)).statusCode).toBe(429);
+    // The counter lives in the shared table; once its window ends the right password works.
+    await env.manager.context.db('auth_rate_limits').where('key', 'like', 'reauth_user%').update({ expire: Date.now() - 1000 });
+    expect((await change(PASSWORD)).statusCode).toBe(200);
   });
 
   it('creates a token shown once, authenticates with it without cookies or CSRF, caps its role, and revokes it', async () => {
@@ -73,6 +108,38 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     expect((await audit()).statusCode).toBe(403);
     await env.manager.context.db('users').where({ id }).update({ is_active: false });
     expect((await audit()).statusCode).toBe(401);
+  });
+
+  it('never lets a capped token mint a token with more rights than itself; a session may', async () => {
+    await seedUser(env.manager, 'kyle', 'admin');
+    const browser = new Browser(env.manager);
+    await browser.login('kyle');
+    const { token } = (await browser.request('POST', '/api/v1/auth/tokens', { name: 'viewer', role: 'viewer' })).result as { token: string };
+    const mint = (payload: object) => env.manager.server.inject({ method: 'POST', url: '/api/v1/auth/tokens', payload, headers: { authorization: `Bearer ${token}` } });
+    for (const role of [null, 'operator', 'admin', 'super_admin']) {
+      const refused = await mint({ name: 'escalate', role });
+      expect(refused.statusCode).toBe(403);
+      expect(refused.result).toMatchObject({ error_code: 'role_above_own' });
+    }
+    // No role from a capped token means its own cap, not uncapped.
+    expect(await mint({ name: 'same' })).toMatchObject({ statusCode: 201, result: { role: 'viewer' } });
+    expect(await mint({ name: 'viewer too', role: 'viewer' })).toMatchObject({ statusCode: 201, result: { role: 'viewer' } });
+    expect(await env.manager.context.db('auth_api_tokens').whereNot({ role: 'viewer' }).orWhereNull('role')).toHaveLength(0);
+
+    expect(await browser.request('POST', '/api/v1/auth/tokens', { name: 'full' })).toMatchObject({ statusCode: 201, result: { role: null } });
+    expect(await browser.request('POST', '/api/v1/auth/tokens', { name: 'admin', role: 'admin' })).toMatchObject({ statusCode: 201, result: { role: 'admin' } });
+    expect((await browser.request('POST', '/api/v1/auth/tokens', { name: 'above', role: 'super_admin' })).result).toMatchObject({ error_code: 'role_above_own' });
+  });
+
+  it('refuses an expiry past year 9999 with a validation error, and accepts the last instant of 9999', async () => {
+    await seedUser(env.manager, 'lena', 'viewer');
+    const browser = new Browser(env.manager);
+    await browser.login('lena');
+    const far = await browser.request('POST', '/api/v1/auth/tokens', { name: 'far', expires_at: '+010000-01-01T00:00:00Z' });
+    expect(far.statusCode).toBe(400);
+    expect(far.result).toMatchObject({ error_code: 'validation_error' });
+    const last = await browser.request('POST', '/api/v1/auth/tokens', { name: 'last', expires_at: '9999-12-31T23:59:59.999Z' });
+    expect(last).toMatchObject({ statusCode: 201, result: { expires_at: '9999-12-31T23:59:59.999Z' } });
   });
 
   it('rejects bad token requests with 4xx', async () => {

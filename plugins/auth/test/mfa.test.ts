@@ -1,4 +1,5 @@
 import { testDatabases } from '@bilbycast/tests';
+import { MFA_FAILURES_PER_USER } from '../src/services/login-limits';
 import { currentTotp } from '../src/services/totp';
 import { Browser, PASSWORD, authManager, seedUser } from './auth-harness';
 
@@ -104,6 +105,56 @@ describe.each(testDatabases())('TOTP MFA on %s', (kind) => {
     expect(limited.headers['retry-after']).toBeDefined();
     // The password step is not locked by wrong codes.
     expect((await new Browser(env.manager).login('olga')).result).toMatchObject({ mfa_required: true });
+  });
+
+  it('checks at most 5 of many parallel wrong codes for one challenge; the others are answered 429', async () => {
+    await seedUser(env.manager, 'otto', 'viewer');
+    const browser = new Browser(env.manager);
+    await browser.login('otto');
+    await enrol(browser);
+    const challenge = ((await new Browser(env.manager).login('otto')).result as { challenge_token: string }).challenge_token;
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => env.manager.server.inject({ method: 'POST', url: '/api/v1/auth/mfa/verify', payload: { challenge_token: challenge, code: '999999' } }))
+    );
+    const statuses = answers.map((r) => r.statusCode);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(MFA_FAILURES_PER_USER);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20 - MFA_FAILURES_PER_USER);
+  });
+
+  it('answers 429 after 5 failed attempts to disable, even with the right password and code', async () => {
+    await seedUser(env.manager, 'pia', 'viewer');
+    const browser = new Browser(env.manager);
+    await browser.login('pia');
+    const { secret } = await enrol(browser);
+    const disable = (password: string, code: string) => browser.request('POST', '/api/v1/auth/mfa/totp/disable', { password, code });
+    for (let i = 0; i < 3; i++) expect((await disable('Wrong-Pass1', '123456')).result).toMatchObject({ error_code: 'wrong_password' });
+    for (let i = 0; i < 2; i++) expect((await disable(PASSWORD, '123456')).result).toMatchObject({ error_code: 'invalid_code' });
+    const limited = await disable(PASSWORD, await currentTotp(secret, new Date(Date.now() + STEP_MS)));
+    expect(limited.statusCode).toBe(429);
+    expect(limited.result).toMatchObject({ error_code: 'rate_limited' });
+    expect(limited.headers['retry-after']).toBeDefined();
+    expect((await browser.request('GET', '/api/v1/auth/me')).result).toMatchObject({ mfa_enabled: true });
+  });
+
+  it('refuses the code step when the account was disabled or expired after the password step', async () => {
+    const id = await seedUser(env.manager, 'quinn', 'viewer');
+    const browser = new Browser(env.manager);
+    await browser.login('quinn');
+    const { recovery } = await enrol(browser);
+    for (const [n, change] of [{ is_active: false }, { is_active: true, expires_at: '2020-01-01T00:00:00.000Z' }].entries()) {
+      await env.manager.context.db('users').where({ id }).update({ is_active: true, expires_at: null });
+      const fresh = new Browser(env.manager);
+      const challenge = ((await fresh.login('quinn')).result as { challenge_token: string }).challenge_token;
+      await env.manager.context.db('users').where({ id }).update(change);
+      const refused = await fresh.request('POST', '/api/v1/auth/mfa/verify', { challenge_token: challenge, code: recovery[n] });
+      expect(refused.statusCode).toBe(401);
+      expect(refused.result).toMatchObject({ error_code: 'invalid_credentials' });
+      expect(fresh.cookies.has('session')).toBe(false);
+    }
+    expect(await env.manager.context.db('auth_sessions').where({ user_id: id })).toHaveLength(1);
+    expect(await env.manager.context.db('audit_log').where({ action: 'auth.login', user_id: id })).toHaveLength(1);
+    const failures = await env.manager.context.db('audit_log').where({ action: 'auth.login_failed', user_id: id });
+    expect(failures.map((f) => JSON.parse(f.details))).toEqual([{ reason: 'account_unusable', step: 'mfa' }, { reason: 'account_unusable', step: 'mfa' }]);
   });
 
   it('rejects malformed MFA requests with 4xx', async () => {

@@ -2,6 +2,7 @@ import { createManager, type Manager } from '@bilbycast/core';
 import { createTestDatabase, signInAtOidcProvider, startOidcProvider, testConfig, testDatabases, type OidcTestProvider, type TestDatabase } from '@bilbycast/tests';
 import users from '@bilbycast/users';
 import auth from '../src';
+import { OidcAccounts, type OidcOutcome } from '../src/services/oidc-accounts';
 import { Browser, seedUser } from './auth-harness';
 
 // The provider redirects the "browser" here; tests replay that request with server.inject.
@@ -141,6 +142,61 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
 
     const reasons = (await manager.context.db('audit_log').where({ action: 'auth.oidc_failed' })).map((r) => JSON.parse(r.details).reason);
     expect(reasons).toEqual(expect.arrayContaining(['provider', 'nonce_mismatch', 'email_not_verified', 'no_account']));
+  });
+
+  it('keeps the role of the last active super_admin instead of demoting them through the role map, and audits it', async () => {
+    await configureSecret();
+    const { db } = manager.context;
+    await db('users').where({ username_key: 'alice' }).update({ role: 'super_admin' });
+    await db('users').where({ username_key: 'root' }).update({ role: 'admin' });
+    const signIn = async () => {
+      const browser = new Browser(manager);
+      expect((await callback(browser, await throughProvider(browser, 'alice-sub'))).headers.location).toBe('/nodes');
+      return (await browser.request('GET', '/api/v1/auth/me')).result;
+    };
+    expect(await signIn()).toMatchObject({ username: 'alice', role: 'super_admin' });
+    const refused = await db('audit_log').where({ action: 'auth.oidc_role_refused' });
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ username: 'alice', outcome: 'failure' });
+    expect(JSON.parse(refused[0].details)).toEqual({ role: 'super_admin', mapped_role: 'admin', reason: 'last_super_admin' });
+    // With another active super_admin, the mapping applies as before.
+    await db('users').where({ username_key: 'root' }).update({ role: 'super_admin' });
+    expect(await signIn()).toMatchObject({ username: 'alice', role: 'admin' });
+  });
+
+  it('binds no account when several users share the verified email, and says so as for an unknown account', async () => {
+    await configureSecret();
+    await seedUser(manager, 'carol', 'viewer', { email: 'carol@example.com' });
+    await seedUser(manager, 'carol.b', 'admin', { email: 'Carol@Example.com' });
+    const browser = new Browser(manager);
+    expect((await callback(browser, await throughProvider(browser, 'carol-sub'))).headers.location).toBe('/login?error=sso_no_account');
+    expect(browser.cookies.has('session')).toBe(false);
+    expect(await manager.context.db('auth_oidc_identities').where({ subject: 'carol-sub' })).toHaveLength(0);
+    const reasons = (await manager.context.db('audit_log').where({ action: 'auth.oidc_failed' })).map((r) => JSON.parse(r.details).reason);
+    expect(reasons).toEqual(['ambiguous_email']);
+  });
+
+  it('takes a binding made meanwhile by a concurrent first login of the same subject, creating no second user', async () => {
+    const { db, secrets, audit } = manager.context;
+    const settings = { issuer: provider.issuer, client_id: provider.clientId, redirect_url: REDIRECT, scopes: ['openid'], label: 'SSO', role_map: {}, default_role: 'viewer' as const };
+    for (const [auto_create, sub, email] of [[false, 'alice-sub', 'alice@example.com'], [true, 'dana-sub', 'dana@example.com']] as const) {
+      const accounts = new OidcAccounts(db, secrets, audit, { ...settings, auto_create });
+      const claims = { sub, email, email_verified: true, name: 'Someone' };
+      const lookup = accounts.usersByEmail.bind(accounts);
+      let first: OidcOutcome | undefined;
+      // The other login runs to completion between this one's email lookup and its binding.
+      jest.spyOn(accounts, 'usersByEmail').mockImplementationOnce(async (address) => {
+        const found = await lookup(address);
+        first = await accounts.resolve(claims, '127.0.0.1');
+        return found;
+      });
+      const second = await accounts.resolve(claims, '127.0.0.1');
+      expect(first).toHaveProperty('user.id');
+      expect(second).toEqual(first);
+      expect(await db('auth_oidc_identities').where({ subject: sub })).toHaveLength(1);
+      expect(await db('users').whereRaw('lower(email) = ?', [email])).toHaveLength(1);
+      expect(await db('audit_log').where({ action: 'auth.oidc_bind' }).andWhere('details', 'like', `%${sub}%`)).toHaveLength(1);
+    }
   });
 
   it('creates an account for a verified email with auto_create, with the default role, and reuses its binding', async () => {

@@ -8,7 +8,7 @@ import { UserDirectory } from './services/user-directory';
 export { passwordProblems, PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH } from './services/password-policy';
 export { hashPassword, verifyPassword } from './services/password-hashing';
 export { Accounts, AccountError, USERNAME_PATTERN } from './services/accounts';
-export { UserDirectory, toUser, type User } from './services/user-directory';
+export { UserDirectory, lockActiveSuperAdmins, toUser, type User } from './services/user-directory';
 
 const pkg: { name: string; version: string } = require('../package.json');
 

@@ -25,3 +25,9 @@ export function parseJsonColumn<T>(value: unknown, fallback: T): T {
     return fallback;
   }
 }
+
+/** A primary-key or unique-index violation on SQLite (better-sqlite3) or MariaDB/MySQL (mysql2). */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'ER_DUP_ENTRY';
+}

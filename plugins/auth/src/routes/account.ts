@@ -3,13 +3,14 @@ import { hashPassword, passwordProblems, verifyPassword } from '@bilbycast/users
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { accountView, type AccountRow } from '../services/account-view';
+import { rateLimited, type LoginLimits } from '../services/login-limits';
 import type { MfaStore } from '../services/mfa';
 import type { SessionStore } from '../services/sessions';
 
 const displayName = Joi.string().min(1).max(128).pattern(/^[^\p{Cc}]*$/u).messages({ 'string.pattern.base': '{{#label}} must not contain control characters' });
 
 /** The caller's own account: read it, edit display name and email, change the password. */
-export function accountRoutes(deps: { manager: ManagerContext; sessions: SessionStore; mfa: MfaStore }): ServerRoute[] {
+export function accountRoutes(deps: { manager: ManagerContext; sessions: SessionStore; mfa: MfaStore; limits: LoginLimits }): ServerRoute[] {
   const { db, audit } = deps.manager;
   const load = async (id: string) => (await db('users').where({ id }).first()) as AccountRow;
   const view = async (id: string) => accountView(await load(id), await deps.mfa.enabled(id));
@@ -64,10 +65,13 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
         handler: async (request) => {
           const caller = callerOf(request);
           const { current_password, new_password } = request.payload as { current_password: string; new_password: string };
+          const retryAfter = await deps.limits.takeReauthAttempt(caller.user.id);
+          if (retryAfter > 0) throw rateLimited(retryAfter, 'Too many wrong passwords or codes. Try again later.');
           const user = await load(caller.user.id);
           if (!user.password_hash || !(await verifyPassword(user.password_hash, current_password))) {
             throw apiError(400, 'wrong_password', 'The current password is not correct');
           }
+          await deps.limits.reauthSucceeded(user.id);
           const problems = passwordProblems(new_password);
           if (problems.length > 0) throw apiError(400, 'weak_password', `The new password ${problems.join('; ')}`, { problems });
           await db('users').where({ id: user.id }).update({ password_hash: await hashPassword(new_password), updated_at: nowIso() });

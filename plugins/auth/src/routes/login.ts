@@ -5,7 +5,7 @@ import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { CSRF_COOKIE } from '../http/csrf';
 import { accountUsable } from '../services/caller';
-import type { LoginLimits } from '../services/login-limits';
+import { rateLimited, type LoginLimits } from '../services/login-limits';
 import type { MfaStore } from '../services/mfa';
 import type { SessionStore } from '../services/sessions';
 import { accountView, type AccountRow } from '../services/account-view';
@@ -29,25 +29,27 @@ type LoginOutcome =
 /** The password step shared by the JSON and form logins. */
 async function checkPassword(deps: LoginDeps, request: Request, username: string, password: string): Promise<LoginOutcome> {
   const ip = request.info.remoteAddress;
-  const retryAfter = await deps.limits.ipRetryAfter(ip);
+  const retryAfter = await deps.limits.takeIpAttempt(ip);
   if (retryAfter > 0) return { kind: 'rate_limited', retryAfter };
 
   const user = (await deps.manager.db('users').where({ username_key: username.toLowerCase() }).first()) as AccountRow | undefined;
+  const account = user ? await deps.limits.takeAccountAttempt(user.id) : undefined;
+  const locked = account?.locked ?? false;
   const passwordOk = await verifyPassword(user?.password_hash ?? (await dummyPasswordHash()), password);
-  const locked = user ? await deps.limits.accountLocked(user.id) : false;
   if (user && passwordOk && !locked && accountUsable(user)) {
-    await deps.limits.recordSuccess(user.id);
+    await deps.limits.recordSuccess(ip, user.id);
     return { kind: 'ok', user };
   }
   // Only a wrong password counts towards the account lockout; every failure counts for the IP.
-  const { lockedNow } = await deps.limits.recordFailure(ip, user && !passwordOk ? user.id : undefined);
+  const attempt = user && account && !locked ? { userId: user.id, attempts: account.attempts, wrongPassword: !passwordOk } : undefined;
+  const { lockedNow } = await deps.limits.recordFailure(attempt);
   await deps.manager.audit.record({
     action: 'auth.login_failed',
     user_id: user?.id ?? null,
     username: username.slice(0, 64),
     ip,
     outcome: 'failure',
-    details: { reason: !user ? 'unknown_user' : !passwordOk ? 'wrong_password' : locked ? 'locked' : 'account_unusable' }
+    details: { reason: !user ? 'unknown_user' : locked ? 'locked' : !passwordOk ? 'wrong_password' : 'account_unusable' }
   });
   if (lockedNow && user) {
     await deps.manager.audit.record({ action: 'auth.lockout', user_id: user.id, username: user.username, ip, outcome: 'failure' });
@@ -95,11 +97,7 @@ export function loginRoutes(deps: LoginDeps): ServerRoute[] {
         handler: async (request, h) => {
           const { username, password } = request.payload as { username: string; password: string };
           const outcome = await checkPassword(deps, request, username, password);
-          if (outcome.kind === 'rate_limited') {
-            const err = apiError(429, 'rate_limited', 'Too many login attempts. Try again later.');
-            err.output.headers['Retry-After'] = String(outcome.retryAfter);
-            throw err;
-          }
+          if (outcome.kind === 'rate_limited') throw rateLimited(outcome.retryAfter, 'Too many login attempts. Try again later.');
           if (outcome.kind === 'invalid') throw apiError(401, 'invalid_credentials', 'Invalid credentials');
           // An enrolled user gets a single-use challenge for the code step, and no session yet.
           if (await deps.mfa.enabled(outcome.user.id)) {

@@ -3,7 +3,8 @@ import { verifyPassword } from '@bilbycast/users';
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { accountView, type AccountRow } from '../services/account-view';
-import type { LoginLimits } from '../services/login-limits';
+import { accountUsable } from '../services/caller';
+import { rateLimited, type LoginLimits } from '../services/login-limits';
 import type { MfaStore } from '../services/mfa';
 import { startSession, type LoginDeps } from './login';
 
@@ -61,11 +62,14 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
           const caller = callerOf(request);
           const { password, code: given } = request.payload as { password: string; code: string };
           if (!(await deps.mfa.enabled(caller.user.id))) throw apiError(409, 'mfa_not_enabled', 'MFA is not enabled');
+          const retryAfter = await deps.limits.takeReauthAttempt(caller.user.id);
+          if (retryAfter > 0) throw rateLimited(retryAfter, 'Too many wrong passwords or codes. Try again later.');
           const user = (await db('users').where({ id: caller.user.id }).first()) as AccountRow;
           if (!user.password_hash || !(await verifyPassword(user.password_hash, password))) {
             throw apiError(400, 'wrong_password', 'The password is not correct');
           }
           if (!(await deps.mfa.checkCode(caller.user.id, given)).ok) throw apiError(400, 'invalid_code', 'The code is not valid');
+          await deps.limits.reauthSucceeded(caller.user.id);
           await deps.mfa.disable(caller.user.id);
           await audit.record({ action: 'auth.mfa_disable', ...actor(request) });
           return { success: true };
@@ -82,26 +86,28 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
         validate: { payload: Joi.object({ challenge_token: Joi.string().min(1).max(100).required(), code }) },
         handler: async (request, h) => {
           const { challenge_token, code: given } = request.payload as { challenge_token: string; code: string };
+          const ip = request.info.remoteAddress;
           const challenge = await deps.mfa.challengeUser(challenge_token);
           if (!challenge) throw apiError(401, 'invalid_challenge', 'The sign-in challenge is unknown, used or expired; sign in again');
-          const retryAfter = await deps.limits.mfaRetryAfter(challenge.userId);
-          if (retryAfter > 0) {
-            const err = apiError(429, 'rate_limited', 'Too many wrong codes. Try again later.');
-            err.output.headers['Retry-After'] = String(retryAfter);
-            throw err;
-          }
+          const retryAfter = await deps.limits.takeMfaAttempt(challenge.userId);
+          if (retryAfter > 0) throw rateLimited(retryAfter, 'Too many wrong codes. Try again later.');
           const user = (await db('users').where({ id: challenge.userId }).first()) as AccountRow | undefined;
           const check = user ? await deps.mfa.checkCode(user.id, given) : { ok: false as const };
           if (!user || !check.ok) {
-            await deps.limits.recordMfaFailure(challenge.userId);
-            await audit.record({ action: 'auth.mfa_failed', user_id: challenge.userId, username: user?.username ?? null, ip: request.info.remoteAddress, outcome: 'failure' });
+            await audit.record({ action: 'auth.mfa_failed', user_id: challenge.userId, username: user?.username ?? null, ip, outcome: 'failure' });
             throw apiError(401, 'invalid_code', 'The code is not valid');
           }
+          await deps.limits.mfaSucceeded(user.id);
           if (!(await deps.mfa.consumeChallenge(challenge_token))) {
             throw apiError(401, 'invalid_challenge', 'The sign-in challenge was already used; sign in again');
           }
+          // Disabled or expired since the password step: refused as the password step would.
+          if (!accountUsable(user)) {
+            await audit.record({ action: 'auth.login_failed', user_id: user.id, username: user.username, ip, outcome: 'failure', details: { reason: 'account_unusable', step: 'mfa' } });
+            throw apiError(401, 'invalid_credentials', 'Invalid credentials');
+          }
           if (check.via === 'recovery_code') {
-            await audit.record({ action: 'auth.mfa_recovery_code_used', user_id: user.id, username: user.username, ip: request.info.remoteAddress });
+            await audit.record({ action: 'auth.mfa_recovery_code_used', user_id: user.id, username: user.username, ip });
           }
           const csrfToken = await startSession(deps, request, h, user, check.via === 'totp' ? 'password+totp' : 'password+recovery_code');
           return { user: accountView(user, true), csrf_token: csrfToken };

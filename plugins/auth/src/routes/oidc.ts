@@ -81,7 +81,7 @@ function oidcRoutes(deps: LoginDeps & { settings: OidcSettings; accounts: OidcAc
     await manager.audit.record({ action: 'auth.oidc_failed', ip: request.info.remoteAddress, outcome: 'failure', details: { reason, detail } });
     manager.logger.warn({ reason, detail }, 'SSO login refused');
     h.unstate(NONCE_COOKIE);
-    return h.redirect(`/login?error=${reason === 'no_account' ? 'sso_no_account' : 'sso_failed'}`).code(303);
+    return h.redirect(`/login?error=${reason === 'no_account' || reason === 'ambiguous_email' ? 'sso_no_account' : 'sso_failed'}`).code(303);
   };
   const handler = async (request: Request, h: ResponseToolkit) => {
     if (!request.auth.isAuthenticated) return fail(request, h, 'provider', request.auth.error?.message);

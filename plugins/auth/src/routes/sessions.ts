@@ -1,4 +1,4 @@
-import { apiError, callerOf, isoDate, type ManagerContext, ROLES } from '@bilbycast/core';
+import { apiError, callerOf, isoDate, roleAtLeast, type ManagerContext, ROLES } from '@bilbycast/core';
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import type { ApiTokens } from '../services/api-tokens';
@@ -57,16 +57,23 @@ export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions:
         validate: {
           payload: Joi.object({
             name: Joi.string().min(1).max(100).pattern(/^[^\p{Cc}]*$/u).required(),
-            expires_at: isoDate().greater('now').allow(null),
+            expires_at: isoDate().greater('now').max('9999-12-31T23:59:59.999Z').allow(null),
             role: Joi.string().valid(...ROLES).allow(null)
           })
         },
         handler: async (request, h) => {
           const caller = callerOf(request);
           const input = request.payload as { name: string; expires_at?: Date | null; role?: (typeof ROLES)[number] | null };
+          // A new token may do no more than its creator: a capped token cannot mint an uncapped
+          // one (no role given means its own effective role) nor one with a higher role.
+          const capped = caller.method === 'token' && (await deps.tokens.cap(caller.token_id!)) !== null;
+          const role = input.role === undefined && capped ? caller.role : (input.role ?? null);
+          if (role === null ? capped : !roleAtLeast(caller.role, role)) {
+            throw apiError(403, 'role_above_own', `A new token cannot have more than your current role (${caller.role})`);
+          }
           const created = await deps.tokens.create(caller.user.id, {
             name: input.name,
-            role: input.role ?? null,
+            role,
             expires_at: input.expires_at ? input.expires_at.toISOString() : null
           });
           await audit.record({

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import { isRole, nowIso, roleAtLeast, type AuditLog, type Role, type SecretBox } from '@bilbycast/core';
+import { isRole, isUniqueViolation, nowIso, roleAtLeast, type AuditLog, type Role, type SecretBox } from '@bilbycast/core';
+import { lockActiveSuperAdmins } from '@bilbycast/users';
 import type { Knex } from 'knex';
 import type { AccountRow } from './account-view';
 import { verifiedEmail, type IdTokenClaims } from './oidc-client';
@@ -20,7 +21,7 @@ export interface OidcSettings {
   default_role: Role;
 }
 
-export type OidcOutcome = { user: AccountRow } | { refused: 'no_account' | 'email_not_verified' | 'account_unusable' };
+export type OidcOutcome = { user: AccountRow } | { refused: 'no_account' | 'ambiguous_email' | 'email_not_verified' | 'account_unusable' };
 
 const CLIENT_ROW = { table: 'auth_oidc_client', column: 'client_secret', rowId: 1 } as const;
 export const oidcSecretColumn = { table: CLIENT_ROW.table, column: CLIENT_ROW.column, idColumn: 'id' };
@@ -70,10 +71,7 @@ export class OidcAccounts {
   }
 
   async resolve(claims: IdTokenClaims, ip: string): Promise<OidcOutcome> {
-    const { issuer } = this.settings;
-    const bound = await this.db('auth_oidc_identities').where({ issuer, subject: claims.sub }).first();
-    let user = bound ? ((await this.db('users').where({ id: bound.user_id }).first()) as AccountRow | undefined) : undefined;
-
+    let user = await this.boundUser(claims.sub);
     if (!user) {
       let email: string;
       try {
@@ -81,42 +79,84 @@ export class OidcAccounts {
       } catch {
         return { refused: 'email_not_verified' };
       }
-      user = (await this.db('users').whereRaw('lower(email) = ?', [email.toLowerCase()]).first()) as AccountRow | undefined;
-      if (!user && this.settings.auto_create) user = await this.createUser(claims, email);
-      if (!user) return { refused: 'no_account' };
-      await this.db('auth_oidc_identities').insert({ issuer, subject: claims.sub, user_id: user.id, created_at: nowIso() });
-      await this.audit.record({
-        action: 'auth.oidc_bind',
-        user_id: user.id,
-        username: user.username,
-        target_type: 'user',
-        target_id: user.id,
-        ip,
-        details: { issuer, subject: claims.sub, email }
-      });
+      const matches = await this.usersByEmail(email);
+      // Emails are not unique: when several users share this one, none of them is bound.
+      if (matches.length > 1) return { refused: 'ambiguous_email' };
+      if (matches.length === 0 && !this.settings.auto_create) return { refused: 'no_account' };
+      user = await this.bind(claims, email, matches[0], ip);
     }
-
-    const role = this.mappedRole(claims);
-    if (role && role !== user.role && isRole(role)) {
-      await this.db('users').where({ id: user.id }).update({ role, updated_at: nowIso() });
-      await this.audit.record({
-        action: 'user.update',
-        user_id: user.id,
-        username: user.username,
-        target_type: 'user',
-        target_id: user.id,
-        ip,
-        details: { changed: { role }, source: 'oidc_role_mapping' }
-      });
-      user = { ...user, role };
-    }
-    return { user };
+    return { user: await this.syncRole(user, claims, ip) };
   }
 
-  async createUser(claims: IdTokenClaims, email: string): Promise<AccountRow> {
+  /** Up to two users whose email is this one (case-insensitive): more than one is ambiguous. */
+  async usersByEmail(email: string): Promise<AccountRow[]> {
+    return this.db('users').whereRaw('lower(email) = ?', [email.toLowerCase()]).limit(2);
+  }
+
+  private async boundUser(subject: string): Promise<AccountRow | undefined> {
+    const bound = await this.db('auth_oidc_identities').where({ issuer: this.settings.issuer, subject }).first();
+    return bound ? ((await this.db('users').where({ id: bound.user_id }).first()) as AccountRow | undefined) : undefined;
+  }
+
+  /**
+   * Binds the subject to `existing`, else to a new user. When a concurrent first login for the
+   * same subject bound it first, that binding wins (and a user created here is rolled back).
+   */
+  private async bind(claims: IdTokenClaims, email: string, existing: AccountRow | undefined, ip: string): Promise<AccountRow> {
+    const { issuer } = this.settings;
+    try {
+      return await this.db.transaction(async (trx) => {
+        const user = existing ?? (await this.createUser(trx, claims, email));
+        await trx('auth_oidc_identities').insert({ issuer, subject: claims.sub, user_id: user.id, created_at: nowIso() });
+        await this.audit.record(
+          {
+            action: 'auth.oidc_bind',
+            user_id: user.id,
+            username: user.username,
+            target_type: 'user',
+            target_id: user.id,
+            ip,
+            details: { issuer, subject: claims.sub, email }
+          },
+          trx
+        );
+        return user;
+      });
+    } catch (err) {
+      const winner = isUniqueViolation(err) ? await this.boundUser(claims.sub) : undefined;
+      if (!winner) throw err;
+      return winner;
+    }
+  }
+
+  /**
+   * Applies the mapped role, except that the last active super_admin is never demoted (the
+   * users plugin's rule, with its lock order): the role is kept and the refusal audited.
+   */
+  private async syncRole(user: AccountRow, claims: IdTokenClaims, ip: string): Promise<AccountRow> {
+    const role = this.mappedRole(claims);
+    if (!role || role === user.role || !isRole(role)) return user;
+    return this.db.transaction(async (trx) => {
+      const superAdmins = await lockActiveSuperAdmins(trx);
+      const current = (await trx('users').where({ id: user.id }).forUpdate().first()) as AccountRow;
+      const entry = { user_id: user.id, username: user.username, target_type: 'user', target_id: user.id, ip };
+      if (current.role === 'super_admin' && !superAdmins.some((id) => id !== user.id)) {
+        await this.audit.record(
+          { ...entry, action: 'auth.oidc_role_refused', outcome: 'failure', details: { role: current.role, mapped_role: role, reason: 'last_super_admin' } },
+          trx
+        );
+        return current;
+      }
+      await trx('users').where({ id: user.id }).update({ role, updated_at: nowIso() });
+      await this.audit.record({ ...entry, action: 'user.update', details: { changed: { role }, source: 'oidc_role_mapping' } }, trx);
+      return { ...current, role };
+    });
+  }
+
+  private async createUser(trx: Knex.Transaction, claims: IdTokenClaims, email: string): Promise<AccountRow> {
     const base = (email.split('@')[0] ?? 'user').replace(/[^A-Za-z0-9._-]/g, '').slice(0, 56) || 'user';
     let username = base;
-    for (let n = 2; await this.db('users').where({ username_key: username.toLowerCase() }).first(); n++) username = `${base}${n}`;
+    for (let n = 2; await trx('users').where({ username_key: username.toLowerCase() }).first(); n++) username = `${base}${n}`;
     const now = nowIso();
     const row = {
       id: crypto.randomUUID(),
@@ -130,8 +170,8 @@ export class OidcAccounts {
       created_at: now,
       updated_at: now
     };
-    await this.db('users').insert(row);
-    await this.audit.record({ action: 'user.create', user_id: row.id, username, target_type: 'user', target_id: row.id, details: { source: 'oidc', role: row.role } });
-    return (await this.db('users').where({ id: row.id }).first()) as AccountRow;
+    await trx('users').insert(row);
+    await this.audit.record({ action: 'user.create', user_id: row.id, username, target_type: 'user', target_id: row.id, details: { source: 'oidc', role: row.role } }, trx);
+    return (await trx('users').where({ id: row.id }).first()) as AccountRow;
   }
 }

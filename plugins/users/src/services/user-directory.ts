@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import {
   apiError,
   fromDbBoolean,
+  isUniqueViolation,
   nowIso,
   parseJsonColumn,
   roleAtLeast,
@@ -161,14 +162,24 @@ export function userNotFound() {
  * changes queue instead of deadlocking): two concurrent demotions cannot both pass the count.
  */
 async function lockForChange(trx: Knex.Transaction, id: string): Promise<{ target: UserRow; superAdmins: string[] }> {
-  const superAdmins: { id: string }[] = await trx('users')
+  const superAdmins = await lockActiveSuperAdmins(trx);
+  const target: UserRow | undefined = await trx('users').where({ id }).forUpdate().first();
+  if (!target) throw userNotFound();
+  return { target, superAdmins };
+}
+
+/**
+ * The ids of the active (enabled, unexpired) super_admins, locked for the transaction. Anything
+ * else that may demote or disable a user (e.g. SSO role mapping) takes this lock first, then the
+ * user's row, so that the last super_admin is protected the same way everywhere.
+ */
+export async function lockActiveSuperAdmins(trx: Knex.Transaction): Promise<string[]> {
+  const rows: { id: string }[] = await trx('users')
     .select('id')
     .where({ role: 'super_admin', is_active: true })
     .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', nowIso()))
     .forUpdate();
-  const target: UserRow | undefined = await trx('users').where({ id }).forUpdate().first();
-  if (!target) throw userNotFound();
-  return { target, superAdmins: superAdmins.map((r) => r.id) };
+  return rows.map((r) => r.id);
 }
 
 /**
@@ -247,8 +258,3 @@ function auditEntry(actor: Actor, action: string, targetId: string, details: Rec
   };
 }
 
-/** A unique-index violation on SQLite (better-sqlite3) or MariaDB/MySQL (mysql2). */
-function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'ER_DUP_ENTRY';
-}
