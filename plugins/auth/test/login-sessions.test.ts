@@ -115,10 +115,14 @@ describe.each(testDatabases())('login, sessions and CSRF on %s', (kind) => {
     const wrong = await laptop.request('POST', '/api/v1/auth/change-password', { current_password: 'nope', new_password: 'N3w-Password' });
     expect(wrong.result).toMatchObject({ error_code: 'wrong_password' });
 
+    const oldCookie = laptop.cookieHeader;
     const changed = await laptop.request('POST', '/api/v1/auth/change-password', { current_password: PASSWORD, new_password: 'N3w-Password' });
     expect(changed.statusCode).toBe(200);
     expect(changed.result).toEqual({ success: true, other_sessions_ended: 1 });
     expect((await laptop.request('GET', '/api/v1/auth/me')).statusCode).toBe(200);
+    // The laptop continues in a fresh session: a copy of its old cookie no longer works.
+    expect(laptop.cookieHeader).not.toBe(oldCookie);
+    expect((await env.manager.server.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: oldCookie } })).statusCode).toBe(401);
     expect((await phone.request('GET', '/api/v1/auth/me')).statusCode).toBe(401);
     expect((await new Browser(env.manager).login('frank', 'N3w-Password')).statusCode).toBe(200);
 

@@ -17,7 +17,8 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
   }
 
   beforeAll(async () => {
-    env = await uiEnv(kind);
+    // Feeds are rechecked every second, so a feed whose session ended closes promptly.
+    env = await uiEnv(kind, { dashboard_revalidate_secs: 1 });
     for (const name of ['mfa-user', 'token-user', 'password-user', 'session-user', 'profile-user']) await env.user(name, 'operator');
   });
   afterAll(async () => {
@@ -116,15 +117,23 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
     expect(await form.getByRole('alert').getByText('wrong_password').count()).toBe(1);
   });
 
-  test('a successful password change signs out the other sessions', async () => {
+  test('a successful password change signs out the other sessions; this one goes on without a reload', async () => {
     const other = await open('password-user', '/events');
     const page = await open('password-user');
+    await page.locator('.feed-status.feed-connected').waitFor();
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
     const form = page.getByRole('form', { name: 'Change password' });
     await form.getByLabel('Current password').fill(PASSWORD);
     await form.getByLabel('New password', { exact: true }).fill('Better-Passw0rd');
     await form.getByLabel('Confirm new password').fill('Better-Passw0rd');
     await form.getByRole('button', { name: 'Change password' }).click();
     await form.getByRole('status').getByText(/Password changed\. \d+ other sessions? (was|were) signed out\./).waitFor();
+    // The live feed, opened with the replaced session, is closed at its next recheck (4401) and
+    // reconnects with the fresh one: no reload, no login page.
+    await page.locator('.feed-status.feed-reconnecting').waitFor();
+    await page.locator('.feed-status.feed-connected').waitFor();
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
+    expect(new URL(page.url()).pathname).toBe('/account');
     // This session goes on; the other one is back at the login page.
     await page.reload();
     await page.getByRole('heading', { name: 'My account' }).waitFor();

@@ -57,7 +57,7 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
       path: '/api/v1/auth/change-password',
       options: {
         tags: ['api', 'auth'],
-        description: 'Change your password; keeps this session and signs out all your others',
+        description: 'Change your password; this browser continues in a fresh session, all your others are signed out',
         plugins: { bilbycast: { access: 'authenticated' } },
         validate: {
           payload: Joi.object({ current_password: Joi.string().min(1).max(128).required(), new_password: Joi.string().min(1).max(256).required() })
@@ -75,7 +75,16 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
           const problems = passwordProblems(new_password);
           if (problems.length > 0) throw apiError(400, 'weak_password', `The new password ${problems.join('; ')}`, { problems });
           await db('users').where({ id: user.id }).update({ password_hash: await hashPassword(new_password), updated_at: nowIso() });
-          const signedOut = await deps.sessions.revokeAllForUser(user.id, caller.session_id);
+          // A browser session continues in a fresh one: a copy of the old cookie ends with the others.
+          let keep: string | undefined;
+          if (caller.session_id) {
+            const fresh = await deps.sessions.create(user.id, { ip: request.info.remoteAddress, user_agent: request.headers['user-agent'] as string | undefined });
+            request.cookieAuth.set({ sid: fresh.secret });
+            keep = fresh.id;
+          }
+          const ended = await deps.sessions.revokeAllForUser(user.id, keep);
+          // The caller's own previous session is replaced, not "another" one.
+          const signedOut = caller.session_id ? ended - 1 : ended;
           await audit.record({
             action: 'auth.password_change',
             user_id: user.id,

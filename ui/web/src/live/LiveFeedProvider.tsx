@@ -74,13 +74,10 @@ export function LiveFeedProvider({ children }: { children: ReactNode }) {
         if (socketRef.current === socket) socketRef.current = null;
         if (stopped) return;
         setStatus('reconnecting');
-        // 4401: the session ended; reloading lands on the login page.
-        if (close.code === 4401) {
-          window.location.reload();
-          return;
-        }
-        // A signed-out upgrade is refused before it opens (a 1006 here, not 4401): check the
-        // session first. Signed out, `refresh` ends it in the UI (login page, then back here).
+        // Whatever the close — 4401 (the session this feed was opened with ended), or a refused
+        // upgrade (1006) — check the session first. Still signed in (a password change moves the
+        // browser to a fresh session): reconnect. Signed out: `refresh` ends it in the UI (login
+        // page, then back here).
         refresh().then((user) => {
           if (user) reconnect();
         }, reconnect);
