@@ -164,6 +164,17 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     expect(await signIn()).toMatchObject({ username: 'alice', role: 'admin' });
   });
 
+  it('keeps subjects that differ only in letter case apart (they are case-sensitive), on both databases', async () => {
+    const { db } = manager.context;
+    const first = await seedUser(manager, 'case-one', 'viewer');
+    const second = await seedUser(manager, 'case-two', 'viewer');
+    const issuer = 'https://idp.case.example';
+    await db('auth_oidc_identities').insert({ issuer, subject: 'Case-Sub', user_id: first, created_at: new Date().toISOString() });
+    await db('auth_oidc_identities').insert({ issuer, subject: 'case-sub', user_id: second, created_at: new Date().toISOString() });
+    expect((await db('auth_oidc_identities').where({ issuer, subject: 'case-sub' })).map((r) => r.user_id)).toEqual([second]);
+    expect(await db('auth_oidc_identities').where({ issuer, subject: 'CASE-SUB' })).toHaveLength(0);
+  });
+
   it('binds no account when several users share the verified email, and says so as for an unknown account', async () => {
     await configureSecret();
     await seedUser(manager, 'carol', 'viewer', { email: 'carol@example.com' });

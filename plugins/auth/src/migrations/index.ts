@@ -2,6 +2,7 @@ import type { Migration } from '@bilbycast/core';
 import { sessionsAndTokens } from './001_sessions_and_tokens';
 import { mfa } from './002_mfa';
 import { oidc } from './003_oidc';
+import { oidcSubjectCase } from './004_oidc_subject_case';
 
 /** The auth plugin's schema changes, oldest first. */
-export const authMigrations: Migration[] = [sessionsAndTokens, mfa, oidc];
+export const authMigrations: Migration[] = [sessionsAndTokens, mfa, oidc, oidcSubjectCase];
