@@ -158,7 +158,7 @@ describe.each(testDatabases().slice(0, 1))('UI: user administration (%s)', (kind
     await edit.getByLabel('Role').selectOption('admin');
     await edit.getByRole('button', { name: 'Save' }).click();
     const alert = edit.getByRole('alert');
-    await alert.getByText('The last active super_admin cannot be deleted, disabled or demoted').waitFor();
+    await alert.getByText('The last active super_admin cannot be deleted, disabled, demoted or given an expiry').waitFor();
     expect(await alert.locator('.error-code').textContent()).toBe('last_super_admin');
     await edit.getByTestId('error-explain').getByText(/promote someone else first/).waitFor();
     expect((await users()).find((u) => u.username === 'boss')!.role).toBe('super_admin');
