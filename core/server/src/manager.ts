@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import tlsModule from 'node:tls';
-import Hapi, { type Plugin, type Server, type ServerRegisterPluginObject } from '@hapi/hapi';
+import Hapi, { type Plugin, type Request, type Server, type ServerRegisterPluginObject } from '@hapi/hapi';
 import Inert from '@hapi/inert';
 import Vision from '@hapi/vision';
 import HapiPino from 'hapi-pino';
@@ -8,6 +8,7 @@ import HapiSwagger from 'hapi-swagger';
 import type { Knex } from 'knex';
 import type { DestinationStream, Logger } from 'pino';
 import { registerAccessEnforcement, type RouteAccess } from './access/enforcement';
+import { clientAddressResolver } from './http/client-address';
 import { AuditLog, auditMigration } from './audit/audit-log';
 import { auditRoutes } from './audit/routes';
 import { ConfigError } from './config/errors';
@@ -56,6 +57,10 @@ export interface ManagerContext {
 declare module '@hapi/hapi' {
   interface Server {
     manager: ManagerContext;
+  }
+  interface Request {
+    /** Who the request comes from (the peer, or X-Forwarded-For from a trusted proxy): rate limits and audit use this. */
+    clientIp: string;
   }
   interface PluginSpecificConfiguration {
     bilbycast?: { access: RouteAccess };
@@ -148,6 +153,8 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     audit: new AuditLog(db, logger)
   };
   server.decorate('server', 'manager', context);
+  const clientAddress = clientAddressResolver(config.trust_proxy_header, config.trusted_proxies);
+  server.decorate('request', 'clientIp', (request: Request) => clientAddress(request), { apply: true });
   context.migrations.add('core', [...coreMigrations, auditMigration]);
   context.secretColumns.register(keyCheckColumn);
   context.websockets.attach(server.listener);

@@ -106,6 +106,12 @@ describe('loadConfig', () => {
     expect(config.drivers).toEqual(['@acme/driver-edge', 'bilbycast-driver-relay']);
   });
 
+  it('reads BILBYCAST_TRUSTED_PROXIES as a list of addresses or ranges and refuses anything else', () => {
+    expect(loadConfig({ env: {}, cwd: dir }).trusted_proxies).toContain('10.0.0.0/8');
+    expect(loadConfig({ env: { BILBYCAST_TRUSTED_PROXIES: '192.0.2.10, 198.51.100.0/24' }, cwd: dir }).trusted_proxies).toEqual(['192.0.2.10', '198.51.100.0/24']);
+    expect(() => loadConfig({ env: { BILBYCAST_TRUSTED_PROXIES: '10.0.0.0/8,lb.example' }, cwd: dir })).toThrow(/trusted_proxies.*BILBYCAST_TRUSTED_PROXIES|BILBYCAST_TRUSTED_PROXIES.*trusted_proxies/);
+  });
+
   it.each([
     ['1', true],
     ['true', true],

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { createManager, nowIso, type Manager, type Role } from '@bilbycast/core';
+import { createManager, nowIso, type Manager, type ManagerConfig, type Role } from '@bilbycast/core';
 import { createTestDatabase, testConfig, type TestDatabase, type TestDatabaseKind } from '@bilbycast/tests';
 import users, { hashPassword } from '@bilbycast/users';
 import type { ServerInjectResponse } from '@hapi/hapi';
@@ -7,10 +7,13 @@ import auth from '../src';
 
 export const PASSWORD = 'Corr3ct-Horse';
 
-/** A manager with the users and auth plugins on a fresh database. */
-export async function authManager(kind: TestDatabaseKind): Promise<{ manager: Manager; database: TestDatabase; close(): Promise<void> }> {
+/** A manager with the users and auth plugins on a fresh database (`config`: options to change). */
+export async function authManager(
+  kind: TestDatabaseKind,
+  config: Partial<ManagerConfig> = {}
+): Promise<{ manager: Manager; database: TestDatabase; close(): Promise<void> }> {
   const database = await createTestDatabase(kind);
-  const manager = await createManager({ config: testConfig(database), plugins: [users, auth] });
+  const manager = await createManager({ config: testConfig(database, config), plugins: [users, auth] });
   await manager.initialize();
   return {
     manager,

@@ -20,6 +20,32 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     expect((await browser.login('hank', PASSWORD, '10.9.9.10')).statusCode).toBe(200);
   });
 
+  it('believes X-Forwarded-For only when told to and only from a trusted proxy (limits and audit follow the client)', async () => {
+    const failedLogin = (manager: typeof env.manager, peer: string, forwardedFor: string) =>
+      new Browser(manager).request('POST', '/api/v1/auth/login', { username: 'ghost', password: 'x' }, { 'x-test-ip': peer, 'x-forwarded-for': forwardedFor });
+    const auditIps = async (manager: typeof env.manager) =>
+      (await manager.context.db('audit_log').where({ action: 'auth.login_failed' }).orderBy('id')).map((row: { ip: string }) => row.ip);
+
+    // Off by default: the header is ignored and every client behind the proxy shares its address.
+    for (let i = 0; i < 5; i++) expect((await failedLogin(env.manager, '10.0.0.5', `203.0.113.${i}`)).statusCode).toBe(401);
+    expect((await failedLogin(env.manager, '10.0.0.5', '203.0.113.99')).statusCode).toBe(429);
+    expect(new Set(await auditIps(env.manager))).toEqual(new Set(['10.0.0.5']));
+
+    const proxied = await authManager(kind, { trust_proxy_header: true });
+    try {
+      // The client is the rightmost address that is not a trusted proxy (10.0.0.4 is one).
+      for (let i = 0; i < 5; i++) expect((await failedLogin(proxied.manager, '10.0.0.5', '203.0.113.7, 10.0.0.4')).statusCode).toBe(401);
+      expect((await failedLogin(proxied.manager, '10.0.0.5', '203.0.113.7, 10.0.0.4')).statusCode).toBe(429);
+      // Another client behind the same proxy is not limited; one cannot forge its way in by prepending.
+      expect((await failedLogin(proxied.manager, '10.0.0.5', '198.51.100.1, 203.0.113.8')).statusCode).toBe(401);
+      // A peer that is not a trusted proxy is itself the client, whatever it claims.
+      expect((await failedLogin(proxied.manager, '192.0.2.50', '203.0.113.9')).statusCode).toBe(401);
+      expect(await auditIps(proxied.manager)).toEqual([...Array(5).fill('203.0.113.7'), '203.0.113.8', '192.0.2.50']);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it('locks an account after 5 consecutive wrong passwords, with the same generic 401, and a success resets the run', async () => {
     const id = await seedUser(env.manager, 'ivy', 'viewer');
     const attempt = (password: string, n: number) => new Browser(env.manager).login('ivy', password, `10.2.0.${n}`);

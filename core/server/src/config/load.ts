@@ -16,6 +16,9 @@ export interface LoadConfigOptions {
   cwd?: string;
 }
 
+/** Options given as comma-separated lists in the environment. */
+const LIST_OPTIONS = new Set(['drivers', 'trusted_proxies']);
+
 /**
  * Builds the configuration: schema defaults, caller defaults, the config file, code overrides, then the
  * environment. Anything invalid throws a ConfigError naming the option and its source.
@@ -28,7 +31,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ManagerConfig {
   for (const [key, option] of Object.entries(CONFIG_OPTIONS)) {
     const value = env[option.env];
     if (value === undefined || value === '') continue;
-    raw[key] = key === 'drivers' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
+    raw[key] = LIST_OPTIONS.has(key) ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
   }
 
   const { value, error } = configSchema.validate(raw, { abortEarly: true, convert: true });

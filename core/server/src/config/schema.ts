@@ -1,5 +1,6 @@
 import path from 'node:path';
 import Joi from 'joi';
+import { DEFAULT_TRUSTED_PROXIES } from '../http/client-address';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -19,6 +20,10 @@ export interface ManagerConfig {
   tls_key?: string;
   /** The manager sits behind a TLS-terminating proxy: cookies are marked Secure. */
   behind_https: boolean;
+  /** Take the client address from X-Forwarded-For, when the request comes from a trusted proxy. */
+  trust_proxy_header: boolean;
+  /** Addresses or CIDR ranges of the proxies whose X-Forwarded-For is believed. */
+  trusted_proxies: string[];
   log_level: (typeof LOG_LEVELS)[number];
   log_format: 'auto' | 'json' | 'pretty';
   /** Extra driver packages to load, by npm package name. */
@@ -83,6 +88,16 @@ export const CONFIG_OPTIONS = {
     env: 'BILBYCAST_BEHIND_HTTPS',
     schema: Joi.boolean().truthy('1').falsy('0').default(false),
     meaning: 'The manager is reached through a TLS-terminating proxy: mark cookies Secure.'
+  },
+  trust_proxy_header: {
+    env: 'BILBYCAST_TRUST_PROXY_HEADER',
+    schema: Joi.boolean().truthy('1').falsy('0').default(false),
+    meaning: 'Behind a load balancer: rate limits and the audit log use the client address from X-Forwarded-For, believed only from trusted_proxies.'
+  },
+  trusted_proxies: {
+    env: 'BILBYCAST_TRUSTED_PROXIES',
+    schema: Joi.array().items(Joi.string().ip({ cidr: 'optional' })).default([...DEFAULT_TRUSTED_PROXIES]),
+    meaning: 'Proxies (addresses or CIDR ranges, comma-separated in the environment) whose X-Forwarded-For is believed. Default: loopback and private ranges.'
   },
   log_level: {
     env: 'BILBYCAST_LOG_LEVEL',

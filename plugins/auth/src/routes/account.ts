@@ -45,7 +45,7 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
             username: caller.user.username,
             target_type: 'user',
             target_id: caller.user.id,
-            ip: request.info.remoteAddress,
+            ip: request.clientIp,
             details: { changed: changes, self_service: true }
           });
           return view(caller.user.id);
@@ -78,7 +78,7 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
           // A browser session continues in a fresh one: a copy of the old cookie ends with the others.
           let keep: string | undefined;
           if (caller.session_id) {
-            const fresh = await deps.sessions.create(user.id, { ip: request.info.remoteAddress, user_agent: request.headers['user-agent'] as string | undefined });
+            const fresh = await deps.sessions.create(user.id, { ip: request.clientIp, user_agent: request.headers['user-agent'] as string | undefined });
             request.cookieAuth.set({ sid: fresh.secret });
             keep = fresh.id;
           }
@@ -91,7 +91,7 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
             username: user.username,
             target_type: 'user',
             target_id: user.id,
-            ip: request.info.remoteAddress,
+            ip: request.clientIp,
             details: { other_sessions_ended: signedOut }
           });
           return { success: true, other_sessions_ended: signedOut };

@@ -28,7 +28,7 @@ type LoginOutcome =
 
 /** The password step shared by the JSON and form logins. */
 async function checkPassword(deps: LoginDeps, request: Request, username: string, password: string): Promise<LoginOutcome> {
-  const ip = request.info.remoteAddress;
+  const ip = request.clientIp;
   const retryAfter = await deps.limits.takeIpAttempt(ip);
   if (retryAfter > 0) return { kind: 'rate_limited', retryAfter };
 
@@ -59,7 +59,7 @@ async function checkPassword(deps: LoginDeps, request: Request, username: string
 
 /** Starts a session: cookie, fresh CSRF token, last login time, audit. Returns the CSRF token. */
 export async function startSession(deps: LoginDeps, request: Request, h: ResponseToolkit, user: AccountRow, how: string): Promise<string> {
-  const session = await deps.sessions.create(user.id, { ip: request.info.remoteAddress, user_agent: request.headers['user-agent'] as string | undefined });
+  const session = await deps.sessions.create(user.id, { ip: request.clientIp, user_agent: request.headers['user-agent'] as string | undefined });
   request.cookieAuth.set({ sid: session.secret });
   const csrfToken = crypto.randomBytes(16).toString('hex');
   h.state(CSRF_COOKIE, csrfToken);
@@ -68,7 +68,7 @@ export async function startSession(deps: LoginDeps, request: Request, h: Respons
     action: 'auth.login',
     user_id: user.id,
     username: user.username,
-    ip: request.info.remoteAddress,
+    ip: request.clientIp,
     details: { method: how }
   });
   return csrfToken;
@@ -146,7 +146,7 @@ export function loginRoutes(deps: LoginDeps): ServerRoute[] {
           if (caller.session_id) await deps.sessions.revoke(caller.user.id, caller.session_id);
           request.cookieAuth.clear();
           h.unstate(CSRF_COOKIE);
-          await deps.manager.audit.record({ action: 'auth.logout', user_id: caller.user.id, username: caller.user.username, ip: request.info.remoteAddress });
+          await deps.manager.audit.record({ action: 'auth.logout', user_id: caller.user.id, username: caller.user.username, ip: request.clientIp });
           return { success: true };
         }
       }

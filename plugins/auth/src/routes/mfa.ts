@@ -15,7 +15,7 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
   const { db, audit } = deps.manager as ManagerContext;
   const actor = (request: Parameters<typeof callerOf>[0]) => {
     const caller = callerOf(request);
-    return { user_id: caller.user.id, username: caller.user.username, ip: request.info.remoteAddress, target_type: 'user', target_id: caller.user.id };
+    return { user_id: caller.user.id, username: caller.user.username, ip: request.clientIp, target_type: 'user', target_id: caller.user.id };
   };
   return [
     {
@@ -86,7 +86,7 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
         validate: { payload: Joi.object({ challenge_token: Joi.string().min(1).max(100).required(), code }) },
         handler: async (request, h) => {
           const { challenge_token, code: given } = request.payload as { challenge_token: string; code: string };
-          const ip = request.info.remoteAddress;
+          const ip = request.clientIp;
           const challenge = await deps.mfa.challengeUser(challenge_token);
           if (!challenge) throw apiError(401, 'invalid_challenge', 'The sign-in challenge is unknown, used or expired; sign in again');
           const retryAfter = await deps.limits.takeMfaAttempt(challenge.userId);

@@ -78,7 +78,7 @@ declare module '@hapi/hapi' {
 function oidcRoutes(deps: LoginDeps & { settings: OidcSettings; accounts: OidcAccounts }): ServerRoute[] {
   const { settings, accounts, manager } = deps;
   const fail = async (request: Request, h: ResponseToolkit, reason: string, detail?: string) => {
-    await manager.audit.record({ action: 'auth.oidc_failed', ip: request.info.remoteAddress, outcome: 'failure', details: { reason, detail } });
+    await manager.audit.record({ action: 'auth.oidc_failed', ip: request.clientIp, outcome: 'failure', details: { reason, detail } });
     manager.logger.warn({ reason, detail }, 'SSO login refused');
     h.unstate(NONCE_COOKIE);
     return h.redirect(`/login?error=${reason === 'no_account' || reason === 'ambiguous_email' ? 'sso_no_account' : 'sso_failed'}`).code(303);
@@ -95,7 +95,7 @@ function oidcRoutes(deps: LoginDeps & { settings: OidcSettings; accounts: OidcAc
     } catch (err) {
       return fail(request, h, err instanceof OidcError ? err.code : 'invalid_id_token', (err as Error).message);
     }
-    const outcome = await accounts.resolve(claims, request.info.remoteAddress);
+    const outcome = await accounts.resolve(claims, request.clientIp);
     if ('refused' in outcome) return fail(request, h, outcome.refused);
     if (!accountUsable(outcome.user)) return fail(request, h, 'account_unusable');
     h.unstate(NONCE_COOKIE);
@@ -128,7 +128,7 @@ function oidcRoutes(deps: LoginDeps & { settings: OidcSettings; accounts: OidcAc
         handler: async (request) => {
           await accounts.setClientSecret((request.payload as { client_secret: string }).client_secret);
           const caller = request.auth.credentials as unknown as { user: { id: string; username: string } };
-          await manager.audit.record({ action: 'settings.oidc_client_secret', user_id: caller.user.id, username: caller.user.username, ip: request.info.remoteAddress });
+          await manager.audit.record({ action: 'settings.oidc_client_secret', user_id: caller.user.id, username: caller.user.username, ip: request.clientIp });
           return { client_secret_set: true };
         }
       }

@@ -32,7 +32,7 @@ export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions:
           const caller = callerOf(request);
           const { id: sessionId } = request.params as { id: string };
           if (!(await deps.sessions.revoke(caller.user.id, sessionId))) throw apiError(404, 'session_not_found', 'No such session');
-          await audit.record({ action: 'auth.session_revoke', user_id: caller.user.id, username: caller.user.username, target_type: 'session', target_id: sessionId, ip: request.info.remoteAddress });
+          await audit.record({ action: 'auth.session_revoke', user_id: caller.user.id, username: caller.user.username, target_type: 'session', target_id: sessionId, ip: request.clientIp });
           return h.response().code(204);
         }
       }
@@ -82,7 +82,7 @@ export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions:
             username: caller.user.username,
             target_type: 'api_token',
             target_id: created.id,
-            ip: request.info.remoteAddress,
+            ip: request.clientIp,
             details: { name: created.name, role: created.role, expires_at: created.expires_at }
           });
           return h.response(created).code(201);
@@ -101,7 +101,7 @@ export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions:
           const caller = callerOf(request);
           const revoked = await deps.tokens.revoke(caller.user.id, (request.params as { id: string }).id);
           if (!revoked) throw apiError(404, 'token_not_found', 'No such token');
-          await audit.record({ action: 'auth.token_revoke', user_id: caller.user.id, username: caller.user.username, target_type: 'api_token', target_id: revoked.id, ip: request.info.remoteAddress, details: { name: revoked.name } });
+          await audit.record({ action: 'auth.token_revoke', user_id: caller.user.id, username: caller.user.username, target_type: 'api_token', target_id: revoked.id, ip: request.clientIp, details: { name: revoked.name } });
           return h.response().code(204);
         }
       }

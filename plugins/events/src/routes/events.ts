@@ -52,7 +52,7 @@ function toFilter({ from, to, q, ...rest }: FilterInput): EventFilter {
 }
 
 function actorOf(request: Request): EventActor {
-  return { credentials: callerOf(request), ip: request.info.remoteAddress ?? null };
+  return { credentials: callerOf(request), ip: request.clientIp };
 }
 
 const eventNotFound = () => apiError(404, 'event_not_found', 'No such event');

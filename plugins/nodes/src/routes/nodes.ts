@@ -44,7 +44,7 @@ export async function visibleNode(request: Request, directory: NodeDirectory): P
 
 export function auditActor(request: Request) {
   const caller = callerOf(request);
-  return { user_id: caller.user.id, username: caller.user.username, ip: request.info.remoteAddress ?? null };
+  return { user_id: caller.user.id, username: caller.user.username, ip: request.clientIp };
 }
 
 const toIso = (date: Date | null | undefined) => (date === undefined ? undefined : date && date.toISOString());

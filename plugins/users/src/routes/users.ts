@@ -75,7 +75,7 @@ async function hashIfAcceptable(password: string): Promise<string> {
 }
 
 function actorOf(request: Request): Actor {
-  return { credentials: callerOf(request), ip: request.info.remoteAddress ?? null };
+  return { credentials: callerOf(request), ip: request.clientIp };
 }
 
 const toIso = (date: Date | null | undefined) => (date === undefined ? undefined : date && date.toISOString());

@@ -1,0 +1,50 @@
+import net from 'node:net';
+import type { Request } from '@hapi/hapi';
+
+/** Private and loopback ranges: where a load balancer in front of the manager usually is. */
+export const DEFAULT_TRUSTED_PROXIES = ['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '::1/128', 'fc00::/7'];
+
+function blockList(entries: string[]): net.BlockList {
+  const list = new net.BlockList();
+  for (const entry of entries) {
+    const [address, prefix] = entry.split('/');
+    const family = net.isIPv6(address) ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(prefix), family);
+  }
+  return list;
+}
+
+/** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) as `10.0.0.1`. */
+function plain(address: string): string {
+  return address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
+}
+
+/**
+ * How the manager tells who a request comes from, for rate limits and the audit log. By
+ * default the connection's peer. With `trustProxyHeader`, and only when the peer is one of
+ * `trustedProxies`, `X-Forwarded-For` is read from the right (each proxy appends the address it
+ * saw) and the first address that is not a trusted proxy is the client: a client cannot forge
+ * its way past the proxies, because whatever it sends is to the left of what they append.
+ */
+export function clientAddressResolver(trustProxyHeader: boolean, trustedProxies: string[]): (request: Request) => string {
+  const trusted = blockList(trustedProxies);
+  const isTrusted = (address: string) => {
+    const family = net.isIPv6(address) ? 'ipv6' : net.isIPv4(address) ? 'ipv4' : undefined;
+    return family !== undefined && trusted.check(address, family);
+  };
+  return (request) => {
+    const peer = plain(request.info.remoteAddress);
+    if (!trustProxyHeader || !isTrusted(peer)) return peer;
+    const header: unknown = request.headers['x-forwarded-for'];
+    const text = Array.isArray(header) ? header.join(',') : typeof header === 'string' ? header : '';
+    const hops = text.split(',').map((hop) => plain(hop.trim()));
+    let client = peer;
+    for (let i = hops.length - 1; i >= 0; i--) {
+      if (!net.isIP(hops[i])) break;
+      client = hops[i];
+      if (!isTrusted(client)) break;
+    }
+    return client;
+  };
+}
