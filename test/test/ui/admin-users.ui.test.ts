@@ -65,6 +65,32 @@ describe.each(testDatabases().slice(0, 1))('UI: user administration (%s)', (kind
     await saveScreenshot(page, 'users');
   }, TEST_TIMEOUT_MS);
 
+  test('an admin limited to some nodes is offered access within them only; users who reach further are not theirs to edit', async () => {
+    await env.user('studio-admin', 'admin', { allowed_node_ids: JSON.stringify([studioA]) });
+    await env.user('everywhere', 'operator');
+    const { page } = await env.signIn('studio-admin', '/admin/users');
+    const wide = page.locator('[data-testid="user-row"][data-username="everywhere"]');
+    await wide.waitFor();
+    expect(await page.getByRole('button', { name: 'Edit everywhere' }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Delete everywhere' }).isDisabled()).toBe(true);
+    await wide.getByTestId('user-locked').getByText(/limited to some nodes/).waitFor();
+
+    const dialog = await openCreate(page);
+    expect(await dialog.getByLabel('All nodes').isDisabled()).toBe(true);
+    expect(await dialog.getByLabel('Only selected nodes').isChecked()).toBe(true);
+    const choices = dialog.getByRole('group', { name: 'Allowed nodes' });
+    // Only the nodes it can reach are listed.
+    expect(await choices.getByRole('checkbox').count()).toBe(1);
+    await dialog.getByLabel('Username').fill('studio-viewer');
+    await dialog.getByLabel('Password', { exact: true }).fill('Str0ngPassword');
+    await choices.getByLabel('Studio A').check();
+    await dialog.getByRole('button', { name: 'Create user' }).click();
+    await page.locator('[data-testid="user-row"][data-username="studio-viewer"]').waitFor();
+    expect((await users()).find((u) => u.username === 'studio-viewer')).toMatchObject({ allowed_node_ids: [studioA] });
+    // Within its nodes it manages users as any admin.
+    expect(await page.getByRole('button', { name: 'Edit studio-viewer' }).isDisabled()).toBe(false);
+  }, TEST_TIMEOUT_MS);
+
   test('a weak password shows the policy problems; nothing is created', async () => {
     const { page } = await env.signIn('admin', '/admin/users');
     const dialog = await openCreate(page);

@@ -26,6 +26,7 @@ const EXPLAIN: Record<string, string> = {
   super_admin_required: 'Only a super admin can change or delete a super admin.',
   cannot_modify_self: 'You cannot delete or disable your own account. Ask another administrator.',
   last_super_admin: 'This is the last active super admin: promote someone else first.',
+  node_scope_exceeded: 'You are limited to some nodes: you can only give, and manage, access within them.',
   weak_password: 'Choose a stronger password: 8–128 characters with an upper-case letter, a lower-case letter and a digit.',
   username_taken: 'Pick another username.'
 };
@@ -59,6 +60,8 @@ export function UsersPage() {
 
 function UserAdmin() {
   const { user: me } = useAuth();
+  // An admin limited to some nodes gives and manages access within them only (as the server enforces).
+  const myNodes = me?.allowed_node_ids ?? null;
   const { data: users, error: loadError, reload: load } = useApiGet<User[]>('/api/v1/users');
   const [nodes, setNodes] = useState<Node[]>([]);
   const [dialog, setDialog] = useState<DialogState | null>(null);
@@ -126,8 +129,16 @@ function UserAdmin() {
                 const expired = isPast(u.expires_at);
                 // What the server would refuse is not offered (it enforces it regardless).
                 const superAdminOnly = u.role === 'super_admin' && me?.role !== 'super_admin';
+                const beyondMe = !withinScope(u.allowed_node_ids, myNodes);
+                const noEdit = superAdminOnly || beyondMe;
                 const isMe = u.id === me?.id;
-                const locked = superAdminOnly ? EXPLAIN.super_admin_required : isMe ? EXPLAIN.cannot_modify_self : null;
+                const locked = superAdminOnly
+                  ? EXPLAIN.super_admin_required
+                  : beyondMe
+                    ? EXPLAIN.node_scope_exceeded
+                    : isMe
+                      ? EXPLAIN.cannot_modify_self
+                      : null;
                 return (
                   <tr key={u.id} data-testid="user-row" data-username={u.username}>
                     <td>
@@ -156,9 +167,9 @@ function UserAdmin() {
                         type="button"
                         className="secondary small"
                         onClick={() => setDialog({ kind: 'edit', user: u })}
-                        disabled={superAdminOnly}
+                        disabled={noEdit}
                         aria-label={`Edit ${u.username}`}
-                        aria-describedby={superAdminOnly ? `locked-${u.id}` : undefined}
+                        aria-describedby={noEdit ? `locked-${u.id}` : undefined}
                       >
                         Edit
                       </button>
@@ -191,8 +202,12 @@ function UserAdmin() {
         open={dialog !== null}
         onClose={close}
       >
-        {dialog?.kind === 'create' && <UserForm nodes={nodes} grantable={grantable} onCancel={close} onSaved={(u) => done(`User “${u.username}” created.`)} />}
-        {dialog?.kind === 'edit' && <UserForm user={dialog.user} nodes={nodes} grantable={grantable} onCancel={close} onSaved={(u) => done(`User “${u.username}” saved.`)} />}
+        {dialog?.kind === 'create' && (
+          <UserForm nodes={nodes} grantable={grantable} limited={myNodes !== null} onCancel={close} onSaved={(u) => done(`User “${u.username}” created.`)} />
+        )}
+        {dialog?.kind === 'edit' && (
+          <UserForm user={dialog.user} nodes={nodes} grantable={grantable} limited={myNodes !== null} onCancel={close} onSaved={(u) => done(`User “${u.username}” saved.`)} />
+        )}
         {dialog?.kind === 'delete' && (
           <ConfirmAction
             text={
@@ -217,7 +232,27 @@ function UserAdmin() {
 }
 
 /** Create (no `user`) or edit a user. Edits send only the fields that changed. */
-function UserForm({ user, nodes, grantable, onCancel, onSaved }: { user?: User; nodes: Node[]; grantable: Role[]; onCancel(): void; onSaved(user: User): void }) {
+/** Whether access to `nodeIds` (null: every node) lies within `scope` (null: unlimited). */
+function withinScope(nodeIds: string[] | null, scope: string[] | null): boolean {
+  return scope === null || (nodeIds !== null && nodeIds.every((id) => scope.includes(id)));
+}
+
+function UserForm({
+  user,
+  nodes,
+  grantable,
+  limited,
+  onCancel,
+  onSaved
+}: {
+  user?: User;
+  nodes: Node[];
+  grantable: Role[];
+  /** The admin is limited to some nodes: "all nodes" is not theirs to give. */
+  limited: boolean;
+  onCancel(): void;
+  onSaved(user: User): void;
+}) {
   const editing = user !== undefined;
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
@@ -227,7 +262,7 @@ function UserForm({ user, nodes, grantable, onCancel, onSaved }: { user?: User; 
   const [active, setActive] = useState(user?.is_active ?? true);
   const initialExpiry = isoToLocalInput(user?.expires_at);
   const [expires, setExpires] = useState(initialExpiry);
-  const [allNodes, setAllNodes] = useState(user ? user.allowed_node_ids === null : true);
+  const [allNodes, setAllNodes] = useState(user ? user.allowed_node_ids === null : !limited);
   const [selected, setSelected] = useState<Set<string>>(new Set(user?.allowed_node_ids ?? []));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -322,8 +357,13 @@ function UserForm({ user, nodes, grantable, onCancel, onSaved }: { user?: User; 
         <fieldset className="wide">
           <legend>Node access</legend>
           <label className="checkbox">
-            <input type="radio" name="node-access" checked={allNodes} onChange={() => setAllNodes(true)} /> All nodes
+            <input type="radio" name="node-access" checked={allNodes} disabled={limited} aria-describedby={limited ? 'node-access-limited' : undefined} onChange={() => setAllNodes(true)} /> All nodes
           </label>
+          {limited && (
+            <p className="hint" id="node-access-limited">
+              {EXPLAIN.node_scope_exceeded}
+            </p>
+          )}
           <label className="checkbox">
             <input type="radio" name="node-access" checked={!allNodes} onChange={() => setAllNodes(false)} /> Only selected nodes
           </label>
