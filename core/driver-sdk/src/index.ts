@@ -39,8 +39,10 @@ export interface CommandDefinition {
   mutates: boolean;
 }
 
-export type DeviceHealth = 'healthy' | 'warning' | 'critical';
-export type EventSeverity = 'info' | 'warning' | 'critical';
+export const DEVICE_HEALTHS = ['healthy', 'warning', 'critical'] as const;
+export type DeviceHealth = (typeof DEVICE_HEALTHS)[number];
+export const EVENT_SEVERITIES = ['info', 'warning', 'critical'] as const;
+export type EventSeverity = (typeof EVENT_SEVERITIES)[number];
 
 /** Sections of the node page a device type supports (the UI shows only these). */
 export const UI_SECTIONS = ['flows', 'tunnels', 'edges', 'inputs', 'outputs', 'alarms', 'config', 'ptp', 'resources', 'events'] as const;

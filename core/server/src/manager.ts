@@ -183,10 +183,11 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     await assertDatabaseUsable(db, database);
     // A wrong key is refused before any migration touches the database; on a new one the
     // check value is written once the tables exist.
-    if (await db.schema.hasTable(KEY_CHECK_TABLE)) await verifyMasterKey(db, secrets, masterKey.file);
+    const known = await db.schema.hasTable(KEY_CHECK_TABLE);
+    if (known) await verifyMasterKey(db, secrets, masterKey.file);
     const applied = await context.migrations.latest(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
-    await verifyMasterKey(db, secrets, masterKey.file);
+    if (!known) await verifyMasterKey(db, secrets, masterKey.file);
   });
   server.ext('onPreStop', async () => {
     await context.websockets.closeAll(Math.min(config.shutdown_timeout_ms, 5000));

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { AuditLog, DriverRegistry } from '@bilbycast/core';
-import { defaultDeriveHealth, defaultEventSeverity, type DeviceHealth, type DeviceSummary } from '@bilbycast/driver-sdk';
+import { DEVICE_HEALTHS, EVENT_SEVERITIES, defaultDeriveHealth, defaultEventSeverity, type DeviceHealth, type DeviceSummary } from '@bilbycast/driver-sdk';
 import type { Logger } from 'pino';
 import { CommandDeliveryError, type CommandOutcome } from './command-errors';
 import type { EventRecorder, NodeEventInput } from './event-recorder';
@@ -33,8 +33,8 @@ const MAX_THUMBNAILS_PER_NODE = 64;
 /** A thumbnail is a small JPEG (an edge's is 320 px wide, tens of KB): 1 MiB of base64 is plenty. */
 const MAX_THUMBNAIL_CHARS = 1024 * 1024;
 const LINK_ALARM_CATEGORIES = new Set(['connection', 'manager']);
-const SEVERITIES = new Set<unknown>(['info', 'warning', 'critical']);
-const HEALTH_VALUES = new Set<unknown>(['healthy', 'warning', 'critical']);
+const SEVERITIES = new Set<unknown>(EVENT_SEVERITIES);
+const HEALTH_VALUES = new Set<unknown>(DEVICE_HEALTHS);
 /** Unacknowledged alarms kept per session for health derivation (the newest; as many as the events store loads). */
 const MAX_ACTIVE_ALARMS = 500;
 
@@ -358,11 +358,12 @@ export class NodeHub {
     // Numbers and booleans are kept as text; objects and arrays (not text at all) count as absent.
     const text = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : null);
     const details = event.details && typeof event.details === 'object' && !Array.isArray(event.details) ? (event.details as Record<string, unknown>) : null;
+    const category = text(event.category) ?? 'unknown';
     this.#record({
       node_id: session.nodeId,
       severity,
       raw_severity: raw,
-      category: text(event.category) ?? 'unknown',
+      category,
       message: text(event.message) ?? 'Unknown event',
       details,
       flow_id: text(event.flow_id),
@@ -370,7 +371,7 @@ export class NodeHub {
       output_id: text(event.output_id)
     });
     if (severity !== 'info') {
-      session.activeAlarms.push({ severity, raw_severity: raw, category: text(event.category) ?? 'unknown' });
+      session.activeAlarms.push({ severity, raw_severity: raw, category });
       if (session.activeAlarms.length > MAX_ACTIVE_ALARMS) session.activeAlarms.shift();
       this.#rederiveHealth(session);
     }

@@ -28,9 +28,10 @@ export function registerMigrateCommand(program: Command, manifest: CliManifest):
           console.log(reverted.length ? reverted.map((n) => `reverted ${n}`).join('\n') : 'Nothing to roll back.');
         } else {
           await assertDatabaseUsable(db, parseDatabaseUrl(config.database_url, config.data_dir));
-          if (await db.schema.hasTable(KEY_CHECK_TABLE)) await verifyMasterKey(db, secrets, masterKey.file);
+          const known = await db.schema.hasTable(KEY_CHECK_TABLE);
+          if (known) await verifyMasterKey(db, secrets, masterKey.file);
           const applied = await migrations.latest(db);
-          await verifyMasterKey(db, secrets, masterKey.file);
+          if (!known) await verifyMasterKey(db, secrets, masterKey.file);
           console.log(applied.length ? applied.map((n) => `applied  ${n}`).join('\n') : 'Database is up to date.');
         }
       } finally {
