@@ -14,6 +14,7 @@
 import Joi from 'joi';
 
 export { Joi };
+export { REDACTED, redactSecrets, restoreSecrets, findRedacted, type RedactedConfig, type RestoredConfig } from './config-secrets';
 
 /** The driver API version this SDK describes. Bumped on any incompatible contract change. */
 export const DRIVER_API_VERSION = 1;
@@ -37,6 +38,12 @@ export interface CommandDefinition {
   timeout_ms: number;
   /** Whether the command changes the device's state (audited and hidden from read-only users). */
   mutates: boolean;
+  /**
+   * The parameter that carries a whole device configuration as `get_config` returns it (e.g.
+   * `config` of an edge's `update_config`). Secrets the manager redacted from the config it
+   * showed (see `config_secrets`) are put back into it before the command is sent.
+   */
+  config_param?: string;
 }
 
 export const DEVICE_HEALTHS = ['healthy', 'warning', 'critical'] as const;
@@ -58,6 +65,30 @@ export interface DeviceSummary {
   uptime_secs?: number;
   /** Further named values a device type wants charted (e.g. connected_edges). */
   metrics: Record<string, number>;
+}
+
+/**
+ * What a driver's `refuseCommand` hook sees of a node before a command is sent to it. Times
+ * are the manager's: `*_at_ms` say when the last health and stats payloads arrived.
+ */
+export interface CommandCheckInput {
+  /** The command's `type`. */
+  command: string;
+  /** When the node last registered with a token (ISO 8601), or null if unknown. */
+  registered_at: string | null;
+  /** When the current session signed in (ISO 8601). */
+  connected_at: string;
+  now_ms: number;
+  health: unknown;
+  health_at_ms: number | null;
+  stats: unknown;
+  stats_at_ms: number | null;
+}
+
+/** Why a command must not be sent now: answered to the caller as 409 with this `error_code`. */
+export interface CommandRefusal {
+  error_code: string;
+  message: string;
 }
 
 /** What health derivation sees: the last health and stats payloads and the unacknowledged alarms. */
@@ -84,7 +115,21 @@ export interface DriverDefinition {
   ai_protocol?: string;
   /** How topology views draw it. */
   topology?: { icon: string; color: string };
+  /**
+   * Where secrets sit in the device's configuration (as `get_config` returns it): dot paths
+   * where `*` matches any one key or array index and `**` any number of levels, e.g.
+   * `distribution.token_secret` or `**.passphrase`. The manager replaces their values with
+   * `REDACTED` in every config it caches or shows, and restores them in a command's
+   * `config_param`.
+   */
+  config_secrets?: string[];
+  /**
+   * Refuses a command the device must not receive in its current state (e.g. one that would
+   * make it persist a broken configuration): a refusal, or null to send it. Must not throw.
+   */
+  refuseCommand?(input: CommandCheckInput): CommandRefusal | null;
 }
+
 
 /**
  * Severity words devices use, mapped to the manager's three levels. Unknown words are info,
@@ -95,6 +140,26 @@ export function defaultEventSeverity(raw: string): EventSeverity {
   if (['critical', 'major', 'error', 'fatal', 'emergency', 'alert'].includes(word)) return 'critical';
   if (['warning', 'warn', 'minor', 'degraded'].includes(word)) return 'warning';
   return 'info';
+}
+
+/** Control characters (C0, DEL and C1): never part of a device resource id. */
+const CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+
+/**
+ * An id a device gives a flow, input, output or similar resource, as bilbycast devices
+ * validate them: 1 to `maxBytes` bytes of UTF-8 with no control characters — spaces, slashes
+ * and non-ASCII letters allowed (`Studio feed 2`, `Ü-Wagen`). Not trimmed: the device's id is
+ * used exactly as it is.
+ */
+export function resourceId(maxBytes = 64): Joi.StringSchema {
+  return Joi.string()
+    .min(1)
+    .max(maxBytes, 'utf8')
+    .pattern(CONTROL_CHARACTERS, 'no control characters')
+    .messages({
+      'string.max': `{{#label}} must be at most ${maxBytes} bytes of UTF-8`,
+      'string.pattern.name': '{{#label}} must not contain control characters'
+    });
 }
 
 /** Critical with any critical alarm, warning with any warning alarm or a non-"ok" health status. */
@@ -121,8 +186,14 @@ const commandSchema = Joi.object({
     .required()
     .messages({ 'any.invalid': '{{#label}} must be a joi object schema' }),
   timeout_ms: Joi.number().integer().min(100).max(600_000).required(),
-  mutates: Joi.boolean().required()
+  mutates: Joi.boolean().required(),
+  config_param: Joi.string().pattern(/^[a-z][a-z0-9_]{0,63}$/)
 });
+
+/** A `config_secrets` path: dot-separated keys, `*` (one level) or `**` (any number of levels). */
+const secretPathSchema = Joi.string()
+  .max(512)
+  .pattern(/^(?:\*\*|\*|[^.*]+)(?:\.(?:\*\*|\*|[^.*]+))*$/, 'secret path');
 
 /** The shape the manager checks a driver export against when it loads it. */
 export const driverDefinitionSchema = Joi.object({
@@ -137,7 +208,9 @@ export const driverDefinitionSchema = Joi.object({
   mapEventSeverity: Joi.function().maxArity(1),
   ui_sections: Joi.array().items(Joi.string().valid(...UI_SECTIONS)).unique(),
   ai_protocol: Joi.string().max(20_000),
-  topology: Joi.object({ icon: Joi.string().pattern(/^[a-z0-9-]{1,40}$/).required(), color: Joi.string().pattern(/^#[0-9a-fA-F]{6}$/).required() })
+  topology: Joi.object({ icon: Joi.string().pattern(/^[a-z0-9-]{1,40}$/).required(), color: Joi.string().pattern(/^#[0-9a-fA-F]{6}$/).required() }),
+  config_secrets: Joi.array().items(secretPathSchema).max(200).unique(),
+  refuseCommand: Joi.function().maxArity(1)
 }).required();
 
 /**

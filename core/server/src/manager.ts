@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import tlsModule from 'node:tls';
 import Hapi, { type Plugin, type Request, type Server, type ServerRegisterPluginObject } from '@hapi/hapi';
 import Inert from '@hapi/inert';
@@ -51,6 +52,11 @@ export interface ManagerContext {
   services: ServiceRegistry;
   /** The append-only audit log every plugin writes through. */
   audit: AuditLog;
+  /**
+   * Who a WebSocket upgrade comes from, as `request.clientIp` tells for HTTP requests (the
+   * peer, or X-Forwarded-For from a trusted proxy).
+   */
+  clientAddress(message: IncomingMessage): string;
 }
 
 
@@ -136,6 +142,7 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     }
   });
 
+  const clientAddress = clientAddressResolver(config.trust_proxy_header, config.trusted_proxies);
   const context: ManagerContext = {
     config,
     version,
@@ -150,11 +157,11 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     drivers: new DriverRegistry(discovered.loaded, discovered.refused),
     websockets: new WebSocketRouter(logger),
     services: new ServiceRegistry(),
-    audit: new AuditLog(db, logger)
+    audit: new AuditLog(db, logger),
+    clientAddress: (message) => clientAddress(message.socket.remoteAddress ?? '', message.headers['x-forwarded-for'])
   };
   server.decorate('server', 'manager', context);
-  const clientAddress = clientAddressResolver(config.trust_proxy_header, config.trusted_proxies);
-  server.decorate('request', 'clientIp', (request: Request) => clientAddress(request), { apply: true });
+  server.decorate('request', 'clientIp', (request: Request) => clientAddress(request.info.remoteAddress, request.headers['x-forwarded-for']), { apply: true });
   context.migrations.add('core', [...coreMigrations, auditMigration]);
   context.secretColumns.register(keyCheckColumn);
   context.websockets.attach(server.listener);

@@ -11,6 +11,30 @@ export { deriveHealth, flowHealthToDevice } from './health';
 export { summarize } from './summary';
 export * as schemas from './schemas';
 
+/**
+ * Secrets in an edge's config_response. The edge strips its infrastructure secrets itself
+ * (node secret, tunnel keys, TLS keys…) but keeps the flow-level credentials (SRT
+ * passphrases, RTMP stream keys, RTSP passwords, bearer tokens): the manager redacts all of
+ * them from what it caches or shows, and restores them into an `update_config`.
+ */
+export const EDGE_CONFIG_SECRETS = [
+  'manager.node_secret',
+  'manager.registration_token',
+  'server.tls',
+  'server.auth',
+  'setup_token',
+  'nmos_registration.bearer_token',
+  '**.tunnel_encryption_key',
+  '**.tunnel_bind_secret',
+  '**.tunnel_psk',
+  '**.tls_key_pem',
+  '**.passphrase',
+  '**.stream_key',
+  '**.password',
+  '**.bearer_token',
+  '**.auth_token'
+];
+
 const AI_PROTOCOL = `Edge transport node (bilbycast-edge), WebSocket /ws/node.
 Commands are {"type":"command","payload":{"command_id","action":{"type":<name>,...params}}}; the node answers command_ack {command_id, success, data?, error?, error_code?}.
 get_config is answered only by a config_response carrying the whole AppConfig (version 2, infrastructure secrets stripped).
@@ -33,7 +57,8 @@ export const driver = defineDriver({
   mapEventSeverity: defaultEventSeverity,
   ui_sections: ['flows', 'tunnels', 'inputs', 'outputs', 'alarms', 'config', 'ptp', 'resources', 'events'],
   ai_protocol: AI_PROTOCOL,
-  topology: { icon: 'server', color: '#2563eb' }
+  topology: { icon: 'server', color: '#2563eb' },
+  config_secrets: EDGE_CONFIG_SECRETS
 });
 
 export default driver;

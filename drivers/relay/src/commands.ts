@@ -4,7 +4,7 @@
  * Every parameter schema is a plain joi object built from the SDK's re-exported Joi so the
  * manager can publish it as JSON Schema (joi-to-json) and validate the action before sending.
  */
-import { Joi, type CommandDefinition } from '@bilbycast/driver-sdk';
+import { Joi, resourceId, type CommandDefinition } from '@bilbycast/driver-sdk';
 
 /** The relay answers every command promptly; 15 s is the recommended default (§5.1). */
 export const RELAY_COMMAND_TIMEOUT_MS = 15_000;
@@ -14,14 +14,8 @@ const tunnelId = Joi.string()
   .required()
   .description('Tunnel UUID');
 
-/** Edge ids are the edges' manager node ids: short printable tokens. */
-const edgeId = Joi.string()
-  .trim()
-  .min(1)
-  .max(128)
-  .pattern(/^[A-Za-z0-9._:-]+$/)
-  .required()
-  .description('Manager node id of the connected edge');
+/** The id a connected edge gave itself (any text without control characters, as the relay lists it). */
+const edgeId = resourceId(256).required().description('Id of the connected edge, as the relay lists it');
 
 /** Bind tokens are hex HMAC-SHA256 digests (64 hex chars); accept any sane hex length. */
 const bindToken = Joi.string()

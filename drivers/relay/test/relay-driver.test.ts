@@ -104,7 +104,11 @@ describe('relay command parameters', () => {
   it('validates disconnect_edge', () => {
     expect(validate('disconnect_edge', { edge_id: '5e2d9c1a-node' }).error).toBeUndefined();
     expect(validate('disconnect_edge', {}).error?.message).toContain('"edge_id" is required');
-    expect(validate('disconnect_edge', { edge_id: 'bad id; rm' }).error?.message).toContain('"edge_id"');
+    // The relay lists edges by whatever id they gave themselves: spaces and accents included.
+    expect(validate('disconnect_edge', { edge_id: 'Studio edge 1 (Ü-Wagen)' }).error).toBeUndefined();
+    expect(validate('disconnect_edge', { edge_id: 'line\nbreak' }).error?.message).toContain('must not contain control characters');
+    expect(validate('disconnect_edge', { edge_id: 'é'.repeat(129) }).error?.message).toContain('at most 256 bytes');
+    expect(validate('disconnect_edge', { edge_id: '' }).error?.message).toContain('"edge_id"');
   });
 
   it('validates authorize_tunnel tokens', () => {

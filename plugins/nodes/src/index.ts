@@ -10,6 +10,7 @@ import { NodeDirectory } from './services/node-directory';
 import { NodeHub } from './services/node-hub';
 import { DashboardFeed } from './websocket/dashboard-socket';
 import { handleNodeSocket } from './websocket/node-socket';
+import { UnauthenticatedSockets } from './websocket/unauthenticated-sockets';
 
 export { LiveFeed, type LiveFeedMessages } from './services/live-feed';
 export type { EventRecorder, NodeEventInput, StoredEvent, AlarmCounts } from './services/event-recorder';
@@ -33,12 +34,24 @@ export interface NodesOptions {
   offline_after_secs?: number;
   /** A device must send its `auth` message within this time (default 10 s). */
   auth_timeout_ms?: number;
-  /** Largest device message processed; larger ones are counted and dropped (default 8 MiB). */
+  /** Largest device message processed (answers to the manager's requests); larger ones are counted and dropped (default 8 MiB). */
   max_message_bytes?: number;
-  /** Device events stored per node per minute; the rest are dropped with one warning (default 1000). */
+  /** Bytes a socket may send before it has signed in; more closes it unread (default 64 KiB). */
+  sign_in_max_bytes?: number;
+  /** Sockets waiting to sign in, overall (default 4096)… */
+  max_unauthenticated_sockets?: number;
+  /** …and per source address, IPv6 by /64 (default 512); beyond, new ones are closed with 1013. */
+  max_unauthenticated_per_address?: number;
+  /** Events stored per node per minute, the manager's own about it included; the rest are dropped with one warning (default 1000). */
   events_per_minute?: number;
-  /** Failed sign-ins per node (or token prefix) before a lockout (default 5)… */
+  /** Bytes of events stored per node per minute (default 256 KiB). */
+  event_bytes_per_minute?: number;
+  /** Bytes of messages a node may send per minute; beyond, they are dropped unread with one warning (default 64 MiB). */
+  message_bytes_per_minute?: number;
+  /** Failed sign-ins per node (or token prefix) from one address before a lockout of that pair (default 5)… */
   auth_failures_before_lockout?: number;
+  /** …failed sign-ins from one address, whatever the node, before that address is locked out (default 50)… */
+  auth_failures_per_address?: number;
   /** …counted over, and locked out for, this window (default 60 s). */
   auth_lockout_window_secs?: number;
   /** How often batched last-seen times are written (default 10 s). */
@@ -64,8 +77,14 @@ const optionsSchema = Joi.object({
   offline_after_secs: Joi.number().min(0.1).max(3600).default(45),
   auth_timeout_ms: Joi.number().integer().min(50).max(120_000).default(10_000),
   max_message_bytes: Joi.number().integer().min(64 * 1024).max(64 * MIB).default(8 * MIB),
+  sign_in_max_bytes: Joi.number().integer().min(4096).max(MIB).default(64 * 1024),
+  max_unauthenticated_sockets: Joi.number().integer().min(1).max(1_000_000).default(4096),
+  max_unauthenticated_per_address: Joi.number().integer().min(1).max(1_000_000).default(512),
   events_per_minute: Joi.number().integer().min(1).max(1_000_000).default(1000),
+  event_bytes_per_minute: Joi.number().integer().min(4096).max(1024 * MIB).default(256 * 1024),
+  message_bytes_per_minute: Joi.number().integer().min(MIB).max(64 * 1024 * MIB).default(64 * MIB),
   auth_failures_before_lockout: Joi.number().integer().min(1).max(1000).default(5),
+  auth_failures_per_address: Joi.number().integer().min(1).max(1_000_000).default(50),
   auth_lockout_window_secs: Joi.number().min(0.1).max(86_400).default(60),
   last_seen_flush_ms: Joi.number().integer().min(10).max(600_000).default(10_000),
   stats_history_interval_secs: Joi.number().min(0.001).max(3600).default(5),
@@ -101,8 +120,11 @@ export const plugin: Plugin<NodesOptions> = {
       {
         offlineAfterMs: options.offline_after_secs * 1000,
         authFailuresBeforeLockout: options.auth_failures_before_lockout,
+        authFailuresPerAddress: options.auth_failures_per_address,
         authLockoutWindowMs: options.auth_lockout_window_secs * 1000,
         eventsPerMinute: options.events_per_minute,
+        eventBytesPerMinute: options.event_bytes_per_minute,
+        bytesPerMinute: options.message_bytes_per_minute,
         lastSeenFlushMs: options.last_seen_flush_ms,
         historyIntervalMs,
         historyPoints: options.stats_history_points
@@ -113,11 +135,17 @@ export const plugin: Plugin<NodesOptions> = {
       for (const id of node_ids) hub.refreshAlarms(id).catch((err: unknown) => manager.logger.warn({ err, node_id: id }, 'could not refresh node alarms'));
     });
 
+    const unauthenticated = new UnauthenticatedSockets(options.max_unauthenticated_sockets, options.max_unauthenticated_per_address);
     manager.websockets.route('/ws/node', {
       // Messages between max_message_bytes and twice that are counted and dropped; beyond, ws closes with 1009.
       maxPayload: options.max_message_bytes * 2,
       onConnection: (socket, request) =>
-        handleNodeSocket(socket, request, hub, manager.logger, { authTimeoutMs: options.auth_timeout_ms, maxMessageBytes: options.max_message_bytes })
+        handleNodeSocket(socket, request, manager.clientAddress(request), hub, manager.logger, {
+          authTimeoutMs: options.auth_timeout_ms,
+          maxMessageBytes: options.max_message_bytes,
+          signInMaxBytes: options.sign_in_max_bytes,
+          unauthenticated
+        })
     });
 
     const dashboard = new DashboardFeed(

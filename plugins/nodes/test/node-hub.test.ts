@@ -30,7 +30,18 @@ describe('NodeHub', () => {
     const { db, drivers, logger, audit } = t.manager.context;
     hub = new NodeHub(
       { directory: new NodeDirectory(db, 3_600_000), drivers, logger, audit, liveFeed, events: () => undefined },
-      { offlineAfterMs: 45_000, authFailuresBeforeLockout: 5, authLockoutWindowMs: 60_000, eventsPerMinute: 1000, lastSeenFlushMs: 10_000, historyIntervalMs: 5000, historyPoints: 10 }
+      {
+        offlineAfterMs: 45_000,
+        authFailuresBeforeLockout: 5,
+        authFailuresPerAddress: 50,
+        authLockoutWindowMs: 60_000,
+        eventsPerMinute: 1000,
+        eventBytesPerMinute: 1024 * 1024,
+        bytesPerMinute: 64 * 1024 * 1024,
+        lastSeenFlushMs: 10_000,
+        historyIntervalMs: 5000,
+        historyPoints: 10
+      }
     );
   });
   afterAll(async () => {
@@ -40,7 +51,7 @@ describe('NodeHub', () => {
 
   test('a command issued before the auth reply has gone out waits until it has (node-protocol §3.2)', async () => {
     const { token } = await t.admin.addNode('early command');
-    const auth = await hub.authenticate({ registration_token: token });
+    const auth = await hub.authenticate({ registration_token: token }, '127.0.0.1');
     if (!auth.ok) throw new Error(auth.message);
     const { sent, socket } = recordingSocket();
     const session = (await hub.open(auth, socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null }))!;
@@ -57,10 +68,10 @@ describe('NodeHub', () => {
 
   test('a session keeps at most 500 unacknowledged alarms, the newest', async () => {
     const { token } = await t.admin.addNode('alarming');
-    const auth = await hub.authenticate({ registration_token: token });
+    const auth = await hub.authenticate({ registration_token: token }, '127.0.0.1');
     if (!auth.ok) throw new Error(auth.message);
     const session = (await hub.open(auth, recordingSocket().socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null }))!;
-    for (let n = 1; n <= 600; n++) hub.onEvent(session, { severity: 'warning', category: `alarm-${n}`, message: 'x' });
+    for (let n = 1; n <= 600; n++) hub.onEvent(session, { severity: 'warning', category: `alarm-${n}`, message: 'x' }, 100);
     expect(session.activeAlarms).toHaveLength(500);
     expect(session.activeAlarms[0].category).toBe('alarm-101');
     expect(session.activeAlarms[499].category).toBe('alarm-600');
@@ -68,12 +79,12 @@ describe('NodeHub', () => {
 
   test('a driver hook that answers something invalid gets the default instead', async () => {
     const { token } = await t.admin.addNode('sloppy device', 'sloppy');
-    const auth = await hub.authenticate({ registration_token: token });
+    const auth = await hub.authenticate({ registration_token: token }, '127.0.0.1');
     if (!auth.ok) throw new Error(auth.message);
     const healths: unknown[] = [];
     liveFeed.subscribe('node_health', ({ health }) => healths.push(health));
     const session = (await hub.open(auth, recordingSocket().socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 1, deviceType: null }))!;
-    hub.onEvent(session, { severity: 'major', category: 'chassis', message: 'fan failure' });
+    hub.onEvent(session, { severity: 'major', category: 'chassis', message: 'fan failure' }, 100);
     // "catastrophic" is no severity: stored as info, so no alarm.
     expect(session.activeAlarms).toEqual([]);
     hub.onHealth(session, { status: 'ok' });

@@ -118,15 +118,21 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     device.close();
   });
 
-  test('§10.12: a 5 MiB message is processed; one over the 8 MiB limit is counted and dropped without closing', async () => {
+  test('§10.12: a 5 MiB answer (config_response) is processed; unasked frames are capped by kind; over 8 MiB is dropped; nothing closes', async () => {
     const { id, device } = await registered('big messages');
-    const padding = 'x'.repeat(5 * 1024 * 1024);
-    device.send({ type: 'stats', timestamp: deviceTimestamp(), payload: { flows: [], uptime_secs: 5, padding } });
-    await eventually(async () => (await liveStats(id)).stats?.uptime_secs === 5);
+    device.onCommand = ({ action }, d) => {
+      if (action.type === 'get_config') d.send({ type: 'config_response', timestamp: deviceTimestamp(), payload: { version: 2, padding: 'c'.repeat(5 * 1024 * 1024) } });
+    };
+    const config = await t.admin.request('GET', `/api/v1/nodes/${id}/config?refresh=true`);
+    expect(config.statusCode).toBe(200);
+    expect((config.result as any).config.padding).toHaveLength(5 * 1024 * 1024);
+    // Stats no real device sends this large, and nothing asked for it: counted, not read.
+    device.send({ type: 'stats', timestamp: deviceTimestamp(), payload: { flows: [], uptime_secs: 5, padding: 'x'.repeat(5 * 1024 * 1024) } });
     device.send({ type: 'stats', payload: { flows: [], uptime_secs: 9, padding: 'y'.repeat(9 * 1024 * 1024) } });
+    device.send({ type: 'event', payload: { severity: 'info', category: 'x', message: 'z'.repeat(100 * 1024) } });
     device.send({ type: 'stats', payload: { flows: [], uptime_secs: 10 } });
     await eventually(async () => (await liveStats(id)).stats?.uptime_secs === 10);
-    expect((await nodeView(id)).connection.counters.oversize).toBe(1);
+    expect((await nodeView(id)).connection.counters.oversize).toBe(3);
     expect(device.socket.readyState).toBe(device.socket.OPEN);
     device.close();
   });

@@ -1,5 +1,4 @@
 import net from 'node:net';
-import type { Request } from '@hapi/hapi';
 
 /** Private and loopback ranges: where a load balancer in front of the manager usually is. */
 export const DEFAULT_TRUSTED_PROXIES = ['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '::1/128', 'fc00::/7'];
@@ -27,17 +26,16 @@ function plain(address: string): string {
  * saw) and the first address that is not a trusted proxy is the client: a client cannot forge
  * its way past the proxies, because whatever it sends is to the left of what they append.
  */
-export function clientAddressResolver(trustProxyHeader: boolean, trustedProxies: string[]): (request: Request) => string {
+export function clientAddressResolver(trustProxyHeader: boolean, trustedProxies: string[]): (peerAddress: string, forwardedFor: unknown) => string {
   const trusted = blockList(trustedProxies);
   const isTrusted = (address: string) => {
     const family = net.isIPv6(address) ? 'ipv6' : net.isIPv4(address) ? 'ipv4' : undefined;
     return family !== undefined && trusted.check(address, family);
   };
-  return (request) => {
-    const peer = plain(request.info.remoteAddress);
+  return (peerAddress, forwardedFor) => {
+    const peer = plain(peerAddress);
     if (!trustProxyHeader || !isTrusted(peer)) return peer;
-    const header: unknown = request.headers['x-forwarded-for'];
-    const text = Array.isArray(header) ? header.join(',') : typeof header === 'string' ? header : '';
+    const text = Array.isArray(forwardedFor) ? forwardedFor.join(',') : typeof forwardedFor === 'string' ? forwardedFor : '';
     const hops = text.split(',').map((hop) => plain(hop.trim()));
     let client = peer;
     for (let i = hops.length - 1; i >= 0; i--) {

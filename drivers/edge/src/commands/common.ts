@@ -11,9 +11,9 @@ export function command(
   name: string,
   description: string,
   params: Record<string, Joi.Schema>,
-  options: { role?: CommandRole; mutates?: boolean; timeout_ms?: number } = {}
+  options: { role?: CommandRole; mutates?: boolean; timeout_ms?: number; config_param?: string } = {}
 ): CommandDefinition {
-  return {
+  const definition: CommandDefinition = {
     name,
     description,
     requires_role: options.role ?? 'operator',
@@ -21,4 +21,6 @@ export function command(
     timeout_ms: options.timeout_ms ?? DEFAULT_TIMEOUT_MS,
     mutates: options.mutates ?? true
   };
+  if (options.config_param) definition.config_param = options.config_param;
+  return definition;
 }

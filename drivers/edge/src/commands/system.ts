@@ -8,7 +8,7 @@ export const systemCommands = [
     'update_config',
     'Replace the whole node configuration (diff-applied; version must be 2)',
     { config: appConfigSchema.required() },
-    { timeout_ms: UPDATE_CONFIG_TIMEOUT_MS }
+    { timeout_ms: UPDATE_CONFIG_TIMEOUT_MS, config_param: 'config' }
   ),
   command(
     'rotate_secret',

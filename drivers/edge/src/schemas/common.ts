@@ -1,10 +1,13 @@
 /**
  * Building blocks shared by the edge config schemas: identifiers, socket addresses, enums.
  */
-import { Joi } from '@bilbycast/driver-sdk';
+import { Joi, resourceId } from '@bilbycast/driver-sdk';
 
-/** Identifier of a flow, input, output or flow group on the edge (max 64 chars). */
-export const idSchema = Joi.string().min(1).max(64).pattern(/^[A-Za-z0-9._:-]+$/, 'identifier');
+/**
+ * Identifier of a flow, input, output or flow group, as the edge validates it: 1-64 bytes of
+ * UTF-8 without control characters (ids made in the edge's own UI may hold spaces or accents).
+ */
+export const idSchema = resourceId(64);
 
 /** Human-readable name (max 256 chars). */
 export const nameSchema = Joi.string().min(1).max(256);

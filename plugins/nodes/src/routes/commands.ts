@@ -2,9 +2,10 @@ import { apiError, callerOf, fieldErrors, roleAtLeast, type AuditLog, type Drive
 import type { CommandDefinition } from '@bilbycast/driver-sdk';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
-import { CommandDeliveryError, type CommandOutcome } from '../services/command-errors';
+import { CommandDeliveryError, CommandRefusedError, type CommandOutcome } from '../services/command-errors';
 import type { NodeDirectory } from '../services/node-directory';
 import type { NodeHub } from '../services/node-hub';
+import type { NodeRow } from '../services/node-view';
 import { auditActor, nodeIdParams, visibleNode } from './nodes';
 
 /** Largest command body accepted (an edge `update_config` with many flows stays far below). */
@@ -15,8 +16,9 @@ const ROTATE_TIMEOUT_MS = 15_000;
 
 const operator = { bilbycast: { access: { role: 'operator' as const } } };
 
-/** Device-unreachable and timeout conditions as HTTP errors. */
+/** Device-unreachable, timeout and refusal conditions as HTTP errors. */
 function deliveryError(err: unknown): never {
+  if (err instanceof CommandRefusedError) throw apiError(err.status, err.code, err.message, err.details);
   if (err instanceof CommandDeliveryError) {
     const status = err.code === 'node_offline' ? 502 : err.code === 'command_timeout' ? 504 : 409;
     throw apiError(status, err.code, err.message);
@@ -96,7 +98,7 @@ export function commandRoutes(deps: { directory: NodeDirectory; hub: NodeHub; dr
                 errors: Object.keys(params).map((path) => ({ path, message: `"${path}" is not allowed`, type: 'object.unknown' }))
               });
             }
-            return rotate(request, h, row.id, command.timeout_ms);
+            return rotate(request, h, row, command.timeout_ms);
           }
           const { value, error } = command.params.validate(params, { abortEarly: false });
           if (error) {
@@ -109,15 +111,16 @@ export function commandRoutes(deps: { directory: NodeDirectory; hub: NodeHub; dr
               await auditCommand(request, row.id, type, 'success');
               return h.response({ command_id: null, success: true, data: config });
             }
+            const prepared = hub.prepareCommand(row, command, value as Record<string, unknown>);
             // The type last: a driver's schema cannot turn one command into another.
-            const outcome = await hub.sendCommand(row.id, { ...value, type }, command.timeout_ms, command.mutates);
+            const outcome = await hub.sendCommand(row.id, { ...prepared, type }, command.timeout_ms, command.mutates);
             await auditCommand(request, row.id, type, outcome.success ? 'success' : 'device_error', {
               command_id: outcome.command_id,
               error_code: outcome.error_code
             });
             return commandResponse(h, outcome);
           } catch (err) {
-            if (err instanceof CommandDeliveryError) await auditCommand(request, row.id, type, err.code);
+            if (err instanceof CommandDeliveryError || err instanceof CommandRefusedError) await auditCommand(request, row.id, type, err.code);
             deliveryError(err);
           }
         }
@@ -154,19 +157,20 @@ export function commandRoutes(deps: { directory: NodeDirectory; hub: NodeHub; dr
           const driver = drivers.get(row.device_type)?.definition;
           const command = driver?.commands.find((c) => c.name === 'rotate_secret');
           if (!command) throw apiError(400, 'unknown_command', `${driver?.display_name ?? row.device_type} does not support secret rotation`);
-          return rotate(request, h, row.id, command.timeout_ms ?? ROTATE_TIMEOUT_MS);
+          return rotate(request, h, row, command.timeout_ms ?? ROTATE_TIMEOUT_MS);
         }
       }
     }
   ];
 
-  async function rotate(request: Request, h: ResponseToolkit, nodeId: string, timeoutMs: number) {
+  async function rotate(request: Request, h: ResponseToolkit, row: NodeRow, timeoutMs: number) {
+    const nodeId = row.id;
     try {
-      const outcome = await hub.rotateSecret(nodeId, timeoutMs);
+      const outcome = await hub.rotateSecret(row, timeoutMs);
       await auditCommand(request, nodeId, 'rotate_secret', outcome.success ? 'success' : 'device_error', { command_id: outcome.command_id });
       return commandResponse(h, outcome);
     } catch (err) {
-      if (err instanceof CommandDeliveryError) await auditCommand(request, nodeId, 'rotate_secret', err.code);
+      if (err instanceof CommandDeliveryError || err instanceof CommandRefusedError) await auditCommand(request, nodeId, 'rotate_secret', err.code);
       deliveryError(err);
     }
   }

@@ -1,48 +1,177 @@
 /**
- * Brute-force protection for `/ws/node` sign-in: after `maxFailures` failures within
- * `windowMs` for one key (a node id, or `token:` + the token's first 8 characters) every
- * attempt with that key is refused until the window ends. Devices retry every 5 s forever,
- * so a device with a bad secret simply stays locked out. In memory: a restart forgives.
+ * Brute-force protection for `/ws/node` sign-in.
+ *
+ * - A **credential key** (a node id, or `token:` + a token's first 8 characters) is locked
+ *   out after `maxFailures` failures within `windowMs` *from one source address*: a device
+ *   is never locked out by failures that come from somewhere else.
+ * - A **source address** (IPv6 by its /64) is locked out after `maxFailuresPerAddress`
+ *   failures within the window, whatever keys it tries, so random ids cannot be tried at
+ *   will.
+ * - Devices retry every 5 s forever, so a device with a bad secret is locked out again every
+ *   window: consecutive lockouts of one key form an **episode**, reported once when it starts
+ *   and once when a successful sign-in ends it (with the number of lockouts).
+ *
+ * Every operation is O(1): windows expire from a queue in start order. Memory is bounded by
+ * `maxKeys` (the oldest windows and episodes are dropped first). In memory: a restart forgives.
  */
-export class NodeAuthLimiter {
-  readonly #failures = new Map<string, { count: number; windowStart: number }>();
+import net from 'node:net';
+
+export interface AuthLimiterOptions {
+  maxFailures: number;
+  maxFailuresPerAddress: number;
+  windowMs: number;
+  /** Most counters (and episodes) kept (default 100 000). */
+  maxKeys?: number;
+  /** An episode with no lockout for this long is forgotten (default 24 h). */
+  episodeIdleMs?: number;
+  now?: () => number;
+}
+
+export type AuthGate = { allowed: true } | { allowed: false; reason: 'key_locked' | 'address_locked' };
+
+export interface LockoutEpisode {
+  startedAtMs: number;
+  lockouts: number;
+  lastLockoutAtMs: number;
+}
+
+/** What a failure changed: `lockout` when it started one, `episode` telling whether that is a new episode. */
+export interface FailureOutcome {
+  lockout: 'none' | 'key' | 'address';
+  /** The key's episode after this failure (for a key lockout). */
+  episode?: LockoutEpisode & { isNew: boolean };
+}
+
+/** Counters over fixed windows; windows are queued in start order, so expiry pops the head. */
+export class WindowCounters {
+  readonly #entries = new Map<string, { count: number; start: number; seq: number }>();
+  #queue: { key: string; start: number; seq: number }[] = [];
+  #head = 0;
+  #seq = 0;
 
   constructor(
-    private readonly maxFailures: number,
     private readonly windowMs: number,
-    private readonly now: () => number = Date.now
+    private readonly maxKeys: number,
+    private readonly now: () => number
   ) {}
 
-  isLockedOut(key: string): boolean {
-    const entry = this.#current(key);
-    return entry !== undefined && entry.count >= this.maxFailures;
+  get size(): number {
+    return this.#entries.size;
   }
 
-  /** Records a failure; returns true when this failure starts a lockout. */
-  recordFailure(key: string): boolean {
-    const entry = this.#current(key) ?? { count: 0, windowStart: this.now() };
-    entry.count += 1;
-    this.#failures.set(key, entry);
-    this.#prune();
-    return entry.count === this.maxFailures;
+  count(key: string): number {
+    this.#expire();
+    return this.#entries.get(key)?.count ?? 0;
   }
 
-  recordSuccess(key: string): void {
-    this.#failures.delete(key);
-  }
-
-  #current(key: string) {
-    const entry = this.#failures.get(key);
-    if (entry && this.now() - entry.windowStart >= this.windowMs) {
-      this.#failures.delete(key);
-      return undefined;
+  /** Adds one to the key's current window (starting one if needed); returns the new count. */
+  increment(key: string): number {
+    this.#expire();
+    let entry = this.#entries.get(key);
+    if (!entry) {
+      entry = { count: 0, start: this.now(), seq: this.#seq++ };
+      this.#entries.set(key, entry);
+      this.#queue.push({ key, start: entry.start, seq: entry.seq });
+      // Over the bound: the oldest windows go first.
+      while (this.#entries.size > this.maxKeys) this.#dropHead();
     }
-    return entry;
+    entry.count += 1;
+    return entry.count;
   }
 
-  // Bounded memory under a flood of random keys: drop expired windows once the map grows.
-  #prune(): void {
-    if (this.#failures.size < 10_000) return;
-    for (const key of [...this.#failures.keys()]) this.#current(key);
+  delete(key: string): void {
+    // Its queue slot stays until it reaches the head, where its sequence number no longer matches.
+    this.#entries.delete(key);
   }
+
+  #expire(): void {
+    const cutoff = this.now() - this.windowMs;
+    while (this.#head < this.#queue.length && this.#queue[this.#head].start <= cutoff) this.#dropHead();
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #dropHead(): void {
+    const { key, seq } = this.#queue[this.#head++];
+    if (this.#entries.get(key)?.seq === seq) this.#entries.delete(key);
+  }
+}
+
+/** The part of an address failures are counted by: IPv4 as is, IPv6 by its /64 (one site's prefix). */
+export function addressKey(address: string | null): string {
+  if (!address) return 'unknown';
+  const plain = address.replace(/%.*$/, '');
+  if (!net.isIPv6(plain)) return plain;
+  const [head, tail] = plain.split('::');
+  const groups = (part: string | undefined) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const full = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${full
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
+
+export class NodeAuthLimiter {
+  readonly #pairs: WindowCounters;
+  readonly #addresses: WindowCounters;
+  readonly #episodes = new Map<string, LockoutEpisode>();
+  readonly #maxKeys: number;
+  readonly #episodeIdleMs: number;
+  readonly #now: () => number;
+
+  constructor(private readonly options: AuthLimiterOptions) {
+    this.#now = options.now ?? Date.now;
+    this.#maxKeys = options.maxKeys ?? 100_000;
+    this.#episodeIdleMs = options.episodeIdleMs ?? 24 * 3_600_000;
+    this.#pairs = new WindowCounters(options.windowMs, this.#maxKeys, this.#now);
+    this.#addresses = new WindowCounters(options.windowMs, this.#maxKeys, this.#now);
+  }
+
+  /** Whether an attempt from this address with this key may be checked at all. */
+  gate(address: string | null, key: string): AuthGate {
+    if (this.#addresses.count(addressKey(address)) >= this.options.maxFailuresPerAddress) return { allowed: false, reason: 'address_locked' };
+    if (this.#pairs.count(pairKey(address, key)) >= this.options.maxFailures) return { allowed: false, reason: 'key_locked' };
+    return { allowed: true };
+  }
+
+  recordFailure(address: string | null, key: string): FailureOutcome {
+    const byAddress = this.#addresses.increment(addressKey(address));
+    const byPair = this.#pairs.increment(pairKey(address, key));
+    if (byPair === this.options.maxFailures) return { lockout: 'key', episode: this.#noteLockout(key) };
+    if (byAddress === this.options.maxFailuresPerAddress) return { lockout: 'address' };
+    return { lockout: 'none' };
+  }
+
+  /** A successful sign-in clears the key's failures from that address and ends its episode (returned, if one was open). */
+  recordSuccess(address: string | null, key: string): LockoutEpisode | undefined {
+    this.#pairs.delete(pairKey(address, key));
+    const episode = this.#episodes.get(key);
+    this.#episodes.delete(key);
+    return episode && this.#now() - episode.lastLockoutAtMs < this.#episodeIdleMs ? episode : undefined;
+  }
+
+  #noteLockout(key: string): LockoutEpisode & { isNew: boolean } {
+    const now = this.#now();
+    const open = this.#episodes.get(key);
+    // Re-inserted either way, so the Map's order stays least-recent-first for eviction.
+    this.#episodes.delete(key);
+    if (open && now - open.lastLockoutAtMs < this.#episodeIdleMs) {
+      open.lockouts += 1;
+      open.lastLockoutAtMs = now;
+      this.#episodes.set(key, open);
+      return { ...open, isNew: false };
+    }
+    const episode = { startedAtMs: now, lockouts: 1, lastLockoutAtMs: now };
+    this.#episodes.set(key, episode);
+    if (this.#episodes.size > this.#maxKeys) this.#episodes.delete(this.#episodes.keys().next().value!);
+    return { ...episode, isNew: true };
+  }
+}
+
+function pairKey(address: string | null, key: string): string {
+  return `${addressKey(address)}\u0000${key}`;
 }

@@ -18,3 +18,20 @@ export interface CommandOutcome {
   error_code?: string;
   details?: Record<string, unknown>;
 }
+
+/**
+ * A command the manager will not send as asked: 400 for parameters it cannot use (a secret
+ * placeholder with nothing to restore), 409 when the driver refuses it in the node's
+ * current state. Carries the `error_code` the API answers with.
+ */
+export class CommandRefusedError extends Error {
+  constructor(
+    readonly status: 400 | 409,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {}
+  ) {
+    super(message);
+    this.name = 'CommandRefusedError';
+  }
+}

@@ -8,7 +8,8 @@ export interface NodeEventInput {
   raw_severity: string;
   category: string;
   message: string;
-  details?: Record<string, unknown> | null;
+  /** Any JSON value: the store keeps an object as it is and anything else as `{ value }`. */
+  details?: unknown;
   flow_id?: string | null;
   input_id?: string | null;
   output_id?: string | null;

@@ -40,6 +40,7 @@ export class NodeDirectory {
       registration_expires_at: this.#tokenExpiry(),
       secret_hash: null,
       previous_secret_hash: null,
+      registered_at: null,
       software_version: null,
       protocol_version: null,
       capabilities: null,
@@ -107,7 +108,14 @@ export class NodeDirectory {
   async completeRegistration(id: string, tokenHash: string, secret: string): Promise<boolean> {
     const changed = await this.db('nodes')
       .where({ id, registration_token_hash: tokenHash })
-      .update({ registration_token_hash: null, registration_expires_at: null, secret_hash: hashCredential(secret), previous_secret_hash: null, updated_at: nowIso() });
+      .update({
+        registration_token_hash: null,
+        registration_expires_at: null,
+        secret_hash: hashCredential(secret),
+        previous_secret_hash: null,
+        registered_at: nowIso(),
+        updated_at: nowIso()
+      });
     return changed > 0;
   }
 

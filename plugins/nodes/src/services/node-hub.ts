@@ -1,11 +1,23 @@
 import crypto from 'node:crypto';
 import type { AuditLog, DriverRegistry } from '@bilbycast/core';
-import { DEVICE_HEALTHS, EVENT_SEVERITIES, defaultDeriveHealth, defaultEventSeverity, type DeviceHealth, type DeviceSummary } from '@bilbycast/driver-sdk';
+import {
+  DEVICE_HEALTHS,
+  EVENT_SEVERITIES,
+  defaultDeriveHealth,
+  defaultEventSeverity,
+  findRedacted,
+  redactSecrets,
+  restoreSecrets,
+  type CommandDefinition,
+  type DeviceHealth,
+  type DeviceSummary
+} from '@bilbycast/driver-sdk';
 import type { Logger } from 'pino';
-import { CommandDeliveryError, type CommandOutcome } from './command-errors';
+import { CommandDeliveryError, CommandRefusedError, type CommandOutcome } from './command-errors';
 import type { EventRecorder, NodeEventInput } from './event-recorder';
 import type { LiveFeed } from './live-feed';
-import { NodeAuthLimiter } from './auth-limiter';
+import { NodeAuthLimiter, type LockoutEpisode } from './auth-limiter';
+import { NodeBudgets, type BudgetKind } from './node-budget';
 import { credentialMatches, hashCredential, newNodeSecret } from './node-credentials';
 import type { NodeDirectory } from './node-directory';
 import type { NodeSession, Thumbnail } from './node-session';
@@ -15,23 +27,45 @@ import { StatsHistory } from './stats-history';
 export interface NodeHubOptions {
   offlineAfterMs: number;
   authFailuresBeforeLockout: number;
+  authFailuresPerAddress: number;
   authLockoutWindowMs: number;
   eventsPerMinute: number;
+  eventBytesPerMinute: number;
+  bytesPerMinute: number;
   lastSeenFlushMs: number;
   historyIntervalMs: number;
   historyPoints: number;
 }
 
+/** Who signs in: the limiter counts failures per source address (and per address and credential). */
+interface SignInSource {
+  address: string | null;
+  limiterKey: string;
+}
+
 export type AuthResult =
-  | { ok: true; row: NodeRow; method: 'auth_ok'; credentialHash: string; limiterKey: string }
-  | { ok: true; row: NodeRow; method: 'register_ack'; secret: string; tokenHash: string; credentialHash: string; limiterKey: string }
+  | ({ ok: true; row: NodeRow; method: 'auth_ok'; credentialHash: string } & SignInSource)
+  | ({ ok: true; row: NodeRow; method: 'register_ack'; secret: string; tokenHash: string; credentialHash: string } & SignInSource)
   | { ok: false; message: string };
+
+/** A frame from a signed-in node: process it, only if it answers a command in flight, or not at all. */
+export type FrameAdmission = 'process' | 'answers_only' | 'drop';
 
 /** How long after a non-empty `flows[]` an edge's `flows: []` fallback sample is taken as a quirk. */
 const EMPTY_FLOWS_GRACE_MS = 3000;
 const MAX_THUMBNAILS_PER_NODE = 64;
 /** A thumbnail is a small JPEG (an edge's is 320 px wide, tens of KB): 1 MiB of base64 is plenty. */
 const MAX_THUMBNAIL_CHARS = 1024 * 1024;
+/** All of a node's thumbnails together. */
+const MAX_THUMBNAIL_CHARS_PER_NODE = 8 * 1024 * 1024;
+/** Flow, input and output ids a thumbnail is kept under (a real edge's are at most 64 bytes). */
+const MAX_ID_BYTES = 256;
+/**
+ * Events about the link to the manager: the manager's own `connection` events and the
+ * device's `manager` ones ("Manager connection lost, rotating to next URL", sent after every
+ * reconnect). They are stored like any event but never count toward health: the node is
+ * connected, so they say nothing about its health now.
+ */
 const LINK_ALARM_CATEGORIES = new Set(['connection', 'manager']);
 const SEVERITIES = new Set<unknown>(EVENT_SEVERITIES);
 const HEALTH_VALUES = new Set<unknown>(DEVICE_HEALTHS);
@@ -46,7 +80,7 @@ const MAX_ACTIVE_ALARMS = 500;
 export class NodeHub {
   readonly #sessions = new Map<string, NodeSession>();
   readonly #history = new Map<string, StatsHistory>();
-  readonly #eventWindows = new Map<string, { window: number; count: number }>();
+  readonly #budgets: NodeBudgets;
   readonly #writes = new Set<Promise<unknown>>();
   readonly #limiter: NodeAuthLimiter;
   #nextConnectionId = 1;
@@ -63,7 +97,16 @@ export class NodeHub {
     },
     private readonly options: NodeHubOptions
   ) {
-    this.#limiter = new NodeAuthLimiter(options.authFailuresBeforeLockout, options.authLockoutWindowMs);
+    this.#limiter = new NodeAuthLimiter({
+      maxFailures: options.authFailuresBeforeLockout,
+      maxFailuresPerAddress: options.authFailuresPerAddress,
+      windowMs: options.authLockoutWindowMs
+    });
+    this.#budgets = new NodeBudgets({
+      bytesPerMinute: options.bytesPerMinute,
+      eventsPerMinute: options.eventsPerMinute,
+      eventBytesPerMinute: options.eventBytesPerMinute
+    });
   }
 
   start(): void {
@@ -84,7 +127,8 @@ export class NodeHub {
 
   // ---- authentication ------------------------------------------------------------------
 
-  async authenticate(payload: unknown): Promise<AuthResult> {
+  /** Checks a device's `auth` payload; `address` is where it comes from (limits are per address). */
+  async authenticate(payload: unknown, address: string | null): Promise<AuthResult> {
     const auth = (payload && typeof payload === 'object' ? payload : {}) as Record<string, unknown>;
     const nodeId = typeof auth.node_id === 'string' && auth.node_id.length <= 64 ? auth.node_id : undefined;
     const secret = typeof auth.node_secret === 'string' && auth.node_secret.length <= 512 ? auth.node_secret : undefined;
@@ -92,45 +136,72 @@ export class NodeHub {
     const now = new Date().toISOString();
 
     if (nodeId && secret) {
-      const key = nodeId;
-      if (this.#limiter.isLockedOut(key)) return { ok: false, message: 'Too many failed attempts; locked out, try again later' };
+      const source = { address, limiterKey: nodeId };
+      const refused = this.#gate(source);
+      if (refused) return refused;
       const row = await this.deps.directory.get(nodeId);
       const current = row ? credentialMatches(secret, row.secret_hash) : false;
       const previous = row && !current ? credentialMatches(secret, row.previous_secret_hash) : false;
-      if (!row || (!current && !previous)) return this.#failure(key, row, 'Invalid node credentials');
+      if (!row || (!current && !previous)) return this.#failure(source, row, 'Invalid node credentials');
       if (row.expires_at && row.expires_at <= now) return { ok: false, message: 'Node has expired' };
       if (current && row.previous_secret_hash) this.#track(this.deps.directory.forgetPreviousSecret(row.id));
-      return { ok: true, row, method: 'auth_ok', credentialHash: hashCredential(secret), limiterKey: key };
+      return { ok: true, row, method: 'auth_ok', credentialHash: hashCredential(secret), ...source };
     }
     if (token) {
-      const key = `token:${token.slice(0, 8)}`;
-      if (this.#limiter.isLockedOut(key)) return { ok: false, message: 'Too many failed attempts; locked out, try again later' };
+      const source = { address, limiterKey: `token:${token.slice(0, 8)}` };
+      const refused = this.#gate(source);
+      if (refused) return refused;
       const row = await this.deps.directory.findByRegistrationToken(token);
-      if (!row) return this.#failure(key, undefined, 'Invalid or already used registration token');
-      if (row.registration_expires_at && row.registration_expires_at <= now) return this.#failure(key, row, 'Registration token has expired');
+      if (!row) return this.#failure(source, undefined, 'Invalid or already used registration token');
+      if (row.registration_expires_at && row.registration_expires_at <= now) return this.#failure(source, row, 'Registration token has expired');
       if (row.expires_at && row.expires_at <= now) return { ok: false, message: 'Node has expired' };
       const newSecret = newNodeSecret();
       const tokenHash = hashCredential(token);
       if (!(await this.deps.directory.completeRegistration(row.id, tokenHash, newSecret))) {
-        return this.#failure(key, row, 'Invalid or already used registration token');
+        return this.#failure(source, row, 'Invalid or already used registration token');
       }
-      return { ok: true, row, method: 'register_ack', secret: newSecret, tokenHash, credentialHash: hashCredential(newSecret), limiterKey: key };
+      return { ok: true, row, method: 'register_ack', secret: newSecret, tokenHash, credentialHash: hashCredential(newSecret), ...source };
     }
     return { ok: false, message: 'Missing credentials: send node_id and node_secret, or a registration_token' };
   }
 
-  #failure(key: string, row: NodeRow | undefined, message: string): AuthResult {
-    if (this.#limiter.recordFailure(key)) {
-      const details = { key: key.startsWith('token:') ? key : undefined, failures: this.options.authFailuresBeforeLockout };
-      this.deps.logger.warn({ key }, 'node authentication locked out');
-      this.#track(this.deps.audit.record({ action: 'node.auth_lockout', target_type: 'node', target_id: row?.id ?? null, outcome: 'failure', details }));
+  #gate(source: SignInSource): AuthResult | undefined {
+    const gate = this.#limiter.gate(source.address, source.limiterKey);
+    if (gate.allowed) return undefined;
+    return {
+      ok: false,
+      message: gate.reason === 'address_locked' ? 'Too many failed sign-ins from this address; try again later' : 'Too many failed attempts; locked out, try again later'
+    };
+  }
+
+  /**
+   * A failed sign-in. A lockout is reported (log, audit, node event) when an episode starts;
+   * the lockouts that follow while the device keeps retrying are only counted.
+   */
+  #failure(source: SignInSource, row: NodeRow | undefined, message: string): AuthResult {
+    const outcome = this.#limiter.recordFailure(source.address, source.limiterKey);
+    if (outcome.lockout === 'address') {
+      this.deps.logger.warn({ address: source.address }, 'node sign-in failures from one address: further attempts refused for the window');
+    } else if (outcome.lockout === 'key' && outcome.episode?.isNew) {
+      const key = source.limiterKey;
+      const details = { key: key.startsWith('token:') ? key : undefined, address: source.address, failures: this.options.authFailuresBeforeLockout };
+      this.deps.logger.warn({ key, address: source.address }, 'node authentication locked out');
+      this.#track(this.deps.audit.record({ action: 'node.auth_lockout', target_type: 'node', target_id: row?.id ?? null, outcome: 'failure', ip: source.address, details }));
       if (row) {
-        this.raiseManagerEvent(row.id, 'warning', 'auth', `Authentication locked out after ${this.options.authFailuresBeforeLockout} failures`, {
-          error_code: 'auth_lockout'
+        this.raiseManagerEvent(row.id, 'warning', 'auth', `Authentication locked out after ${this.options.authFailuresBeforeLockout} failures from ${source.address ?? 'an unknown address'}`, {
+          error_code: 'auth_lockout',
+          address: source.address
         });
       }
     }
     return { ok: false, message };
+  }
+
+  /** A sign-in succeeded after lockouts: one event and audit entry close the episode. */
+  #lockoutCleared(nodeId: string, source: SignInSource, episode: LockoutEpisode): void {
+    const details = { lockouts: episode.lockouts, since: new Date(episode.startedAtMs).toISOString(), address: source.address };
+    this.#track(this.deps.audit.record({ action: 'node.auth_lockout_cleared', target_type: 'node', target_id: nodeId, outcome: 'success', ip: source.address, details }));
+    this.raiseManagerEvent(nodeId, 'info', 'auth', `Signed in after ${episode.lockouts} authentication lockout${episode.lockouts === 1 ? '' : 's'}`, details);
   }
 
   /** The device never got the reply to a successful sign-in: a registration is undone so its token works on the retry. */
@@ -152,7 +223,7 @@ export class NodeHub {
     info: { remoteAddr: string | null; softwareVersion: string | null; protocolVersion: number; deviceType: string | null }
   ): Promise<NodeSession | null> {
     const { row } = auth;
-    this.#limiter.recordSuccess(auth.limiterKey);
+    const episode = this.#limiter.recordSuccess(auth.address, auth.limiterKey);
     const nowMs = Date.now();
     const session: NodeSession = {
       connectionId: this.#nextConnectionId++,
@@ -174,13 +245,16 @@ export class NodeHub {
       flowsAtMs: 0,
       summary: null,
       health: null,
+      healthAtMs: 0,
       persisted: { software_version: info.softwareVersion, capabilities: row.capabilities, health: row.health },
       activeAlarms: [],
       config: undefined,
+      configSecrets: new Map(),
       pending: new Map(),
       configWaiters: [],
       thumbnails: new Map(),
-      counters: { messages: 0, malformed: 0, unknown_types: 0, oversize: 0, binary: 0, late_acks: 0, events_dropped: 0 },
+      thumbnailChars: 0,
+      counters: { messages: 0, malformed: 0, unknown_types: 0, oversize: 0, binary: 0, late_acks: 0, events_dropped: 0, budget_dropped: 0 },
       silentClose: false,
       ready: false,
       outbox: []
@@ -209,8 +283,8 @@ export class NodeHub {
       if (this.#sessions.get(row.id) === session) this.#sessions.delete(row.id);
       return null;
     }
-    const events = this.deps.events();
-    if (events) session.activeAlarms = await this.#loadAlarms(row.id).catch(() => []);
+    if (this.deps.events()) this.#setAlarms(session, await this.#loadAlarms(row.id).catch(() => []));
+    if (episode) this.#lockoutCleared(row.id, auth, episode);
     this.raiseManagerEvent(row.id, 'info', 'connection', 'Node connected to manager', {
       software_version: info.softwareVersion,
       protocol_version: info.protocolVersion,
@@ -266,7 +340,7 @@ export class NodeHub {
 
   forget(nodeId: string): void {
     this.#history.delete(nodeId);
-    this.#eventWindows.delete(nodeId);
+    this.#budgets.forget(nodeId);
   }
 
   session(nodeId: string): NodeSession | undefined {
@@ -286,6 +360,19 @@ export class NodeHub {
 
   seen(session: NodeSession): void {
     session.lastMessageAtMs = Date.now();
+  }
+
+  /**
+   * Counts a frame against the node's byte budget. Over budget, frames are dropped unread —
+   * unless a command is waiting for its answer, which is then still read (and only answers
+   * are processed).
+   */
+  admitFrame(session: NodeSession, bytes: number): FrameAdmission {
+    const decision = this.#budgets.takeBytes(session.nodeId, bytes);
+    if (decision.exceeded) this.#budgetExceeded(session.nodeId, decision.exceeded);
+    if (decision.allowed) return 'process';
+    session.counters.budget_dropped++;
+    return session.pending.size > 0 || session.configWaiters.length > 0 ? 'answers_only' : 'drop';
   }
 
   onStats(session: NodeSession, payload: unknown): void {
@@ -322,6 +409,7 @@ export class NodeHub {
     }
     // Last one wins: partial health messages are never merged.
     session.health = payload;
+    session.healthAtMs = Date.now();
     const health = payload as { version?: unknown; capabilities?: unknown };
     const version = typeof health.version === 'string' ? health.version.slice(0, 256) : null;
     const capabilities = Array.isArray(health.capabilities) ? health.capabilities.filter((c): c is string => typeof c === 'string').slice(0, 500) : null;
@@ -339,12 +427,16 @@ export class NodeHub {
     this.#rederiveHealth(session);
   }
 
-  onEvent(session: NodeSession, payload: unknown): void {
+  /** A device event; `bytes` is the size of its frame (what storing it costs). */
+  onEvent(session: NodeSession, payload: unknown, bytes: number): void {
     if (!payload || typeof payload !== 'object' || Array.isArray(payload)) {
       session.counters.malformed++;
       return;
     }
-    if (!this.#withinEventRate(session)) return;
+    if (!this.#takeEvent(session.nodeId, bytes)) {
+      session.counters.events_dropped++;
+      return;
+    }
     const event = payload as Record<string, unknown>;
     const raw = typeof event.severity === 'string' && event.severity !== '' ? event.severity : 'info';
     let severity: NodeEventInput['severity'];
@@ -357,7 +449,6 @@ export class NodeHub {
     if (!SEVERITIES.has(severity)) severity = 'info';
     // Numbers and booleans are kept as text; objects and arrays (not text at all) count as absent.
     const text = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : null);
-    const details = event.details && typeof event.details === 'object' && !Array.isArray(event.details) ? (event.details as Record<string, unknown>) : null;
     const category = text(event.category) ?? 'unknown';
     this.#record({
       node_id: session.nodeId,
@@ -365,16 +456,13 @@ export class NodeHub {
       raw_severity: raw,
       category,
       message: text(event.message) ?? 'Unknown event',
-      details,
+      // Any JSON the device sent (the gateway SDK allows a string or an array); the store keeps a non-object as {value}.
+      details: event.details ?? null,
       flow_id: text(event.flow_id),
       input_id: text(event.input_id),
       output_id: text(event.output_id)
     });
-    if (severity !== 'info') {
-      session.activeAlarms.push({ severity, raw_severity: raw, category });
-      if (session.activeAlarms.length > MAX_ACTIVE_ALARMS) session.activeAlarms.shift();
-      this.#rederiveHealth(session);
-    }
+    if (severity !== 'info' && this.#addAlarm(session, { severity, raw_severity: raw, category })) this.#rederiveHealth(session);
   }
 
   onThumbnail(session: NodeSession, payload: unknown): void {
@@ -389,8 +477,18 @@ export class NodeHub {
       return;
     }
     const inputId = typeof thumb.input_id === 'string' ? thumb.input_id : null;
+    if (Buffer.byteLength(thumb.flow_id) > MAX_ID_BYTES || (inputId !== null && Buffer.byteLength(inputId) > MAX_ID_BYTES)) {
+      session.counters.oversize++;
+      return;
+    }
     const key = `${thumb.flow_id}\u0000${inputId ?? ''}`;
-    if (!session.thumbnails.has(key) && session.thumbnails.size >= MAX_THUMBNAILS_PER_NODE) return;
+    const replaced = session.thumbnails.get(key);
+    if (!replaced && session.thumbnails.size >= MAX_THUMBNAILS_PER_NODE) return;
+    if (session.thumbnailChars - (replaced?.data.length ?? 0) + data.length > MAX_THUMBNAIL_CHARS_PER_NODE) {
+      session.counters.oversize++;
+      return;
+    }
+    session.thumbnailChars += data.length - (replaced?.data.length ?? 0);
     const thumbnail: Thumbnail = {
       flow_id: thumb.flow_id,
       input_id: inputId,
@@ -408,11 +506,14 @@ export class NodeHub {
       payload && typeof payload === 'object' && !Array.isArray(payload) && Object.keys(payload).length === 1 && 'config' in payload
         ? (payload as { config: unknown }).config
         : payload;
-    session.config = { value: config, at: new Date().toISOString() };
+    // Secrets the driver declares never leave the session: only the redacted copy is cached or shown.
+    const { config: shown, secrets } = redactSecrets(config, session.driver?.config_secrets ?? []);
+    session.config = { value: shown, at: new Date().toISOString() };
+    session.configSecrets = secrets;
     const waiter = session.configWaiters.shift();
     if (waiter) {
       clearTimeout(waiter.timer);
-      waiter.resolve(config);
+      waiter.resolve(shown);
     }
   }
 
@@ -438,6 +539,64 @@ export class NodeHub {
   }
 
   // ---- commands ------------------------------------------------------------------------
+
+  /**
+   * The parameters to send for a validated command, or a refusal: the driver may refuse it in
+   * the node's current state (409), secrets redacted from a config shown earlier are put back
+   * into the command's `config_param`, and a placeholder that cannot be restored — or one
+   * anywhere else — is refused (400) rather than sent to the device as if it were the secret.
+   */
+  prepareCommand(row: NodeRow, command: CommandDefinition, params: Record<string, unknown>): Record<string, unknown> {
+    const session = this.#live(row.id);
+    this.#checkWithDriver(session, row, command.name);
+    let prepared = params;
+    if (command.config_param !== undefined && params[command.config_param] !== undefined) {
+      const { config, unresolved } = restoreSecrets(params[command.config_param], session.configSecrets);
+      if (unresolved.length > 0) {
+        throw new CommandRefusedError(
+          400,
+          'secret_placeholder_unresolved',
+          `${command.config_param} holds ${unresolved.length === 1 ? 'a redacted secret' : 'redacted secrets'} the manager cannot restore (${unresolved.join(', ')}): ` +
+            'give the real value, or re-read the configuration and edit that',
+          { paths: unresolved }
+        );
+      }
+      prepared = { ...params, [command.config_param]: config };
+    }
+    const placeholders = findRedacted(command.config_param === undefined ? prepared : { ...prepared, [command.config_param]: null });
+    if (placeholders.length > 0) {
+      throw new CommandRefusedError(400, 'secret_placeholder_unresolved', `A redacted secret placeholder is not a value to send (${placeholders.join(', ')}): give the real value`, {
+        paths: placeholders
+      });
+    }
+    return prepared;
+  }
+
+  /** Asks the node's driver whether the command may be sent now (a throwing hook refuses: the safe side). */
+  #checkWithDriver(session: NodeSession, row: NodeRow, command: string): void {
+    const check = session.driver?.refuseCommand;
+    if (!check) return;
+    let refusal: ReturnType<typeof check>;
+    try {
+      refusal = check({
+        command,
+        registered_at: row.registered_at,
+        connected_at: session.connectedAt,
+        now_ms: Date.now(),
+        health: session.health,
+        health_at_ms: session.healthAtMs || null,
+        stats: session.stats,
+        stats_at_ms: session.statsAtMs || null
+      });
+    } catch (err) {
+      this.deps.logger.warn({ err, node_id: row.id, command }, 'driver command check failed');
+      throw new CommandRefusedError(409, 'command_check_failed', `The ${session.driver?.display_name ?? row.device_type} driver could not check ${command}; it was not sent`);
+    }
+    if (refusal) {
+      const code = typeof refusal.error_code === 'string' && /^[a-z][a-z0-9_]{0,63}$/.test(refusal.error_code) ? refusal.error_code : 'command_refused';
+      throw new CommandRefusedError(409, code, typeof refusal.message === 'string' ? refusal.message.slice(0, 2000) : `${command} cannot be sent now`);
+    }
+  }
 
   /** Sends a command and waits for its `command_ack` (not for get_config: see requestConfig). */
   sendCommand(nodeId: string, action: { type: string } & Record<string, unknown>, timeoutMs: number, mutates: boolean): Promise<CommandOutcome> {
@@ -484,11 +643,13 @@ export class NodeHub {
    * (the device may save it even if its ack is lost, or reconnect with the old one after a
    * blip, node-protocol §3.7). Only a device's explicit refusal undoes the rotation.
    */
-  async rotateSecret(nodeId: string, timeoutMs: number): Promise<CommandOutcome> {
+  async rotateSecret(row: NodeRow, timeoutMs: number): Promise<CommandOutcome> {
+    const nodeId = row.id;
     const session = this.#live(nodeId);
     if (session.authMethod !== 'auth_ok') {
       throw new CommandDeliveryError('rotation_unavailable', 'The node registered on this connection; rotate its secret after it reconnects');
     }
+    this.#checkWithDriver(session, row, 'rotate_secret');
     const secret = newNodeSecret();
     if (!(await this.deps.directory.beginSecretRotation(nodeId, secret))) {
       throw new CommandDeliveryError('rotation_pending', 'The node has not yet signed in with the secret of the previous rotation; rotate again after it has');
@@ -532,28 +693,43 @@ export class NodeHub {
 
   // ---- events, health, liveness --------------------------------------------------------
 
-  /** An event the manager raises about a node (bypasses the device event rate limit). */
+  /**
+   * An event the manager raises about a node. It counts against the node's event budget like
+   * the device's own (a device that reconnects in a loop makes the manager raise events too).
+   */
   raiseManagerEvent(nodeId: string, severity: NodeEventInput['severity'], category: string, message: string, details: Record<string, unknown>): void {
-    this.#record({ node_id: nodeId, severity, raw_severity: severity, category, message, details });
+    const bytes = Buffer.byteLength(message) + Buffer.byteLength(JSON.stringify(details)) + Buffer.byteLength(category) + 64;
+    this.#budgets.takeBytes(nodeId, bytes);
+    if (this.#takeEvent(nodeId, bytes)) this.#record({ node_id: nodeId, severity, raw_severity: severity, category, message, details });
   }
 
   /** Re-reads a node's unacknowledged alarms (after acknowledgements) and re-derives health. */
   async refreshAlarms(nodeId: string): Promise<void> {
     const session = this.#sessions.get(nodeId);
-    const events = this.deps.events();
-    if (!session || !events) return;
-    session.activeAlarms = await this.#loadAlarms(nodeId);
+    if (!session || !this.deps.events()) return;
+    this.#setAlarms(session, await this.#loadAlarms(nodeId));
     this.#rederiveHealth(session);
   }
 
-  /**
-   * A node's unacknowledged alarms, oldest first. Alarms about the link to the manager (its
-   * own `connection` "disconnected" events, the device's `manager` "connection lost" ones) are
-   * left out: the node is connected, so they say nothing about its health now.
-   */
+  /** A node's unacknowledged alarms, oldest first. */
   async #loadAlarms(nodeId: string): Promise<NodeSession['activeAlarms']> {
-    const alarms = (await this.deps.events()?.activeAlarms(nodeId)) ?? [];
-    return alarms.filter((alarm) => !LINK_ALARM_CATEGORIES.has(alarm.category)).reverse();
+    return ((await this.deps.events()?.activeAlarms(nodeId)) ?? []).reverse();
+  }
+
+  /**
+   * The only two ways into a session's active alarms (what health is derived from): both
+   * leave out alarms about the link to the manager, however they arrive.
+   */
+  #setAlarms(session: NodeSession, alarms: NodeSession['activeAlarms']): void {
+    session.activeAlarms = alarms.filter((alarm) => !LINK_ALARM_CATEGORIES.has(alarm.category)).slice(-MAX_ACTIVE_ALARMS);
+  }
+
+  /** Adds a live alarm; false when it does not count toward health. */
+  #addAlarm(session: NodeSession, alarm: NodeSession['activeAlarms'][number]): boolean {
+    if (LINK_ALARM_CATEGORIES.has(alarm.category)) return false;
+    session.activeAlarms.push(alarm);
+    if (session.activeAlarms.length > MAX_ACTIVE_ALARMS) session.activeAlarms.shift();
+    return true;
   }
 
   #record(event: NodeEventInput): void {
@@ -567,23 +743,23 @@ export class NodeHub {
     );
   }
 
-  #withinEventRate(session: NodeSession): boolean {
-    const window = Math.floor(Date.now() / 60_000);
-    let entry = this.#eventWindows.get(session.nodeId);
-    if (!entry || entry.window !== window) {
-      entry = { window, count: 0 };
-      this.#eventWindows.set(session.nodeId, entry);
-    }
-    entry.count++;
-    if (entry.count <= this.options.eventsPerMinute) return true;
-    session.counters.events_dropped++;
-    if (entry.count === this.options.eventsPerMinute + 1) {
-      this.raiseManagerEvent(session.nodeId, 'warning', 'event_rate_limit', `More than ${this.options.eventsPerMinute} events in a minute; further events are dropped until the minute ends`, {
-        error_code: 'event_rate_limit_exceeded',
-        limit_per_minute: this.options.eventsPerMinute
-      });
-    }
-    return false;
+  #takeEvent(nodeId: string, bytes: number): boolean {
+    const decision = this.#budgets.takeEvent(nodeId, bytes);
+    if (decision.exceeded) this.#budgetExceeded(nodeId, decision.exceeded);
+    return decision.allowed;
+  }
+
+  /** One warning per node, limit and minute (itself outside the budget it reports). */
+  #budgetExceeded(nodeId: string, kind: BudgetKind): void {
+    const { eventsPerMinute, eventBytesPerMinute, bytesPerMinute } = this.options;
+    const warning = {
+      events: { code: 'event_rate_limit_exceeded', limit: eventsPerMinute, text: `More than ${eventsPerMinute} events in a minute; further events are dropped until the minute ends` },
+      event_bytes: { code: 'event_bytes_limit_exceeded', limit: eventBytesPerMinute, text: `More than ${eventBytesPerMinute} bytes of events in a minute; further events are dropped until the minute ends` },
+      bytes: { code: 'message_bytes_limit_exceeded', limit: bytesPerMinute, text: `More than ${bytesPerMinute} bytes of messages in a minute; further messages are dropped until the minute ends` }
+    }[kind];
+    this.deps.logger.warn({ node_id: nodeId, limit: kind }, 'node over its per-minute budget');
+    const category = kind === 'bytes' ? 'message_rate_limit' : 'event_rate_limit';
+    this.#record({ node_id: nodeId, severity: 'warning', raw_severity: 'warning', category, message: warning.text, details: { error_code: warning.code, limit_per_minute: warning.limit } });
   }
 
   #summarize(session: NodeSession, stats: unknown): DeviceSummary {

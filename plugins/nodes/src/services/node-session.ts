@@ -35,6 +35,8 @@ export interface ProtocolCounters {
   binary: number;
   late_acks: number;
   events_dropped: number;
+  /** Frames dropped unread because the node was over its byte budget for the minute. */
+  budget_dropped: number;
 }
 
 /**
@@ -63,13 +65,23 @@ export interface NodeSession {
   flowsAtMs: number;
   summary: DeviceSummary | null;
   health: unknown;
+  /** When the last health message arrived (0: none yet). */
+  healthAtMs: number;
   /** What the `nodes` row already holds, so health messages only write when something changed. */
   persisted: { software_version: string | null; capabilities: string | null; health: DeviceHealth | null };
   activeAlarms: { severity: EventSeverity; raw_severity: string; category: string }[];
+  /** The latest config_response with the driver's declared secrets redacted. */
   config: { value: unknown; at: string } | undefined;
+  /**
+   * The secrets taken out of the latest config_response, kept after the cached config goes
+   * stale, so that a config edited from what was shown gets them back (never shown or logged).
+   */
+  configSecrets: ReadonlyMap<string, unknown>;
   pending: Map<string, PendingCommand>;
   configWaiters: ConfigWaiter[];
   thumbnails: Map<string, Thumbnail>;
+  /** Base64 characters held in `thumbnails`. */
+  thumbnailChars: number;
   counters: ProtocolCounters;
   /** Set when the node is deleted or re-tokened: no disconnect event, no status write. */
   silentClose: boolean;

@@ -40,6 +40,8 @@ export interface NodeRow {
   registration_expires_at: string | null;
   secret_hash: string | null;
   previous_secret_hash: string | null;
+  /** When the node last registered with a token (consumed it). */
+  registered_at: string | null;
   software_version: string | null;
   protocol_version: number | null;
   capabilities: string | null;

@@ -3,14 +3,30 @@ import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { NodeHub } from '../services/node-hub';
 import type { NodeSession } from '../services/node-session';
+import type { UnauthenticatedSockets } from './unauthenticated-sockets';
 
 export interface NodeSocketOptions {
   authTimeoutMs: number;
   maxMessageBytes: number;
+  /** Bytes a socket may send before it has signed in (its auth frame and anything behind it); more closes it. */
+  signInMaxBytes: number;
+  unauthenticated: UnauthenticatedSockets;
 }
 
 /** Messages a device may send while its `auth` is being checked; more are dropped. */
 const MAX_EARLY_MESSAGES = 64;
+/** How long a refused socket may take to close before it is dropped. */
+const CLOSE_GRACE_MS = 2000;
+const MIB = 1024 * 1024;
+/**
+ * Largest frame of each kind a device sends unasked (real ones are far smaller: an edge's
+ * stats with dozens of flows is tens of KB). Larger frames are counted as oversize and
+ * ignored. Only answers to the manager's own requests (`command_ack`, `config_response`:
+ * configurations, media-library exports) may be as large as `maxMessageBytes`.
+ */
+const MAX_BYTES_BY_TYPE: Record<string, number> = { stats: 2 * MIB, health: MIB, event: 64 * 1024, thumbnail: MIB + 64 * 1024 };
+const MAX_UNSOLICITED_BYTES = 2 * MIB;
+const ANSWERS = new Set(['command_ack', 'config_response']);
 
 /**
  * One device connection on `/ws/node` (node-protocol.md §3): the first text frame must be
@@ -18,22 +34,66 @@ const MAX_EARLY_MESSAGES = 64;
  * (`register_ack`, `auth_ok` or `auth_error` + close). After that, messages are dispatched by
  * `type`; malformed, binary, oversize and unknown ones are counted and ignored — never a close.
  */
-export function handleNodeSocket(socket: WebSocket, request: IncomingMessage, hub: NodeHub, logger: Logger, options: NodeSocketOptions): void {
+export function handleNodeSocket(
+  socket: WebSocket,
+  request: IncomingMessage,
+  clientAddress: string | null,
+  hub: NodeHub,
+  logger: Logger,
+  options: NodeSocketOptions
+): void {
   const remoteAddr = remoteAddress(request);
   let phase: 'awaiting_auth' | 'authenticating' | 'live' | 'closed' = 'awaiting_auth';
   let session: NodeSession | undefined;
   const early: { data: RawData; isBinary: boolean }[] = [];
   let earlyBytes = 0;
 
+  // Until it has signed in, the peer is anonymous: what it sends is counted on the raw TCP
+  // stream, so an oversize first frame closes the socket before it is buffered whole or parsed.
+  let rawBytes = 0;
+  const onRawData = (chunk: Buffer) => {
+    rawBytes += chunk.length;
+    if (rawBytes > options.signInMaxBytes && phase !== 'live') {
+      logger.info({ remote_addr: remoteAddr, bytes: rawBytes }, 'node socket sent too much before signing in: dropped');
+      drop();
+    }
+  };
+  request.socket.on('data', onRawData);
+  const releaseSlot = options.unauthenticated.acquire(clientAddress);
+  let closeTimer: NodeJS.Timeout | undefined;
   const authTimer = setTimeout(() => refuse('Authentication timeout: no auth message within the time limit'), options.authTimeoutMs);
+  if (!releaseSlot) {
+    // Devices ignore close codes and retry in a few seconds (node-protocol §1.5).
+    logger.warn({ remote_addr: remoteAddr, waiting: options.unauthenticated.total }, 'too many node sockets waiting to sign in: connection refused');
+    closeGently(1013, 'Too many connections waiting to sign in; try again later');
+    return;
+  }
+  /** Ends the anonymous phase: the slot and the byte counter are only for sockets not signed in. */
+  function endAnonymousPhase(): void {
+    releaseSlot?.();
+    request.socket.off('data', onRawData);
+  }
+
+  function drop(): void {
+    phase = 'closed';
+    clearTimeout(authTimer);
+    socket.terminate();
+  }
+
+  /** A Close frame, then the connection is dropped if the peer does not finish the close promptly. */
+  function closeGently(code: number, reason: string): void {
+    phase = 'closed';
+    clearTimeout(authTimer);
+    socket.close(code, reason);
+    closeTimer = setTimeout(() => socket.terminate(), CLOSE_GRACE_MS);
+    socket.once('close', () => clearTimeout(closeTimer));
+  }
 
   function refuse(message: string): void {
     if (phase === 'closed') return;
-    phase = 'closed';
-    clearTimeout(authTimer);
     // Edge and relay read the top-level message; the gateway SDK reads payload.error.
     send({ type: 'auth_error', timestamp: new Date().toISOString(), message, payload: { error: message, message } });
-    socket.close(1008, 'Authentication failed');
+    closeGently(1008, 'Authentication failed');
     logger.info({ remote_addr: remoteAddr, reason: message }, 'node authentication refused');
   }
 
@@ -45,7 +105,7 @@ export function handleNodeSocket(socket: WebSocket, request: IncomingMessage, hu
     phase = 'authenticating';
     // The time limit is for the first frame; a sign-in under way is answered however long it takes.
     clearTimeout(authTimer);
-    const result = await hub.authenticate(payload);
+    const result = await hub.authenticate(payload, clientAddress);
     if (!result.ok) return refuse(result.message);
     const auth = payload as Record<string, unknown>;
     const protocolVersion = Number.isInteger(auth.protocol_version) ? (auth.protocol_version as number) : 1;
@@ -68,6 +128,7 @@ export function handleNodeSocket(socket: WebSocket, request: IncomingMessage, hu
       send({ type: 'auth_ok', timestamp, payload: {} });
     }
     phase = 'live';
+    endAnonymousPhase();
     hub.ready(session);
     logger.info({ node_id: result.row.id, method: result.method, remote_addr: remoteAddr }, 'node connected');
     for (const message of early.splice(0)) safeDispatch(session, message.data, message.isBinary);
@@ -85,12 +146,16 @@ export function handleNodeSocket(socket: WebSocket, request: IncomingMessage, hu
   function dispatch(live: NodeSession, data: RawData, isBinary: boolean): void {
     live.counters.messages++;
     hub.seen(live);
+    const size = byteLength(data);
+    const admission = hub.admitFrame(live, size);
+    if (admission === 'drop') return;
     if (isBinary) {
       live.counters.binary++;
       return;
     }
-    const size = byteLength(data);
-    if (size > options.maxMessageBytes) {
+    const awaitingAnswer = live.pending.size > 0 || live.configWaiters.length > 0;
+    // A large frame is read only when the manager asked the device for something.
+    if (size > options.maxMessageBytes || (size > MAX_UNSOLICITED_BYTES && !awaitingAnswer)) {
       live.counters.oversize++;
       return;
     }
@@ -99,13 +164,18 @@ export function handleNodeSocket(socket: WebSocket, request: IncomingMessage, hu
       live.counters.malformed++;
       return;
     }
+    if (admission === 'answers_only' && !ANSWERS.has(envelope.type)) return;
+    if (size > (MAX_BYTES_BY_TYPE[envelope.type] ?? options.maxMessageBytes)) {
+      live.counters.oversize++;
+      return;
+    }
     switch (envelope.type) {
       case 'stats':
         return hub.onStats(live, envelope.payload);
       case 'health':
         return hub.onHealth(live, envelope.payload);
       case 'event':
-        return hub.onEvent(live, envelope.payload);
+        return hub.onEvent(live, envelope.payload, size);
       case 'thumbnail':
         return hub.onThumbnail(live, envelope.payload);
       case 'config_response':
@@ -122,9 +192,9 @@ export function handleNodeSocket(socket: WebSocket, request: IncomingMessage, hu
   socket.on('message', (data: RawData, isBinary: boolean) => {
     if (phase === 'live' && session) return safeDispatch(session, data, isBinary);
     if (phase === 'authenticating') {
-      // Bounded by count and bytes: the sender is not yet authenticated.
+      // Bounded by count and bytes (the raw byte limit above closes the socket first): the sender is not yet authenticated.
       const size = byteLength(data);
-      if (early.length < MAX_EARLY_MESSAGES && earlyBytes + size <= options.maxMessageBytes) {
+      if (early.length < MAX_EARLY_MESSAGES && earlyBytes + size <= options.signInMaxBytes) {
         early.push({ data, isBinary });
         earlyBytes += size;
       }
@@ -148,6 +218,7 @@ export function handleNodeSocket(socket: WebSocket, request: IncomingMessage, hu
 
   socket.on('close', () => {
     clearTimeout(authTimer);
+    endAnonymousPhase();
     const wasLive = phase === 'live';
     phase = 'closed';
     if (session && wasLive) hub.closed(session, 'connection closed');
