@@ -16,10 +16,11 @@ import type { CommandCheckInput, CommandRefusal } from '@bilbycast/driver-sdk';
 export const WRITE_BACK_COMMANDS: ReadonlySet<string> = new Set(['rotate_secret', 'configure_distribution']);
 
 /**
- * Margin for `uptime_secs` being whole seconds and for delivery delay: a process that
- * started less than this after the registration is taken to have registered (the safe side).
+ * Margin for `uptime_secs` being whole seconds and for delivery delay (the estimate of the
+ * start is never earlier than the true one): a process that seems to have started less than
+ * this after the registration is taken to have registered (the safe side).
  */
-const MARGIN_MS = 5_000;
+const MARGIN_MS = 3_000;
 
 function uptimeSecs(payload: unknown): number | undefined {
   const value = payload && typeof payload === 'object' ? (payload as { uptime_secs?: unknown }).uptime_secs : undefined;

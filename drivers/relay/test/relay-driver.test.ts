@@ -1,4 +1,4 @@
-import { describeDriverProblem, type HealthInput } from '@bilbycast/driver-sdk';
+import { describeDriverProblem, type CommandCheckInput, type HealthInput } from '@bilbycast/driver-sdk';
 import defaultExport, { driver, RELAY_COMMAND_TIMEOUT_MS } from '../src';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -211,5 +211,46 @@ describe('relay health and severity', () => {
     expect(map('info')).toBe('info');
     expect(map('whatever')).toBe('info');
     expect(map(undefined as unknown as string)).toBe('info');
+  });
+});
+
+describe('relay write-back guard', () => {
+  const registered = Date.UTC(2026, 11, 2, 10, 0, 0);
+  const input = (over: Partial<CommandCheckInput>): CommandCheckInput => ({
+    command: 'rotate_secret',
+    registered_at: new Date(registered).toISOString(),
+    connected_at: new Date(registered).toISOString(),
+    now_ms: registered + 60_000,
+    health: null,
+    health_at_ms: null,
+    stats: null,
+    stats_at_ms: null,
+    ...over
+  });
+
+  it('refuses while the relay runs the process that registered, from its freshest uptime report', () => {
+    // Started 2 s before it registered, reported 60 s later.
+    const refusal = driver.refuseCommand!(input({ stats: { uptime_secs: 62 }, stats_at_ms: registered + 60_000 }));
+    expect(refusal).toMatchObject({ error_code: 'relay_restart_required' });
+    expect(driver.refuseCommand!(input({ command: 'configure_distribution', health: { uptime_secs: 30 }, health_at_ms: registered + 28_000 }))).toMatchObject({
+      error_code: 'relay_restart_required'
+    });
+    // A stale health from before the restart is outweighed by fresher stats.
+    expect(
+      driver.refuseCommand!(input({ health: { uptime_secs: 500 }, health_at_ms: registered + 10_000, stats: { uptime_secs: 20 }, stats_at_ms: registered + 60_000 }))
+    ).toBeNull();
+  });
+
+  it('allows after a restart (with a margin for whole-second uptimes), other commands always, and refuses when the uptime is unknown', () => {
+    expect(driver.refuseCommand!(input({ stats: { uptime_secs: 10 }, stats_at_ms: registered + 60_000 }))).toBeNull();
+    expect(driver.refuseCommand!(input({ stats: { uptime_secs: 58 }, stats_at_ms: registered + 60_000 }))).toMatchObject({ error_code: 'relay_restart_required' });
+    expect(driver.refuseCommand!(input({ command: 'list_tunnels', stats: { uptime_secs: 99 }, stats_at_ms: registered + 60_000 }))).toBeNull();
+    expect(driver.refuseCommand!(input({ stats: { uptime_secs: 'soon' } as never, stats_at_ms: registered }))).toMatchObject({ error_code: 'relay_uptime_unknown' });
+    // Never registered with a token (or before the manager recorded it): nothing to protect.
+    expect(driver.refuseCommand!(input({ registered_at: null }))).toBeNull();
+  });
+
+  it('declares the secrets of its config_response, distribution.token_secret included', () => {
+    expect(driver.config_secrets).toEqual(expect.arrayContaining(['distribution.token_secret', 'api_token', 'manager.node_secret', 'manager.registration_token']));
   });
 });

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { rfc3339Nanos } from './clock';
+import { sortedJson } from './wire-json';
 import { CommandError, type KindModel, type ModelHost, isRecord } from './models/common';
 import { EdgeModel } from './models/edge';
 import { GatewayModel } from './models/gateway';
@@ -72,6 +73,8 @@ export interface SimulatedDeviceEvents {
   command: [action: CommandAction, result: CommandOutcome | null];
   /** After registration or rotate_secret: the credentials to persist. */
   credentials: [credentials: DeviceCredentials];
+  /** What the device saved to disk changed (see `persisted`). */
+  persisted: [persisted: PersistedCredentials];
   state: [state: DeviceState];
   /** A connection attempt or session ended (reason for logs). */
   disconnected: [reason: string];
@@ -79,10 +82,18 @@ export interface SimulatedDeviceEvents {
 
 let sequence = 0;
 
+/** What a device finds in its config file when it starts: its node id and secret, or a registration token. */
+export interface PersistedCredentials {
+  credentials?: DeviceCredentials;
+  registration_token?: string;
+}
+
 export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
   readonly kind: DeviceKind;
   readonly name: string;
   credentials: DeviceCredentials | undefined;
+  /** What the device's config file holds now: `restart()` starts from it. */
+  persisted: PersistedCredentials;
   state: DeviceState = 'idle';
   readonly software_version: string;
   private readonly options: SimulatedDeviceOptions;
@@ -98,6 +109,10 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
   /** Consecutive failed attempts (gateway backoff ladder). */
   private failures = 0;
   private lastError = '';
+  /** The registration token the running process started with (none once it has restarted after registering). */
+  private startupToken: string | undefined;
+  /** Epoch ms of the simulated process start. */
+  private bootedAt = Date.now();
   private readonly queue: object[] = [];
   private commandChain: Promise<void> = Promise.resolve();
 
@@ -114,6 +129,8 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
     this.name = options.name ?? `${options.kind}-${++sequence}`;
     this.software_version = options.software_version ?? this.profile.software_version;
     this.credentials = options.credentials ? { ...options.credentials } : undefined;
+    this.startupToken = this.credentials ? undefined : options.registration_token;
+    this.persisted = this.credentials ? { credentials: { ...this.credentials } } : { registration_token: options.registration_token };
 
     const device = this;
     const host: ModelHost = {
@@ -124,9 +141,15 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
       },
       software_version: this.software_version,
       insecure: options.tls?.rejectUnauthorized === false,
-      booted_at: Date.now(),
+      get booted_at() {
+        return device.bootedAt;
+      },
+      get startup_token() {
+        return device.startupToken;
+      },
       raiseEvent: (event) => this.raiseEvent(event),
-      rotateSecret: (secret) => this.rotateSecret(secret)
+      rotateSecret: (secret) => this.rotateSecret(secret),
+      writeBackStartupConfig: () => this.writeBackStartupConfig()
     };
     const flows = options.flows ?? 2;
     this.model =
@@ -155,6 +178,19 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
       await closeSocket(ws);
     }
     this.setState('stopped');
+  }
+
+  /**
+   * Restarts the simulated process: uptime starts again from zero, queued events are lost,
+   * and it signs in with what its config file holds (`persisted`).
+   */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.queue.length = 0;
+    this.bootedAt = Date.now();
+    this.credentials = this.persisted.credentials ? { ...this.persisted.credentials } : undefined;
+    this.startupToken = this.credentials ? undefined : this.persisted.registration_token;
+    this.start();
   }
 
   /** Sends the event now when online, else queues it for the next session (bounded, newest dropped). */
@@ -203,7 +239,7 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
 
   private send(type: string, payload: unknown): void {
     const ws = this.ws;
-    if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type, timestamp: rfc3339Nanos(), payload }));
+    if (ws?.readyState === WebSocket.OPEN) ws.send(sortedJson({ type, timestamp: rfc3339Nanos(), payload }));
   }
 
   private later(ms: number, fn: () => void): void {
@@ -250,7 +286,7 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
   private onOpen(ws: WebSocket): void {
     if (ws !== this.ws) return;
     this.setState('authenticating');
-    ws.send(JSON.stringify(this.authFrame()));
+    ws.send(sortedJson(this.authFrame()));
     this.authTimer = setTimeout(() => this.abort(ws, 'no auth reply within 10 s'), AUTH_REPLY_TIMEOUT_MS);
     this.sessionTimers.add(this.authTimer);
   }
@@ -261,8 +297,8 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
     if (this.credentials) {
       payload.node_id = this.credentials.node_id;
       payload.node_secret = this.credentials.node_secret;
-    } else if (this.options.registration_token) {
-      payload.registration_token = this.options.registration_token;
+    } else if (this.startupToken) {
+      payload.registration_token = this.startupToken;
     }
     if (Object.keys(payload).length > 0) {
       payload.software_version = this.software_version;
@@ -313,6 +349,7 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
       if (isRecord(p) && typeof p.node_id === 'string' && p.node_id && typeof p.node_secret === 'string' && p.node_secret) {
         const credentials = { node_id: p.node_id, node_secret: p.node_secret };
         this.credentials = credentials;
+        this.persist({ credentials: { ...credentials } });
         this.emit('registered', { ...credentials });
         this.emit('credentials', { ...credentials });
       }
@@ -434,7 +471,28 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
     if (!this.credentials) throw new CommandError('node is not registered');
     const rotated = { node_id: this.credentials.node_id, node_secret: newSecret };
     if (!this.options.rotate_secret_bug) this.credentials = rotated;
+    if (this.kind === 'relay') this.writeBackStartupConfig(newSecret);
+    else this.persist({ credentials: { ...rotated } });
     this.emit('credentials', { ...rotated });
+  }
+
+  /**
+   * The relay saves the configuration its process *started* with, plus the change: if the
+   * process started with a registration token (it registered since), the file gets the spent
+   * token and no node id, and the next start signs in with that token (node-protocol notes).
+   */
+  private writeBackStartupConfig(newSecret?: string): void {
+    if (this.startupToken !== undefined) {
+      this.persist({ registration_token: this.startupToken });
+      return;
+    }
+    const current = this.persisted.credentials ?? this.credentials;
+    if (current) this.persist({ credentials: { node_id: current.node_id, node_secret: newSecret ?? current.node_secret } });
+  }
+
+  private persist(next: PersistedCredentials): void {
+    this.persisted = next;
+    this.emit('persisted', { ...next });
   }
 
   private endSession(ws: WebSocket, reason: string): void {
@@ -445,8 +503,12 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
     const wasOnline = this.state === 'online';
     this.emit('disconnected', reason);
     if (this.stopping) return; // also when a 'disconnected' listener called stop()
-    if (this.profile.manager_client) {
+    // Queued for the next session, so it arrives right after the next auth; the relay appends
+    // what ended the session.
+    if (this.kind === 'edge') {
       this.raiseEvent({ severity: 'warning', category: 'manager', message: 'Manager connection lost, rotating to next URL' });
+    } else if (this.kind === 'relay') {
+      this.raiseEvent({ severity: 'warning', category: 'manager', message: `Manager connection lost, rotating to next URL: ${reason}` });
     }
     const delay = this.reconnectDelay(wasOnline);
     if (delay === 0) {

@@ -16,7 +16,7 @@ describe('edge commands', () => {
     const idle = flowOf(stats, 'flow-1');
     expect(idle).toMatchObject({ uptime_secs: 0, input: { state: 'idle', bytes_received: 0, packets_received: 0, bitrate_bps: 0 } });
     expect(idle.outputs[0]).toMatchObject({ state: 'idle', bytes_sent: 0, bitrate_bps: 0 });
-    expect(flowOf(stats, 'flow-2').state).toBe('Running');
+    expect(flowOf(stats, 'Studio feed 2').state).toBe('Running');
     expect(stats.payload).toMatchObject({ active_flows: 1, total_flows: 2 });
     expect(device.config.flows[0].enabled).toBe(false);
 
@@ -42,11 +42,11 @@ describe('edge commands', () => {
       version: 2,
       device_name: 'edge-cfg',
       manager: { enabled: true, urls: [ctx.manager.url], node_id: 'node-7' },
-      inputs: [{ id: 'in-1' }, { id: 'in-2' }],
-      outputs: [{ id: 'out-1' }, { id: 'out-2' }],
+      inputs: [{ id: 'in-1' }, { id: 'Studio in 2' }],
+      outputs: [{ id: 'out-1' }, { id: 'Studio out 2' }],
       flows: [
         { id: 'flow-1', name: 'edge-cfg feed 1', enabled: true, input_ids: ['in-1'], output_ids: ['out-1'] },
-        { id: 'flow-2', enabled: true }
+        { id: 'Studio feed 2', enabled: true }
       ],
       flow_groups: []
     });
@@ -214,7 +214,9 @@ describe('relay commands', () => {
     expect(await run({ type: 'close_tunnel', tunnel_id: tunnelId })).toMatchObject({ success: true });
     expect(await run({ type: 'revoke_tunnel', tunnel_id: tunnelId })).toMatchObject({ success: true });
     expect((await run({ type: 'list_tunnels' })).data).toEqual([]);
-    expect((await run({ type: 'list_edges' })).data).toEqual([]);
+    expect((await run({ type: 'list_edges' })).data).toEqual([expect.objectContaining({ edge_id: 'Studio edge 1' }), expect.objectContaining({ edge_id: 'Ü-Wagen 2 (backup)' })]);
+    expect(await run({ type: 'disconnect_edge', edge_id: 'Studio edge 1' })).toMatchObject({ success: true });
+    expect((await run({ type: 'list_edges' })).data).toEqual([expect.objectContaining({ edge_id: 'Ü-Wagen 2 (backup)' })]);
     expect((await run({ type: 'list_udp_sessions' })).data).toEqual([]);
 
     for (const action of [

@@ -57,8 +57,8 @@ describe('edge telemetry', () => {
 
   it('sends thumbnails of running flows that capture them', async () => {
     const { peer } = await ctx.online({ kind: 'edge', flows: 2, thumbnail_interval_ms: 30 });
-    const thumb = await peer.takeType('thumbnail', (f) => f.payload.flow_id === 'flow-2');
-    expect(thumb.payload).toEqual({ flow_id: 'flow-2', data: THUMBNAIL_JPEG_BASE64, width: 320, height: 180 });
+    const thumb = await peer.takeType('thumbnail', (f) => f.payload.flow_id === 'Studio feed 2');
+    expect(thumb.payload).toEqual({ flow_id: 'Studio feed 2', data: THUMBNAIL_JPEG_BASE64, width: 320, height: 180 });
   });
 
   it('queues events raised while offline (bounded at 4096, newest dropped) and flushes them after auth', async () => {
@@ -69,7 +69,7 @@ describe('edge telemetry', () => {
     await peer.takeType('event', (f) => f.payload.message === 'Connected to manager');
     const queued = peer.frames.filter((f) => f.type === 'event' && f.payload.category === 'test');
     expect(queued).toHaveLength(4096);
-    expect(queued[0].payload).toEqual({ severity: 'info', category: 'test', message: 'event 0', flow_id: 'flow-1' });
+    expect(queued[0].payload).toEqual({ severity: 'info', category: 'test', message: 'event 0', flow_id: 'flow-1', input_id: null, output_id: null, details: null });
     expect(queued[4095].payload.message).toBe('event 4095');
   });
 
@@ -77,7 +77,9 @@ describe('edge telemetry', () => {
     const { device, peer } = await ctx.online({ kind: 'edge' });
     device.raiseEvent({ severity: 'critical', category: 'port_conflict', message: 'boom', input_id: 'in-1', details: { error_code: 'port_conflict' } });
     const event = await peer.takeType('event', (f) => f.payload.category === 'port_conflict');
-    expect(event.payload).toEqual({ severity: 'critical', category: 'port_conflict', message: 'boom', input_id: 'in-1', details: { error_code: 'port_conflict' } });
+    expect(event.payload).toEqual({ severity: 'critical', category: 'port_conflict', message: 'boom', input_id: 'in-1', details: { error_code: 'port_conflict' }, flow_id: null, output_id: null });
+    // Keys sorted at every depth, as serde_json writes them: `type` comes last.
+    expect(peer.texts.find((text) => text.includes('port_conflict'))).toMatch(/^\{"payload":\{"category":"port_conflict","details":\{"error_code":"port_conflict"\},"flow_id":null,"input_id":"in-1",.*\},"timestamp":"[^"]+\+00:00","type":"event"\}$/);
   });
 });
 
@@ -89,18 +91,25 @@ describe('relay telemetry', () => {
     expect(peer.frames[1].payload).toMatchObject({
       status: 'ok',
       version: '0.10.6',
-      connected_edges: 0,
+      connected_edges: 2,
       public_quic_addr: null,
       capabilities: ['udp-relay', 'viewer-distribution']
     });
-    expect(peer.frames[3].payload).toMatchObject({ tunnels: [], udp_sessions: [], edges: [], connected_edges: 0, total_bytes_forwarded: 0 });
+    // Edges are listed under the ids they gave themselves, spaces and accents included.
+    expect(peer.frames[3].payload).toMatchObject({
+      tunnels: [],
+      udp_sessions: [],
+      edges: [{ edge_id: 'Studio edge 1' }, { edge_id: 'Ü-Wagen 2 (backup)' }],
+      connected_edges: 2,
+      total_bytes_forwarded: 0
+    });
   });
 
   it('drops input_id/output_id from events (relays only scope by flow_id)', async () => {
     const { device, peer } = await ctx.online({ kind: 'relay' });
     device.raiseEvent({ severity: 'warning', category: 'tunnel', message: 'slow', flow_id: 't1', input_id: 'x', output_id: 'y' });
     const event = await peer.takeType('event', (f) => f.payload.category === 'tunnel');
-    expect(event.payload).toEqual({ severity: 'warning', category: 'tunnel', message: 'slow', flow_id: 't1' });
+    expect(event.payload).toEqual({ severity: 'warning', category: 'tunnel', message: 'slow', flow_id: 't1', details: null });
   });
 });
 

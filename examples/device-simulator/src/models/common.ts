@@ -11,9 +11,13 @@ export interface ModelHost {
   readonly insecure: boolean;
   /** Epoch ms of the simulated process start (uptime origin). */
   readonly booted_at: number;
+  /** The registration token the process started with, if it did (the relay's config_response shows its startup config). */
+  readonly startup_token: string | undefined;
   raiseEvent(event: DeviceEvent): void;
   /** Applies a rotate_secret command (throws CommandError when it cannot). */
   rotateSecret(newSecret: string): void;
+  /** The relay saves its startup configuration plus a change (configure_distribution). */
+  writeBackStartupConfig(): void;
 }
 
 /** Wire behaviour of one device kind: its payloads, commands and ack format. */

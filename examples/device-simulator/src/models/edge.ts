@@ -67,6 +67,24 @@ const INPUT_ADDRESS_KEYS = ['local_addr', 'remote_addr', 'listen_addr', 'bind_ad
 const OUTPUT_ADDRESS_KEYS = ['remote_addr', 'dest_addr', 'dest_url', 'ingest_url', 'whip_url', 'local_addr'];
 const MAX_ID = 64;
 
+/**
+ * Ids of the i-th flow and its input and output. Real edges accept any 1-64 bytes without
+ * control characters, and operators name things in the edge's own UI: so after `flow-1`
+ * come ids with spaces, accents and brackets.
+ */
+export function resourceIds(i: number): { flow: string; input: string; output: string } {
+  switch (i % 4) {
+    case 1:
+      return { flow: `flow-${i}`, input: `in-${i}`, output: `out-${i}` };
+    case 2:
+      return { flow: `Studio feed ${i}`, input: `Studio in ${i}`, output: `Studio out ${i}` };
+    case 3:
+      return { flow: `Ü-Wagen ${i}`, input: `Ü-Wagen in ${i}`, output: `Ü-Wagen out ${i}` };
+    default:
+      return { flow: `Cam-${i} (backup)`, input: `Cam-${i} in (backup)`, output: `Cam-${i} out (backup)` };
+  }
+}
+
 function initialConfig(host: ModelHost, flows: number): EdgeConfig {
   const config: EdgeConfig = {
     version: 2,
@@ -81,9 +99,10 @@ function initialConfig(host: ModelHost, flows: number): EdgeConfig {
     flow_groups: []
   };
   for (let i = 1; i <= flows; i++) {
-    config.inputs.push({ id: `in-${i}`, name: `SRT in ${i}`, type: 'srt', mode: 'listener', local_addr: `0.0.0.0:${9000 + i}`, latency_ms: 120 });
-    config.outputs.push({ id: `out-${i}`, name: `UDP out ${i}`, type: 'udp', dest_addr: `239.1.${(i >> 8) & 255}.${i & 255}:5000` });
-    config.flows.push({ id: `flow-${i}`, name: `${host.name} feed ${i}`, enabled: true, input_ids: [`in-${i}`], output_ids: [`out-${i}`], thumbnail: true });
+    const ids = resourceIds(i);
+    config.inputs.push({ id: ids.input, name: `SRT in ${i}`, type: 'srt', mode: 'listener', local_addr: `0.0.0.0:${9000 + i}`, latency_ms: 120, passphrase: `${host.name} passphrase ${i}` });
+    config.outputs.push({ id: ids.output, name: `UDP out ${i}`, type: 'udp', dest_addr: `239.1.${(i >> 8) & 255}.${i & 255}:5000` });
+    config.flows.push({ id: ids.flow, name: `${host.name} feed ${i}`, enabled: true, input_ids: [ids.input], output_ids: [ids.output], thumbnail: true });
   }
   return config;
 }
@@ -97,7 +116,9 @@ function validation(message: string): CommandError {
 }
 
 function checkId(value: unknown, what: string): string {
-  if (typeof value !== 'string' || value === '' || value.length > MAX_ID) throw validation(`Invalid ${what}: id must be 1-${MAX_ID} characters`);
+  if (typeof value !== 'string' || value === '' || Buffer.byteLength(value) > MAX_ID || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw validation(`Invalid ${what}: id must be 1-${MAX_ID} bytes without control characters`);
+  }
   return value;
 }
 
@@ -270,8 +291,9 @@ export class EdgeModel implements KindModel {
     return ack;
   }
 
+  /** Unset optional fields are null, as serde writes them. */
   eventPayload(event: DeviceEvent): object {
-    return event;
+    return { details: null, flow_id: null, input_id: null, output_id: null, ...event };
   }
 
   private flowStats(flow: EdgeFlowConfig, now: number): object {

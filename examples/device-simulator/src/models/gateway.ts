@@ -163,7 +163,8 @@ export class GatewayModel implements KindModel {
     return ack;
   }
 
+  /** Unset optional fields are null, as serde writes them. */
   eventPayload(event: DeviceEvent): object {
-    return event;
+    return { details: null, flow_id: null, input_id: null, output_id: null, ...event };
   }
 }

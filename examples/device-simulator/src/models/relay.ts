@@ -1,7 +1,12 @@
 /**
- * bilbycast-relay (protocol spec §4.2, §4.4, §4.7, §5.4). No edges ever bind to a simulated
- * relay, so authorised tunnels are listed as `empty` with zero counters and the edge and UDP
- * session lists stay empty. Failures carry only `error` (relays never send error_code).
+ * bilbycast-relay (protocol spec §4.2, §4.4, §4.7, §5.4). No edges ever bind tunnels to a
+ * simulated relay, so authorised tunnels are listed as `empty` with zero counters and the UDP
+ * session list stays empty; two edges are listed as connected, under the ids they gave
+ * themselves (with spaces and accents, as real ones may). Failures carry only `error`
+ * (relays never send error_code).
+ *
+ * Like the real relay, its config_response is the configuration the process *started* with,
+ * and `rotate_secret` / `configure_distribution` save that configuration plus the change.
  */
 import { randomBytes } from 'node:crypto';
 import type { CommandAction, CommandOutcome, DeviceEvent } from '../types';
@@ -27,6 +32,8 @@ export class RelayModel implements KindModel {
   readonly config: RelayConfig;
   private readonly tunnels = new Map<string, { ingress_token: string; egress_token: string; since: number }>();
   private peakTunnels = 0;
+  private readonly edges: { edge_id: string; remote_addr: string }[];
+  private readonly peakEdges = 2;
   private readonly handlers: Record<string, Handler>;
 
   constructor(private readonly host: ModelHost) {
@@ -37,9 +44,16 @@ export class RelayModel implements KindModel {
       api_token: randomBytes(16).toString('hex'),
       manager: { enabled: true, urls: [host.url], accept_self_signed_cert: host.insecure }
     };
+    this.edges = [
+      { edge_id: 'Studio edge 1', remote_addr: `${lanAddress(`${host.name}/edge-1`)}:51000` },
+      { edge_id: 'Ü-Wagen 2 (backup)', remote_addr: `${lanAddress(`${host.name}/edge-2`)}:51001` }
+    ];
     this.handlers = {
       rotate_secret: (a) => this.host.rotateSecret(requireString(a, 'new_secret')),
-      configure_distribution: (a) => this.configureDistribution(a),
+      configure_distribution: (a) => {
+        this.configureDistribution(a);
+        this.host.writeBackStartupConfig();
+      },
       authorize_tunnel: (a) => {
         const id = requireString(a, 'tunnel_id');
         if (!UUID.test(id)) throw new CommandError(`invalid tunnel_id '${id}': expected a UUID`);
@@ -59,10 +73,14 @@ export class RelayModel implements KindModel {
         throw new CommandError(`UDP session for tunnel ${requireString(a, 'tunnel_id')} not found`);
       },
       disconnect_edge: (a) => {
-        throw new CommandError(`Edge ${requireString(a, 'edge_id')} is not connected`);
+        const id = requireString(a, 'edge_id');
+        const index = this.edges.findIndex((edge) => edge.edge_id === id);
+        if (index < 0) throw new CommandError(`Edge ${id} is not connected`);
+        this.edges.splice(index, 1);
+        this.host.raiseEvent({ severity: 'info', category: 'edge', message: `Edge ${id} disconnected` });
       },
       list_tunnels: () => this.tunnelList(Date.now()),
-      list_edges: () => [],
+      list_edges: () => this.edges.map((edge) => ({ ...edge })),
       list_udp_sessions: () => []
     };
   }
@@ -72,10 +90,13 @@ export class RelayModel implements KindModel {
     return NULL_ERROR_ON_SUCCESS.has(action.type) ? { ...outcome, error: null } : outcome;
   }
 
+  /** The startup configuration: a process that registered since still shows its (spent) token, in clear, and no node id. */
   configResponse(): object {
-    const credentials = this.host.credentials;
     const manager: Obj = { ...this.config.manager };
-    if (credentials) {
+    const credentials = this.host.credentials;
+    if (this.host.startup_token !== undefined) {
+      manager.registration_token = this.host.startup_token;
+    } else if (credentials) {
       manager.node_id = credentials.node_id;
       manager.node_secret = REDACTED;
     }
@@ -89,8 +110,8 @@ export class RelayModel implements KindModel {
       udp_sessions: [],
       udp_sessions_total: 0,
       udp_sessions_active: 0,
-      edges: [],
-      connected_edges: 0,
+      edges: this.edges.map((edge) => ({ ...edge })),
+      connected_edges: this.edges.length,
       active_tunnels: 0,
       total_tunnels: this.tunnels.size,
       total_bytes_ingress: 0,
@@ -101,7 +122,7 @@ export class RelayModel implements KindModel {
       active_tcp_streams: 0,
       total_udp_datagrams: 0,
       peak_tunnels: this.peakTunnels,
-      peak_edges: 0,
+      peak_edges: this.edges.length > this.peakEdges ? this.edges.length : this.peakEdges,
       connections_total: 0,
       uptime_secs: uptimeSecs(this.host.booted_at, now)
     };
@@ -115,12 +136,12 @@ export class RelayModel implements KindModel {
       status: 'ok',
       version: this.host.software_version,
       uptime_secs: uptimeSecs(this.host.booted_at, Date.now()),
-      connected_edges: 0,
+      connected_edges: this.edges.length,
       active_tunnels: 0,
       total_tunnels: this.tunnels.size,
       total_bytes_forwarded: 0,
       peak_tunnels: this.peakTunnels,
-      peak_edges: 0,
+      peak_edges: this.edges.length > this.peakEdges ? this.edges.length : this.peakEdges,
       connections_total: 0,
       api_addr: `${lan}:4480`,
       quic_addr: `${lan}:4433`,
@@ -150,11 +171,9 @@ export class RelayModel implements KindModel {
     return ack;
   }
 
+  /** Unset optional fields are null, as serde writes them. */
   eventPayload(event: DeviceEvent): object {
-    const payload: Obj = { severity: event.severity, category: event.category, message: event.message };
-    if (event.details !== undefined) payload.details = event.details;
-    if (event.flow_id !== undefined) payload.flow_id = event.flow_id;
-    return payload;
+    return { severity: event.severity, category: event.category, message: event.message, details: event.details ?? null, flow_id: event.flow_id ?? null };
   }
 
   private tunnelList(now: number): object[] {

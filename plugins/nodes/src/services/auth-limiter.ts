@@ -8,8 +8,9 @@
  *   failures within the window, whatever keys it tries, so random ids cannot be tried at
  *   will.
  * - Devices retry every 5 s forever, so a device with a bad secret is locked out again every
- *   window: consecutive lockouts of one key form an **episode**, reported once when it starts
- *   and once when a successful sign-in ends it (with the number of lockouts).
+ *   window: consecutive lockouts of one key from one address form an **episode**, reported
+ *   once when it starts and once when a successful sign-in from there ends it (with the
+ *   number of lockouts).
  *
  * Every operation is O(1): windows expire from a queue in start order. Memory is bounded by
  * `maxKeys` (the oldest windows and episodes are dropped first). In memory: a restart forgives.
@@ -141,32 +142,33 @@ export class NodeAuthLimiter {
   recordFailure(address: string | null, key: string): FailureOutcome {
     const byAddress = this.#addresses.increment(addressKey(address));
     const byPair = this.#pairs.increment(pairKey(address, key));
-    if (byPair === this.options.maxFailures) return { lockout: 'key', episode: this.#noteLockout(key) };
+    if (byPair === this.options.maxFailures) return { lockout: 'key', episode: this.#noteLockout(pairKey(address, key)) };
     if (byAddress === this.options.maxFailuresPerAddress) return { lockout: 'address' };
     return { lockout: 'none' };
   }
 
-  /** A successful sign-in clears the key's failures from that address and ends its episode (returned, if one was open). */
+  /** A successful sign-in clears the key's failures from that address and ends its episode there (returned, if one was open). */
   recordSuccess(address: string | null, key: string): LockoutEpisode | undefined {
-    this.#pairs.delete(pairKey(address, key));
-    const episode = this.#episodes.get(key);
-    this.#episodes.delete(key);
+    const pair = pairKey(address, key);
+    this.#pairs.delete(pair);
+    const episode = this.#episodes.get(pair);
+    this.#episodes.delete(pair);
     return episode && this.#now() - episode.lastLockoutAtMs < this.#episodeIdleMs ? episode : undefined;
   }
 
-  #noteLockout(key: string): LockoutEpisode & { isNew: boolean } {
+  #noteLockout(pair: string): LockoutEpisode & { isNew: boolean } {
     const now = this.#now();
-    const open = this.#episodes.get(key);
+    const open = this.#episodes.get(pair);
     // Re-inserted either way, so the Map's order stays least-recent-first for eviction.
-    this.#episodes.delete(key);
+    this.#episodes.delete(pair);
     if (open && now - open.lastLockoutAtMs < this.#episodeIdleMs) {
       open.lockouts += 1;
       open.lastLockoutAtMs = now;
-      this.#episodes.set(key, open);
+      this.#episodes.set(pair, open);
       return { ...open, isNew: false };
     }
     const episode = { startedAtMs: now, lockouts: 1, lastLockoutAtMs: now };
-    this.#episodes.set(key, episode);
+    this.#episodes.set(pair, episode);
     if (this.#episodes.size > this.#maxKeys) this.#episodes.delete(this.#episodes.keys().next().value!);
     return { ...episode, isNew: true };
   }
