@@ -44,6 +44,8 @@ const handlers = {
         kind: 'edge',
         name: `bench-edge-${i + 1}`,
         registration_token,
+        // Spread over 64 loopback addresses, as a real fleet comes from many: per-address sign-in limits apply as in the field.
+        local_address: `127.0.0.${2 + (i % 64)}`,
         thumbnail_interval_ms: 0,
         stats_interval_ms: msg.stats_interval_ms,
         health_interval_ms: msg.health_interval_ms,

@@ -257,7 +257,8 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
       handshakeTimeout: AUTH_REPLY_TIMEOUT_MS,
       maxPayload: this.profile.max_payload,
       rejectUnauthorized: this.options.tls?.rejectUnauthorized ?? true,
-      ca: this.options.tls?.ca
+      ca: this.options.tls?.ca,
+      localAddress: this.options.local_address
     });
     this.ws = ws;
     this.session += 1;

@@ -41,6 +41,11 @@ export interface SimulatedDeviceOptions {
    */
   reconnect_delay_ms?: number;
   tls?: { rejectUnauthorized?: boolean; ca?: string | Buffer };
+  /**
+   * Local address to connect from (e.g. one of 127.0.0.0/8): a fleet on one machine can come
+   * from many addresses, as real devices do, so that per-address limits apply as they would.
+   */
+  local_address?: string;
   /** Fault injection for tests: commands of these types are never answered. */
   hang_commands?: string[];
   /** Fault injection: commands of these types fail with this error/error_code. */

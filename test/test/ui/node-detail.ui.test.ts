@@ -80,7 +80,7 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
       (count) => count === 2,
       'two thumbnails'
     );
-    device.raiseEvent({ severity: 'warning', category: 'flow', message: 'Input jitter high', flow_id: 'flow-2' });
+    device.raiseEvent({ severity: 'warning', category: 'flow', message: 'Input jitter high', flow_id: 'Studio feed 2' });
 
     const { page, cspViolations } = await openNode('admin', id);
     await page.getByRole('heading', { name: 'Studio edge', level: 1 }).waitFor();
@@ -91,7 +91,7 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     await header.getByRole('listitem').filter({ hasText: /^ptp$/ }).waitFor();
     await header.getByTestId('node-flows').getByText('2/2').waitFor();
 
-    for (const flowId of ['flow-1', 'flow-2']) {
+    for (const flowId of ['flow-1', 'Studio feed 2']) {
       const row = flowRow(page, flowId);
       await row.waitFor();
       expect(await row.getAttribute('data-flow-state')).toBe('Running');
@@ -190,7 +190,11 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     await viewer.waitFor();
     const shown = JSON.parse((await viewer.textContent())!);
     expect(shown.version).toBe(2);
-    expect(shown.flows.map((f: { id: string }) => f.id)).toEqual(['flow-1', 'flow-2']);
+    expect(shown.flows.map((f: { id: string }) => f.id)).toEqual(['flow-1', 'Studio feed 2']);
+    // Secrets are never shown: the SRT passphrases are placeholders.
+    const passphrases = device.config.inputs.map((input: { passphrase: string }) => input.passphrase);
+    expect(shown.inputs.map((input: { passphrase: string }) => input.passphrase)).toEqual(['***REDACTED***', '***REDACTED***']);
+    expect(await viewer.textContent()).not.toContain(passphrases[0]);
     expect(shown).toEqual(((await env.t.admin.request('GET', `/api/v1/nodes/${id}/config`)).result as { config: unknown }).config);
     await page.getByRole('region', { name: 'Configuration' }).getByRole('button', { name: /Copy config/ }).waitFor();
 
@@ -211,6 +215,8 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     await page.getByRole('region', { name: 'Configuration' }).getByTestId('command-result').getByText('update_config succeeded.').waitFor();
     expect(commandPosts).toEqual([{ type: 'update_config', config: shown }]);
     expect(device.config.version).toBe(2);
+    // The placeholders were put back to the secrets they stand for.
+    expect(device.config.inputs.map((input: { passphrase: string }) => input.passphrase)).toEqual(passphrases);
     // The manager's cached config was dropped by the change: the viewer shows a fresh read.
     await page.getByTestId('config-meta').getByText('Fetched from the node').waitFor();
     expect(JSON.parse((await viewer.textContent())!)).toEqual(shown);
@@ -377,8 +383,8 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     await page.getByRole('button', { name: 'Run stop_flow' }).click();
     await commandsSection(page).getByText('stop_flow succeeded.').waitFor();
     await heldCount(2);
-    expect(await enabledFlows(held[0].response)).toEqual(['flow-1', 'flow-2']);
-    expect(await enabledFlows(held[1].response)).toEqual(['flow-2']);
+    expect(await enabledFlows(held[0].response)).toEqual(['flow-1', 'Studio feed 2']);
+    expect(await enabledFlows(held[1].response)).toEqual(['Studio feed 2']);
 
     // The older read arrives first: not shown, and still loading.
     const finished = page.waitForEvent('requestfinished', (request) => request === held[0].route.request());
@@ -393,7 +399,7 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     await held[1].route.fulfill({ response: held[1].response });
     await config.getByRole('button', { name: 'Refresh from node' }).waitFor();
     const shown = JSON.parse((await page.getByTestId('node-config').textContent())!);
-    expect(shown.flows.filter((f: { enabled: boolean }) => f.enabled).map((f: { id: string }) => f.id)).toEqual(['flow-2']);
+    expect(shown.flows.filter((f: { enabled: boolean }) => f.enabled).map((f: { id: string }) => f.id)).toEqual(['Studio feed 2']);
     expect(held).toHaveLength(2);
   }, 60_000);
 

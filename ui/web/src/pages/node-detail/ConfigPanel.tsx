@@ -131,7 +131,10 @@ export function ConfigPanel({
               }}
             />
           </div>
-          <p className="muted nd-small">The whole configuration is replaced; the node applies the differences.</p>
+          <p className="muted nd-small">
+            The whole configuration is replaced; the node applies the differences. Secrets (passphrases, keys, tokens) are shown as{' '}
+            <code>***REDACTED***</code>: leave them as they are to keep them, or type a new value.
+          </p>
           {parseError && (
             <div className="error-box" role="alert" data-testid="config-parse-error">
               {parseError}
