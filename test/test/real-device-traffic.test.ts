@@ -11,11 +11,6 @@ function deviceFrame(type: string, payload: unknown): string {
   return sortedJson({ type, timestamp: rfc3339Nanos(), payload });
 }
 
-/** Drops a simulated device's TCP connection, as a network failure would. */
-function dropConnection(device: SimulatedDevice): void {
-  (device as unknown as { ws: { terminate(): void } }).ws.terminate();
-}
-
 /** The event a real edge queues after a failed session and sends right after its next auth. */
 const EDGE_LINK_WARNING = { category: 'manager', details: null, flow_id: null, input_id: null, message: 'Manager connection lost, rotating to next URL', output_id: null, severity: 'warning' };
 
@@ -28,12 +23,20 @@ describe.each(testDatabases())('real device traffic (%s)', (kind) => {
   const devices: SimulatedDevice[] = [];
 
   beforeAll(async () => {
-    t = await nodesManager(kind, { plugins: [events], options: { auth_lockout_window_secs: 0.3, auth_failures_before_lockout: 3 } });
+    t = await nodesManager(kind, { plugins: [events], options: { auth_lockout_window_secs: 1, auth_failures_before_lockout: 3 } });
+    t.manager.context.services.get('liveFeed')!.subscribe('node_health', ({ node_id, health }) => {
+      healthPublished.set(node_id, [...(healthPublished.get(node_id) ?? []), health]);
+    });
+  });
+  afterEach(async () => {
+    await Promise.all(devices.splice(0).map((d) => d.stop()));
   });
   afterAll(async () => {
-    await Promise.all(devices.map((d) => d.stop()));
     await t.close();
   });
+
+  /** Every health the hub derived per node, in order (it derives one for each health frame and each alarm). */
+  const healthPublished = new Map<string, string[]>();
 
   function simulate(options: ConstructorParameters<typeof SimulatedDevice>[0]): SimulatedDevice {
     const device = new SimulatedDevice(options);
@@ -66,23 +69,36 @@ describe.each(testDatabases())('real device traffic (%s)', (kind) => {
       for (let session = 0; session < 5; session++) {
         const { device, reply } = await signIn({ node_id: id, node_secret: secret, software_version: '0.106.0', protocol_version: 4 });
         expect(reply.type).toBe('auth_ok');
-        device.sendRaw(deviceFrame('health', { status: 'ok', version: '0.106.0', uptime_secs: 41.0, active_flows: 0, total_flows: 0, capabilities: [] }));
         device.sendRaw(deviceFrame('event', EDGE_LINK_WARNING));
-        device.sendRaw(deviceFrame('stats', { flows: [], uptime_secs: 42, active_flows: 0, total_flows: 0 }));
-        await eventually(async () => (await nodeEvents(id, '&category=manager')).length === session + 1);
-        expect((await node(id)).health).toBe('healthy');
+        // Frames are handled in order: once this health is derived, the warning before it has been too.
+        const derived = healthPublished.get(id)?.length ?? 0;
+        device.sendRaw(deviceFrame('health', { status: 'ok', version: '0.106.0', uptime_secs: 41.0, active_flows: 0, total_flows: 0, capabilities: [] }));
+        await eventually(() => (healthPublished.get(id)?.length ?? 0) > derived);
         device.close();
         await device.closed;
       }
-      // Visible and acknowledgeable like any event, and the node is healthy after the next sign-in too.
-      const warnings = await nodeEvents(id, '&category=manager&acknowledged=false');
-      expect(warnings).toHaveLength(5);
+      expect(healthPublished.get(id)!.every((health) => health === 'healthy')).toBe(true);
+      // Visible and acknowledgeable like any event.
+      const warnings = await eventually(async () => {
+        const list = await nodeEvents(id, '&category=manager&acknowledged=false');
+        return list.length === 5 ? list : undefined;
+      });
       expect(warnings.every((e) => e.severity === 'warning')).toBe(true);
+
+      // The control: a real warning from the same device does degrade health, live and after a reconnect.
       const again = await signIn({ node_id: id, node_secret: secret, protocol_version: 4 });
-      again.device.sendRaw(deviceFrame('health', { status: 'ok', version: '0.106.0' }));
-      await eventually(async () => (await node(id)).status === 'online');
-      await eventually(async () => (await node(id)).health === 'healthy');
+      again.device.sendRaw(deviceFrame('event', { ...EDGE_LINK_WARNING, category: 'flow', message: 'Input lost', flow_id: 'Studio feed 2' }));
+      await eventually(() => healthPublished.get(id)!.at(-1) === 'warning');
+      await eventually(async () => (await node(id)).health === 'warning');
       again.device.close();
+      await again.device.closed;
+      const third = await signIn({ node_id: id, node_secret: secret, protocol_version: 4 });
+      const derived = healthPublished.get(id)!.length;
+      third.device.sendRaw(deviceFrame('health', { status: 'ok', version: '0.106.0' }));
+      await eventually(() => healthPublished.get(id)!.length > derived);
+      expect(healthPublished.get(id)!.at(-1)).toBe('warning');
+      third.device.close();
+      await third.device.closed;
     });
 
     test('a simulated edge and relay cut off repeatedly stay healthy (the relay appends the error to its warning)', async () => {
@@ -94,15 +110,19 @@ describe.each(testDatabases())('real device traffic (%s)', (kind) => {
       for (let cut = 0; cut < 3; cut++) {
         // The connection drops (as on a network blip); each device signs in again after its backoff.
         const back = [edge, relay].map((device) => new Promise((resolve) => device.once('authenticated', resolve)));
-        for (const device of [edge, relay]) dropConnection(device);
+        for (const device of [edge, relay]) device.simulateNetworkDrop();
         await Promise.all(back);
       }
       await eventually(async () => (await nodeEvents(relayNode.id, '&category=manager')).filter((e) => e.severity === 'warning').length >= 3);
       await eventually(async () => (await nodeEvents(edgeNode.id, '&category=manager')).filter((e) => e.severity === 'warning').length >= 3);
       const relayWarnings = (await nodeEvents(relayNode.id, '&category=manager')).filter((e) => e.severity === 'warning');
-      expect(relayWarnings[0].message).toMatch(/^Manager connection lost, rotating to next URL: .+/);
-      expect((await node(edgeNode.id)).health).toBe('healthy');
-      expect((await node(relayNode.id)).health).toBe('healthy');
+      expect(relayWarnings[0].message).toBe('Manager connection lost, rotating to next URL: connection reset');
+      // Each derived health since, for both, after the warnings have all arrived and a health frame after them.
+      for (const id of [edgeNode.id, relayNode.id]) {
+        const derived = healthPublished.get(id)!.length;
+        await eventually(() => healthPublished.get(id)!.length > derived);
+        expect(healthPublished.get(id)!.every((health) => health === 'healthy')).toBe(true);
+      }
     });
   });
 
@@ -204,7 +224,7 @@ describe.each(testDatabases())('real device traffic (%s)', (kind) => {
 
       // A reconnect in the same process is no restart.
       const back = new Promise((resolve) => relay.once('authenticated', resolve));
-      dropConnection(relay);
+      relay.simulateNetworkDrop();
       await back;
       await eventually(() => stats(id));
       for (const res of [
@@ -217,21 +237,29 @@ describe.each(testDatabases())('real device traffic (%s)', (kind) => {
         expect((res.result as { message: string }).message).toMatch(/Restart the relay/);
       }
       expect(sent).toEqual([]);
+      // Had they been sent, the relay would now hold the spent token on disk.
+      expect(relay.persisted.credentials?.node_id).toBe(id);
 
-      // A restart clearly after the registration (uptime is reported in whole seconds; the manager keeps a margin).
-      const { registered_at } = await t.manager.context.db('nodes').where({ id }).first();
-      await eventually(() => Date.now() > Date.parse(registered_at) + 3500, 10_000);
+      // It registered long ago (a minute is the manager's margin for uptime estimates), and restarts.
+      await t.manager.context.db('nodes').where({ id }).update({ registered_at: new Date(Date.now() - 600_000).toISOString() });
       await relay.restart();
       await relay.waitForState('online');
       await eventually(async () => (await stats(id))?.uptime_secs < 3);
-      expect((await command(id, { type: 'configure_distribution', require_viewer_token: true })).statusCode).toBe(200);
+      const before = relay.persisted.credentials!.node_secret;
       const rotated = await t.admin.request('POST', `/api/v1/nodes/${id}/rotate-secret`);
       expect(rotated.statusCode).toBe(200);
-      expect(relay.persisted.credentials?.node_id).toBe(id);
-      // The next start signs in with the saved (rotated) secret.
+      expect(relay.persisted.credentials).toEqual({ node_id: id, node_secret: expect.any(String) });
+      expect(relay.persisted.credentials!.node_secret).not.toBe(before);
+      // Rotated but not yet signed in with the new secret: configure_distribution would save the old one back.
+      const distribution = await command(id, { type: 'configure_distribution', require_viewer_token: true });
+      expect(distribution.statusCode).toBe(409);
+      expect(distribution.result).toMatchObject({ error_code: 'relay_restart_required' });
+
+      // The next start signs in with the saved (rotated) secret: the rotation is confirmed, so another one is possible.
       await relay.restart();
       await relay.waitForState('online');
-      expect(relay.credentials).toEqual(relay.persisted.credentials);
+      await eventually(async () => (await t.admin.request('POST', `/api/v1/nodes/${id}/rotate-secret`)).statusCode === 200);
+      expect(sent.filter((type) => type === 'rotate_secret')).toHaveLength(2);
     });
   });
 
@@ -258,18 +286,17 @@ describe.each(testDatabases())('real device traffic (%s)', (kind) => {
       const secret = registered.reply.payload.node_secret as string;
       registered.device.close();
       await registered.device.closed;
-      // Three lockout windows, each observed from the replies (locked out, then accepted for checking again).
+      // Three lockout windows, each observed from the replies: three wrong secrets at once
+      // lock it out; then it is checked again once the window has passed.
+      const wrong = async () => {
+        const { device, reply } = await signIn({ node_id: id, node_secret: 'wrong secret', protocol_version: 4 });
+        device.close();
+        return reply.message ?? '';
+      };
       for (let window = 0; window < 3; window++) {
-        await eventually(async () => {
-          const { device, reply } = await signIn({ node_id: id, node_secret: 'wrong secret', protocol_version: 4 });
-          device.close();
-          return /locked out/.test(reply.message ?? '');
-        });
-        await eventually(async () => {
-          const { device, reply } = await signIn({ node_id: id, node_secret: 'wrong secret', protocol_version: 4 });
-          device.close();
-          return reply.message === 'Invalid node credentials';
-        });
+        await Promise.all([wrong(), wrong(), wrong()]);
+        expect(await wrong()).toMatch(/locked out/);
+        await eventually(async () => (await wrong()) === 'Invalid node credentials');
       }
       const lockouts = await eventually(async () => {
         const list = (await nodeEvents(id, '&category=auth')).filter((e) => /locked out/.test(e.message));
@@ -293,17 +320,26 @@ describe.each(testDatabases())('real device traffic (%s)', (kind) => {
       const { id, token } = await t.admin.addNode('distribution relay', 'relay');
       const relay = simulate({ url: t.nodeUrl, kind: 'relay', registration_token: token, ...FAST });
       await relay.waitForState('online');
-      // Configured locally (as the relay's own config file would be), not through the manager.
-      relay.config.distribution = { token_secret: 'ab'.repeat(32), require_viewer_token: true };
+      // Registered in this process: its startup config still holds the spent token (in clear, as the real relay sends it).
+      const first = await t.admin.request('GET', `/api/v1/nodes/${id}/config?refresh=true`);
+      expect((first.result as { config: any }).config.manager.registration_token).toBe(REDACTED);
+      expect(first.payload).not.toContain(token);
+      // Registered long ago and restarted: distribution configured through the manager, then applied by a restart.
+      await t.manager.context.db('nodes').where({ id }).update({ registered_at: new Date(Date.now() - 600_000).toISOString() });
+      await relay.restart();
+      await relay.waitForState('online');
+      await eventually(async () => (await stats(id))?.uptime_secs < 3);
+      const configured = await command(id, { type: 'configure_distribution', token_secret: 'ab'.repeat(32), require_viewer_token: true });
+      expect(configured.statusCode).toBe(200);
+      await relay.restart();
+      await relay.waitForState('online');
       const view = await t.admin.request('GET', `/api/v1/nodes/${id}/config?refresh=true`);
       expect(view.statusCode).toBe(200);
       const config = (view.result as { config: any }).config;
       expect(config.distribution).toEqual({ token_secret: REDACTED, require_viewer_token: true });
       expect(config.api_token).toBe(REDACTED);
-      // Registered in this process: its startup config still holds the spent token.
-      expect(config.manager.registration_token).toBe(REDACTED);
+      expect(config.manager.node_secret).toBe(REDACTED);
       expect(view.payload).not.toContain('abab');
-      expect(view.payload).not.toContain(token);
       const viaCommand = await command(id, { type: 'get_config' });
       expect(viaCommand.payload).not.toContain('abab');
       expect((viaCommand.result as { data: any }).data.distribution.token_secret).toBe(REDACTED);

@@ -14,7 +14,7 @@
 import Joi from 'joi';
 
 export { Joi };
-export { REDACTED, redactSecrets, restoreSecrets, findRedacted, type RedactedConfig, type RestoredConfig } from './config-secrets';
+export { REDACTED, NO_SECRETS, redactSecrets, restoreSecrets, findRedacted, type ConfigSecrets, type RedactedConfig, type RestoredConfig } from './config-secrets';
 
 /** The driver API version this SDK describes. Bumped on any incompatible contract change. */
 export const DRIVER_API_VERSION = 1;
@@ -78,6 +78,8 @@ export interface CommandCheckInput {
   registered_at: string | null;
   /** When the current session signed in (ISO 8601). */
   connected_at: string;
+  /** A secret rotation was sent and the node has not yet signed in with the new secret. */
+  secret_rotation_pending: boolean;
   now_ms: number;
   health: unknown;
   health_at_ms: number | null;
@@ -193,7 +195,8 @@ const commandSchema = Joi.object({
 /** A `config_secrets` path: dot-separated keys, `*` (one level) or `**` (any number of levels). */
 const secretPathSchema = Joi.string()
   .max(512)
-  .pattern(/^(?:\*\*|\*|[^.*]+)(?:\.(?:\*\*|\*|[^.*]+))*$/, 'secret path');
+  .pattern(/^(?:\*\*|\*|[^.*]+)(?:\.(?:\*\*|\*|[^.*]+))*$/, 'secret path')
+  .pattern(/(?:^|\.)\*\*\.\*\*(?:\.|$)/, { name: 'no repeated **', invert: true });
 
 /** The shape the manager checks a driver export against when it loads it. */
 export const driverDefinitionSchema = Joi.object({

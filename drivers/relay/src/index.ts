@@ -11,7 +11,7 @@ import { refuseRelayWriteBack } from './write-back-guard';
 export { relayCommands, RELAY_COMMAND_TIMEOUT_MS } from './commands';
 export { summarizeRelayStats } from './summary';
 export { deriveRelayHealth } from './health';
-export { refuseRelayWriteBack, relayProcessStartMs, WRITE_BACK_COMMANDS } from './write-back-guard';
+export { refuseRelayWriteBack, relayProcessStartMs, WRITE_BACK_COMMANDS, WRITE_BACK_MARGIN_MS } from './write-back-guard';
 
 /** Secrets in a relay's config_response: it redacts its node secret and API token itself, but not the distribution token secret. */
 export const RELAY_CONFIG_SECRETS = ['manager.node_secret', 'manager.registration_token', 'api_token', 'distribution.token_secret'];

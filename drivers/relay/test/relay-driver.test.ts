@@ -220,6 +220,7 @@ describe('relay write-back guard', () => {
     command: 'rotate_secret',
     registered_at: new Date(registered).toISOString(),
     connected_at: new Date(registered).toISOString(),
+    secret_rotation_pending: false,
     now_ms: registered + 60_000,
     health: null,
     health_at_ms: null,
@@ -237,17 +238,32 @@ describe('relay write-back guard', () => {
     });
     // A stale health from before the restart is outweighed by fresher stats.
     expect(
-      driver.refuseCommand!(input({ health: { uptime_secs: 500 }, health_at_ms: registered + 10_000, stats: { uptime_secs: 20 }, stats_at_ms: registered + 60_000 }))
+      driver.refuseCommand!(
+        input({ health: { uptime_secs: 500 }, health_at_ms: registered + 100_000, stats: { uptime_secs: 20 }, stats_at_ms: registered + 300_000, now_ms: registered + 300_000 })
+      )
     ).toBeNull();
   });
 
-  it('allows after a restart (with a margin for whole-second uptimes), other commands always, and refuses when the uptime is unknown', () => {
-    expect(driver.refuseCommand!(input({ stats: { uptime_secs: 10 }, stats_at_ms: registered + 60_000 }))).toBeNull();
-    expect(driver.refuseCommand!(input({ stats: { uptime_secs: 58 }, stats_at_ms: registered + 60_000 }))).toMatchObject({ error_code: 'relay_restart_required' });
+  it('allows after a restart (with a minute of margin for late or rounded uptimes), other commands always, and refuses when the uptime is unknown', () => {
+    expect(driver.refuseCommand!(input({ stats: { uptime_secs: 10 }, stats_at_ms: registered + 300_000 }))).toBeNull();
+    // A restart 50 s after registering is within the margin: refused, the safe side.
+    expect(driver.refuseCommand!(input({ stats: { uptime_secs: 10 }, stats_at_ms: registered + 60_000 }))).toMatchObject({ error_code: 'relay_restart_required' });
+    expect(driver.refuseCommand!(input({ registered_at: 'not a date', stats: { uptime_secs: 10 }, stats_at_ms: registered + 300_000 }))).toMatchObject({
+      error_code: 'relay_restart_required'
+    });
     expect(driver.refuseCommand!(input({ command: 'list_tunnels', stats: { uptime_secs: 99 }, stats_at_ms: registered + 60_000 }))).toBeNull();
     expect(driver.refuseCommand!(input({ stats: { uptime_secs: 'soon' } as never, stats_at_ms: registered }))).toMatchObject({ error_code: 'relay_uptime_unknown' });
     // Never registered with a token (or before the manager recorded it): nothing to protect.
     expect(driver.refuseCommand!(input({ registered_at: null }))).toBeNull();
+  });
+
+  it('refuses configure_distribution while a rotation is unconfirmed (it would save the old secret back), even long after registering', () => {
+    const restarted = { stats: { uptime_secs: 10 }, stats_at_ms: registered + 300_000 };
+    expect(driver.refuseCommand!(input({ command: 'configure_distribution', secret_rotation_pending: true, ...restarted }))).toMatchObject({
+      error_code: 'relay_restart_required',
+      message: expect.stringMatching(/old secret/)
+    });
+    expect(driver.refuseCommand!(input({ command: 'configure_distribution', secret_rotation_pending: false, ...restarted }))).toBeNull();
   });
 
   it('declares the secrets of its config_response, distribution.token_secret included', () => {

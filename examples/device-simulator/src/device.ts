@@ -111,6 +111,8 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
   private lastError = '';
   /** The registration token the running process started with (none once it has restarted after registering). */
   private startupToken: string | undefined;
+  /** The credentials the running process started with (the relay's write-back saves these, plus its change). */
+  private startupCredentials: DeviceCredentials | undefined;
   /** Epoch ms of the simulated process start. */
   private bootedAt = Date.now();
   private readonly queue: object[] = [];
@@ -130,6 +132,7 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
     this.software_version = options.software_version ?? this.profile.software_version;
     this.credentials = options.credentials ? { ...options.credentials } : undefined;
     this.startupToken = this.credentials ? undefined : options.registration_token;
+    this.startupCredentials = this.credentials ? { ...this.credentials } : undefined;
     this.persisted = this.credentials ? { credentials: { ...this.credentials } } : { registration_token: options.registration_token };
 
     const device = this;
@@ -190,7 +193,17 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
     this.bootedAt = Date.now();
     this.credentials = this.persisted.credentials ? { ...this.persisted.credentials } : undefined;
     this.startupToken = this.credentials ? undefined : this.persisted.registration_token;
+    this.startupCredentials = this.credentials ? { ...this.credentials } : undefined;
+    this.model.restarted?.();
     this.start();
+  }
+
+  /** Drops the TCP connection, as a network failure would (no Close frame); the device reconnects after its backoff. */
+  simulateNetworkDrop(): void {
+    const ws = this.ws;
+    if (!ws) return;
+    this.lastError = 'connection reset';
+    ws.terminate();
   }
 
   /** Sends the event now when online, else queues it for the next session (bounded, newest dropped). */
@@ -480,15 +493,15 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
   /**
    * The relay saves the configuration its process *started* with, plus the change: if the
    * process started with a registration token (it registered since), the file gets the spent
-   * token and no node id, and the next start signs in with that token (node-protocol notes).
+   * token and no node id, and the next start signs in with that token; after a rotation in
+   * the same process, a `configure_distribution` saves the startup secret again.
    */
   private writeBackStartupConfig(newSecret?: string): void {
-    if (this.startupToken !== undefined) {
+    if (this.startupToken !== undefined || !this.startupCredentials) {
       this.persist({ registration_token: this.startupToken });
       return;
     }
-    const current = this.persisted.credentials ?? this.credentials;
-    if (current) this.persist({ credentials: { node_id: current.node_id, node_secret: newSecret ?? current.node_secret } });
+    this.persist({ credentials: { node_id: this.startupCredentials.node_id, node_secret: newSecret ?? this.startupCredentials.node_secret } });
   }
 
   private persist(next: PersistedCredentials): void {

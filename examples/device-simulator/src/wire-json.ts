@@ -1,13 +1,25 @@
 /**
  * JSON as the real devices write it: serde_json without `preserve_order`, so object keys are
  * sorted at every depth (`{"payload":…,"timestamp":…,"type":…}`, `type` last) and the output
- * is compact. Keys compare by code unit, as Rust's `BTreeMap<String, _>` does for them.
+ * is compact. Keys are ordered by their UTF-8 bytes, as Rust's `BTreeMap<String, _>` orders
+ * them. Otherwise as `JSON.stringify`: `toJSON` is honoured, and undefined, functions and
+ * symbols are left out of objects (null in arrays).
  */
 export function sortedJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : sortedJson(item))).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined && typeof v !== 'function')
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${sortedJson(v)}`).join(',')}}`;
+  return write(value) ?? 'null';
+}
+
+function write(value: unknown): string | undefined {
+  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    value = (value as { toJSON(): unknown }).toJSON();
+  }
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return undefined;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((item) => write(item) ?? 'null').join(',')}]`;
+  const fields: string[] = [];
+  for (const key of Object.keys(value).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))) {
+    const text = write((value as Record<string, unknown>)[key]);
+    if (text !== undefined) fields.push(`${JSON.stringify(key)}:${text}`);
+  }
+  return `{${fields.join(',')}}`;
 }

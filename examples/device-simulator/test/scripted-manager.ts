@@ -29,7 +29,11 @@ export class Peer {
   private readonly used: boolean[] = [];
   private readonly checks = new Set<() => boolean>();
 
-  constructor(readonly ws: WebSocket) {
+  constructor(
+    readonly ws: WebSocket,
+    /** Where the device connected from. */
+    readonly remoteAddress: string | null = null
+  ) {
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
         this.binaryFrames.push(data as Buffer);
@@ -108,8 +112,8 @@ export class ScriptedManager {
     readonly server: WebSocketServer,
     readonly url: string
   ) {
-    server.on('connection', (ws) => {
-      const peer = new Peer(ws);
+    server.on('connection', (ws, request) => {
+      const peer = new Peer(ws, request.socket.remoteAddress ?? null);
       const waiter = this.waiting.shift();
       if (waiter) waiter(peer);
       else this.peers.push(peer);

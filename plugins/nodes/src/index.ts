@@ -40,7 +40,7 @@ export interface NodesOptions {
   sign_in_max_bytes?: number;
   /** Sockets waiting to sign in, overall (default 4096)… */
   max_unauthenticated_sockets?: number;
-  /** …and per source address, IPv6 by /64 (default 512); beyond, new ones are closed with 1013. */
+  /** …and per source address, IPv6 by /64 (default 128); beyond, new ones are closed with 1013 (at the overall cap, the oldest idle one is evicted instead). */
   max_unauthenticated_per_address?: number;
   /** Events stored per node per minute, the manager's own about it included; the rest are dropped with one warning (default 1000). */
   events_per_minute?: number;
@@ -79,7 +79,7 @@ const optionsSchema = Joi.object({
   max_message_bytes: Joi.number().integer().min(64 * 1024).max(64 * MIB).default(8 * MIB),
   sign_in_max_bytes: Joi.number().integer().min(4096).max(MIB).default(64 * 1024),
   max_unauthenticated_sockets: Joi.number().integer().min(1).max(1_000_000).default(4096),
-  max_unauthenticated_per_address: Joi.number().integer().min(1).max(1_000_000).default(512),
+  max_unauthenticated_per_address: Joi.number().integer().min(1).max(1_000_000).default(128),
   events_per_minute: Joi.number().integer().min(1).max(1_000_000).default(1000),
   event_bytes_per_minute: Joi.number().integer().min(4096).max(1024 * MIB).default(256 * 1024),
   message_bytes_per_minute: Joi.number().integer().min(MIB).max(64 * 1024 * MIB).default(64 * MIB),
@@ -136,6 +136,17 @@ export const plugin: Plugin<NodesOptions> = {
     });
 
     const unauthenticated = new UnauthenticatedSockets(options.max_unauthenticated_sockets, options.max_unauthenticated_per_address);
+    // Refusals are logged at most every 10 s, with how many there were: a flood must not flood the log.
+    let refusals = 0;
+    let refusalLoggedAt = 0;
+    const onRefused = (remoteAddr: string | null) => {
+      refusals++;
+      const now = Date.now();
+      if (now - refusalLoggedAt < 10_000) return;
+      manager.logger.warn({ refused: refusals, last_remote_addr: remoteAddr, waiting: unauthenticated.total }, 'node sockets refused: too many waiting to sign in');
+      refusals = 0;
+      refusalLoggedAt = now;
+    };
     manager.websockets.route('/ws/node', {
       // Messages between max_message_bytes and twice that are counted and dropped; beyond, ws closes with 1009.
       maxPayload: options.max_message_bytes * 2,
@@ -144,7 +155,8 @@ export const plugin: Plugin<NodesOptions> = {
           authTimeoutMs: options.auth_timeout_ms,
           maxMessageBytes: options.max_message_bytes,
           signInMaxBytes: options.sign_in_max_bytes,
-          unauthenticated
+          unauthenticated,
+          onRefused
         })
     });
 

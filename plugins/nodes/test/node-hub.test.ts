@@ -91,4 +91,100 @@ describe('NodeHub', () => {
     expect(healths.length).toBeGreaterThan(0);
     for (const health of healths) expect(['healthy', 'warning', 'critical']).toContain(health);
   });
+
+  test('over its byte budget, a node gets frames read only as answers, no more often than requests wait; sessions the hub let go are not its own', async () => {
+    const clock = { now: Date.UTC(2026, 11, 2, 10, 0, 5) };
+    const { db, drivers, logger, audit } = t.manager.context;
+    const tight = new NodeHub(
+      { directory: new NodeDirectory(db, 3_600_000), drivers, logger, audit, liveFeed, events: () => undefined },
+      {
+        offlineAfterMs: 45_000,
+        authFailuresBeforeLockout: 5,
+        authFailuresPerAddress: 50,
+        authLockoutWindowMs: 60_000,
+        eventsPerMinute: 1000,
+        eventBytesPerMinute: 1024 * 1024,
+        bytesPerMinute: 1000,
+        lastSeenFlushMs: 10_000,
+        historyIntervalMs: 5000,
+        historyPoints: 10,
+        now: () => clock.now
+      }
+    );
+    const { token } = await t.admin.addNode('budgeted');
+    const auth = await tight.authenticate({ registration_token: token }, '127.0.0.1');
+    if (!auth.ok) throw new Error(auth.message);
+    const { sent, socket } = recordingSocket();
+    const session = (await tight.open(auth, socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null }))!;
+    tight.ready(session);
+    expect(tight.admitFrame(session, 900, false)).toBe('process');
+    // Over budget, nothing waiting: dropped, even if it looks like an answer.
+    expect(tight.admitFrame(session, 200, true)).toBe('drop');
+    const pending = tight.sendCommand(session.nodeId, { type: 'quick' }, 5000, false);
+    const commandId = JSON.parse(sent.at(-1)!).payload.command_id;
+    // One request waiting: one frame that may be an answer is read; frames that cannot be are not.
+    expect(tight.admitFrame(session, 200, false)).toBe('drop');
+    expect(tight.admitFrame(session, 200, true)).toBe('answers_only');
+    expect(tight.admitFrame(session, 200, true)).toBe('drop');
+    // That read answered nothing, so no other is read until a new minute, when everything is.
+    clock.now += 60_000;
+    expect(tight.admitFrame(session, 200, true)).toBe('process');
+    tight.onCommandAck(session, { command_id: commandId, success: true });
+    await expect(pending).resolves.toMatchObject({ success: true });
+    // A real answer read over budget gives its read back.
+    clock.now += 60_000;
+    expect(tight.admitFrame(session, 1200, false)).toBe('drop');
+    const second = tight.sendCommand(session.nodeId, { type: 'quick' }, 5000, false);
+    const secondId = JSON.parse(sent.at(-1)!).payload.command_id;
+    expect(tight.admitFrame(session, 200, true)).toBe('answers_only');
+    tight.onCommandAck(session, { command_id: secondId, success: true });
+    await expect(second).resolves.toMatchObject({ success: true });
+    const third = tight.sendCommand(session.nodeId, { type: 'quick' }, 5000, false);
+    expect(tight.admitFrame(session, 200, true)).toBe('answers_only');
+    tight.onCommandAck(session, { command_id: JSON.parse(sent.at(-1)!).payload.command_id, success: true });
+    await third;
+
+    expect(tight.owns(session)).toBe(true);
+    tight.disconnect(session.nodeId, 'deleted');
+    expect(tight.owns(session)).toBe(false);
+    await tight.stop();
+  });
+
+  test('sign-ins still being checked count against the limits: a burst cannot get more checks than the limit allows', async () => {
+    const { db, drivers, logger, audit } = t.manager.context;
+    const directory = new NodeDirectory(db, 3_600_000);
+    // The database answers only when the test says so: every attempt of the burst is in flight at once.
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const lookup = directory.get.bind(directory);
+    let lookups = 0;
+    directory.get = async (id: string) => {
+      lookups++;
+      await answered;
+      return lookup(id);
+    };
+    const slow = new NodeHub(
+      { directory, drivers, logger, audit, liveFeed, events: () => undefined },
+      {
+        offlineAfterMs: 45_000,
+        authFailuresBeforeLockout: 5,
+        authFailuresPerAddress: 8,
+        authLockoutWindowMs: 60_000,
+        eventsPerMinute: 1000,
+        eventBytesPerMinute: 1024 * 1024,
+        bytesPerMinute: 64 * 1024 * 1024,
+        lastSeenFlushMs: 10_000,
+        historyIntervalMs: 5000,
+        historyPoints: 10
+      }
+    );
+    const burst = Array.from({ length: 20 }, () => slow.authenticate({ node_id: 'a2b4c6d8-0000-4000-8000-000000000001', node_secret: 'guess' }, '203.0.113.5'));
+    const others = Array.from({ length: 10 }, (_, i) => slow.authenticate({ node_id: `a2b4c6d8-0000-4000-8000-00000000010${i}`, node_secret: 'guess' }, '203.0.113.5'));
+    answer();
+    const results = [...(await Promise.all(burst)), ...(await Promise.all(others))];
+    // Five checks for that node, three more for others from the address (eight in all): the rest refused unchecked.
+    expect(lookups).toBe(8);
+    expect(results.filter((r) => !r.ok && r.message === 'Invalid node credentials')).toHaveLength(8);
+    await slow.stop();
+  });
 });

@@ -122,20 +122,53 @@ describe('NodeBudgets', () => {
 });
 
 describe('UnauthenticatedSockets', () => {
-  test('slots are capped per address (IPv6 by /64) and overall, and a release counts once', () => {
+  test('slots are capped per address (IPv6 by /64); at the overall cap the oldest idle socket is evicted, never one signing in', () => {
     const sockets = new UnauthenticatedSockets(3, 2);
-    const a1 = sockets.acquire('2001:db8:1:1::1');
-    const a2 = sockets.acquire('2001:db8:1:1::2');
-    expect(sockets.acquire('2001:db8:1:1::3')).toBeNull();
-    const b1 = sockets.acquire('192.0.2.1');
-    expect(sockets.acquire('192.0.2.2')).toBeNull();
-    a1!();
-    a1!();
-    expect(sockets.total).toBe(2);
-    expect(sockets.acquire('2001:db8:1:1::9')).not.toBeNull();
-    expect(sockets.acquire('2001:db8:1:1::9')).toBeNull();
-    a2!();
-    b1!();
-    expect(sockets.total).toBe(1);
+    const evicted: string[] = [];
+    const take = (address: string, name: string) => sockets.acquire(address, () => evicted.push(name));
+    const a1 = take('2001:db8:1:1::1', 'a1')!;
+    const a2 = take('2001:db8:1:1::2', 'a2')!;
+    expect(take('2001:db8:1:1::3', 'a3')).toBeNull();
+    const b1 = take('192.0.2.1', 'b1')!;
+    a1.authenticating();
+    // Full: the oldest idle one (a2; a1 is signing in) makes room.
+    const c1 = take('198.51.100.1', 'c1');
+    expect(c1).not.toBeNull();
+    expect(evicted).toEqual(['a2']);
+    a2.release();
+    a2.release();
+    expect(sockets.total).toBe(3);
+    b1.authenticating();
+    c1!.authenticating();
+    // Every slot is signing in: nothing to evict, so the newcomer is refused.
+    expect(take('198.51.100.2', 'c2')).toBeNull();
+    for (const slot of [a1, b1, c1!]) slot.release();
+    expect(sockets.total).toBe(0);
+  });
+});
+
+describe('NodeAuthLimiter in flight', () => {
+  test('attempts being checked count against the limits until they settle', () => {
+    const limiter = new NodeAuthLimiter({ maxFailures: 3, maxFailuresPerAddress: 5, windowMs: 60_000 });
+    const settles = [1, 2, 3].map(() => {
+      expect(limiter.gate('203.0.113.1', 'node-1').allowed).toBe(true);
+      return limiter.begin('203.0.113.1', 'node-1');
+    });
+    expect(limiter.gate('203.0.113.1', 'node-1')).toEqual({ allowed: false, reason: 'key_locked' });
+    limiter.begin('203.0.113.1', 'node-2');
+    limiter.begin('203.0.113.1', 'node-3');
+    expect(limiter.gate('203.0.113.1', 'node-4')).toEqual({ allowed: false, reason: 'address_locked' });
+    expect(limiter.gate('192.0.2.1', 'node-1').allowed).toBe(true);
+    // Settled (once, however often it is called): room for one more attempt, and only one.
+    settles[0]();
+    settles[0]();
+    expect(limiter.gate('203.0.113.1', 'node-1').allowed).toBe(true);
+    limiter.begin('203.0.113.1', 'node-1');
+    expect(limiter.gate('203.0.113.1', 'node-5')).toEqual({ allowed: false, reason: 'address_locked' });
+  });
+
+  test('IPv4 peers seen through a dual-stack socket are keyed by their IPv4 address', () => {
+    expect(addressKey('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(addressKey('::FFFF:198.51.100.7')).toBe('198.51.100.7');
   });
 });

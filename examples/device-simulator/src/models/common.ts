@@ -36,6 +36,8 @@ export interface KindModel {
   ackPayload(commandId: unknown, outcome: CommandOutcome): object;
   /** Formats an event payload the way this kind does. */
   eventPayload(event: DeviceEvent): object;
+  /** The simulated process restarted: state that lives only in memory starts afresh. */
+  restarted?(): void;
 }
 
 export class CommandError extends Error {

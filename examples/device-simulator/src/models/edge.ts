@@ -116,7 +116,7 @@ function validation(message: string): CommandError {
 }
 
 function checkId(value: unknown, what: string): string {
-  if (typeof value !== 'string' || value === '' || Buffer.byteLength(value) > MAX_ID || /[\u0000-\u001f\u007f]/.test(value)) {
+  if (typeof value !== 'string' || value === '' || Buffer.byteLength(value) > MAX_ID || /[\u0000-\u001f\u007f-\u009f]/.test(value)) {
     throw validation(`Invalid ${what}: id must be 1-${MAX_ID} bytes without control characters`);
   }
   return value;
@@ -293,7 +293,15 @@ export class EdgeModel implements KindModel {
 
   /** Unset optional fields are null, as serde writes them. */
   eventPayload(event: DeviceEvent): object {
-    return { details: null, flow_id: null, input_id: null, output_id: null, ...event };
+    return {
+      severity: event.severity,
+      category: event.category,
+      message: event.message,
+      details: event.details ?? null,
+      flow_id: event.flow_id ?? null,
+      input_id: event.input_id ?? null,
+      output_id: event.output_id ?? null
+    };
   }
 
   private flowStats(flow: EdgeFlowConfig, now: number): object {

@@ -165,6 +165,14 @@ export class GatewayModel implements KindModel {
 
   /** Unset optional fields are null, as serde writes them. */
   eventPayload(event: DeviceEvent): object {
-    return { details: null, flow_id: null, input_id: null, output_id: null, ...event };
+    return {
+      severity: event.severity,
+      category: event.category,
+      message: event.message,
+      details: event.details ?? null,
+      flow_id: event.flow_id ?? null,
+      input_id: event.input_id ?? null,
+      output_id: event.output_id ?? null
+    };
   }
 }

@@ -29,7 +29,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const NULL_ERROR_ON_SUCCESS = new Set(['rotate_secret', 'configure_distribution']);
 
 export class RelayModel implements KindModel {
+  /** The live configuration. */
   readonly config: RelayConfig;
+  /** The configuration the process started with: what config_response shows and what a write-back saves (plus the change). */
+  private startup: RelayConfig;
+  /** What the relay's config file holds: the next start's configuration. */
+  private file: RelayConfig;
   private readonly tunnels = new Map<string, { ingress_token: string; egress_token: string; since: number }>();
   private peakTunnels = 0;
   private readonly edges: { edge_id: string; remote_addr: string }[];
@@ -44,6 +49,8 @@ export class RelayModel implements KindModel {
       api_token: randomBytes(16).toString('hex'),
       manager: { enabled: true, urls: [host.url], accept_self_signed_cert: host.insecure }
     };
+    this.startup = structuredClone(this.config);
+    this.file = structuredClone(this.config);
     this.edges = [
       { edge_id: 'Studio edge 1', remote_addr: `${lanAddress(`${host.name}/edge-1`)}:51000` },
       { edge_id: 'Ü-Wagen 2 (backup)', remote_addr: `${lanAddress(`${host.name}/edge-2`)}:51001` }
@@ -51,7 +58,9 @@ export class RelayModel implements KindModel {
     this.handlers = {
       rotate_secret: (a) => this.host.rotateSecret(requireString(a, 'new_secret')),
       configure_distribution: (a) => {
-        this.configureDistribution(a);
+        const distribution = this.configureDistribution(a);
+        this.config.distribution = distribution;
+        this.file = { ...structuredClone(this.startup), distribution: structuredClone(distribution) };
         this.host.writeBackStartupConfig();
       },
       authorize_tunnel: (a) => {
@@ -92,7 +101,7 @@ export class RelayModel implements KindModel {
 
   /** The startup configuration: a process that registered since still shows its (spent) token, in clear, and no node id. */
   configResponse(): object {
-    const manager: Obj = { ...this.config.manager };
+    const manager: Obj = { ...this.startup.manager };
     const credentials = this.host.credentials;
     if (this.host.startup_token !== undefined) {
       manager.registration_token = this.host.startup_token;
@@ -100,7 +109,16 @@ export class RelayModel implements KindModel {
       manager.node_id = credentials.node_id;
       manager.node_secret = REDACTED;
     }
-    return { ...this.config, api_token: REDACTED, manager };
+    return { ...structuredClone(this.startup), api_token: REDACTED, manager };
+  }
+
+  /** A restart loads the config file; tunnels, sessions and peaks (memory only) are gone. */
+  restarted(): void {
+    Object.assign(this.config, structuredClone(this.file));
+    if (!this.file.distribution) delete this.config.distribution;
+    this.startup = structuredClone(this.file);
+    this.tunnels.clear();
+    this.peakTunnels = 0;
   }
 
   stats(): object {
@@ -192,7 +210,8 @@ export class RelayModel implements KindModel {
     return { streams: 0, viewers: 0, bytes_out: 0, origin_bytes: 0, offpath_sessions: 0 };
   }
 
-  private configureDistribution(action: CommandAction): void {
+  /** The distribution block after the command (validated like the relay does). */
+  private configureDistribution(action: CommandAction): Obj {
     const next: Obj = { ...this.config.distribution };
     if (action.token_secret !== undefined) {
       if (typeof action.token_secret !== 'string' || !/^[0-9a-fA-F]{64}$/.test(action.token_secret)) {
@@ -219,6 +238,6 @@ export class RelayModel implements KindModel {
       if (!Array.isArray(action.cascade_sources)) throw new CommandError('cascade_sources must be a list');
       next.cascade_sources = action.cascade_sources;
     }
-    this.config.distribution = next;
+    return next;
   }
 }

@@ -78,11 +78,13 @@ export class EventStore implements EventRecorder {
     return event;
   }
 
-  async activeAlarms(nodeId: string): Promise<{ severity: EventSeverity; raw_severity: string; category: string }[]> {
-    return this.db('events')
+  async activeAlarms(nodeId: string, excludeCategories: ReadonlySet<string> = new Set()): Promise<{ severity: EventSeverity; raw_severity: string; category: string }[]> {
+    const query = this.db('events')
       .select('severity', 'raw_severity', 'category')
       .where({ node_id: nodeId, acknowledged: false })
-      .whereIn('severity', ['warning', 'critical'])
+      .whereIn('severity', ['warning', 'critical']);
+    if (excludeCategories.size > 0) query.whereNotIn('category', [...excludeCategories]);
+    return query
       .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
       .limit(ACTIVE_ALARMS_CAP);
   }

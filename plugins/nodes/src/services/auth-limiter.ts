@@ -12,10 +12,15 @@
  *   once when it starts and once when a successful sign-in from there ends it (with the
  *   number of lockouts).
  *
- * Every operation is O(1): windows expire from a queue in start order. Memory is bounded by
- * `maxKeys` (the oldest windows and episodes are dropped first). In memory: a restart forgives.
+ * Attempts still being checked count as failures until they settle, so a burst of parallel
+ * sign-ins cannot get past a limit before the first failure is recorded.
+ *
+ * Every operation is O(1): windows expire from a queue in start order, on a monotonic clock
+ * (a wall-clock step cannot stretch a lockout). Memory is bounded by `maxKeys` (the oldest
+ * windows and episodes are dropped first). In memory: a restart forgives.
  */
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 export interface AuthLimiterOptions {
   maxFailures: number;
@@ -23,14 +28,16 @@ export interface AuthLimiterOptions {
   windowMs: number;
   /** Most counters (and episodes) kept (default 100 000). */
   maxKeys?: number;
-  /** An episode with no lockout for this long is forgotten (default 24 h). */
+  /** An episode with no lockout for this long is over: the next lockout starts a new one (default 24 h). */
   episodeIdleMs?: number;
+  /** The clock for windows and episodes (default: monotonic); tests give a manual one. */
   now?: () => number;
 }
 
 export type AuthGate = { allowed: true } | { allowed: false; reason: 'key_locked' | 'address_locked' };
 
 export interface LockoutEpisode {
+  /** Wall-clock time the episode started (epoch ms). */
   startedAtMs: number;
   lockouts: number;
   lastLockoutAtMs: number;
@@ -103,7 +110,9 @@ export class WindowCounters {
 /** The part of an address failures are counted by: IPv4 as is, IPv6 by its /64 (one site's prefix). */
 export function addressKey(address: string | null): string {
   if (!address) return 'unknown';
-  const plain = address.replace(/%.*$/, '');
+  let plain = address.replace(/%.*$/, '');
+  // An IPv4 peer on a dual-stack socket is its IPv4 address.
+  if (/^::ffff:/i.test(plain) && net.isIPv4(plain.slice(7))) plain = plain.slice(7);
   if (!net.isIPv6(plain)) return plain;
   const [head, tail] = plain.split('::');
   const groups = (part: string | undefined) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
@@ -120,23 +129,49 @@ export class NodeAuthLimiter {
   readonly #pairs: WindowCounters;
   readonly #addresses: WindowCounters;
   readonly #episodes = new Map<string, LockoutEpisode>();
+  /** Attempts being checked right now, by address and by (address, key). */
+  readonly #inFlight = new Map<string, number>();
   readonly #maxKeys: number;
   readonly #episodeIdleMs: number;
   readonly #now: () => number;
+  readonly #wallClock: () => number;
 
   constructor(private readonly options: AuthLimiterOptions) {
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (() => performance.now());
+    this.#wallClock = options.now ?? Date.now;
     this.#maxKeys = options.maxKeys ?? 100_000;
     this.#episodeIdleMs = options.episodeIdleMs ?? 24 * 3_600_000;
     this.#pairs = new WindowCounters(options.windowMs, this.#maxKeys, this.#now);
     this.#addresses = new WindowCounters(options.windowMs, this.#maxKeys, this.#now);
   }
 
-  /** Whether an attempt from this address with this key may be checked at all. */
+  /** Whether an attempt from this address with this key may be checked at all (attempts in flight count as failures). */
   gate(address: string | null, key: string): AuthGate {
-    if (this.#addresses.count(addressKey(address)) >= this.options.maxFailuresPerAddress) return { allowed: false, reason: 'address_locked' };
-    if (this.#pairs.count(pairKey(address, key)) >= this.options.maxFailures) return { allowed: false, reason: 'key_locked' };
+    const byAddress = addressKey(address);
+    const pair = pairKey(address, key);
+    if (this.#addresses.count(byAddress) + this.#pending(byAddress) >= this.options.maxFailuresPerAddress) return { allowed: false, reason: 'address_locked' };
+    if (this.#pairs.count(pair) + this.#pending(pair) >= this.options.maxFailures) return { allowed: false, reason: 'key_locked' };
     return { allowed: true };
+  }
+
+  /** An attempt that passed the gate is being checked; call the returned function once it has settled (either way). */
+  begin(address: string | null, key: string): () => void {
+    const keys = [addressKey(address), pairKey(address, key)];
+    for (const k of keys) this.#inFlight.set(k, this.#pending(k) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      for (const k of keys) {
+        const left = this.#pending(k) - 1;
+        if (left > 0) this.#inFlight.set(k, left);
+        else this.#inFlight.delete(k);
+      }
+    };
+  }
+
+  #pending(key: string): number {
+    return this.#inFlight.get(key) ?? 0;
   }
 
   recordFailure(address: string | null, key: string): FailureOutcome {
@@ -167,7 +202,7 @@ export class NodeAuthLimiter {
       this.#episodes.set(pair, open);
       return { ...open, isNew: false };
     }
-    const episode = { startedAtMs: now, lockouts: 1, lastLockoutAtMs: now };
+    const episode = { startedAtMs: this.#wallClock(), lockouts: 1, lastLockoutAtMs: now };
     this.#episodes.set(pair, episode);
     if (this.#episodes.size > this.#maxKeys) this.#episodes.delete(this.#episodes.keys().next().value!);
     return { ...episode, isNew: true };

@@ -45,8 +45,8 @@ export interface AlarmCounts {
  */
 export interface EventRecorder {
   record(event: NodeEventInput): Promise<StoredEvent>;
-  /** Unacknowledged warning and critical events of a node, for health derivation. */
-  activeAlarms(nodeId: string): Promise<{ severity: EventSeverity; raw_severity: string; category: string }[]>;
+  /** The newest unacknowledged warning and critical events of a node (up to 500), for health derivation; events of `excludeCategories` are left out. */
+  activeAlarms(nodeId: string, excludeCategories?: ReadonlySet<string>): Promise<{ severity: EventSeverity; raw_severity: string; category: string }[]>;
   /** Unacknowledged alarm counts over the given nodes (null: every node). */
   alarmCounts(allowedNodeIds: string[] | null): Promise<AlarmCounts>;
 }

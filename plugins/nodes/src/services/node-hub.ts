@@ -5,6 +5,7 @@ import {
   EVENT_SEVERITIES,
   defaultDeriveHealth,
   defaultEventSeverity,
+  NO_SECRETS,
   findRedacted,
   redactSecrets,
   restoreSecrets,
@@ -35,6 +36,8 @@ export interface NodeHubOptions {
   lastSeenFlushMs: number;
   historyIntervalMs: number;
   historyPoints: number;
+  /** The clock per-minute budgets count by (tests give a manual one). */
+  now?: () => number;
 }
 
 /** Who signs in: the limiter counts failures per source address (and per address and credential). */
@@ -66,7 +69,9 @@ const MAX_ID_BYTES = 256;
  * reconnect). They are stored like any event but never count toward health: the node is
  * connected, so they say nothing about its health now.
  */
-const LINK_ALARM_CATEGORIES = new Set(['connection', 'manager']);
+const LINK_ALARM_CATEGORIES: ReadonlySet<string> = new Set(['connection', 'manager']);
+/** Redacted from the config of a node whose driver is not loaded (it declares none then). */
+const FALLBACK_CONFIG_SECRETS = ['**.password', '**.passphrase', '**.secret', '**.token', '**.api_token', '**.api_key', '**.node_secret', '**.registration_token', '**.token_secret'];
 const SEVERITIES = new Set<unknown>(EVENT_SEVERITIES);
 const HEALTH_VALUES = new Set<unknown>(DEVICE_HEALTHS);
 /** Unacknowledged alarms kept per session for health derivation (the newest; as many as the events store loads). */
@@ -81,6 +86,8 @@ export class NodeHub {
   readonly #sessions = new Map<string, NodeSession>();
   readonly #history = new Map<string, StatsHistory>();
   readonly #budgets: NodeBudgets;
+  /** When a lockout was last reported per node (see #mayReportLockout). */
+  readonly #lockoutReports = new Map<string, number>();
   readonly #writes = new Set<Promise<unknown>>();
   readonly #limiter: NodeAuthLimiter;
   #nextConnectionId = 1;
@@ -102,11 +109,10 @@ export class NodeHub {
       maxFailuresPerAddress: options.authFailuresPerAddress,
       windowMs: options.authLockoutWindowMs
     });
-    this.#budgets = new NodeBudgets({
-      bytesPerMinute: options.bytesPerMinute,
-      eventsPerMinute: options.eventsPerMinute,
-      eventBytesPerMinute: options.eventBytesPerMinute
-    });
+    this.#budgets = new NodeBudgets(
+      { bytesPerMinute: options.bytesPerMinute, eventsPerMinute: options.eventsPerMinute, eventBytesPerMinute: options.eventBytesPerMinute },
+      options.now
+    );
   }
 
   start(): void {
@@ -137,41 +143,49 @@ export class NodeHub {
 
     if (nodeId && secret) {
       const source = { address, limiterKey: nodeId };
-      const refused = this.#gate(source);
-      if (refused) return refused;
-      const row = await this.deps.directory.get(nodeId);
-      const current = row ? credentialMatches(secret, row.secret_hash) : false;
-      const previous = row && !current ? credentialMatches(secret, row.previous_secret_hash) : false;
-      if (!row || (!current && !previous)) return this.#failure(source, row, 'Invalid node credentials');
-      if (row.expires_at && row.expires_at <= now) return { ok: false, message: 'Node has expired' };
-      if (current && row.previous_secret_hash) this.#track(this.deps.directory.forgetPreviousSecret(row.id));
-      return { ok: true, row, method: 'auth_ok', credentialHash: hashCredential(secret), ...source };
+      return this.#checked(source, async () => {
+        const row = await this.deps.directory.get(nodeId);
+        const current = row ? credentialMatches(secret, row.secret_hash) : false;
+        const previous = row && !current ? credentialMatches(secret, row.previous_secret_hash) : false;
+        if (!row || (!current && !previous)) return this.#failure(source, row, 'Invalid node credentials');
+        if (row.expires_at && row.expires_at <= now) return { ok: false, message: 'Node has expired' };
+        if (current && row.previous_secret_hash) this.#track(this.deps.directory.forgetPreviousSecret(row.id));
+        return { ok: true, row, method: 'auth_ok', credentialHash: hashCredential(secret), ...source };
+      });
     }
     if (token) {
       const source = { address, limiterKey: `token:${token.slice(0, 8)}` };
-      const refused = this.#gate(source);
-      if (refused) return refused;
-      const row = await this.deps.directory.findByRegistrationToken(token);
-      if (!row) return this.#failure(source, undefined, 'Invalid or already used registration token');
-      if (row.registration_expires_at && row.registration_expires_at <= now) return this.#failure(source, row, 'Registration token has expired');
-      if (row.expires_at && row.expires_at <= now) return { ok: false, message: 'Node has expired' };
-      const newSecret = newNodeSecret();
-      const tokenHash = hashCredential(token);
-      if (!(await this.deps.directory.completeRegistration(row.id, tokenHash, newSecret))) {
-        return this.#failure(source, row, 'Invalid or already used registration token');
-      }
-      return { ok: true, row, method: 'register_ack', secret: newSecret, tokenHash, credentialHash: hashCredential(newSecret), ...source };
+      return this.#checked(source, async () => {
+        const row = await this.deps.directory.findByRegistrationToken(token);
+        if (!row) return this.#failure(source, undefined, 'Invalid or already used registration token');
+        if (row.registration_expires_at && row.registration_expires_at <= now) return this.#failure(source, row, 'Registration token has expired');
+        if (row.expires_at && row.expires_at <= now) return { ok: false, message: 'Node has expired' };
+        const newSecret = newNodeSecret();
+        const tokenHash = hashCredential(token);
+        if (!(await this.deps.directory.completeRegistration(row.id, tokenHash, newSecret))) {
+          return this.#failure(source, row, 'Invalid or already used registration token');
+        }
+        return { ok: true, row, method: 'register_ack', secret: newSecret, tokenHash, credentialHash: hashCredential(newSecret), ...source };
+      });
     }
     return { ok: false, message: 'Missing credentials: send node_id and node_secret, or a registration_token' };
   }
 
-  #gate(source: SignInSource): AuthResult | undefined {
+  /** Runs a credential check the limiter allows, counted as in flight until it settles. */
+  async #checked(source: SignInSource, check: () => Promise<AuthResult>): Promise<AuthResult> {
     const gate = this.#limiter.gate(source.address, source.limiterKey);
-    if (gate.allowed) return undefined;
-    return {
-      ok: false,
-      message: gate.reason === 'address_locked' ? 'Too many failed sign-ins from this address; try again later' : 'Too many failed attempts; locked out, try again later'
-    };
+    if (!gate.allowed) {
+      return {
+        ok: false,
+        message: gate.reason === 'address_locked' ? 'Too many failed sign-ins from this address; try again later' : 'Too many failed attempts; locked out, try again later'
+      };
+    }
+    const settle = this.#limiter.begin(source.address, source.limiterKey);
+    try {
+      return await check();
+    } finally {
+      settle();
+    }
   }
 
   /**
@@ -182,26 +196,43 @@ export class NodeHub {
     const outcome = this.#limiter.recordFailure(source.address, source.limiterKey);
     if (outcome.lockout === 'address') {
       this.deps.logger.warn({ address: source.address }, 'node sign-in failures from one address: further attempts refused for the window');
-    } else if (outcome.lockout === 'key' && outcome.episode?.isNew) {
+    } else if (outcome.lockout === 'key' && outcome.episode?.isNew && this.#mayReportLockout(row?.id ?? 'token')) {
       const key = source.limiterKey;
       const details = { key: key.startsWith('token:') ? key : undefined, address: source.address, failures: this.options.authFailuresBeforeLockout };
       this.deps.logger.warn({ key, address: source.address }, 'node authentication locked out');
       this.#track(this.deps.audit.record({ action: 'node.auth_lockout', target_type: 'node', target_id: row?.id ?? null, outcome: 'failure', ip: source.address, details }));
       if (row) {
-        this.raiseManagerEvent(row.id, 'warning', 'auth', `Authentication locked out after ${this.options.authFailuresBeforeLockout} failures from ${source.address ?? 'an unknown address'}`, {
-          error_code: 'auth_lockout',
-          address: source.address
-        });
+        this.#raiseManagerEvent(
+          row.id,
+          'warning',
+          'auth',
+          `Authentication locked out after ${this.options.authFailuresBeforeLockout} failures from ${source.address ?? 'an unknown address'}`,
+          { error_code: 'auth_lockout', address: source.address },
+          'exempt'
+        );
       }
     }
     return { ok: false, message };
+  }
+
+  /**
+   * Lockout reports (audit row and event) are kept out of the node's event budget — someone
+   * else's failures must not use it up — and limited instead to one per node (one for all
+   * registration tokens) per lockout window, whatever the addresses.
+   */
+  #mayReportLockout(subject: string): boolean {
+    const now = Date.now();
+    const last = this.#lockoutReports.get(subject);
+    if (last !== undefined && now - last < this.options.authLockoutWindowMs) return false;
+    this.#lockoutReports.set(subject, now);
+    return true;
   }
 
   /** A sign-in succeeded after lockouts: one event and audit entry close the episode. */
   #lockoutCleared(nodeId: string, source: SignInSource, episode: LockoutEpisode): void {
     const details = { lockouts: episode.lockouts, since: new Date(episode.startedAtMs).toISOString(), address: source.address };
     this.#track(this.deps.audit.record({ action: 'node.auth_lockout_cleared', target_type: 'node', target_id: nodeId, outcome: 'success', ip: source.address, details }));
-    this.raiseManagerEvent(nodeId, 'info', 'auth', `Signed in after ${episode.lockouts} authentication lockout${episode.lockouts === 1 ? '' : 's'}`, details);
+    this.#raiseManagerEvent(nodeId, 'info', 'auth', `Signed in after ${episode.lockouts} authentication lockout${episode.lockouts === 1 ? '' : 's'}`, details, 'exempt');
   }
 
   /** The device never got the reply to a successful sign-in: a registration is undone so its token works on the retry. */
@@ -223,7 +254,6 @@ export class NodeHub {
     info: { remoteAddr: string | null; softwareVersion: string | null; protocolVersion: number; deviceType: string | null }
   ): Promise<NodeSession | null> {
     const { row } = auth;
-    const episode = this.#limiter.recordSuccess(auth.address, auth.limiterKey);
     const nowMs = Date.now();
     const session: NodeSession = {
       connectionId: this.#nextConnectionId++,
@@ -249,13 +279,15 @@ export class NodeHub {
       persisted: { software_version: info.softwareVersion, capabilities: row.capabilities, health: row.health },
       activeAlarms: [],
       config: undefined,
-      configSecrets: new Map(),
+      configSecrets: NO_SECRETS,
       pending: new Map(),
       configWaiters: [],
       thumbnails: new Map(),
       thumbnailChars: 0,
       counters: { messages: 0, malformed: 0, unknown_types: 0, oversize: 0, binary: 0, late_acks: 0, events_dropped: 0, budget_dropped: 0 },
       silentClose: false,
+      connectEventStored: false,
+      answersReadOverBudget: 0,
       ready: false,
       outbox: []
     };
@@ -283,16 +315,18 @@ export class NodeHub {
       if (this.#sessions.get(row.id) === session) this.#sessions.delete(row.id);
       return null;
     }
+    // Only a sign-in that really succeeded clears the failures (and ends a lockout episode).
+    const episode = this.#limiter.recordSuccess(auth.address, auth.limiterKey);
     if (this.deps.events()) this.#setAlarms(session, await this.#loadAlarms(row.id).catch(() => []));
     if (episode) this.#lockoutCleared(row.id, auth, episode);
-    this.raiseManagerEvent(row.id, 'info', 'connection', 'Node connected to manager', {
+    session.connectEventStored = this.#raiseManagerEvent(row.id, 'info', 'connection', 'Node connected to manager', {
       software_version: info.softwareVersion,
       protocol_version: info.protocolVersion,
       remote_addr: info.remoteAddr,
       method: auth.method
     });
     if (info.deviceType !== null && info.deviceType !== row.device_type) {
-      this.raiseManagerEvent(row.id, 'warning', 'compatibility', `Device reports type "${info.deviceType}" but is registered as "${row.device_type}"`, {
+      this.#raiseManagerEvent(row.id, 'warning', 'compatibility', `Device reports type "${info.deviceType}" but is registered as "${row.device_type}"`, {
         error_code: 'device_type_mismatch'
       });
     }
@@ -320,7 +354,10 @@ export class NodeHub {
         .markOffline(session.nodeId, new Date(session.lastMessageAtMs).toISOString(), session.health === null ? null : JSON.stringify(session.health))
         .then(() => this.#publishStatus(session.nodeId))
     );
-    this.raiseManagerEvent(session.nodeId, 'critical', 'connection', `Node disconnected from manager (${reason})`, {});
+    // The disconnect of a session whose connect was stored is always stored: a device that used
+    // up its event budget must not hide the alarm that matters most (pairs are bounded by the
+    // connect events, which do count).
+    this.#raiseManagerEvent(session.nodeId, 'critical', 'connection', `Node disconnected from manager (${reason})`, {}, session.connectEventStored ? 'exempt' : 'budget');
   }
 
   /** Closes the node's session without a disconnect event (node deleted or re-tokened). */
@@ -341,6 +378,12 @@ export class NodeHub {
   forget(nodeId: string): void {
     this.#history.delete(nodeId);
     this.#budgets.forget(nodeId);
+    this.#lockoutReports.delete(nodeId);
+  }
+
+  /** Whether the session is still the node's live one (a deleted, re-tokened or superseded one is not). */
+  owns(session: NodeSession): boolean {
+    return this.#sessions.get(session.nodeId) === session;
   }
 
   session(nodeId: string): NodeSession | undefined {
@@ -367,12 +410,23 @@ export class NodeHub {
    * unless a command is waiting for its answer, which is then still read (and only answers
    * are processed).
    */
-  admitFrame(session: NodeSession, bytes: number): FrameAdmission {
+  admitFrame(session: NodeSession, bytes: number, mayBeAnswer: boolean): FrameAdmission {
     const decision = this.#budgets.takeBytes(session.nodeId, bytes);
     if (decision.exceeded) this.#budgetExceeded(session.nodeId, decision.exceeded);
-    if (decision.allowed) return 'process';
+    if (decision.allowed) {
+      session.answersReadOverBudget = 0;
+      return 'process';
+    }
+    // Over budget, a frame is read only if it may be an answer, and frames read that answered
+    // nothing are limited to the requests waiting: a device cannot get frames parsed by
+    // pretending to answer (a real answer gives its read back, see #answered).
+    const waiting = session.pending.size + session.configWaiters.length;
+    if (mayBeAnswer && session.answersReadOverBudget < waiting) {
+      session.answersReadOverBudget++;
+      return 'answers_only';
+    }
     session.counters.budget_dropped++;
-    return session.pending.size > 0 || session.configWaiters.length > 0 ? 'answers_only' : 'drop';
+    return 'drop';
   }
 
   onStats(session: NodeSession, payload: unknown): void {
@@ -500,19 +554,25 @@ export class NodeHub {
     session.thumbnails.set(key, thumbnail);
   }
 
+  /** A `config_response`: only as the answer to a `get_config` (an unasked one is counted as late and ignored). */
   onConfigResponse(session: NodeSession, payload: unknown): void {
+    if (session.configWaiters.length === 0) {
+      session.counters.late_acks++;
+      return;
+    }
     // No device wraps its config, but the gateway SDK documents `{config: …}` as possible.
     const config =
       payload && typeof payload === 'object' && !Array.isArray(payload) && Object.keys(payload).length === 1 && 'config' in payload
         ? (payload as { config: unknown }).config
         : payload;
     // Secrets the driver declares never leave the session: only the redacted copy is cached or shown.
-    const { config: shown, secrets } = redactSecrets(config, session.driver?.config_secrets ?? []);
+    const { config: shown, secrets } = redactSecrets(config, session.driver?.config_secrets ?? FALLBACK_CONFIG_SECRETS);
     session.config = { value: shown, at: new Date().toISOString() };
     session.configSecrets = secrets;
     const waiter = session.configWaiters.shift();
     if (waiter) {
       clearTimeout(waiter.timer);
+      this.#answered(session);
       waiter.resolve(shown);
     }
   }
@@ -528,6 +588,7 @@ export class NodeHub {
     }
     session.pending.delete(id!);
     clearTimeout(pending.timer);
+    this.#answered(session);
     const outcome: CommandOutcome = { command_id: id!, success: ack.success === true };
     if (ack.data !== undefined && ack.data !== null) outcome.data = ack.data;
     if (!outcome.success) {
@@ -582,6 +643,7 @@ export class NodeHub {
         command,
         registered_at: row.registered_at,
         connected_at: session.connectedAt,
+        secret_rotation_pending: row.previous_secret_hash !== null,
         now_ms: Date.now(),
         health: session.health,
         health_at_ms: session.healthAtMs || null,
@@ -612,8 +674,12 @@ export class NodeHub {
         timer,
         reject,
         resolve: (outcome) => {
-          // The device changed something: the cached config is stale.
-          if (outcome.success && mutates) session.config = undefined;
+          // The device changed something: the cached config is stale, and so are the secrets
+          // behind its placeholders (an edit of the old config must be made on a fresh read).
+          if (outcome.success && mutates) {
+            session.config = undefined;
+            session.configSecrets = NO_SECRETS;
+          }
           resolve(outcome);
         }
       });
@@ -667,6 +733,11 @@ export class NodeHub {
     return outcome;
   }
 
+  /** A frame read over budget answered a request: it does not count against the reads allowed. */
+  #answered(session: NodeSession): void {
+    if (session.answersReadOverBudget > 0) session.answersReadOverBudget--;
+  }
+
   #live(nodeId: string): NodeSession {
     const session = this.#sessions.get(nodeId);
     if (!session) throw new CommandDeliveryError('node_offline', 'The node is not connected');
@@ -694,13 +765,22 @@ export class NodeHub {
   // ---- events, health, liveness --------------------------------------------------------
 
   /**
-   * An event the manager raises about a node. It counts against the node's event budget like
-   * the device's own (a device that reconnects in a loop makes the manager raise events too).
+   * An event the manager raises about a node; true when it is stored. By default it counts
+   * against the node's event budget like the device's own (a device that reconnects in a loop
+   * makes the manager raise events too); `exempt` ones are bounded otherwise (see callers).
    */
-  raiseManagerEvent(nodeId: string, severity: NodeEventInput['severity'], category: string, message: string, details: Record<string, unknown>): void {
+  #raiseManagerEvent(
+    nodeId: string,
+    severity: NodeEventInput['severity'],
+    category: string,
+    message: string,
+    details: Record<string, unknown>,
+    budget: 'budget' | 'exempt' = 'budget'
+  ): boolean {
     const bytes = Buffer.byteLength(message) + Buffer.byteLength(JSON.stringify(details)) + Buffer.byteLength(category) + 64;
-    this.#budgets.takeBytes(nodeId, bytes);
-    if (this.#takeEvent(nodeId, bytes)) this.#record({ node_id: nodeId, severity, raw_severity: severity, category, message, details });
+    if (budget === 'budget' && !this.#takeEvent(nodeId, bytes)) return false;
+    this.#record({ node_id: nodeId, severity, raw_severity: severity, category, message, details });
+    return true;
   }
 
   /** Re-reads a node's unacknowledged alarms (after acknowledgements) and re-derives health. */
@@ -711,9 +791,9 @@ export class NodeHub {
     this.#rederiveHealth(session);
   }
 
-  /** A node's unacknowledged alarms, oldest first. */
+  /** A node's unacknowledged alarms that count toward health, oldest first (link alarms left out by the query, so they cannot crowd out real ones). */
   async #loadAlarms(nodeId: string): Promise<NodeSession['activeAlarms']> {
-    return ((await this.deps.events()?.activeAlarms(nodeId)) ?? []).reverse();
+    return ((await this.deps.events()?.activeAlarms(nodeId, LINK_ALARM_CATEGORIES)) ?? []).reverse();
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { DeviceHealth, DeviceSummary, DriverDefinition, EventSeverity } from '@bilbycast/driver-sdk';
+import type { ConfigSecrets, DeviceHealth, DeviceSummary, DriverDefinition, EventSeverity } from '@bilbycast/driver-sdk';
 import type { WebSocket } from 'ws';
 import type { CommandOutcome } from './command-errors';
 
@@ -76,13 +76,17 @@ export interface NodeSession {
    * The secrets taken out of the latest config_response, kept after the cached config goes
    * stale, so that a config edited from what was shown gets them back (never shown or logged).
    */
-  configSecrets: ReadonlyMap<string, unknown>;
+  configSecrets: ConfigSecrets;
   pending: Map<string, PendingCommand>;
   configWaiters: ConfigWaiter[];
   thumbnails: Map<string, Thumbnail>;
   /** Base64 characters held in `thumbnails`. */
   thumbnailChars: number;
   counters: ProtocolCounters;
+  /** The "connected" event of this session was stored: its "disconnected" one always is too. */
+  connectEventStored: boolean;
+  /** Frames read while over the byte budget, as possible answers (at most one per request in flight). */
+  answersReadOverBudget: number;
   /** Set when the node is deleted or re-tokened: no disconnect event, no status write. */
   silentClose: boolean;
   /**

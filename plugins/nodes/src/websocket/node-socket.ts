@@ -11,6 +11,8 @@ export interface NodeSocketOptions {
   /** Bytes a socket may send before it has signed in (its auth frame and anything behind it); more closes it. */
   signInMaxBytes: number;
   unauthenticated: UnauthenticatedSockets;
+  /** Told of each socket refused because the sign-in caps are full (for a throttled log line). */
+  onRefused(remoteAddr: string | null): void;
 }
 
 /** Messages a device may send while its `auth` is being checked; more are dropped. */
@@ -49,7 +51,8 @@ export function handleNodeSocket(
   let earlyBytes = 0;
 
   // Until it has signed in, the peer is anonymous: what it sends is counted on the raw TCP
-  // stream, so an oversize first frame closes the socket before it is buffered whole or parsed.
+  // stream — ahead of the WebSocket parser, so an oversize first frame closes the socket
+  // before it is buffered whole or parsed.
   let rawBytes = 0;
   const onRawData = (chunk: Buffer) => {
     rawBytes += chunk.length;
@@ -58,19 +61,24 @@ export function handleNodeSocket(
       drop();
     }
   };
-  request.socket.on('data', onRawData);
-  const releaseSlot = options.unauthenticated.acquire(clientAddress);
+  request.socket.prependListener('data', onRawData);
+  let closed = false;
+  let signInPending = false;
+  const slot = options.unauthenticated.acquire(clientAddress, () => {
+    logger.debug({ remote_addr: remoteAddr }, 'idle node socket evicted to make room for a new one');
+    drop();
+  });
   let closeTimer: NodeJS.Timeout | undefined;
   const authTimer = setTimeout(() => refuse('Authentication timeout: no auth message within the time limit'), options.authTimeoutMs);
-  if (!releaseSlot) {
+  if (!slot) {
     // Devices ignore close codes and retry in a few seconds (node-protocol §1.5).
-    logger.warn({ remote_addr: remoteAddr, waiting: options.unauthenticated.total }, 'too many node sockets waiting to sign in: connection refused');
+    options.onRefused(remoteAddr);
     closeGently(1013, 'Too many connections waiting to sign in; try again later');
     return;
   }
   /** Ends the anonymous phase: the slot and the byte counter are only for sockets not signed in. */
   function endAnonymousPhase(): void {
-    releaseSlot?.();
+    slot?.release();
     request.socket.off('data', onRawData);
   }
 
@@ -78,6 +86,12 @@ export function handleNodeSocket(
     phase = 'closed';
     clearTimeout(authTimer);
     socket.terminate();
+  }
+
+  /** A sign-in holds its slot until it has settled, even if the socket closes first: checks in flight are bounded too. */
+  function signInSettled(): void {
+    signInPending = false;
+    if (closed) endAnonymousPhase();
   }
 
   /** A Close frame, then the connection is dropped if the peer does not finish the close promptly. */
@@ -136,6 +150,9 @@ export function handleNodeSocket(
 
   /** A handler bug must cost one message, never the connection or the process. */
   function safeDispatch(live: NodeSession, data: RawData, isBinary: boolean): void {
+    // A session the hub let go (node deleted or re-tokened, superseded) may still deliver
+    // frames until its close completes: they are not the node's any more.
+    if (!hub.owns(live)) return;
     try {
       dispatch(live, data, isBinary);
     } catch (err) {
@@ -147,7 +164,7 @@ export function handleNodeSocket(
     live.counters.messages++;
     hub.seen(live);
     const size = byteLength(data);
-    const admission = hub.admitFrame(live, size);
+    const admission = hub.admitFrame(live, size, !isBinary && mayBeAnswer(data));
     if (admission === 'drop') return;
     if (isBinary) {
       live.counters.binary++;
@@ -203,12 +220,16 @@ export function handleNodeSocket(
     if (phase !== 'awaiting_auth') return;
     const envelope = isBinary ? undefined : parseEnvelope(data);
     if (!envelope || envelope.type !== 'auth') return refuse('The first message must be a JSON auth message');
-    authenticate(envelope.payload).catch((err: unknown) => {
-      logger.error({ err, remote_addr: remoteAddr }, 'node authentication failed unexpectedly');
-      // A session opened before the failure must not linger in the hub.
-      if (session && phase !== 'live') hub.closed(session, 'sign-in failed');
-      if (phase !== 'live') refuse('Authentication is temporarily unavailable');
-    });
+    slot?.authenticating();
+    signInPending = true;
+    authenticate(envelope.payload)
+      .catch((err: unknown) => {
+        logger.error({ err, remote_addr: remoteAddr }, 'node authentication failed unexpectedly');
+        // A session opened before the failure must not linger in the hub.
+        if (session && phase !== 'live') hub.closed(session, 'sign-in failed');
+        if (phase !== 'live') refuse('Authentication is temporarily unavailable');
+      })
+      .finally(signInSettled);
   });
 
   // The answer to the hub's keep-alive ping (only sent once the node is live).
@@ -218,7 +239,8 @@ export function handleNodeSocket(
 
   socket.on('close', () => {
     clearTimeout(authTimer);
-    endAnonymousPhase();
+    closed = true;
+    if (!signInPending) endAnonymousPhase();
     const wasLive = phase === 'live';
     phase = 'closed';
     if (session && wasLive) hub.closed(session, 'connection closed');
@@ -235,6 +257,12 @@ function parseEnvelope(data: RawData): { type: string; payload: unknown } | unde
   } catch {
     return undefined;
   }
+}
+
+/** Cheap look (no parsing) for whether a frame could be a `command_ack` or `config_response`. */
+function mayBeAnswer(data: RawData): boolean {
+  const chunks = Array.isArray(data) ? data : [Buffer.isBuffer(data) ? data : Buffer.from(data)];
+  return chunks.some((chunk) => chunk.includes('"command_ack"') || chunk.includes('"config_response"'));
 }
 
 function byteLength(data: RawData): number {
