@@ -39,7 +39,7 @@ describe.each(testDatabases())('/ws/dashboard (%s)', (kind) => {
 
   beforeAll(async () => {
     t = await nodesManager(kind, {
-      options: { dashboard_stats_interval_ms: 100, dashboard_buffer_soft_bytes: 16 * 1024, dashboard_buffer_hard_bytes: 256 * 1024, dashboard_revalidate_secs: 0.2, events_per_minute: 100_000 },
+      options: { dashboard_stats_interval_ms: 100, dashboard_buffer_soft_bytes: 16 * 1024, dashboard_buffer_hard_bytes: 256 * 1024, dashboard_revalidate_secs: 0.2, events_per_minute: 100_000, event_bytes_per_minute: 64 * 1024 * 1024 },
       plugins: [events]
     });
     host = new URL(t.baseUrl).host;
