@@ -1,9 +1,26 @@
 import { defineDriver } from '@bilbycast/driver-sdk';
 import { LiveFeed } from '../src';
 import { NodeDirectory } from '../src/services/node-directory';
-import { NodeHub } from '../src/services/node-hub';
+import { NodeHub, type NodeHubOptions } from '../src/services/node-hub';
 import type { NodeSession } from '../src/services/node-session';
 import { nodesManager, type NodesTestManager } from './nodes-harness';
+
+/** Hub options as the plugin's defaults would give them, with the test's changes. */
+function hubOptions(overrides: Partial<NodeHubOptions> = {}): NodeHubOptions {
+  return {
+    offlineAfterMs: 45_000,
+    authFailuresBeforeLockout: 5,
+    authFailuresPerAddress: 50,
+    authLockoutWindowMs: 60_000,
+    eventsPerMinute: 1000,
+    eventBytesPerMinute: 1024 * 1024,
+    bytesPerMinute: 64 * 1024 * 1024,
+    lastSeenFlushMs: 10_000,
+    historyIntervalMs: 5000,
+    historyPoints: 10,
+    ...overrides
+  };
+}
 
 /** A socket that records what would go on the wire. */
 function recordingSocket() {
@@ -30,18 +47,7 @@ describe('NodeHub', () => {
     const { db, drivers, logger, audit } = t.manager.context;
     hub = new NodeHub(
       { directory: new NodeDirectory(db, 3_600_000), drivers, logger, audit, liveFeed, events: () => undefined },
-      {
-        offlineAfterMs: 45_000,
-        authFailuresBeforeLockout: 5,
-        authFailuresPerAddress: 50,
-        authLockoutWindowMs: 60_000,
-        eventsPerMinute: 1000,
-        eventBytesPerMinute: 1024 * 1024,
-        bytesPerMinute: 64 * 1024 * 1024,
-        lastSeenFlushMs: 10_000,
-        historyIntervalMs: 5000,
-        historyPoints: 10
-      }
+      hubOptions()
     );
   });
   afterAll(async () => {
@@ -97,19 +103,7 @@ describe('NodeHub', () => {
     const { db, drivers, logger, audit } = t.manager.context;
     const tight = new NodeHub(
       { directory: new NodeDirectory(db, 3_600_000), drivers, logger, audit, liveFeed, events: () => undefined },
-      {
-        offlineAfterMs: 45_000,
-        authFailuresBeforeLockout: 5,
-        authFailuresPerAddress: 50,
-        authLockoutWindowMs: 60_000,
-        eventsPerMinute: 1000,
-        eventBytesPerMinute: 1024 * 1024,
-        bytesPerMinute: 1000,
-        lastSeenFlushMs: 10_000,
-        historyIntervalMs: 5000,
-        historyPoints: 10,
-        now: () => clock.now
-      }
+      hubOptions({ bytesPerMinute: 1000, now: () => clock.now })
     );
     const { token } = await t.admin.addNode('budgeted');
     const auth = await tight.authenticate({ registration_token: token }, '127.0.0.1');
@@ -165,18 +159,7 @@ describe('NodeHub', () => {
     };
     const slow = new NodeHub(
       { directory, drivers, logger, audit, liveFeed, events: () => undefined },
-      {
-        offlineAfterMs: 45_000,
-        authFailuresBeforeLockout: 5,
-        authFailuresPerAddress: 8,
-        authLockoutWindowMs: 60_000,
-        eventsPerMinute: 1000,
-        eventBytesPerMinute: 1024 * 1024,
-        bytesPerMinute: 64 * 1024 * 1024,
-        lastSeenFlushMs: 10_000,
-        historyIntervalMs: 5000,
-        historyPoints: 10
-      }
+      hubOptions({ authFailuresPerAddress: 8 })
     );
     const burst = Array.from({ length: 20 }, () => slow.authenticate({ node_id: 'a2b4c6d8-0000-4000-8000-000000000001', node_secret: 'guess' }, '203.0.113.5'));
     const others = Array.from({ length: 10 }, (_, i) => slow.authenticate({ node_id: `a2b4c6d8-0000-4000-8000-00000000010${i}`, node_secret: 'guess' }, '203.0.113.5'));

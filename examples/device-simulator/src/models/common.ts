@@ -146,3 +146,16 @@ export function dispatch(handlers: Record<string, Handler>, action: CommandActio
   const data = handler(action);
   return data === undefined ? { success: true } : { success: true, data };
 }
+
+/** An event as the edge and the gateway SDK write it: every optional field present, `null` when unset (serde). */
+export function eventWithNulls(event: DeviceEvent): object {
+  return {
+    severity: event.severity,
+    category: event.category,
+    message: event.message,
+    details: event.details ?? null,
+    flow_id: event.flow_id ?? null,
+    input_id: event.input_id ?? null,
+    output_id: event.output_id ?? null
+  };
+}

@@ -12,6 +12,7 @@ import {
   type ModelHost,
   PACKET_BYTES,
   dispatch,
+  eventWithNulls,
   isRecord,
   lanAddress,
   requireObject,
@@ -293,15 +294,7 @@ export class EdgeModel implements KindModel {
 
   /** Unset optional fields are null, as serde writes them. */
   eventPayload(event: DeviceEvent): object {
-    return {
-      severity: event.severity,
-      category: event.category,
-      message: event.message,
-      details: event.details ?? null,
-      flow_id: event.flow_id ?? null,
-      input_id: event.input_id ?? null,
-      output_id: event.output_id ?? null
-    };
+    return eventWithNulls(event);
   }
 
   private flowStats(flow: EdgeFlowConfig, now: number): object {

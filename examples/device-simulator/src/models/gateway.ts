@@ -6,7 +6,7 @@
  */
 import { THUMBNAIL_JPEG_BASE64 } from '../thumbnail';
 import type { CommandAction, CommandOutcome, DeviceEvent } from '../types';
-import { CommandError, type Handler, type KindModel, Meter, type ModelHost, dispatch, hash32, isRecord, lanAddress, uptimeSecs } from './common';
+import { CommandError, type Handler, type KindModel, Meter, type ModelHost, dispatch, eventWithNulls, hash32, isRecord, lanAddress, uptimeSecs } from './common';
 
 type Obj = Record<string, unknown>;
 
@@ -165,14 +165,6 @@ export class GatewayModel implements KindModel {
 
   /** Unset optional fields are null, as serde writes them. */
   eventPayload(event: DeviceEvent): object {
-    return {
-      severity: event.severity,
-      category: event.category,
-      message: event.message,
-      details: event.details ?? null,
-      flow_id: event.flow_id ?? null,
-      input_id: event.input_id ?? null,
-      output_id: event.output_id ?? null
-    };
+    return eventWithNulls(event);
   }
 }
