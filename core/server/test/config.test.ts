@@ -107,9 +107,14 @@ describe('loadConfig', () => {
   });
 
   it('reads BILBYCAST_TRUSTED_PROXIES as a list of addresses or ranges and refuses anything else', () => {
-    expect(loadConfig({ env: {}, cwd: dir }).trusted_proxies).toContain('10.0.0.0/8');
+    expect(loadConfig({ env: {}, cwd: dir }).trusted_proxies).toEqual([]);
     expect(loadConfig({ env: { BILBYCAST_TRUSTED_PROXIES: '192.0.2.10, 198.51.100.0/24' }, cwd: dir }).trusted_proxies).toEqual(['192.0.2.10', '198.51.100.0/24']);
     expect(() => loadConfig({ env: { BILBYCAST_TRUSTED_PROXIES: '10.0.0.0/8,lb.example' }, cwd: dir })).toThrow(/trusted_proxies.*BILBYCAST_TRUSTED_PROXIES|BILBYCAST_TRUSTED_PROXIES.*trusted_proxies/);
+  });
+
+  it('refuses trust_proxy_header without trusted_proxies (no private network is trusted by default)', () => {
+    expect(() => loadConfig({ env: { BILBYCAST_TRUST_PROXY_HEADER: '1' }, cwd: dir })).toThrow(/trust_proxy_header needs trusted_proxies.*BILBYCAST_TRUSTED_PROXIES/);
+    expect(loadConfig({ env: { BILBYCAST_TRUST_PROXY_HEADER: '1', BILBYCAST_TRUSTED_PROXIES: '10.0.0.4' }, cwd: dir }).trust_proxy_header).toBe(true);
   });
 
   it.each([

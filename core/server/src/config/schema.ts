@@ -1,6 +1,5 @@
 import path from 'node:path';
 import Joi from 'joi';
-import { DEFAULT_TRUSTED_PROXIES } from '../http/client-address';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -92,12 +91,12 @@ export const CONFIG_OPTIONS = {
   trust_proxy_header: {
     env: 'BILBYCAST_TRUST_PROXY_HEADER',
     schema: Joi.boolean().truthy('1').falsy('0').default(false),
-    meaning: 'Behind a load balancer: rate limits and the audit log use the client address from X-Forwarded-For, believed only from trusted_proxies.'
+    meaning: 'Behind a load balancer: rate limits and the audit log use the client address from X-Forwarded-For, believed only from trusted_proxies (which must then be set).'
   },
   trusted_proxies: {
     env: 'BILBYCAST_TRUSTED_PROXIES',
-    schema: Joi.array().items(Joi.string().ip({ cidr: 'optional' })).default([...DEFAULT_TRUSTED_PROXIES]),
-    meaning: 'Proxies (addresses or CIDR ranges, comma-separated in the environment) whose X-Forwarded-For is believed. Default: loopback and private ranges.'
+    schema: Joi.array().items(Joi.string().ip({ cidr: 'optional' })).default([]),
+    meaning: 'Proxies (addresses or CIDR ranges, comma-separated in the environment) whose X-Forwarded-For is believed; required with trust_proxy_header. No default: a whole private network is not a proxy.'
   },
   log_level: {
     env: 'BILBYCAST_LOG_LEVEL',
@@ -128,7 +127,14 @@ export const configSchema = Joi.object(
 )
   .and('tls_cert', 'tls_key')
   .and('admin_username', 'admin_password')
-  .messages({ 'object.and': '{{#presentWithLabels}} must be set together with {{#missingWithLabels}}' });
+  // Believing X-Forwarded-For from every private address would let any host there pick its own address.
+  .custom((config: { trust_proxy_header?: boolean; trusted_proxies?: string[] }, helpers) =>
+    config.trust_proxy_header && (config.trusted_proxies ?? []).length === 0 ? helpers.error('proxy.untrusted', { label: 'trusted_proxies' }, { path: ['trusted_proxies'] }) : config
+  )
+  .messages({
+    'object.and': '{{#presentWithLabels}} must be set together with {{#missingWithLabels}}',
+    'proxy.untrusted': 'trust_proxy_header needs trusted_proxies: the addresses or ranges of your load balancers'
+  });
 
 /** Resolves paths in a validated config against a base directory. */
 export function resolvePaths(config: ManagerConfig, baseDir: string): ManagerConfig {

@@ -1,8 +1,5 @@
 import net from 'node:net';
 
-/** Private and loopback ranges: where a load balancer in front of the manager usually is. */
-export const DEFAULT_TRUSTED_PROXIES = ['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '::1/128', 'fc00::/7'];
-
 function blockList(entries: string[]): net.BlockList {
   const list = new net.BlockList();
   for (const entry of entries) {
