@@ -143,6 +143,15 @@ describe.each(testDatabases())('login, sessions and CSRF on %s', (kind) => {
     expect(ok.result).toMatchObject({ display_name: 'Gina G', email: 'gina@example.com', role: 'viewer' });
   });
 
+  it('relaxes the CSP for the API documentation page only, not for paths that merely start like it', async () => {
+    const docs = await env.manager.server.inject('/documentation');
+    expect(docs.statusCode).toBe(200);
+    expect(docs.headers['content-security-policy']).toMatch(/script-src 'self' 'unsafe-inline'/);
+    for (const url of ['/documentationx', '/documentation/../api/v1/auth/me', '/documentation-evil', '/swaggerui/swagger-ui.css']) {
+      expect((await env.manager.server.inject(url)).headers['content-security-policy']).toMatch(/script-src 'self';/);
+    }
+  });
+
   it('sends security headers on every response', async () => {
     for (const url of ['/health', '/api/v1/auth/me', '/api/v1/nope']) {
       const res = await env.manager.server.inject(url);

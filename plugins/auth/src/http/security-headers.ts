@@ -15,14 +15,15 @@ const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 /**
- * Security headers on every response (errors included). The swagger UI at /documentation
- * needs its own inline bootstrap script, so only that page gets a CSP allowing it.
+ * Security headers on every response (errors included). The swagger UI page needs its own
+ * inline bootstrap script, so only that page — the route hapi-swagger serves at exactly
+ * `/documentation`, not any path that starts so — gets a CSP allowing it.
  */
 export function registerSecurityHeaders(server: Server, options: { tls: boolean }): void {
   server.ext('onPreResponse', (request: Request, h: ResponseToolkit) => {
     const response = request.response;
     const headers: Record<string, string> = {
-      'Content-Security-Policy': request.path.startsWith('/documentation')
+      'Content-Security-Policy': isApiDocumentationPage(request)
         ? CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
         : CONTENT_SECURITY_POLICY,
       'X-Content-Type-Options': 'nosniff',
@@ -38,4 +39,8 @@ export function registerSecurityHeaders(server: Server, options: { tls: boolean 
     }
     return h.continue;
   });
+}
+
+function isApiDocumentationPage(request: Request): boolean {
+  return request.route.realm.plugin === 'hapi-swagger' && request.route.path === '/documentation';
 }
