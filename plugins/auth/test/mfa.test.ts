@@ -1,4 +1,6 @@
+import crypto from 'node:crypto';
 import { testDatabases } from '@bilbycast/tests';
+import { normaliseRecoveryCode } from '../src/services/recovery-codes';
 import { MFA_FAILURES_PER_USER } from '../src/services/login-limits';
 import { currentTotp } from '../src/services/totp';
 import { Browser, PASSWORD, authManager, seedUser } from './auth-harness';
@@ -46,6 +48,12 @@ describe.each(testDatabases())('TOTP MFA on %s', (kind) => {
     expect(stored.totp_secret).toMatch(/^bcsec:v1:/);
     expect(JSON.stringify(stored)).not.toContain(secret);
     for (const code of recovery) expect(JSON.stringify(stored)).not.toContain(code);
+    // Keyed hashes, under a per-user key that is itself encrypted: the database alone cannot check a guess.
+    expect(stored.recovery_code_key).toMatch(/^bcsec:v1:/);
+    const storedHashes = JSON.parse(stored.recovery_code_hashes) as string[];
+    expect(storedHashes.every((h) => /^h1:[0-9a-f]{64}$/.test(h))).toBe(true);
+    const plainSha256 = crypto.createHash('sha256').update(normaliseRecoveryCode(recovery[0]!)).digest('hex');
+    expect(storedHashes.some((h) => h.includes(plainSha256))).toBe(false);
     await browser.request('POST', '/api/v1/auth/logout');
 
     const fresh = new Browser(env.manager);
@@ -163,5 +171,22 @@ describe.each(testDatabases())('TOTP MFA on %s', (kind) => {
       expect(res.statusCode).toBeGreaterThanOrEqual(400);
       expect(res.statusCode).toBeLessThan(500);
     }
+  });
+
+  it('a recovery code stored before codes were keyed (plain SHA-256) still completes a login once', async () => {
+    const userId = await seedUser(env.manager, 'olga', 'operator');
+    const browser = new Browser(env.manager);
+    await browser.login('olga');
+    const { recovery } = await enrol(browser);
+    // As an older version stored them: no key, plain hashes.
+    const legacy = recovery.map((code) => crypto.createHash('sha256').update(normaliseRecoveryCode(code)).digest('hex'));
+    await env.manager.context.db('auth_mfa').where({ user_id: userId }).update({ recovery_code_key: null, recovery_code_hashes: JSON.stringify(legacy) });
+    const verify = async () => {
+      const fresh = new Browser(env.manager);
+      const { challenge_token } = (await fresh.login('olga')).result as { challenge_token: string };
+      return fresh.request('POST', '/api/v1/auth/mfa/verify', { challenge_token, code: recovery[2] });
+    };
+    expect((await verify()).statusCode).toBe(200);
+    expect((await verify()).statusCode).toBe(401);
   });
 });

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { nowIso, parseJsonColumn, fromDbBoolean, type SecretBox } from '@bilbycast/core';
 import type { Knex } from 'knex';
 import { generateRecoveryCodes, hashRecoveryCode, matchRecoveryCode } from './recovery-codes';
@@ -10,7 +11,8 @@ const TABLE = 'auth_mfa';
 /** The encrypted columns of this store (registered for master-key rotation). */
 export const mfaSecretColumns = [
   { table: TABLE, column: 'totp_secret', idColumn: 'user_id' },
-  { table: TABLE, column: 'pending_secret', idColumn: 'user_id' }
+  { table: TABLE, column: 'pending_secret', idColumn: 'user_id' },
+  { table: TABLE, column: 'recovery_code_key', idColumn: 'user_id' }
 ];
 
 export type CodeCheck = { ok: true; via: 'totp' | 'recovery_code' } | { ok: false };
@@ -55,6 +57,7 @@ export class MfaStore {
     const check = await verifyTotp({ secret, code });
     if (!check.valid) return null;
     const codes = generateRecoveryCodes();
+    const key = crypto.randomBytes(32);
     await this.db(TABLE)
       .where({ user_id: userId })
       .update({
@@ -62,7 +65,8 @@ export class MfaStore {
         totp_secret: this.secrets.encrypt(secret, { table: TABLE, column: 'totp_secret', rowId: userId }),
         pending_secret: null,
         last_used_step: check.timeStep,
-        recovery_code_hashes: JSON.stringify(codes.map(hashRecoveryCode)),
+        recovery_code_key: this.secrets.encrypt(key.toString('base64'), { table: TABLE, column: 'recovery_code_key', rowId: userId }),
+        recovery_code_hashes: JSON.stringify(codes.map((c) => hashRecoveryCode(c, key))),
         updated_at: nowIso()
       });
     return codes;
@@ -91,7 +95,10 @@ export class MfaStore {
         return { ok: true, via: 'totp' };
       }
       const hashes = parseJsonColumn<string[]>(row.recovery_code_hashes, []);
-      const used = matchRecoveryCode(code, hashes);
+      const key = row.recovery_code_key
+        ? Buffer.from(this.secrets.decrypt(row.recovery_code_key, { table: TABLE, column: 'recovery_code_key', rowId: userId }), 'base64')
+        : null;
+      const used = matchRecoveryCode(code, hashes, key);
       if (!used) return { ok: false };
       await trx(TABLE)
         .where({ user_id: userId })

@@ -9,12 +9,12 @@ import crypto from 'node:crypto';
  * before hashing: lowercase, spaces and dashes removed, and the look-alikes o -> 0,
  * i/l -> 1 mapped as Crockford decoding does.
  *
- * Why a fast hash (SHA-256, unsalted) is acceptable: the codes are uniformly random, so
- * there is no dictionary to exploit and a salt would add nothing; a slow KDF would cost
- * its price for each of the ~10 stored hashes on every attempt. The limit to know:
- * 50 bits bound an offline search after a database leak to about 2^49 hashes per code,
- * which GPUs can afford; such a code still only replaces the second factor, the password
- * (hashed slowly) is needed too. Online guessing must be rate-limited like the password.
+ * Stored as HMAC-SHA256 under a random per-user key that is itself encrypted at rest under
+ * the master key (`h1:` + hex): the codes are uniformly random, so a fast keyed hash is
+ * enough, and a copy of the database alone gives nothing to search (50 bits would be within
+ * reach of GPUs against a plain hash). Codes issued before the key existed are plain SHA-256
+ * hex and keep working until used or replaced. Online guessing is rate-limited like the
+ * password.
  */
 
 export const RECOVERY_CODE_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
@@ -30,22 +30,34 @@ export function generateRecoveryCodes(count = 10): string[] {
   return [...codes];
 }
 
-/** The stored form of a code: SHA-256 (hex) of its normalised text. */
-export function hashRecoveryCode(code: string): string {
+const KEYED = 'h1:';
+
+/** The stored form of a code: `h1:` + HMAC-SHA256 (hex) of its normalised text under the user's key. */
+export function hashRecoveryCode(code: string, key: Buffer): string {
+  return KEYED + crypto.createHmac('sha256', key).update(normaliseRecoveryCode(code), 'utf8').digest('hex');
+}
+
+/** How codes were stored before they were keyed: SHA-256 (hex) of the normalised text. */
+function legacyHash(code: string): string {
   return crypto.createHash('sha256').update(normaliseRecoveryCode(code), 'utf8').digest('hex');
 }
 
 /**
  * The stored hash `input` matches, or null. Every hash is compared in constant time and
  * the loop never stops early, so timing tells nothing about which (or whether one) matched.
+ * `key` is the user's recovery-code key (null for codes issued before keys existed).
  */
-export function matchRecoveryCode(input: string, hashes: readonly string[]): string | null {
-  const candidate = Buffer.from(hashRecoveryCode(typeof input === 'string' ? input : ''), 'hex');
+export function matchRecoveryCode(input: string, hashes: readonly string[], key: Buffer | null): string | null {
+  const text = typeof input === 'string' ? input : '';
+  const keyed = key ? Buffer.from(hashRecoveryCode(text, key).slice(KEYED.length), 'hex') : null;
+  const legacy = Buffer.from(legacyHash(text), 'hex');
   let match: string | null = null;
   for (const hash of hashes) {
-    const stored = Buffer.from(hash, 'hex');
-    // A malformed stored value (wrong length) can never match.
-    if (stored.length === candidate.length && crypto.timingSafeEqual(stored, candidate) && match === null) {
+    const isKeyed = hash.startsWith(KEYED);
+    const candidate = isKeyed ? keyed : legacy;
+    const stored = Buffer.from(isKeyed ? hash.slice(KEYED.length) : hash, 'hex');
+    // A malformed stored value (wrong length), or a keyed one without its key, can never match.
+    if (candidate && stored.length === candidate.length && crypto.timingSafeEqual(stored, candidate) && match === null) {
       match = hash;
     }
   }
