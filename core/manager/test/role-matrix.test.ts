@@ -23,16 +23,16 @@ const EXPECTED: Record<string, RouteAccess> = {
   'POST /api/v1/auth/login-form': 'public',
   'POST /api/v1/auth/logout': 'authenticated',
   'GET /api/v1/auth/me': 'authenticated',
-  'PUT /api/v1/auth/me': 'authenticated',
-  'POST /api/v1/auth/change-password': 'authenticated',
+  'PUT /api/v1/auth/me': 'session',
+  'POST /api/v1/auth/change-password': 'session',
   'GET /api/v1/auth/sessions': 'authenticated',
-  'DELETE /api/v1/auth/sessions/{id}': 'authenticated',
+  'DELETE /api/v1/auth/sessions/{id}': 'session',
   'GET /api/v1/auth/tokens': 'authenticated',
-  'POST /api/v1/auth/tokens': 'authenticated',
-  'DELETE /api/v1/auth/tokens/{id}': 'authenticated',
-  'POST /api/v1/auth/mfa/totp/setup': 'authenticated',
-  'POST /api/v1/auth/mfa/totp/confirm': 'authenticated',
-  'POST /api/v1/auth/mfa/totp/disable': 'authenticated',
+  'POST /api/v1/auth/tokens': 'session',
+  'DELETE /api/v1/auth/tokens/{id}': 'session',
+  'POST /api/v1/auth/mfa/totp/setup': 'session',
+  'POST /api/v1/auth/mfa/totp/confirm': 'session',
+  'POST /api/v1/auth/mfa/totp/disable': 'session',
   'POST /api/v1/auth/mfa/verify': 'public',
   'GET /api/v1/auth/oidc/status': 'public',
   'GET /api/v1/auth/oidc/login': 'public',
@@ -71,6 +71,8 @@ const PASSWORD = 'Matrix-Passw0rd';
 interface Caller {
   name: string;
   role: Role | null;
+  /** An API token (session-only routes refuse it). */
+  token?: boolean;
   headers(method: string): Record<string, string>;
 }
 
@@ -106,7 +108,7 @@ describe.each(testDatabases())('role x endpoint matrix on %s', (kind) => {
     const admin = callers.find((c) => c.role === 'admin')!;
     const token = await manager.server.inject({ method: 'POST', url: '/api/v1/auth/tokens', payload: { name: 'matrix', role: 'viewer' }, headers: admin.headers('post') });
     const secret = (token.result as { token: string }).token;
-    callers.push({ name: 'viewer-capped token', role: 'viewer', headers: () => ({ authorization: `Bearer ${secret}` }) });
+    callers.push({ name: 'viewer-capped token', role: 'viewer', token: true, headers: () => ({ authorization: `Bearer ${secret}` }) });
   });
   afterAll(async () => {
     await manager.stop();
@@ -135,8 +137,14 @@ describe.each(testDatabases())('role x endpoint matrix on %s', (kind) => {
         });
         const code = (res.result as { error_code?: string } | null)?.error_code;
         const expected =
-          caller.role === null ? 'unauthorized' : typeof access === 'object' && ROLE_ORDER.indexOf(caller.role) < ROLE_ORDER.indexOf(access.role) ? 'insufficient_role' : 'passes';
-        const actual = res.statusCode === 401 ? 'unauthorized' : code === 'insufficient_role' ? 'insufficient_role' : 'passes';
+          caller.role === null
+            ? 'unauthorized'
+            : access === 'session' && caller.token
+              ? 'session_required'
+              : typeof access === 'object' && ROLE_ORDER.indexOf(caller.role) < ROLE_ORDER.indexOf(access.role)
+                ? 'insufficient_role'
+                : 'passes';
+        const actual = res.statusCode === 401 ? 'unauthorized' : code === 'insufficient_role' || code === 'session_required' ? code : 'passes';
         if (actual !== expected) rows.push(`${route.method.toUpperCase()} ${route.path} as ${caller.name}: expected ${expected}, got ${res.statusCode} ${code ?? ''}`);
       }
     }

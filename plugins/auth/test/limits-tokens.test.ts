@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { testDatabases } from '@bilbycast/tests';
 import { LOCKOUT_AFTER_FAILURES, LOGIN_FAILURES_PER_IP } from '../src/services/login-limits';
 import { Browser, PASSWORD, authManager, seedUser } from './auth-harness';
@@ -115,7 +116,7 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     const bearer = (method: string, url: string, payload?: object) =>
       env.manager.server.inject({ method, url, payload, headers: { authorization: `Bearer ${token}` } });
     expect((await bearer('GET', '/api/v1/auth/me')).statusCode).toBe(200);
-    expect((await bearer('PUT', '/api/v1/auth/me', { display_name: 'Jack (script)' })).statusCode).toBe(200);
+    expect((await bearer('PUT', '/api/v1/auth/me', { display_name: 'Jack (script)' })).result).toMatchObject({ error_code: 'session_required' });
     const capped = await bearer('GET', '/api/v1/audit');
     expect(capped.statusCode).toBe(403);
     expect(capped.result).toMatchObject({ error_code: 'insufficient_role', required_role: 'admin' });
@@ -140,25 +141,59 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     expect((await audit()).statusCode).toBe(401);
   });
 
-  it('never lets a capped token mint a token with more rights than itself; a session may', async () => {
-    await seedUser(env.manager, 'kyle', 'admin');
+  it('a token — a viewer-limited one of a super_admin, or a full one — cannot change its owner\'s account; a session may', async () => {
+    const ownerId = await seedUser(env.manager, 'kyle', 'super_admin');
     const browser = new Browser(env.manager);
     await browser.login('kyle');
-    const { token } = (await browser.request('POST', '/api/v1/auth/tokens', { name: 'viewer', role: 'viewer' })).result as { token: string };
-    const mint = (payload: object) => env.manager.server.inject({ method: 'POST', url: '/api/v1/auth/tokens', payload, headers: { authorization: `Bearer ${token}` } });
-    for (const role of [null, 'operator', 'admin', 'super_admin']) {
-      const refused = await mint({ name: 'escalate', role });
-      expect(refused.statusCode).toBe(403);
-      expect(refused.result).toMatchObject({ error_code: 'role_above_own' });
+    for (const role of ['viewer', null]) {
+      const { token } = (await browser.request('POST', '/api/v1/auth/tokens', { name: `token ${role}`, role })).result as { token: string };
+      const asToken = (method: string, url: string, payload?: object) =>
+        env.manager.server.inject({ method, url, payload, headers: { authorization: `Bearer ${token}` } });
+      const attempts: [string, string, object?][] = [
+        ['PUT', '/api/v1/auth/me', { email: 'attacker@idp.example' }],
+        ['POST', '/api/v1/auth/change-password', { current_password: PASSWORD, new_password: 'Other-Passw0rd' }],
+        ['POST', '/api/v1/auth/mfa/totp/setup'],
+        ['POST', '/api/v1/auth/mfa/totp/confirm', { code: '123456' }],
+        ['POST', '/api/v1/auth/mfa/totp/disable', { password: PASSWORD, code: '123456' }],
+        ['POST', '/api/v1/auth/tokens', { name: 'more' }],
+        ['DELETE', `/api/v1/auth/tokens/${crypto.randomUUID()}`],
+        ['DELETE', `/api/v1/auth/sessions/${crypto.randomUUID()}`]
+      ];
+      for (const [method, url, payload] of attempts) {
+        const res = await asToken(method, url, payload);
+        expect([method, url, res.statusCode, (res.result as { error_code?: string }).error_code]).toEqual([method, url, 403, 'session_required']);
+      }
     }
-    // No role from a capped token means its own cap, not uncapped.
-    expect(await mint({ name: 'same' })).toMatchObject({ statusCode: 201, result: { role: 'viewer' } });
-    expect(await mint({ name: 'viewer too', role: 'viewer' })).toMatchObject({ statusCode: 201, result: { role: 'viewer' } });
-    expect(await env.manager.context.db('auth_api_tokens').whereNot({ role: 'viewer' }).orWhereNull('role')).toHaveLength(0);
-
-    expect(await browser.request('POST', '/api/v1/auth/tokens', { name: 'full' })).toMatchObject({ statusCode: 201, result: { role: null } });
+    // Nothing changed: same email, no MFA, only the two tokens the session made.
+    const owner = await env.manager.context.db('users').where({ id: ownerId }).first();
+    expect(owner.email).toBeNull();
+    expect(await env.manager.context.db('auth_mfa').where({ user_id: ownerId })).toHaveLength(0);
+    expect(await env.manager.context.db('auth_api_tokens').where({ user_id: ownerId })).toHaveLength(2);
+    // The session may, within its role.
     expect(await browser.request('POST', '/api/v1/auth/tokens', { name: 'admin', role: 'admin' })).toMatchObject({ statusCode: 201, result: { role: 'admin' } });
-    expect((await browser.request('POST', '/api/v1/auth/tokens', { name: 'above', role: 'super_admin' })).result).toMatchObject({ error_code: 'role_above_own' });
+    const viewer = new Browser(env.manager);
+    await seedUser(env.manager, 'vera', 'viewer');
+    await viewer.login('vera');
+    expect((await viewer.request('POST', '/api/v1/auth/tokens', { name: 'above', role: 'operator' })).result).toMatchObject({ error_code: 'role_above_own' });
+  });
+
+  it('a new email and MFA enrolment need the current password once a session is older than ten minutes', async () => {
+    const userId = await seedUser(env.manager, 'rita', 'operator');
+    const browser = new Browser(env.manager);
+    await browser.login('rita');
+    // Fresh from signing in: no password asked.
+    expect((await browser.request('PUT', '/api/v1/auth/me', { email: 'rita@example.com' })).statusCode).toBe(200);
+    await env.manager.context.db('auth_sessions').where({ user_id: userId }).update({ created_at: new Date(Date.now() - 11 * 60_000).toISOString() });
+    const stale = await browser.request('PUT', '/api/v1/auth/me', { email: 'attacker@example.com' });
+    expect(stale.statusCode).toBe(403);
+    expect(stale.result).toMatchObject({ error_code: 'reauthentication_required' });
+    expect((await browser.request('PUT', '/api/v1/auth/me', { email: 'other@example.com', current_password: 'wrong' })).result).toMatchObject({ error_code: 'wrong_password' });
+    // The display name alone, or the same email again, needs nothing.
+    expect((await browser.request('PUT', '/api/v1/auth/me', { display_name: 'Rita', email: 'rita@example.com' })).statusCode).toBe(200);
+    expect((await browser.request('PUT', '/api/v1/auth/me', { email: 'rita@new.example', current_password: PASSWORD })).result).toMatchObject({ email: 'rita@new.example' });
+    expect((await browser.request('POST', '/api/v1/auth/mfa/totp/setup')).result).toMatchObject({ error_code: 'reauthentication_required' });
+    expect((await browser.request('POST', '/api/v1/auth/mfa/totp/setup', { current_password: PASSWORD })).statusCode).toBe(200);
+    expect((await env.manager.context.db('users').where({ id: userId }).first()).email).toBe('rita@new.example');
   });
 
   it('refuses an expiry past year 9999 with a validation error, and accepts the last instant of 9999', async () => {

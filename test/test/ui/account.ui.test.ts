@@ -19,7 +19,7 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
   beforeAll(async () => {
     // Feeds are rechecked every second, so a feed whose session ended closes promptly.
     env = await uiEnv(kind, { dashboard_revalidate_secs: 1 });
-    for (const name of ['mfa-user', 'token-user', 'password-user', 'session-user', 'profile-user']) await env.user(name, 'operator');
+    for (const name of ['mfa-user', 'token-user', 'password-user', 'session-user', 'profile-user', 'email-user']) await env.user(name, 'operator');
   });
   afterAll(async () => {
     await env.close();
@@ -213,6 +213,22 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
     expect(await profile.getByRole('alert').count()).toBe(0);
     const stored = (await env.t.admin.request('GET', '/api/v1/users')).result as { username: string; display_name: string }[];
     expect(stored.find((u) => u.username === 'profile-user')?.display_name).toBe('Pat Profile');
+  });
+
+  test('a new email asks for the current password once the sign-in is no longer recent', async () => {
+    const page = await open('email-user');
+    const profile = page.getByRole('form', { name: 'Profile' });
+    expect(await profile.getByLabel('Current password').count()).toBe(0);
+    // The sign-in is made older than ten minutes.
+    const userId = (await env.t.manager.context.db('users').where({ username: 'email-user' }).first()).id;
+    await env.t.manager.context.db('auth_sessions').where({ user_id: userId }).update({ created_at: new Date(Date.now() - 11 * 60_000).toISOString() });
+    await profile.getByLabel('Email').fill('someone@example.com');
+    await profile.getByRole('button', { name: 'Save profile' }).click();
+    await profile.getByRole('alert').getByText(/Enter your current password/).waitFor();
+    await profile.getByLabel('Current password').fill(PASSWORD);
+    await profile.getByRole('button', { name: 'Save profile' }).click();
+    await profile.getByRole('status').getByText('Profile saved.').waitFor();
+    expect((await env.t.manager.context.db('users').where({ id: userId }).first()).email).toBe('someone@example.com');
   });
 
   describe('signing out', () => {

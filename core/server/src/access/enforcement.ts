@@ -4,8 +4,13 @@ import { apiError } from '../http/errors';
 import type { ManagerCredentials } from './credentials';
 import { isRole, roleAtLeast, type Role } from './roles';
 
-/** Who may call a route, declared once per route in `options.plugins.bilbycast.access`. */
-export type RouteAccess = 'public' | 'authenticated' | { role: Role };
+/**
+ * Who may call a route, declared once per route in `options.plugins.bilbycast.access`:
+ * anyone; any signed-in caller; only a caller signed in with a session, never an API token
+ * (routes that change the caller's own account: a token, however limited, must not be a way
+ * to take the account over); or at least a role.
+ */
+export type RouteAccess = 'public' | 'authenticated' | 'session' | { role: Role };
 
 /** Plugins whose own routes (API documentation) are public by design. */
 const PUBLIC_INFRASTRUCTURE_PLUGINS = new Set(['hapi-swagger']);
@@ -24,7 +29,7 @@ export function accessProblems(server: Server): string[] {
     const access = routeAccess(route);
     const name = `${route.method.toUpperCase()} ${route.path}`;
     if (access === undefined) problems.push(`${name} declares no access rule`);
-    else if (access !== 'public' && access !== 'authenticated' && !(typeof access === 'object' && isRole(access.role))) {
+    else if (access !== 'public' && access !== 'authenticated' && access !== 'session' && !(typeof access === 'object' && isRole(access.role))) {
       problems.push(`${name} declares an invalid access rule`);
     }
   }
@@ -33,8 +38,9 @@ export function accessProblems(server: Server): string[] {
 
 /**
  * Enforces every route's declared access centrally, after authentication: 401 without
- * credentials, 403 `insufficient_role` (with `required_role`) below the declared role. A
- * server whose routes do not all declare a rule refuses to start.
+ * credentials, 403 `session_required` for an API token on a session-only route, 403
+ * `insufficient_role` (with `required_role`) below the declared role. A server whose routes
+ * do not all declare a rule refuses to start.
  */
 export function registerAccessEnforcement(server: Server): void {
   server.ext('onPreStart', () => {
@@ -48,6 +54,9 @@ export function registerAccessEnforcement(server: Server): void {
     if (access === undefined) throw apiError(403, 'forbidden', 'This route declares no access rule');
     const credentials = request.auth.isAuthenticated ? (request.auth.credentials as unknown as ManagerCredentials) : null;
     if (!credentials?.user) throw apiError(401, 'unauthorized', 'Authentication required');
+    if (access === 'session' && credentials.method !== 'session') {
+      throw apiError(403, 'session_required', 'This changes your account: sign in with your password or single sign-on to do it; API tokens cannot');
+    }
     if (typeof access === 'object' && !roleAtLeast(credentials.role, access.role)) {
       throw apiError(403, 'insufficient_role', `This requires the ${access.role} role`, { required_role: access.role });
     }

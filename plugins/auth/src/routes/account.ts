@@ -5,6 +5,7 @@ import Joi from 'joi';
 import { accountView, type AccountRow } from '../services/account-view';
 import { rateLimited, type LoginLimits } from '../services/login-limits';
 import type { MfaStore } from '../services/mfa';
+import { requireRecentAuthentication } from '../services/reauthentication';
 import type { SessionStore } from '../services/sessions';
 
 const displayName = Joi.string().min(1).max(128).pattern(/^[^\p{Cc}]*$/u).messages({ 'string.pattern.base': '{{#label}} must not contain control characters' });
@@ -30,14 +31,21 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
       path: '/api/v1/auth/me',
       options: {
         tags: ['api', 'auth'],
-        description: 'Edit your display name and email (role, active flag and node scope cannot be changed here)',
-        plugins: { bilbycast: { access: 'authenticated' } },
+        description: 'Edit your display name and email; a new email needs current_password (or a sign-in within ten minutes). Role, active flag and node scope cannot be changed here',
+        plugins: { bilbycast: { access: 'session' } },
         validate: {
-          payload: Joi.object({ display_name: displayName, email: Joi.string().email({ tlds: false }).max(254).allow(null) }).min(1)
+          payload: Joi.object({
+            display_name: displayName,
+            email: Joi.string().email({ tlds: false }).max(254).allow(null),
+            current_password: Joi.string().min(1).max(128)
+          }).or('display_name', 'email')
         },
         handler: async (request) => {
           const caller = callerOf(request);
-          const changes = request.payload as { display_name?: string; email?: string | null };
+          const { current_password, ...changes } = request.payload as { display_name?: string; email?: string | null; current_password?: string };
+          if (changes.email !== undefined && changes.email !== (await load(caller.user.id)).email) {
+            await requireRecentAuthentication({ db, limits: deps.limits }, request, current_password);
+          }
           await db('users').where({ id: caller.user.id }).update({ ...changes, updated_at: nowIso() });
           await audit.record({
             action: 'user.update',
@@ -58,7 +66,7 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
       options: {
         tags: ['api', 'auth'],
         description: 'Change your password; this browser continues in a fresh session, all your others are signed out',
-        plugins: { bilbycast: { access: 'authenticated' } },
+        plugins: { bilbycast: { access: 'session' } },
         validate: {
           payload: Joi.object({ current_password: Joi.string().min(1).max(128).required(), new_password: Joi.string().min(1).max(256).required() })
         },

@@ -5,6 +5,7 @@ import Joi from 'joi';
 import { accountView, type AccountRow } from '../services/account-view';
 import { accountUsable } from '../services/caller';
 import { rateLimited, type LoginLimits } from '../services/login-limits';
+import { requireRecentAuthentication } from '../services/reauthentication';
 import type { MfaStore } from '../services/mfa';
 import { startSession, type LoginDeps } from './login';
 
@@ -23,11 +24,14 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
       path: '/api/v1/auth/mfa/totp/setup',
       options: {
         tags: ['api', 'auth', 'mfa'],
-        description: 'Start TOTP enrolment: a new secret, its otpauth URL and QR code (nothing is enabled yet)',
-        plugins: { bilbycast: { access: 'authenticated' } },
+        description:
+          'Start TOTP enrolment: a new secret, its otpauth URL and QR code (nothing is enabled yet); needs current_password (or a sign-in within ten minutes)',
+        plugins: { bilbycast: { access: 'session' } },
+        validate: { payload: Joi.object({ current_password: Joi.string().min(1).max(128) }).allow(null) },
         handler: async (request) => {
           const caller = callerOf(request);
           if (await deps.mfa.enabled(caller.user.id)) throw apiError(409, 'mfa_already_enabled', 'MFA is already enabled; disable it first');
+          await requireRecentAuthentication({ db, limits: deps.limits }, request, (request.payload as { current_password?: string } | null)?.current_password);
           return deps.mfa.beginSetup(caller.user.id, caller.user.username);
         }
       }
@@ -38,7 +42,7 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
       options: {
         tags: ['api', 'auth', 'mfa'],
         description: 'Enable TOTP with a current code; returns 10 single-use recovery codes, shown once',
-        plugins: { bilbycast: { access: 'authenticated' } },
+        plugins: { bilbycast: { access: 'session' } },
         validate: { payload: Joi.object({ code }) },
         handler: async (request) => {
           const caller = callerOf(request);
@@ -56,7 +60,7 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
       options: {
         tags: ['api', 'auth', 'mfa'],
         description: 'Disable TOTP; needs your password and a current code (or a recovery code)',
-        plugins: { bilbycast: { access: 'authenticated' } },
+        plugins: { bilbycast: { access: 'session' } },
         validate: { payload: Joi.object({ password: Joi.string().min(1).max(128).required(), code }) },
         handler: async (request) => {
           const caller = callerOf(request);

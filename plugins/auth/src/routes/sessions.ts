@@ -26,7 +26,7 @@ export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions:
       options: {
         tags: ['api', 'auth'],
         description: 'End one of your sessions',
-        plugins: { bilbycast: { access: 'authenticated' } },
+        plugins: { bilbycast: { access: 'session' } },
         validate: { params: Joi.object({ id }) },
         handler: async (request, h) => {
           const caller = callerOf(request);
@@ -53,7 +53,7 @@ export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions:
       options: {
         tags: ['api', 'auth'],
         description: 'Create an API token; its secret is returned this once',
-        plugins: { bilbycast: { access: 'authenticated' } },
+        plugins: { bilbycast: { access: 'session' } },
         validate: {
           payload: Joi.object({
             name: Joi.string().min(1).max(100).pattern(/^[^\p{Cc}]*$/u).required(),
@@ -64,11 +64,9 @@ export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions:
         handler: async (request, h) => {
           const caller = callerOf(request);
           const input = request.payload as { name: string; expires_at?: Date | null; role?: (typeof ROLES)[number] | null };
-          // A new token may do no more than its creator: a capped token cannot mint an uncapped
-          // one (no role given means its own effective role) nor one with a higher role.
-          const capped = caller.method === 'token' && (await deps.tokens.cap(caller.token_id!)) !== null;
-          const role = input.role === undefined && capped ? caller.role : (input.role ?? null);
-          if (role === null ? capped : !roleAtLeast(caller.role, role)) {
+          // Tokens are made in a signed-in session (never by another token), and never above its role.
+          const role = input.role ?? null;
+          if (role !== null && !roleAtLeast(caller.role, role)) {
             throw apiError(403, 'role_above_own', `A new token cannot have more than your current role (${caller.role})`);
           }
           const created = await deps.tokens.create(caller.user.id, {
@@ -95,7 +93,7 @@ export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions:
       options: {
         tags: ['api', 'auth'],
         description: 'Revoke one of your API tokens',
-        plugins: { bilbycast: { access: 'authenticated' } },
+        plugins: { bilbycast: { access: 'session' } },
         validate: { params: Joi.object({ id }) },
         handler: async (request, h) => {
           const caller = callerOf(request);

@@ -54,12 +54,6 @@ export class ApiTokens {
     return credentials;
   }
 
-  /** The role a token is capped at: null when uncapped, undefined when there is no such token (any more). */
-  async cap(tokenId: string): Promise<Role | null | undefined> {
-    const row = await this.db('auth_api_tokens').where({ id: tokenId }).first('role');
-    return row ? (row.role ?? null) : undefined;
-  }
-
   async list(userId: string): Promise<ApiTokenSummary[]> {
     const rows = await this.db('auth_api_tokens').where({ user_id: userId }).orderBy('created_at', 'desc');
     return rows.map(summary);

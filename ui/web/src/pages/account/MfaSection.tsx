@@ -26,6 +26,7 @@ export function MfaSection({ user }: { user: User }) {
   const [code, setCode] = useState('');
   const [recoveryCodes, setRecoveryCodes] = useState<string[] | null>(null);
   const [password, setPassword] = useState('');
+  const [setupPassword, setSetupPassword] = useState('');
   const [disableCode, setDisableCode] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -45,11 +46,14 @@ export function MfaSection({ user }: { user: User }) {
     }
   };
 
-  const begin = () =>
-    run(async () => {
-      setSetup(await api.post<Setup>('/api/v1/auth/mfa/totp/setup'));
+  const begin = (e: FormEvent) => {
+    e.preventDefault();
+    return run(async () => {
+      setSetup(await api.post<Setup>('/api/v1/auth/mfa/totp/setup', setupPassword ? { current_password: setupPassword } : {}));
+      setSetupPassword('');
       setCode('');
     });
+  };
 
   const confirm = (e: FormEvent) => {
     e.preventDefault();
@@ -108,9 +112,18 @@ export function MfaSection({ user }: { user: User }) {
       )}
 
       {!enabled && !setup && (
-        <button type="button" onClick={begin} disabled={busy}>
-          Set up authenticator app
-        </button>
+        <form onSubmit={begin} aria-label="Set up two-factor sign-in" className="account-form">
+          <label>
+            Current password
+            <input type="password" value={setupPassword} onChange={(e) => setSetupPassword(e.target.value)} maxLength={128} autoComplete="current-password" />
+            <span className="muted nd-small">Needed unless you signed in within the last ten minutes.</span>
+          </label>
+          <div className="row">
+            <button type="submit" disabled={busy}>
+              Set up authenticator app
+            </button>
+          </div>
+        </form>
       )}
 
       {!enabled && setup && (

@@ -9,6 +9,7 @@ export function ProfileSection({ user }: { user: User }) {
   const { refresh } = useAuth();
   const [displayName, setDisplayName] = useState(user.display_name ?? '');
   const [email, setEmail] = useState(user.email ?? '');
+  const [currentPassword, setCurrentPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
@@ -17,6 +18,9 @@ export function ProfileSection({ user }: { user: User }) {
     setDisplayName(user.display_name ?? '');
     setEmail(user.email ?? '');
   }, [user.display_name, user.email]);
+
+  // A new email is a sensitive change: the server asks for the password unless the sign-in is recent.
+  const emailChanged = (email.trim() || null) !== (user.email ?? null);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -30,7 +34,12 @@ export function ProfileSection({ user }: { user: User }) {
     setBusy(true);
     setError(null);
     try {
-      await api.put<User>('/api/v1/auth/me', { ...(name && { display_name: name }), email: email.trim() || null });
+      await api.put<User>('/api/v1/auth/me', {
+        ...(name && { display_name: name }),
+        email: email.trim() || null,
+        ...(emailChanged && currentPassword && { current_password: currentPassword })
+      });
+      setCurrentPassword('');
       await refresh();
       setSaved(true);
     } catch (err) {
@@ -58,6 +67,13 @@ export function ProfileSection({ user }: { user: User }) {
           Email
           <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} maxLength={254} autoComplete="email" />
         </label>
+        {emailChanged && (
+          <label>
+            Current password
+            <input type="password" value={currentPassword} onChange={(e) => setCurrentPassword(e.target.value)} maxLength={128} autoComplete="current-password" />
+            <span className="muted nd-small">Needed to change your email unless you signed in within the last ten minutes.</span>
+          </label>
+        )}
         <ErrorMessage error={error} />
         {saved && (
           <div className="success-box" role="status">
