@@ -7,6 +7,7 @@ import {
   expectSuccess,
   killLeftovers,
   logEntries,
+  openDatabase,
   randomMasterKey,
   readUsers,
   runCli,
@@ -89,11 +90,28 @@ describe.each(testDatabases())('accounts from the command line (%s)', (kind) => 
   it('user reset-password changes the hash; unknown users and weak passwords fail with exit 1', async () => {
     expectSuccess(await runCli(['setup', '--username', 'Admin', '--password', PASSWORD], { env }));
     const [before] = await readUsers(database);
+    // Whoever held the old password has a session and an API token.
+    const db = openDatabase(database);
+    const now = new Date().toISOString();
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    try {
+      await db('auth_sessions').insert({ id: 's1', secret_hash: 'a'.repeat(64), user_id: before.id, created_at: now, last_seen_at: now, expires_at: later });
+      await db('auth_api_tokens').insert({ id: 't1', secret_hash: 'b'.repeat(64), prefix: 'bct_x', user_id: before.id, name: 'script', created_at: now });
+    } finally {
+      await db.destroy();
+    }
 
     // Usernames match case-insensitively.
     const reset = await runCli(['user', 'reset-password', 'admin', '--password', 'N3wPassw0rd!'], { env });
     expectSuccess(reset);
-    expect(reset.stdout).toMatch(/Password of "admin" changed/);
+    expect(reset.stdout).toMatch(/Password of "admin" changed; 1 session\(s\) and 1 API token\(s\) ended/);
+    const check = openDatabase(database);
+    try {
+      expect(await check('auth_sessions').where({ user_id: before.id })).toHaveLength(0);
+      expect(await check('auth_api_tokens').where({ user_id: before.id })).toHaveLength(0);
+    } finally {
+      await check.destroy();
+    }
     const [after] = await readUsers(database);
     expect(after.id).toBe(before.id);
     expect(after.password_hash).toMatch(/^\$argon2id\$/);

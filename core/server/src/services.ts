@@ -21,13 +21,14 @@ export interface AccountAdministration {
   /** Reasons a password fails the policy (empty when it passes). */
   passwordProblems(password: string): string[];
   createSuperAdmin(input: { username: string; password: string; display_name?: string; email?: string }): Promise<{ id: string }>;
-  /** Resolves false when no such user exists. */
-  resetPassword(username: string, password: string): Promise<boolean>;
+  /** The user's id, or null when no such user exists. */
+  resetPassword(username: string, password: string): Promise<string | null>;
 }
 
-/** Ends sessions; provided by the auth plugin, used when an account is disabled, reset or deleted. */
+/** Ends a user's sessions and API tokens; provided by the auth plugin, used when an account is disabled, reset or deleted. */
 export interface SessionRevocation {
-  revokeAllForUser(userId: string, keepSessionId?: string): Promise<number>;
+  /** Ends every session (but `keepSessionId`) and, unless `keepApiTokens`, every API token; says how many of each. */
+  revokeAllForUser(userId: string, options?: { keepSessionId?: string; keepApiTokens?: boolean }): Promise<{ sessions: number; api_tokens: number }>;
 }
 
 /** Which users have MFA enabled; provided by the auth plugin, shown by the users API. */

@@ -79,7 +79,13 @@ export const plugin: Plugin<AuthOptions> = {
     const limits = new LoginLimits(manager.db, manager.database);
     const mfa = new MfaStore(manager.db, manager.secrets);
     for (const column of mfaSecretColumns) manager.secretColumns.register(column);
-    manager.services.provide('sessions', sessions);
+    manager.services.provide('sessions', {
+      async revokeAllForUser(userId, options = {}) {
+        const ended = await sessions.revokeAllForUser(userId, options.keepSessionId);
+        const apiTokens = options.keepApiTokens ? 0 : await tokens.revokeAllForUser(userId);
+        return { sessions: ended, api_tokens: apiTokens };
+      }
+    });
     manager.services.provide('mfa', mfa);
     manager.services.provide('browserSessions', {
       // The same sealed `session` cookie the HTTP routes accept, decoded by hapi's cookie definitions.
@@ -118,7 +124,7 @@ export const plugin: Plugin<AuthOptions> = {
       oidcStatusRoute(options.oidc, oidcAccounts),
       ...loginRoutes({ manager, sessions, limits, mfa }),
       ...mfaRoutes({ manager, sessions, limits, mfa }),
-      ...accountRoutes({ manager, sessions, mfa, limits }),
+      ...accountRoutes({ manager, sessions, tokens, mfa, limits }),
       ...sessionAndTokenRoutes({ manager, sessions, tokens })
     ]);
 

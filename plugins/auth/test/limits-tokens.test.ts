@@ -196,6 +196,41 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     expect((await env.manager.context.db('users').where({ id: userId }).first()).email).toBe('rita@new.example');
   });
 
+  it('a password reset by an admin, or disabling, ends the user\'s API tokens too; a self-service change revokes them unless asked to keep them', async () => {
+    const userId = await seedUser(env.manager, 'tess', 'operator');
+    await seedUser(env.manager, 'ada', 'admin');
+    const tess = new Browser(env.manager);
+    await tess.login('tess');
+    const admin = new Browser(env.manager);
+    await admin.login('ada');
+    const mint = async () => ((await tess.request('POST', '/api/v1/auth/tokens', { name: 'script' })).result as { token: string }).token;
+    const works = async (token: string) => (await env.manager.server.inject({ url: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } })).statusCode === 200;
+
+    // Self-service: revoked by default…
+    let token = await mint();
+    const changed = await tess.request('POST', '/api/v1/auth/change-password', { current_password: PASSWORD, new_password: 'Second-Passw0rd' });
+    expect(changed.result).toMatchObject({ success: true, api_tokens_revoked: 1 });
+    expect(await works(token)).toBe(false);
+    // …kept when asked.
+    token = await mint();
+    const kept = await tess.request('POST', '/api/v1/auth/change-password', { current_password: 'Second-Passw0rd', new_password: 'Third-Passw0rd', keep_api_tokens: true });
+    expect(kept.result).toMatchObject({ success: true, api_tokens_revoked: 0 });
+    expect(await works(token)).toBe(true);
+
+    // An admin's reset ends them, as it ends the sessions.
+    expect((await admin.request('PUT', `/api/v1/users/${userId}`, { password: 'Reset-Passw0rd' })).statusCode).toBe(200);
+    expect(await works(token)).toBe(false);
+    expect((await tess.request('GET', '/api/v1/auth/me')).statusCode).toBe(401);
+
+    // Disabling ends tokens made before, which do not come back with re-enabling.
+    await tess.login('tess', 'Reset-Passw0rd');
+    token = await mint();
+    expect((await admin.request('PUT', `/api/v1/users/${userId}`, { is_active: false })).statusCode).toBe(200);
+    expect((await admin.request('PUT', `/api/v1/users/${userId}`, { is_active: true })).statusCode).toBe(200);
+    expect(await works(token)).toBe(false);
+    expect(await env.manager.context.db('auth_api_tokens').where({ user_id: userId })).toHaveLength(0);
+  });
+
   it('refuses an expiry past year 9999 with a validation error, and accepts the last instant of 9999', async () => {
     await seedUser(env.manager, 'lena', 'viewer');
     const browser = new Browser(env.manager);

@@ -118,7 +118,7 @@ describe.each(testDatabases())('login, sessions and CSRF on %s', (kind) => {
     const oldCookie = laptop.cookieHeader;
     const changed = await laptop.request('POST', '/api/v1/auth/change-password', { current_password: PASSWORD, new_password: 'N3w-Password' });
     expect(changed.statusCode).toBe(200);
-    expect(changed.result).toEqual({ success: true, other_sessions_ended: 1 });
+    expect(changed.result).toEqual({ success: true, other_sessions_ended: 1, api_tokens_revoked: 0 });
     expect((await laptop.request('GET', '/api/v1/auth/me')).statusCode).toBe(200);
     // The laptop continues in a fresh session: a copy of its old cookie no longer works.
     expect(laptop.cookieHeader).not.toBe(oldCookie);

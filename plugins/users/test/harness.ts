@@ -53,7 +53,10 @@ export function standInAuth(revoked: Revocation[]): Plugin<unknown> {
       server.auth.strategy('test', 'test-user');
       server.auth.default({ strategy: 'test', mode: 'try' });
       server.manager.services.provide('sessions', {
-        revokeAllForUser: async (userId: string, keepSessionId?: string) => revoked.push({ userId, keepSessionId })
+        revokeAllForUser: async (userId, options = {}) => {
+          revoked.push({ userId, ...options });
+          return { sessions: 0, api_tokens: 0 };
+        }
       });
     }
   };
@@ -62,6 +65,7 @@ export function standInAuth(revoked: Revocation[]): Plugin<unknown> {
 export interface Revocation {
   userId: string;
   keepSessionId?: string;
+  keepApiTokens?: boolean;
 }
 
 export const ROOT = { username: 'root', password: 'Root-pass-1' };

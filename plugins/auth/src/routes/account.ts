@@ -3,6 +3,7 @@ import { hashPassword, passwordProblems, verifyPassword } from '@bilbycast/users
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { accountView, type AccountRow } from '../services/account-view';
+import type { ApiTokens } from '../services/api-tokens';
 import { rateLimited, type LoginLimits } from '../services/login-limits';
 import type { MfaStore } from '../services/mfa';
 import { requireRecentAuthentication } from '../services/reauthentication';
@@ -11,7 +12,7 @@ import type { SessionStore } from '../services/sessions';
 const displayName = Joi.string().min(1).max(128).pattern(/^[^\p{Cc}]*$/u).messages({ 'string.pattern.base': '{{#label}} must not contain control characters' });
 
 /** The caller's own account: read it, edit display name and email, change the password. */
-export function accountRoutes(deps: { manager: ManagerContext; sessions: SessionStore; mfa: MfaStore; limits: LoginLimits }): ServerRoute[] {
+export function accountRoutes(deps: { manager: ManagerContext; sessions: SessionStore; tokens: ApiTokens; mfa: MfaStore; limits: LoginLimits }): ServerRoute[] {
   const { db, audit } = deps.manager;
   const load = async (id: string) => (await db('users').where({ id }).first()) as AccountRow;
   const view = async (id: string) => accountView(await load(id), await deps.mfa.enabled(id));
@@ -65,14 +66,19 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
       path: '/api/v1/auth/change-password',
       options: {
         tags: ['api', 'auth'],
-        description: 'Change your password; this browser continues in a fresh session, all your others are signed out',
+        description:
+          'Change your password; this browser continues in a fresh session, all your others are signed out, and your API tokens are revoked unless keep_api_tokens is true',
         plugins: { bilbycast: { access: 'session' } },
         validate: {
-          payload: Joi.object({ current_password: Joi.string().min(1).max(128).required(), new_password: Joi.string().min(1).max(256).required() })
+          payload: Joi.object({
+            current_password: Joi.string().min(1).max(128).required(),
+            new_password: Joi.string().min(1).max(256).required(),
+            keep_api_tokens: Joi.boolean().default(false)
+          })
         },
         handler: async (request) => {
           const caller = callerOf(request);
-          const { current_password, new_password } = request.payload as { current_password: string; new_password: string };
+          const { current_password, new_password, keep_api_tokens } = request.payload as { current_password: string; new_password: string; keep_api_tokens: boolean };
           const retryAfter = await deps.limits.takeReauthAttempt(caller.user.id);
           if (retryAfter > 0) throw rateLimited(retryAfter, 'Too many wrong passwords or codes. Try again later.');
           const user = await load(caller.user.id);
@@ -91,6 +97,7 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
             keep = fresh.id;
           }
           const ended = await deps.sessions.revokeAllForUser(user.id, keep);
+          const tokensRevoked = keep_api_tokens ? 0 : await deps.tokens.revokeAllForUser(user.id);
           // The caller's own previous session is replaced, not "another" one.
           const signedOut = caller.session_id ? ended - 1 : ended;
           await audit.record({
@@ -100,9 +107,9 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
             target_type: 'user',
             target_id: user.id,
             ip: request.clientIp,
-            details: { other_sessions_ended: signedOut }
+            details: { other_sessions_ended: signedOut, api_tokens_revoked: tokensRevoked }
           });
-          return { success: true, other_sessions_ended: signedOut };
+          return { success: true, other_sessions_ended: signedOut, api_tokens_revoked: tokensRevoked };
         }
       }
     }

@@ -59,6 +59,11 @@ export class ApiTokens {
     return rows.map(summary);
   }
 
+  /** Ends every token of a user; how many there were. */
+  async revokeAllForUser(userId: string): Promise<number> {
+    return this.db('auth_api_tokens').where({ user_id: userId }).delete();
+  }
+
   async revoke(userId: string, tokenId: string): Promise<ApiTokenSummary | null> {
     const row = await this.db('auth_api_tokens').where({ id: tokenId, user_id: userId }).first();
     if (!row) return null;

@@ -56,14 +56,15 @@ interface CreatePayload {
 type UpdatePayload = Omit<UserChanges, 'password_hash' | 'expires_at'> & { expires_at?: Date | null; password?: string };
 
 /**
- * Ends every session of a user whose password was reset, who was disabled or deleted, when a
- * `sessions` service (the auth plugin's) is provided. An administrator resetting their own
- * password keeps the session they are using.
+ * Ends every session and API token of a user whose password was reset, who was disabled or
+ * deleted, when a `sessions` service (the auth plugin's) is provided: credentials made before
+ * the reset must not outlive it. An administrator resetting their own password keeps the
+ * session they are using.
  */
-async function revokeSessions(request: Request, userId: string): Promise<void> {
+async function revokeCredentials(request: Request, userId: string): Promise<void> {
   const caller = callerOf(request);
-  const keep = caller.user.id === userId ? caller.session_id : undefined;
-  await request.server.manager.services.get('sessions')?.revokeAllForUser(userId, keep);
+  const keepSessionId = caller.user.id === userId ? caller.session_id : undefined;
+  await request.server.manager.services.get('sessions')?.revokeAllForUser(userId, { keepSessionId });
 }
 
 async function hashIfAcceptable(password: string): Promise<string> {
@@ -161,7 +162,7 @@ export function userRoutes(directory: UserDirectory, mfaStatus: () => MfaStatus 
           const { user: updated, changed } = await directory.update(actorOf(request), id, changes);
           const user = await present(updated);
           if (changed.includes('password') || (changed.includes('is_active') && !user.is_active)) {
-            await revokeSessions(request, id);
+            await revokeCredentials(request, id);
           }
           return user;
         }
@@ -178,7 +179,7 @@ export function userRoutes(directory: UserDirectory, mfaStatus: () => MfaStatus 
         handler: async (request, h) => {
           const { id } = request.params as { id: string };
           await directory.remove(actorOf(request), id);
-          await revokeSessions(request, id);
+          await revokeCredentials(request, id);
           return h.response().code(204);
         }
       }

@@ -45,12 +45,12 @@ export class Accounts implements AccountAdministration {
     return { id };
   }
 
-  async resetPassword(username: string, password: string): Promise<boolean> {
+  async resetPassword(username: string, password: string): Promise<string | null> {
     const problems = passwordProblems(password);
     if (problems.length > 0) throw new AccountError(`password rejected: ${problems.join('; ')}`);
-    const updated = await this.db('users')
-      .where({ username_key: username.toLowerCase() })
-      .update({ password_hash: await hashPassword(password), updated_at: nowIso() });
-    return updated > 0;
+    const user = await this.db('users').where({ username_key: username.toLowerCase() }).first('id');
+    if (!user) return null;
+    await this.db('users').where({ id: user.id }).update({ password_hash: await hashPassword(password), updated_at: nowIso() });
+    return user.id as string;
   }
 }

@@ -11,7 +11,7 @@ export function accountsService(manager: Manager): AccountAdministration {
   return accounts;
 }
 
-/** `user reset-password <name>`: set a new password (the policy applies). */
+/** `user reset-password <name>`: set a new password (the policy applies) and end the user's sessions and API tokens. */
 export function registerUserCommands(program: Command, manifest: CliManifest): void {
   const user = program.command('user').description('manage user accounts');
   user
@@ -25,8 +25,11 @@ export function registerUserCommands(program: Command, manifest: CliManifest): v
         const password = opts.password ?? (await promptSecret('New password', true));
         const problems = accounts.passwordProblems(password);
         if (problems.length > 0) throw new CommandFailed(`password rejected: ${problems.join('; ')}`);
-        if (!(await accounts.resetPassword(username, password))) throw new CommandFailed(`no user named "${username}"`);
-        console.log(`Password of "${username}" changed.`);
+        const userId = await accounts.resetPassword(username, password);
+        if (userId === null) throw new CommandFailed(`no user named "${username}"`);
+        // Whoever held the old password may have sessions or tokens: a reset ends them.
+        const revoked = await manager.context.services.get('sessions')?.revokeAllForUser(userId);
+        console.log(`Password of "${username}" changed${revoked ? `; ${revoked.sessions} session(s) and ${revoked.api_tokens} API token(s) ended` : ''}.`);
       });
     });
 }
