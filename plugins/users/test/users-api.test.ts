@@ -203,6 +203,40 @@ describe.each(testDatabases())('users API on %s', (kind) => {
     expect((await api.call('wide', 'PUT', `/api/v1/users/${other.id}`, { allowed_node_ids: null })).statusCode).toBe(200);
   });
 
+  it('shows an admin limited to some nodes only the users within them, and only the audit entries about its nodes or by itself', async () => {
+    const ada = await api.createUser({ username: 'ada', role: 'admin', allowed_node_ids: [NODE_A] });
+    const wide = await api.createUser({ username: 'wide', role: 'admin', email: 'wide@example.com' });
+    const other = await api.createUser({ username: 'other', role: 'operator', allowed_node_ids: [NODE_B] });
+    const mine = await api.createUser({ username: 'mine', role: 'operator', allowed_node_ids: [NODE_A] });
+    const none = await api.createUser({ username: 'none', role: 'viewer', allowed_node_ids: [] });
+    const listed = (await api.call('ada', 'GET', '/api/v1/users')).body as { username: string }[];
+    expect(listed.map((u) => u.username).sort()).toEqual(['ada', 'mine', 'none']);
+    // Others are as absent as a user that does not exist.
+    for (const id of [wide.id, other.id, rootId]) {
+      const res = await api.call('ada', 'GET', `/api/v1/users/${id}`);
+      expect({ status: res.statusCode, code: res.body.error_code }).toEqual({ status: 404, code: 'user_not_found' });
+    }
+    expect((await api.call('ada', 'GET', `/api/v1/users/${mine.id}`)).statusCode).toBe(200);
+    expect((await api.call('ada', 'GET', `/api/v1/users/${none.id}`)).statusCode).toBe(200);
+    // An unlimited admin sees everyone.
+    expect(((await api.call('wide', 'GET', '/api/v1/users')).body as unknown[]).length).toBeGreaterThanOrEqual(6);
+
+    const { audit } = api.manager.context;
+    await audit.record({ action: 'node.update', user_id: wide.id, username: 'wide', target_type: 'node', target_id: NODE_A, ip: '198.51.100.1' });
+    await audit.record({ action: 'node.update', user_id: wide.id, username: 'wide', target_type: 'node', target_id: NODE_B, ip: '198.51.100.1' });
+    await audit.record({ action: 'user.update', user_id: ada.id, username: 'ada', target_type: 'user', target_id: mine.id, ip: '192.0.2.7' });
+    await audit.record({ action: 'auth.login', user_id: wide.id, username: 'wide', ip: '198.51.100.1' });
+    const seen = (await api.call('ada', 'GET', '/api/v1/audit?per_page=200')).body as { records: { action: string; target_id: string | null; user_id: string }[]; total: number };
+    expect(seen.records.every((r) => r.user_id === ada.id || r.target_id === NODE_A)).toBe(true);
+    expect(seen.records.map((r) => `${r.action} ${r.target_id}`)).toEqual(expect.arrayContaining([`node.update ${NODE_A}`, `user.update ${mine.id}`]));
+    expect(seen.total).toBe(seen.records.length);
+    expect(JSON.stringify(seen)).not.toContain(NODE_B);
+    // Someone else's sign-in (with their address) is not about its nodes.
+    expect(seen.records.some((r) => r.action === 'auth.login')).toBe(false);
+    const everything = (await api.call('wide', 'GET', '/api/v1/audit?per_page=200')).body as { records: { target_id: string | null }[] };
+    expect(everything.records.some((r) => r.target_id === NODE_B)).toBe(true);
+  });
+
   it('lets only a super_admin change or delete a super_admin (403 super_admin_required)', async () => {
     await api.createUser({ username: 'ada', role: 'admin' });
     const sam = await api.createUser({ username: 'sam', role: 'super_admin' });

@@ -31,6 +31,8 @@ export interface AuditQuery {
   to?: string;
   page: number;
   per_page: number;
+  /** Only entries about these nodes or by this user (a caller limited to some nodes). */
+  scope?: { user_id: string; node_ids: string[] };
 }
 
 /** Keys whose values are never written to the audit log, however a caller nests them. */
@@ -79,6 +81,14 @@ export class AuditLog {
 
   async query(filters: AuditQuery): Promise<{ total: number; records: AuditRecord[] }> {
     const base = this.db(AUDIT_TABLE).where((q) => {
+      // A caller limited to some nodes sees what was done to those nodes, and what they did.
+      const scope = filters.scope;
+      if (scope) {
+        q.where((s) => {
+          s.where('user_id', scope.user_id);
+          if (scope.node_ids.length > 0) s.orWhere((n) => n.where('target_type', 'node').whereIn('target_id', scope.node_ids));
+        });
+      }
       if (filters.user_id) q.where('user_id', filters.user_id);
       if (filters.action) q.where('action', filters.action);
       if (filters.from) q.where('created_at', '>=', filters.from);

@@ -1,10 +1,14 @@
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
+import { callerOf } from '../access/enforcement';
 import type { AuditLog } from './audit-log';
 
 const isoTime = Joi.string().isoDate();
 
-/** `GET /api/v1/audit` (Admin+): newest first, paginated, filtered by user, action and time. */
+/**
+ * `GET /api/v1/audit` (Admin+): newest first, paginated, filtered by user, action and time. An
+ * admin limited to some nodes sees only entries about those nodes and their own actions.
+ */
 export function auditRoutes(audit: AuditLog): ServerRoute[] {
   return [
     {
@@ -12,7 +16,7 @@ export function auditRoutes(audit: AuditLog): ServerRoute[] {
       path: '/api/v1/audit',
       options: {
         tags: ['api', 'audit'],
-        description: 'Read the audit log (admin)',
+        description: 'Read the audit log (admin; an admin limited to some nodes sees entries about them and their own actions)',
         plugins: { bilbycast: { access: { role: 'admin' } } },
         validate: {
           query: Joi.object({
@@ -27,7 +31,9 @@ export function auditRoutes(audit: AuditLog): ServerRoute[] {
         handler: async (request, h) => {
           const query = request.query as unknown as Parameters<AuditLog["query"]>[0];
           const toIso = (v?: string) => (v ? new Date(v).toISOString() : undefined);
-          const { total, records } = await audit.query({ ...query, from: toIso(query.from), to: toIso(query.to) });
+          const caller = callerOf(request);
+          const scope = caller.allowed_node_ids === null ? undefined : { user_id: caller.user.id, node_ids: caller.allowed_node_ids };
+          const { total, records } = await audit.query({ ...query, from: toIso(query.from), to: toIso(query.to), scope });
           return h.response({ records, total, page: query.page, per_page: query.per_page }).header('X-Total-Count', String(total));
         }
       }

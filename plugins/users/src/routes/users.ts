@@ -4,7 +4,7 @@ import Joi from 'joi';
 import { hashPassword } from '../services/password-hashing';
 import { USERNAME_PATTERN } from '../services/accounts';
 import { passwordProblems } from '../services/password-policy';
-import { userNotFound, type Actor, type NewUser, type User, type UserChanges, type UserDirectory } from '../services/user-directory';
+import { userNotFound, visibleTo, type Actor, type NewUser, type User, type UserChanges, type UserDirectory } from '../services/user-directory';
 
 /** Starts with a letter or digit; then letters, digits, ".", "_" or "-"; 64 at most. */
 
@@ -96,10 +96,10 @@ export function userRoutes(directory: UserDirectory, mfaStatus: () => MfaStatus 
       path: '/api/v1/users',
       options: {
         tags: ['api', 'users'],
-        description: 'List users, newest first (admin)',
+        description: 'List users, newest first (admin; an admin limited to some nodes sees those whose access lies within theirs)',
         plugins: admin,
         validate: { query: noQuery },
-        handler: async () => withMfa(await directory.list())
+        handler: async (request) => withMfa(await directory.list(callerOf(request)))
       }
     },
     {
@@ -140,7 +140,7 @@ export function userRoutes(directory: UserDirectory, mfaStatus: () => MfaStatus 
           // Non-admins get the same 404 for another user as for no user: ids cannot be probed.
           if (caller.user.id !== id && !roleAtLeast(caller.role, 'admin')) throw userNotFound();
           const found = await directory.find(id);
-          const user = found && (await present(found));
+          const user = found && visibleTo(caller, found) && (await present(found));
           if (!user) throw userNotFound();
           return user;
         }

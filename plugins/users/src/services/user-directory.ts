@@ -76,9 +76,10 @@ export class UserDirectory {
   ) {}
 
   /** Every user, newest first. */
-  async list(): Promise<User[]> {
+  /** Users the caller may see: everyone for an unlimited admin; else themself and those whose node access lies within theirs. */
+  async list(caller: ManagerCredentials): Promise<User[]> {
     const rows: UserRow[] = await this.db('users').select('*').orderBy('created_at', 'desc');
-    return rows.map(toUser);
+    return rows.map(toUser).filter((user) => visibleTo(caller, user));
   }
 
   async find(id: string): Promise<User | undefined> {
@@ -188,11 +189,19 @@ export async function lockActiveSuperAdmins(trx: Knex.Transaction): Promise<stri
  * access, or take over (password reset) an account that reaches further.
  */
 function assertWithinScope(caller: ManagerCredentials, nodeIds: string[] | null): void {
-  const own = caller.allowed_node_ids;
-  if (own === null) return;
-  if (nodeIds === null || nodeIds.some((id) => !own.includes(id))) {
+  if (!withinScope(caller, nodeIds)) {
     throw apiError(403, 'node_scope_exceeded', 'You can only give or manage access to nodes you can access yourself');
   }
+}
+
+function withinScope(caller: ManagerCredentials, nodeIds: string[] | null): boolean {
+  const own = caller.allowed_node_ids;
+  return own === null || (nodeIds !== null && nodeIds.every((id) => own.includes(id)));
+}
+
+/** Whether the caller may see the user at all (a user outside a limited admin's scope is as absent as a missing one). */
+export function visibleTo(caller: ManagerCredentials, user: Pick<User, 'id' | 'allowed_node_ids'>): boolean {
+  return user.id === caller.user.id || withinScope(caller, user.allowed_node_ids);
 }
 
 function assertMayGrant(caller: ManagerCredentials, role: Role): void {
