@@ -31,6 +31,28 @@ describe.each(testDatabases())('form login and session lifetimes on %s', (kind) 
   });
   afterEach(() => env.close());
 
+  it('refuses a sign-in posted from another site (login CSRF), by the form or the API; same-site and non-browser clients sign in', async () => {
+    for (const [url, payload, headers] of [
+      ['/api/v1/auth/login-form', form({ username: 'pia', password: PASSWORD, next: '/events' }), FORM_HEADERS],
+      ['/api/v1/auth/login', { username: 'pia', password: PASSWORD }, {}]
+    ] as [string, object, Record<string, string>][]) {
+      const foreigners: Record<string, string>[] = [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { origin: 'null' }];
+      for (const foreign of foreigners) {
+        const browser = new Browser(env.manager);
+        const res = await browser.request('POST', url, payload, { ...headers, ...foreign });
+        expect([url, res.statusCode, (res.result as { error_code?: string }).error_code]).toEqual([url, 403, 'cross_site_request']);
+        expect(browser.cookies.has('session')).toBe(false);
+      }
+      const own = new Browser(env.manager);
+      const same = await own.request('POST', url, payload, { ...headers, origin: `http://${env.manager.server.info.host}:${env.manager.server.info.port}`, host: `${env.manager.server.info.host}:${env.manager.server.info.port}`, 'sec-fetch-site': 'same-origin' });
+      expect(same.statusCode).toBeLessThan(400);
+      expect(own.cookies.has('session')).toBe(true);
+    }
+    expect((await new Browser(env.manager).request('POST', '/api/v1/auth/mfa/verify', { challenge_token: 'x', code: '123456' }, { origin: 'https://evil.example' })).result).toMatchObject({
+      error_code: 'cross_site_request'
+    });
+  });
+
   it('redirects with 303 to a safe next, or to the login page with an error', async () => {
     const browser = new Browser(env.manager);
     const ok = await browser.request('POST', '/api/v1/auth/login-form', form({ username: 'pia', password: PASSWORD, next: '/events' }), FORM_HEADERS);

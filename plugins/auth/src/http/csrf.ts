@@ -1,6 +1,6 @@
 import Crumb from '@hapi/crumb';
-import type { Request, Server } from '@hapi/hapi';
-import { routeAccess, type ManagerCredentials } from '@bilbycast/core';
+import type { Request, ResponseToolkit, Server } from '@hapi/hapi';
+import { apiError, routeAccess, type ManagerCredentials } from '@bilbycast/core';
 
 export const CSRF_COOKIE = 'csrf_token';
 export const CSRF_HEADER = 'X-CSRF-Token';
@@ -9,11 +9,38 @@ export const CSRF_HEADER = 'X-CSRF-Token';
 const EXEMPT_PUBLIC_WRITES = new Set(['/api/v1/auth/login', '/api/v1/auth/login-form', '/api/v1/auth/mfa/verify']);
 
 /**
+ * Whether a browser says the request comes from another site: `Sec-Fetch-Site: cross-site`, or
+ * an `Origin` whose host is not the one the request was sent to. Clients that send neither
+ * (scripts, curl) are not browsers on someone else's page.
+ */
+export function isCrossSite(request: Request): boolean {
+  if (request.headers['sec-fetch-site'] === 'cross-site') return true;
+  const origin: unknown = request.headers.origin;
+  if (typeof origin !== 'string') return false;
+  // An opaque origin (a sandboxed frame, a data: page) is never this site.
+  if (origin === 'null') return true;
+  try {
+    return new URL(origin).host.toLowerCase() !== String(request.headers.host ?? '').toLowerCase();
+  } catch {
+    return true;
+  }
+}
+
+/**
  * Double-submit CSRF protection with @hapi/crumb: every cookie-authenticated POST, PUT, PATCH
  * or DELETE must echo the `csrf_token` cookie in `X-CSRF-Token` (else 403). Requests carrying
  * an API token send no cookies and are exempt, as are the public login endpoints.
  */
 export async function registerCsrf(server: Server, options: { secure: boolean }): Promise<void> {
+  // The sign-in routes have no CSRF token to check (there is no session yet), but a page on
+  // another site must not sign a browser in to an account of the attacker's choosing (login
+  // CSRF): browsers say where a request comes from, and cross-site ones are refused.
+  server.ext('onPreAuth', (request: Request, h: ResponseToolkit) => {
+    if (request.method === 'post' && EXEMPT_PUBLIC_WRITES.has(request.path) && isCrossSite(request)) {
+      throw apiError(403, 'cross_site_request', 'Signing in from another site is not allowed');
+    }
+    return h.continue;
+  });
   await server.register({
     plugin: Crumb,
     options: {
