@@ -210,3 +210,79 @@ describe.each(testDatabases())('/ws/dashboard (%s)', (kind) => {
     device.close();
   });
 });
+
+describe.each(testDatabases())('/ws/dashboard and session ends (%s)', (kind) => {
+  let t: NodesTestManager;
+  let host: string;
+
+  beforeAll(async () => {
+    // Re-checked rarely: whatever closes a feed at once does not wait for a re-check.
+    t = await nodesManager(kind, { options: { dashboard_revalidate_secs: 3600 }, plugins: [events] });
+    host = new URL(t.baseUrl).host;
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const open = (session: Session) => DashboardClient.open(`ws://${host}/ws/dashboard`, { cookie: session.cookieHeader, origin: `http://${host}` });
+
+  test('logout, a password reset and disabling close that user’s feeds at once', async () => {
+    const userId = await seedUser(t.manager, 'dash-ended', 'viewer');
+    for (const end of [
+      (s: Session) => s.request('POST', '/api/v1/auth/logout'),
+      () => t.admin.request('PUT', `/api/v1/users/${userId}`, { password: 'Reset-Passw0rd-1' }),
+      () => t.admin.request('PUT', `/api/v1/users/${userId}`, { is_active: false })
+    ]) {
+      await t.manager.context.db('users').where({ id: userId }).update({ is_active: true, password_hash: (await t.manager.context.db('users').where({ username: 'admin' }).first()).password_hash });
+      const session = await Session.login(t.manager, 'dash-ended');
+      const client = await open(session);
+      await client.waitFor((m) => m.type === 'snapshot');
+      const closed = new Promise<number>((resolve) => client.socket.once('close', (code) => resolve(code)));
+      expect((await end(session)).statusCode).toBe(200);
+      expect(await closed).toBe(4401);
+      expect(client.of('session_invalidated')).toHaveLength(1);
+    }
+  });
+});
+
+describe.each(testDatabases())('/ws/dashboard re-checks (%s)', (kind) => {
+  let t: NodesTestManager;
+  let host: string;
+
+  beforeAll(async () => {
+    t = await nodesManager(kind, { options: { dashboard_revalidate_secs: 0.05 }, plugins: [events] });
+    host = new URL(t.baseUrl).host;
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  test('an open feed’s re-checks are not activity: they never refresh the idle timer', async () => {
+    await seedUser(t.manager, 'dash-idle', 'viewer');
+    const session = await Session.login(t.manager, 'dash-idle');
+    const client = await DashboardClient.open(`ws://${host}/ws/dashboard`, { cookie: session.cookieHeader, origin: `http://${host}` });
+    await client.waitFor((m) => m.type === 'snapshot');
+    const userId = (await t.manager.context.db('users').where({ username: 'dash-idle' }).first()).id;
+    // Last active two minutes ago: a check that counted as activity would move this forward.
+    const twoMinutesAgo = new Date(Date.now() - 120_000).toISOString();
+    await t.manager.context.db('auth_sessions').where({ user_id: userId }).update({ last_seen_at: twoMinutesAgo });
+    const sessions = t.manager.context.services.get('browserSessions')!;
+    const authenticate = sessions.authenticate;
+    let checks = 0;
+    sessions.authenticate = async (...args) => {
+      checks++;
+      return authenticate(...args);
+    };
+    try {
+      await eventually(() => checks >= 3);
+    } finally {
+      sessions.authenticate = authenticate;
+    }
+    expect((await t.manager.context.db('auth_sessions').where({ user_id: userId }).first()).last_seen_at).toBe(twoMinutesAgo);
+    expect(client.socket.readyState).toBe(WebSocket.OPEN);
+    // A request is activity.
+    expect((await session.request('GET', '/api/v1/auth/me')).statusCode).toBe(200);
+    expect((await t.manager.context.db('auth_sessions').where({ user_id: userId }).first()).last_seen_at).not.toBe(twoMinutesAgo);
+    client.socket.close();
+  });
+});

@@ -41,8 +41,14 @@ export interface MfaStatus {
  * upgrades); provided by the auth plugin.
  */
 export interface BrowserSessions {
-  /** The session's credentials, or null when the Cookie header carries no valid session. */
-  authenticate(cookieHeader: string | undefined): Promise<import('./access/credentials').ManagerCredentials | null>;
+  /**
+   * The session's credentials, or null when the Cookie header carries no valid session. A
+   * background re-check passes `touch: false`: it is not activity, so it never keeps an idle
+   * session alive.
+   */
+  authenticate(cookieHeader: string | undefined, options?: { touch?: boolean }): Promise<import('./access/credentials').ManagerCredentials | null>;
+  /** Tells of sessions ended by a revocation (logout, password reset, disabled user), so their sockets close at once. */
+  onEnded(listener: (sessionIds: string[]) => void): () => void;
 }
 
 /**

@@ -89,7 +89,8 @@ export const plugin: Plugin<AuthOptions> = {
     manager.services.provide('mfa', mfa);
     manager.services.provide('browserSessions', {
       // The same sealed `session` cookie the HTTP routes accept, decoded by hapi's cookie definitions.
-      async authenticate(cookieHeader) {
+      onEnded: (listener) => sessions.onEnded(listener),
+      async authenticate(cookieHeader, options) {
         if (!cookieHeader) return null;
         let states: Record<string, unknown>;
         try {
@@ -98,7 +99,7 @@ export const plugin: Plugin<AuthOptions> = {
           return null; // a malformed Cookie header is simply no session
         }
         const sid = (states[SESSION_COOKIE] as { sid?: unknown } | undefined)?.sid;
-        return typeof sid === 'string' ? sessions.authenticate(sid) : null;
+        return typeof sid === 'string' ? sessions.authenticate(sid, options) : null;
       }
     });
 

@@ -27,6 +27,8 @@ const TOUCH_INTERVAL_MS = 60_000;
  * the database holds its hash, so a database leak does not reveal usable sessions.
  */
 export class SessionStore {
+  readonly #listeners = new Set<(sessionIds: string[]) => void>();
+
   constructor(
     private readonly db: Knex,
     private readonly lifetimes: SessionLifetimes
@@ -49,8 +51,12 @@ export class SessionStore {
     return { id, secret };
   }
 
-  /** Credentials for a live session, or null when it is unknown, expired, idle too long or its user can no longer act. */
-  async authenticate(secret: string): Promise<ManagerCredentials | null> {
+  /**
+   * Credentials for a live session, or null when it is unknown, expired, idle too long or its
+   * user can no longer act. A request counts as activity (it refreshes the idle timer); a
+   * background re-check (`touch: false`, an open dashboard) does not.
+   */
+  async authenticate(secret: string, options: { touch?: boolean } = {}): Promise<ManagerCredentials | null> {
     const session = await this.db('auth_sessions').where({ secret_hash: hashSecret(secret) }).first();
     if (!session) return null;
     const now = Date.now();
@@ -60,7 +66,7 @@ export class SessionStore {
       return null;
     }
     const credentials = await loadCallerCredentials(this.db, session.user_id, 'session', { session_id: session.id });
-    if (credentials && now - lastSeen > TOUCH_INTERVAL_MS) {
+    if (credentials && options.touch !== false && now - lastSeen > TOUCH_INTERVAL_MS) {
       await this.db('auth_sessions').where({ id: session.id }).update({ last_seen_at: nowIso() });
     }
     return credentials;
@@ -81,14 +87,30 @@ export class SessionStore {
 
   /** Ends one of the user's sessions; false when there is no such session of theirs. */
   async revoke(userId: string, sessionId: string): Promise<boolean> {
-    return (await this.db('auth_sessions').where({ id: sessionId, user_id: userId }).delete()) > 0;
+    const ended = (await this.db('auth_sessions').where({ id: sessionId, user_id: userId }).delete()) > 0;
+    if (ended) this.#announce([sessionId]);
+    return ended;
   }
 
   /** Ends every session of a user, optionally keeping one (the caller's own). */
   async revokeAllForUser(userId: string, keepSessionId?: string): Promise<number> {
     const query = this.db('auth_sessions').where({ user_id: userId });
     if (keepSessionId) query.whereNot({ id: keepSessionId });
-    return query.delete();
+    const ids = (await query.clone().select('id')).map((row: { id: string }) => row.id);
+    if (ids.length === 0) return 0;
+    const ended = await this.db('auth_sessions').whereIn('id', ids).delete();
+    this.#announce(ids);
+    return ended;
+  }
+
+  /** Listens for sessions ended by a revocation (logout, reset, disable): what holds them open (a live feed) closes at once. */
+  onEnded(listener: (sessionIds: string[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #announce(sessionIds: string[]): void {
+    for (const listener of this.#listeners) listener(sessionIds);
   }
 
   /** Removes expired sessions (run on a schedule). */

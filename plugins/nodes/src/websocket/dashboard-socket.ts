@@ -41,6 +41,7 @@ const CLOSE_SESSION_ENDED = 4401;
 export class DashboardFeed {
   readonly #clients = new Set<Client>();
   #timers: NodeJS.Timeout[] = [];
+  #stopListening: (() => void) | undefined;
 
   constructor(
     private readonly deps: {
@@ -106,6 +107,8 @@ export class DashboardFeed {
   }
 
   start(): void {
+    // A revoked session's feed closes at once, not at the next re-check.
+    this.#stopListening = this.deps.browserSessions()?.onEnded((ids) => this.#sessionsEnded(new Set(ids)));
     this.#timers = [
       setInterval(() => void this.#tick(), this.options.statsIntervalMs).unref(),
       setInterval(() => void this.#revalidate(), this.options.revalidateMs).unref()
@@ -115,6 +118,19 @@ export class DashboardFeed {
   stop(): void {
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
+    this.#stopListening?.();
+  }
+
+  #sessionsEnded(ids: ReadonlySet<string>): void {
+    for (const client of this.#clients) {
+      if (client.credentials.session_id !== undefined && ids.has(client.credentials.session_id)) this.#endFeed(client);
+    }
+  }
+
+  #endFeed(client: Client): void {
+    this.#send(client, { type: 'session_invalidated' });
+    client.socket.close(CLOSE_SESSION_ENDED, 'Session ended');
+    this.#clients.delete(client);
   }
 
   async #authorize(request: IncomingMessage): Promise<UpgradeDecision<{ credentials: ManagerCredentials; cookieHeader: string }>> {
@@ -209,16 +225,15 @@ export class DashboardFeed {
     for (const client of this.#clients) {
       let credentials: ManagerCredentials | null | undefined;
       try {
-        credentials = await this.deps.browserSessions()?.authenticate(client.cookieHeader);
+        // Not activity: an open page must not keep an idle session alive.
+        credentials = await this.deps.browserSessions()?.authenticate(client.cookieHeader, { touch: false });
       } catch (err) {
         // A database hiccup is not a logout: check again next time.
         this.deps.logger.warn({ err }, 'could not revalidate a dashboard session');
         continue;
       }
       if (!credentials) {
-        this.#send(client, { type: 'session_invalidated' });
-        client.socket.close(CLOSE_SESSION_ENDED, 'Session ended');
-        this.#clients.delete(client);
+        this.#endFeed(client);
       } else {
         client.credentials = credentials;
       }
