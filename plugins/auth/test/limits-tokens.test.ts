@@ -51,19 +51,45 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     }
   });
 
-  it('locks an account after 5 consecutive wrong passwords, with the same generic 401, and a success resets the run', async () => {
+  it('locks an account after 5 consecutive wrong passwords from one address — for that address only — with the same generic 401', async () => {
     const id = await seedUser(env.manager, 'ivy', 'viewer');
-    const attempt = (password: string, n: number) => new Browser(env.manager).login('ivy', password, `10.2.0.${n}`);
-    for (let i = 0; i < 4; i++) expect((await attempt('wrong', i)).statusCode).toBe(401);
-    expect((await attempt(PASSWORD, 10)).statusCode).toBe(200);
-    for (let i = 0; i < 5; i++) expect((await attempt('wrong', 20 + i)).statusCode).toBe(401);
-    const locked = await attempt(PASSWORD, 30);
+    const attempt = (password: string, ip: string) => new Browser(env.manager).login('ivy', password, ip);
+    // The per-address login limit (5 a minute) is lifted between runs, so only the account lock is at play.
+    const liftIpLimits = () => env.manager.context.db('auth_rate_limits').where('key', 'like', 'login_ip%').delete();
+    for (let i = 0; i < 4; i++) expect((await attempt('wrong', '10.2.0.1')).statusCode).toBe(401);
+    expect((await attempt(PASSWORD, '10.2.0.1')).statusCode).toBe(200);
+    await liftIpLimits();
+    for (let i = 0; i < 5; i++) expect((await attempt('wrong', '10.2.0.1')).statusCode).toBe(401);
+    await liftIpLimits();
+    const locked = await attempt(PASSWORD, '10.2.0.1');
     expect(locked.statusCode).toBe(401);
     expect(locked.result).toMatchObject({ message: 'Invalid credentials' });
     expect(await env.manager.context.db('audit_log').where({ action: 'auth.lockout', user_id: id })).toHaveLength(1);
-    // The lock lives in the shared database table; once it expires the account works again.
-    await env.manager.context.db('auth_rate_limits').where('key', 'like', 'login_account%').update({ expire: Date.now() - 1000 });
-    expect((await attempt(PASSWORD, 31)).statusCode).toBe(200);
+    // The owner, elsewhere, is not locked out by it.
+    expect((await attempt(PASSWORD, '10.2.0.2')).statusCode).toBe(200);
+    // The lock lives in the shared database table; once it expires the address works again.
+    await env.manager.context.db('auth_rate_limits').where('key', 'like', 'login_account_ip%').update({ expire: Date.now() - 1000 });
+    expect((await attempt(PASSWORD, '10.2.0.1')).statusCode).toBe(200);
+  });
+
+  it('backs an account off after 50 wrong passwords from many addresses, except for addresses the owner signed in from; the owner is told', async () => {
+    const id = await seedUser(env.manager, 'ines', 'super_admin');
+    // The owner's usual address.
+    const first = await new Browser(env.manager).login('ines', PASSWORD, '192.0.2.10');
+    expect(first.result).toMatchObject({ failed_sign_ins_since_last_login: 0 });
+    // An attacker on 60 addresses, in parallel: exactly 50 are checked, the rest find it backed off.
+    await Promise.all(Array.from({ length: 60 }, (_, n) => new Browser(env.manager).login('ines', 'Wrong-Passw0rd', `203.0.113.${n + 1}`)));
+    const reasons = (await env.manager.context.db('audit_log').where({ action: 'auth.login_failed', user_id: id })).map((r) => JSON.parse(r.details).reason);
+    expect(reasons.filter((r) => r === 'wrong_password')).toHaveLength(50);
+    expect(reasons.filter((r) => r === 'locked')).toHaveLength(10);
+    expect((await env.manager.context.db('audit_log').where({ action: 'auth.lockout', user_id: id })).map((r) => JSON.parse(r.details).scope)).toEqual(['account']);
+    // Even the right password from a new address is refused while it is backed off…
+    expect((await new Browser(env.manager).login('ines', PASSWORD, '198.51.100.1')).statusCode).toBe(401);
+    // …but the owner, from where they signed in before, gets in, and is told about the attempts.
+    const owner = await new Browser(env.manager).login('ines', PASSWORD, '192.0.2.10');
+    expect(owner.statusCode).toBe(200);
+    expect(owner.result).toMatchObject({ failed_sign_ins_since_last_login: 61 });
+    expect((await new Browser(env.manager).login('ines', PASSWORD, '192.0.2.10')).result).toMatchObject({ failed_sign_ins_since_last_login: 0 });
   });
 
   it('checks at most 5 of many parallel logins from one IP; the others are answered 429', async () => {
@@ -74,14 +100,21 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     expect(statuses.filter((s) => s === 429)).toHaveLength(20 - LOGIN_FAILURES_PER_IP);
   });
 
-  it('checks at most 5 of many parallel wrong passwords for one account; the others find it locked', async () => {
+  it('checks at most 5 of many parallel wrong passwords for one account from one address; the others find it locked', async () => {
     const id = await seedUser(env.manager, 'iris', 'viewer');
-    await Promise.all(Array.from({ length: 20 }, (_, n) => new Browser(env.manager).login('iris', 'Wrong-Passw0rd', `10.3.0.${n}`)));
+    // One address (its own login limit lifted, so the account lock decides).
+    await env.manager.context.db('auth_rate_limits').where('key', 'like', 'login_ip%').delete();
+    const browsers = Array.from({ length: 20 }, () => new Browser(env.manager));
+    await Promise.all(browsers.slice(0, 5).map((b) => b.login('iris', 'Wrong-Passw0rd', '10.3.0.1')));
+    await env.manager.context.db('auth_rate_limits').where('key', 'like', 'login_ip%').delete();
+    await Promise.all(browsers.slice(5, 9).map((b) => b.login('iris', 'Wrong-Passw0rd', '10.3.0.1')));
     const reasons = (await env.manager.context.db('audit_log').where({ action: 'auth.login_failed', user_id: id })).map((r) => JSON.parse(r.details).reason);
     expect(reasons.filter((r) => r === 'wrong_password')).toHaveLength(LOCKOUT_AFTER_FAILURES);
-    expect(reasons.filter((r) => r === 'locked')).toHaveLength(20 - LOCKOUT_AFTER_FAILURES);
+    expect(reasons.filter((r) => r === 'locked')).toHaveLength(4);
     expect(await env.manager.context.db('audit_log').where({ action: 'auth.lockout', user_id: id })).toHaveLength(1);
-    expect((await new Browser(env.manager).login('iris', PASSWORD, '10.3.1.1')).statusCode).toBe(401);
+    await env.manager.context.db('auth_rate_limits').where('key', 'like', 'login_ip%').delete();
+    expect((await new Browser(env.manager).login('iris', PASSWORD, '10.3.0.1')).statusCode).toBe(401);
+    expect((await new Browser(env.manager).login('iris', PASSWORD, '10.3.1.1')).statusCode).toBe(200);
   });
 
   it('answers 429 after 5 wrong current passwords on change-password, and the right one is refused too until the window ends', async () => {

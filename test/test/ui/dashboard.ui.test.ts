@@ -47,6 +47,14 @@ describe.each(testDatabases().slice(0, 1))('UI: sign-in and the live dashboard (
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL((url) => url.pathname === '/events');
+    // The wrong password before is reported, once, until dismissed.
+    const notice = page.getByTestId('sign-in-notice');
+    await notice.getByText(/There (was 1 failed sign-in|were \d+ failed sign-ins) to your account since you last signed in/).waitFor();
+    await notice.getByRole('button', { name: 'Dismiss' }).click();
+    await notice.waitFor({ state: 'detached' });
+    await page.reload();
+    await page.getByRole('heading', { level: 1 }).first().waitFor();
+    expect(await page.getByTestId('sign-in-notice').count()).toBe(0);
     await context.close();
   });
 

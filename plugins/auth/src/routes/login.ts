@@ -33,7 +33,7 @@ async function checkPassword(deps: LoginDeps, request: Request, username: string
   if (retryAfter > 0) return { kind: 'rate_limited', retryAfter };
 
   const user = (await deps.manager.db('users').where({ username_key: username.toLowerCase() }).first()) as AccountRow | undefined;
-  const account = user ? await deps.limits.takeAccountAttempt(user.id) : undefined;
+  const account = user ? await deps.limits.takeAccountAttempt(user.id, ip) : undefined;
   const locked = account?.locked ?? false;
   const passwordOk = await verifyPassword(user?.password_hash ?? (await dummyPasswordHash()), password);
   if (user && passwordOk && !locked && accountUsable(user)) {
@@ -41,7 +41,8 @@ async function checkPassword(deps: LoginDeps, request: Request, username: string
     return { kind: 'ok', user };
   }
   // Only a wrong password counts towards the account lockout; every failure counts for the IP.
-  const attempt = user && account && !locked ? { userId: user.id, attempts: account.attempts, wrongPassword: !passwordOk } : undefined;
+  const attempt =
+    user && account && !locked ? { userId: user.id, ip, attempts: account.attempts, accountAttempts: account.accountAttempts, wrongPassword: !passwordOk } : undefined;
   const { lockedNow } = await deps.limits.recordFailure(attempt);
   await deps.manager.audit.record({
     action: 'auth.login_failed',
@@ -51,18 +52,35 @@ async function checkPassword(deps: LoginDeps, request: Request, username: string
     outcome: 'failure',
     details: { reason: !user ? 'unknown_user' : locked ? 'locked' : !passwordOk ? 'wrong_password' : 'account_unusable' }
   });
-  if (lockedNow && user) {
-    await deps.manager.audit.record({ action: 'auth.lockout', user_id: user.id, username: user.username, ip, outcome: 'failure' });
+  if (lockedNow !== 'none' && user) {
+    await deps.manager.audit.record({ action: 'auth.lockout', user_id: user.id, username: user.username, ip, outcome: 'failure', details: { scope: lockedNow } });
   }
   return { kind: 'invalid' };
 }
 
-/** Starts a session: cookie, fresh CSRF token, last login time, audit. Returns the CSRF token. */
-export async function startSession(deps: LoginDeps, request: Request, h: ResponseToolkit, user: AccountRow, how: string): Promise<string> {
+/**
+ * Starts a session: cookie, fresh CSRF token, last login time, audit. Returns the CSRF token
+ * and how many failed sign-ins the account has had since its previous sign-in (the notice a
+ * user gets that someone has been trying their account).
+ */
+export async function startSession(
+  deps: LoginDeps,
+  request: Request,
+  h: ResponseToolkit,
+  user: AccountRow,
+  how: string
+): Promise<{ csrfToken: string; failedSignIns: number }> {
   const session = await deps.sessions.create(user.id, { ip: request.clientIp, user_agent: request.headers['user-agent'] as string | undefined });
   request.cookieAuth.set({ sid: session.secret });
   const csrfToken = crypto.randomBytes(16).toString('hex');
   h.state(CSRF_COOKIE, csrfToken);
+  const { total: failedSignIns } = await deps.manager.audit.query({
+    action: 'auth.login_failed',
+    user_id: user.id,
+    from: user.last_login_at ?? undefined,
+    page: 1,
+    per_page: 1
+  });
   await deps.manager.db('users').where({ id: user.id }).update({ last_login_at: nowIso() });
   await deps.manager.audit.record({
     action: 'auth.login',
@@ -71,7 +89,7 @@ export async function startSession(deps: LoginDeps, request: Request, h: Respons
     ip: request.clientIp,
     details: { method: how }
   });
-  return csrfToken;
+  return { csrfToken, failedSignIns };
 }
 
 const credentialsSchema = Joi.object({
@@ -103,8 +121,8 @@ export function loginRoutes(deps: LoginDeps): ServerRoute[] {
           if (await deps.mfa.enabled(outcome.user.id)) {
             return { mfa_required: true, challenge_token: await deps.mfa.createChallenge(outcome.user.id) };
           }
-          const csrfToken = await startSession(deps, request, h, outcome.user, 'password');
-          return { user: accountView(outcome.user, false), csrf_token: csrfToken };
+          const started = await startSession(deps, request, h, outcome.user, 'password');
+          return { user: accountView(outcome.user, false), csrf_token: started.csrfToken, failed_sign_ins_since_last_login: started.failedSignIns };
         }
       }
     },

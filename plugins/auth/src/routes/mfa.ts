@@ -113,8 +113,8 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
           if (check.via === 'recovery_code') {
             await audit.record({ action: 'auth.mfa_recovery_code_used', user_id: user.id, username: user.username, ip });
           }
-          const csrfToken = await startSession(deps, request, h, user, check.via === 'totp' ? 'password+totp' : 'password+recovery_code');
-          return { user: accountView(user, true), csrf_token: csrfToken };
+          const started = await startSession(deps, request, h, user, check.via === 'totp' ? 'password+totp' : 'password+recovery_code');
+          return { user: accountView(user, true), csrf_token: started.csrfToken, failed_sign_ins_since_last_login: started.failedSignIns };
         }
       }
     }

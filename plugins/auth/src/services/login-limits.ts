@@ -1,4 +1,4 @@
-import { apiError, type DatabaseTarget } from '@bilbycast/core';
+import { apiError, nowIso, type DatabaseTarget } from '@bilbycast/core';
 import type Boom from '@hapi/boom';
 import type { Knex } from 'knex';
 import { RateLimiterMySQL, RateLimiterRes, RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -7,6 +7,12 @@ export const LOGIN_FAILURES_PER_IP = 5;
 export const LOGIN_WINDOW_SECS = 60;
 export const LOCKOUT_AFTER_FAILURES = 5;
 export const LOCKOUT_SECS = 15 * 60;
+/** Wrong passwords for one account from all addresses together before it is backed off… */
+export const ACCOUNT_BACKOFF_AFTER_FAILURES = 50;
+/** …for the rest of this window (sign-ins from the user's known addresses are still checked). */
+export const ACCOUNT_BACKOFF_SECS = 60 * 60;
+/** Addresses remembered per user as known (the most recent successful sign-ins). */
+const KNOWN_ADDRESSES_PER_USER = 10;
 export const MFA_FAILURES_PER_USER = 5;
 export const MFA_WINDOW_SECS = 60;
 export const REAUTH_FAILURES_PER_USER = 5;
@@ -21,10 +27,13 @@ export function rateLimited(retryAfter: number, message: string): Boom.Boom {
 
 /**
  * Brute-force limits, kept in the database so that every manager instance sees the same
- * counters: failed logins per client IP (answered with 429), consecutive failures per
- * account (which lock it for 15 minutes while the answer stays the generic 401), failed MFA
- * codes per user (429), and wrong passwords or codes when a signed-in user re-authenticates
- * (change password, disable MFA; 429).
+ * counters: failed logins per client IP (answered with 429); consecutive wrong passwords for
+ * an account *from one address* (which lock that address out of that account for 15 minutes,
+ * the answer staying the generic 401); wrong passwords for an account from all addresses
+ * together (a slower backoff: 50 an hour, after which only the user's known addresses — where
+ * they signed in before — are still checked, so nobody elsewhere can lock the owner out);
+ * failed MFA codes per user (429); and wrong passwords or codes when a signed-in user
+ * re-authenticates (change password, disable MFA; 429).
  *
  * Every attempt is counted atomically *before* its credential is checked, so that parallel
  * requests cannot all be checked against a counter none of them has raised yet; an attempt
@@ -32,11 +41,15 @@ export function rateLimited(retryAfter: number, message: string): Boom.Boom {
  */
 export class LoginLimits {
   readonly #perIp: RateLimiterAbstract;
+  readonly #perAccountAddress: RateLimiterAbstract;
   readonly #perAccount: RateLimiterAbstract;
   readonly #mfaPerUser: RateLimiterAbstract;
   readonly #reauthPerUser: RateLimiterAbstract;
 
-  constructor(db: Knex, target: DatabaseTarget) {
+  constructor(
+    private readonly db: Knex,
+    target: DatabaseTarget
+  ) {
     const store = (keyPrefix: string, points: number, duration: number) => {
       const common = { storeClient: db, storeType: 'knex', tableName: 'auth_rate_limits', tableCreated: true, keyPrefix, points, duration, clearExpiredByTimeout: false };
       return target.client === 'sqlite'
@@ -44,7 +57,8 @@ export class LoginLimits {
         : new RateLimiterMySQL({ ...common, dbName: target.database } as never);
     };
     this.#perIp = store('login_ip', LOGIN_FAILURES_PER_IP, LOGIN_WINDOW_SECS);
-    this.#perAccount = store('login_account', LOCKOUT_AFTER_FAILURES, LOCKOUT_SECS);
+    this.#perAccountAddress = store('login_account_ip', LOCKOUT_AFTER_FAILURES, LOCKOUT_SECS);
+    this.#perAccount = store('login_account', ACCOUNT_BACKOFF_AFTER_FAILURES, ACCOUNT_BACKOFF_SECS);
     this.#mfaPerUser = store('mfa_user', MFA_FAILURES_PER_USER, MFA_WINDOW_SECS);
     this.#reauthPerUser = store('reauth_user', REAUTH_FAILURES_PER_USER, REAUTH_WINDOW_SECS);
   }
@@ -74,36 +88,72 @@ export class LoginLimits {
     return take(this.#perIp, ip);
   }
 
-  /** Counts a password attempt on an existing account before it is checked: `locked` when over the limit, and the attempts counted so far. */
-  async takeAccountAttempt(userId: string): Promise<{ locked: boolean; attempts: number }> {
-    try {
-      return { locked: false, attempts: (await this.#perAccount.consume(userId)).consumedPoints };
-    } catch (err) {
-      if (err instanceof RateLimiterRes) return { locked: true, attempts: err.consumedPoints };
-      throw err;
+  /**
+   * Counts a password attempt on an existing account from an address before it is checked:
+   * `locked` when that address is locked out of the account, or the account is backed off and
+   * the address is not one the user signed in from before; `attempts` counted for the pair.
+   */
+  async takeAccountAttempt(userId: string, ip: string): Promise<{ locked: boolean; attempts: number; accountAttempts: number }> {
+    const pair = await consumeCounting(this.#perAccountAddress, `${userId}|${ip}`);
+    const account = await consumeCounting(this.#perAccount, userId);
+    const backedOff = account.over && !(await this.#known(userId, ip));
+    const locked = pair.over || backedOff;
+    if (locked) {
+      // Not checked, so not counted: a locked-out address hammering on adds nothing to the account's backoff.
+      await this.#perAccountAddress.reward(`${userId}|${ip}`, 1);
+      await this.#perAccount.reward(userId, 1);
     }
+    return { locked, attempts: pair.points, accountAttempts: account.points };
   }
 
   /**
-   * Settles a failed login whose IP attempt was taken (it stays counted). For an unlocked
-   * account attempt: a wrong password keeps its count, the last one allowed locks the account
-   * for LOCKOUT_SECS; any other failure (a disabled account) is refunded.
+   * Settles a failed login whose attempts were taken (the IP's stays counted). For an unlocked
+   * attempt: a wrong password keeps its counts — the last one allowed from an address locks
+   * that address out of the account for LOCKOUT_SECS, the last one allowed for the account
+   * backs it off for ACCOUNT_BACKOFF_SECS; any other failure (a disabled account) is refunded.
    */
-  async recordFailure(account?: { userId: string; attempts: number; wrongPassword: boolean }): Promise<{ lockedNow: boolean }> {
-    if (!account) return { lockedNow: false };
+  async recordFailure(account?: { userId: string; ip: string; attempts: number; accountAttempts: number; wrongPassword: boolean }): Promise<{ lockedNow: 'none' | 'address' | 'account' }> {
+    if (!account) return { lockedNow: 'none' };
+    const pair = `${account.userId}|${account.ip}`;
     if (!account.wrongPassword) {
+      await this.#perAccountAddress.reward(pair, 1);
       await this.#perAccount.reward(account.userId, 1);
-      return { lockedNow: false };
+      return { lockedNow: 'none' };
     }
-    if (account.attempts !== LOCKOUT_AFTER_FAILURES) return { lockedNow: false };
-    await this.#perAccount.block(account.userId, LOCKOUT_SECS);
-    return { lockedNow: true };
+    if (account.accountAttempts === ACCOUNT_BACKOFF_AFTER_FAILURES) {
+      await this.#perAccount.block(account.userId, ACCOUNT_BACKOFF_SECS);
+      return { lockedNow: 'account' };
+    }
+    if (account.attempts !== LOCKOUT_AFTER_FAILURES) return { lockedNow: 'none' };
+    await this.#perAccountAddress.block(pair, LOCKOUT_SECS);
+    return { lockedNow: 'address' };
   }
 
-  /** A successful login does not count for its IP, and ends the account's run of failures. */
+  /** A successful login does not count for its IP, ends the run of failures from there, and makes the address a known one. */
   async recordSuccess(ip: string, userId: string): Promise<void> {
     await this.#perIp.reward(ip, 1);
-    await this.#perAccount.delete(userId);
+    await this.#perAccountAddress.delete(`${userId}|${ip}`);
+    // The owner's own sign-in does not count toward the account's backoff (others' failures keep counting).
+    await this.#perAccount.reward(userId, 1);
+    const now = nowIso();
+    const updated = await this.db('auth_known_addresses').where({ user_id: userId, ip }).update({ last_success_at: now });
+    if (updated === 0) await this.db('auth_known_addresses').insert({ user_id: userId, ip, last_success_at: now }).catch(() => undefined);
+    const stale = await this.db('auth_known_addresses').where({ user_id: userId }).orderBy('last_success_at', 'desc').offset(KNOWN_ADDRESSES_PER_USER).select('ip');
+    if (stale.length > 0) await this.db('auth_known_addresses').where({ user_id: userId }).whereIn('ip', stale.map((r: { ip: string }) => r.ip)).delete();
+  }
+
+  async #known(userId: string, ip: string): Promise<boolean> {
+    return (await this.db('auth_known_addresses').where({ user_id: userId, ip }).first()) !== undefined;
+  }
+}
+
+/** Takes one point, whether or not the key is over its limit: the points counted so far, and whether that is too many. */
+async function consumeCounting(limiter: RateLimiterAbstract, key: string): Promise<{ points: number; over: boolean }> {
+  try {
+    return { points: (await limiter.consume(key)).consumedPoints, over: false };
+  } catch (err) {
+    if (err instanceof RateLimiterRes) return { points: err.consumedPoints, over: true };
+    throw err;
   }
 }
 

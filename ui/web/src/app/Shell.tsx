@@ -2,6 +2,7 @@ import { NavLink, Outlet, useNavigate } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
 import { useLiveFeed } from '../live/LiveFeedProvider';
 import { ALARMS_PATH } from '../pages/events/filters';
+import { SignInNotice } from './SignInNotice';
 
 /** The frame around every signed-in page: navigation, alarm badge, live-feed status, user menu. */
 export function Shell() {
@@ -54,6 +55,7 @@ export function Shell() {
             Sign out
           </button>
         </header>
+        <SignInNotice />
         {feed.status === 'reconnecting' && (
           <div className="banner" role="alert">
             Server connection lost — live data is not updating. Reconnecting…

@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useNavigate, useSearchParams } from 'react-router-dom';
 import { api, ApiError } from '../api/client';
+import { rememberSignInNotice } from '../app/SignInNotice';
 import { useAuth } from '../auth/AuthProvider';
 
 /** Only same-site paths are followed after sign-in. */
@@ -66,9 +67,15 @@ export function LoginPage() {
     setBusy(true);
     setError(null);
     try {
-      const result = await api.post<{ mfa_required?: boolean; challenge_token?: string }>('/api/v1/auth/login', { username, password });
+      const result = await api.post<{ mfa_required?: boolean; challenge_token?: string; failed_sign_ins_since_last_login?: number }>('/api/v1/auth/login', {
+        username,
+        password
+      });
       if (result.mfa_required && result.challenge_token) setChallenge(result.challenge_token);
-      else await finish();
+      else {
+        rememberSignInNotice(result.failed_sign_ins_since_last_login);
+        await finish();
+      }
     } catch (err) {
       setError(describe(err));
     } finally {
@@ -81,7 +88,8 @@ export function LoginPage() {
     setBusy(true);
     setError(null);
     try {
-      await api.post('/api/v1/auth/mfa/verify', { challenge_token: challenge, code: code.trim() });
+      const result = await api.post<{ failed_sign_ins_since_last_login?: number }>('/api/v1/auth/mfa/verify', { challenge_token: challenge, code: code.trim() });
+      rememberSignInNotice(result.failed_sign_ins_since_last_login);
       await finish();
     } catch (err) {
       if (err instanceof ApiError && err.code === 'invalid_challenge') setChallenge(null);
