@@ -46,7 +46,7 @@ function cli(dataDir: string, args: string[]): Promise<RunResult> {
 }
 
 /** Writes a CommonJS driver package and packs it into a .tgz; returns the tarball path. */
-async function packDriver(name: string, deviceType: string, apiVersion = 1, version = '1.0.0'): Promise<string> {
+async function packDriver(name: string, deviceType: string, apiVersion = 1, version = '1.0.0', scripts?: Record<string, string>): Promise<string> {
   const dir = path.join(root, 'src', name);
   fs.mkdirSync(dir, { recursive: true });
   const manifest = {
@@ -55,7 +55,8 @@ async function packDriver(name: string, deviceType: string, apiVersion = 1, vers
     main: 'index.js',
     files: ['index.js'],
     peerDependencies: { '@bilbycast/driver-sdk': '^0.1.0' },
-    bilbycast: { driver: './index.js', apiVersion }
+    bilbycast: { driver: './index.js', apiVersion },
+    ...(scripts && { scripts })
   };
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
   fs.writeFileSync(
@@ -133,10 +134,31 @@ describe('driver add', () => {
     const result = await cli(dataDir, ['driver', 'add', tgz]);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`Installing the local package ${tgz} (install scripts are not run)`);
     expect(result.stdout).toContain('Installed acme-fixture-driver@1.0.0: device type "fixture_device" (2 commands).');
+    expect(result.stdout).toMatch(/Integrity sha512-[A-Za-z0-9+/=]+/);
     expect(result.stdout).toContain('Restart the manager to load it.');
     expect(Object.keys(driverDeps(dataDir))).toEqual(['acme-fixture-driver']);
     expect(fs.existsSync(path.join(modules(), 'acme-fixture-driver', 'index.js'))).toBe(true);
+  });
+
+  it('never runs a package\'s install scripts', async () => {
+    const marker = path.join(root, 'postinstall-ran');
+    const script = `node -e "require('fs').writeFileSync(${JSON.stringify(marker).replace(/"/g, "'")}, 'x')"`;
+    const tgz = await packDriver('scripted-driver', 'scripted_device', 1, '1.0.0', { preinstall: script, install: script, postinstall: script });
+    const result = await cli(path.join(root, 'scripted-data'), ['driver', 'add', tgz]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('Installed scripted-driver@1.0.0');
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it('refuses git repositories, URLs, version ranges and tags before running npm', async () => {
+    for (const spec of ['github:acme/driver', 'git+https://example.invalid/acme/driver.git', 'https://example.invalid/driver-1.0.0.tgz', 'acme-driver', 'acme-driver@^1.0.0', 'acme-driver@latest', '@acme/driver@1.x']) {
+      const result = await cli(path.join(root, 'refused-data'), ['driver', 'add', spec]);
+      expect([spec, result.status]).toEqual([spec, 1]);
+      expect(result.stderr).toMatch(/not an npm package name with an exact version \(name@1\.2\.3\) or a local \.tgz file/);
+      expect(fs.existsSync(path.join(root, 'refused-data', 'drivers', 'package.json'))).toBe(false);
+    }
   });
 
   it('lists the installed driver as loaded from the data dir', async () => {

@@ -33,10 +33,14 @@ export function registerDriverCommands(program: Command, manifest: CliManifest):
     });
 
   driver
-    .command('add <npm-spec>')
-    .description("install a driver into <data_dir>/drivers with npm and check that it loads; restart to use it")
+    .command('add <package>')
+    .description(
+      'install a driver into <data_dir>/drivers — name@1.2.3 from the npm registry, or a local .tgz — with npm (install scripts never run) and check that it loads; restart to use it'
+    )
     .action(async (spec: string) => {
+      const source = driverSource(spec);
       const config = commandConfig(program.opts(), true);
+      console.log(`Installing ${source.description} (install scripts are not run)…`);
       const dir = path.join(config.data_dir, DATA_DIR_DRIVERS);
       const manifestFile = path.join(dir, 'package.json');
       fs.mkdirSync(dir, { recursive: true });
@@ -49,7 +53,7 @@ export function registerDriverCommands(program: Command, manifest: CliManifest):
       const lockBefore = fs.existsSync(lockFile) ? fs.readFileSync(lockFile, 'utf8') : undefined;
       const depsBefore = dependencies(before);
 
-      runNpm(['install', '--save', '--omit=dev', '--legacy-peer-deps', spec], dir);
+      runNpm(['install', '--save', '--save-exact', '--omit=dev', '--legacy-peer-deps', source.spec], dir);
       const depsAfter = dependencies(fs.readFileSync(manifestFile, 'utf8'));
       const changed = Object.keys(depsAfter).filter((name) => depsAfter[name] !== depsBefore[name]);
       // Puts package.json and the lock file back, and lets npm bring node_modules in line with
@@ -80,11 +84,45 @@ export function registerDriverCommands(program: Command, manifest: CliManifest):
         undo();
         throw new CommandFailed(refused.map((r) => `${r.package} refused: ${r.reason}`).join('; ') + '; the install was undone');
       }
+      const integrity = lockedIntegrity(lockFile);
       for (const d of found.loaded.filter((l) => l.source === 'data_dir' && changed.includes(l.package))) {
         console.log(`Installed ${d.package}@${d.version}: device type "${d.definition.device_type}" (${d.definition.commands.length} commands).`);
+        // Recorded in <data_dir>/drivers/package-lock.json: what was checked is what later installs get.
+        if (integrity[d.package]) console.log(`Integrity ${integrity[d.package]}`);
       }
       console.log('Restart the manager to load it.');
     });
+}
+
+/** A registry package at one exact version, e.g. `@acme/bilbycast-driver-x@1.2.3`. */
+const EXACT_REGISTRY_SPEC = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*@\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+
+/**
+ * What `driver add` may install, and how to say it: a registry package at an exact version,
+ * or a local `.tgz` file. Git repositories, URLs, version ranges and tags are refused: what is
+ * checked must be exactly what gets installed.
+ */
+export function driverSource(spec: string): { spec: string; description: string } {
+  if (EXACT_REGISTRY_SPEC.test(spec)) return { spec, description: `${spec} from the npm registry` };
+  if (spec.endsWith('.tgz') && !/^[a-z][a-z0-9+.-]*:/i.test(spec)) {
+    const file = path.resolve(spec);
+    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new CommandFailed(`no such file: ${file}`);
+    return { spec: file, description: `the local package ${file}` };
+  }
+  throw new CommandFailed(
+    `"${spec}" is not an npm package name with an exact version (name@1.2.3) or a local .tgz file; git repositories, URLs, version ranges and tags are refused`
+  );
+}
+
+/** Integrity hashes of the installed packages, as npm recorded them in the lock file. */
+function lockedIntegrity(lockFile: string): Record<string, string> {
+  if (!fs.existsSync(lockFile)) return {};
+  const lock = JSON.parse(fs.readFileSync(lockFile, 'utf8')) as { packages?: Record<string, { integrity?: string }> };
+  const found: Record<string, string> = {};
+  for (const [where, entry] of Object.entries(lock.packages ?? {})) {
+    if (where.startsWith('node_modules/') && entry.integrity) found[where.slice('node_modules/'.length)] = entry.integrity;
+  }
+  return found;
 }
 
 function dependencies(manifestText: string): Record<string, string> {
@@ -92,7 +130,8 @@ function dependencies(manifestText: string): Record<string, string> {
 }
 
 function runNpm(args: string[], cwd: string): void {
-  const result = spawnSync('npm', [...args, '--no-audit', '--no-fund', '--no-update-notifier'], {
+  // --ignore-scripts: nothing a package ships runs before (or after) it has been checked.
+  const result = spawnSync('npm', [...args, '--ignore-scripts', '--no-audit', '--no-fund', '--no-update-notifier'], {
     cwd,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, npm_config_prefix: undefined, npm_config_workspace: undefined }
