@@ -37,7 +37,7 @@ describe('help', () => {
     [['rotate-master-key'], []],
     [['driver'], ['list', 'add']],
     [['driver', 'list'], ['--json']],
-    [['driver', 'add'], ['<npm-spec>']]
+    [['driver', 'add'], ['<package>']]
   ])('%j --help describes the command and its options', async (command, options) => {
     const result = await runCli([...command, '--help'], { env });
     expect([result.code, result.timedOut, result.stderr]).toEqual([0, false, '']);
