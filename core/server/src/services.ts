@@ -47,8 +47,15 @@ export interface BrowserSessions {
    * session alive.
    */
   authenticate(cookieHeader: string | undefined, options?: { touch?: boolean }): Promise<import('./access/credentials').ManagerCredentials | null>;
-  /** Tells of sessions ended by a revocation (logout, password reset, disabled user), so their sockets close at once. */
-  onEnded(listener: (sessionIds: string[]) => void): () => void;
+  /** Tells of sessions ended by a revocation (logout, password reset, disabled or deleted user), so their sockets close at once. */
+  onEnded(listener: (ended: EndedSessions) => void): () => void;
+}
+
+/** Sessions a revocation ended: the sessions with these ids, and/or every session of a user but one. */
+export interface EndedSessions {
+  sessionIds?: string[];
+  userId?: string;
+  exceptSessionId?: string;
 }
 
 /**

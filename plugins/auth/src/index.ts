@@ -81,6 +81,8 @@ export const plugin: Plugin<AuthOptions> = {
     for (const column of mfaSecretColumns) manager.secretColumns.register(column);
     manager.services.provide('sessions', {
       async revokeAllForUser(userId, options = {}) {
+        // Whoever held the old credentials loses the "known address" exemption too.
+        await limits.forgetAddresses(userId);
         const ended = await sessions.revokeAllForUser(userId, options.keepSessionId);
         const apiTokens = options.keepApiTokens ? 0 : await tokens.revokeAllForUser(userId);
         return { sessions: ended, api_tokens: apiTokens };
@@ -126,13 +128,14 @@ export const plugin: Plugin<AuthOptions> = {
       ...loginRoutes({ manager, sessions, limits, mfa }),
       ...mfaRoutes({ manager, sessions, limits, mfa }),
       ...accountRoutes({ manager, sessions, tokens, mfa, limits }),
-      ...sessionAndTokenRoutes({ manager, sessions, tokens })
+      ...sessionAndTokenRoutes({ manager, sessions, tokens, limits })
     ]);
 
     let purgeTimer: NodeJS.Timeout | undefined;
     server.ext('onPostStart', () => {
       purgeTimer = setInterval(() => {
         sessions.purgeExpired().catch((err: unknown) => manager.logger.warn({ err }, 'could not purge expired sessions'));
+        limits.purgeExpired().catch((err: unknown) => manager.logger.warn({ err }, 'could not purge expired rate-limit counters'));
       }, PURGE_INTERVAL_MS).unref();
     });
     server.ext('onPreStop', () => clearInterval(purgeTimer));

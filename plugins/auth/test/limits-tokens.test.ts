@@ -1,7 +1,13 @@
 import crypto from 'node:crypto';
 import { testDatabases } from '@bilbycast/tests';
 import { LOCKOUT_AFTER_FAILURES, LOGIN_FAILURES_PER_IP } from '../src/services/login-limits';
+import { currentTotp } from '../src/services/totp';
 import { Browser, PASSWORD, authManager, seedUser } from './auth-harness';
+
+/** The code of the next TOTP time step (the current one was used at enrolment and is never accepted twice). */
+async function nextTotp(secret: string): Promise<string> {
+  return currentTotp(secret, new Date(Date.now() + 30_000));
+}
 
 describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kind) => {
   let env: Awaited<ReturnType<typeof authManager>>;
@@ -90,6 +96,34 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     expect(owner.statusCode).toBe(200);
     expect(owner.result).toMatchObject({ failed_sign_ins_since_last_login: 61 });
     expect((await new Browser(env.manager).login('ines', PASSWORD, '192.0.2.10')).result).toMatchObject({ failed_sign_ins_since_last_login: 0 });
+    // A password reset (someone else may have known the old one) forgets the known addresses.
+    await seedUser(env.manager, 'ivan', 'super_admin');
+    const admin = new Browser(env.manager);
+    await admin.login('ivan', PASSWORD, '192.0.2.99');
+    expect(await env.manager.context.db('auth_known_addresses').where({ user_id: id })).toHaveLength(1);
+    expect((await admin.request('PUT', `/api/v1/users/${id}`, { password: 'Reset-Passw0rd-2' })).statusCode).toBe(200);
+    expect(await env.manager.context.db('auth_known_addresses').where({ user_id: id })).toHaveLength(0);
+  });
+
+  it('a right password without the second factor does not make an address known, and failed codes are reported too', async () => {
+    const id = await seedUser(env.manager, 'otis', 'operator');
+    const browser = new Browser(env.manager);
+    await browser.login('otis', PASSWORD, '192.0.2.20');
+    const secret = ((await browser.request('POST', '/api/v1/auth/mfa/totp/setup')).result as { secret: string }).secret;
+    expect((await browser.request('POST', '/api/v1/auth/mfa/totp/confirm', { code: await currentTotp(secret) })).statusCode).toBe(200);
+    await env.manager.context.db('auth_known_addresses').where({ user_id: id }).delete();
+    // Someone with the password but no code, from elsewhere: challenged, a wrong code, never known.
+    const thief = new Browser(env.manager);
+    const challenge = ((await thief.login('otis', PASSWORD, '203.0.113.50')).result as { challenge_token: string }).challenge_token;
+    expect((await thief.request('POST', '/api/v1/auth/mfa/verify', { challenge_token: challenge, code: '000000' }, { 'x-test-ip': '203.0.113.50' })).statusCode).toBe(401);
+    expect(await env.manager.context.db('auth_known_addresses').where({ user_id: id })).toHaveLength(0);
+    // The owner completes both steps, is told about the wrong code, and their address is known.
+    const owner = new Browser(env.manager);
+    const ownChallenge = ((await owner.login('otis', PASSWORD, '192.0.2.20')).result as { challenge_token: string }).challenge_token;
+    const done = await owner.request('POST', '/api/v1/auth/mfa/verify', { challenge_token: ownChallenge, code: await nextTotp(secret) }, { 'x-test-ip': '192.0.2.20' });
+    expect(done.statusCode).toBe(200);
+    expect(done.result).toMatchObject({ failed_sign_ins_since_last_login: 1 });
+    expect((await env.manager.context.db('auth_known_addresses').where({ user_id: id })).map((r) => r.ip)).toEqual(['192.0.2.20']);
   });
 
   it('checks at most 5 of many parallel logins from one IP; the others are answered 429', async () => {
@@ -262,6 +296,24 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     expect((await admin.request('PUT', `/api/v1/users/${userId}`, { is_active: true })).statusCode).toBe(200);
     expect(await works(token)).toBe(false);
     expect(await env.manager.context.db('auth_api_tokens').where({ user_id: userId })).toHaveLength(0);
+  });
+
+  it('a token is minted only in a recent sign-in or with the current password: a stolen old cookie cannot mint one', async () => {
+    const userId = await seedUser(env.manager, 'mick', 'admin');
+    const browser = new Browser(env.manager);
+    await browser.login('mick');
+    expect((await browser.request('POST', '/api/v1/auth/tokens', { name: 'fresh' })).statusCode).toBe(201);
+    await env.manager.context.db('auth_sessions').where({ user_id: userId }).update({ created_at: new Date(Date.now() - 11 * 60_000).toISOString() });
+    expect((await browser.request('POST', '/api/v1/auth/tokens', { name: 'stale' })).result).toMatchObject({ error_code: 'reauthentication_required' });
+    expect((await browser.request('POST', '/api/v1/auth/tokens', { name: 'stale', current_password: 'nope' })).result).toMatchObject({ error_code: 'wrong_password' });
+    expect((await browser.request('POST', '/api/v1/auth/tokens', { name: 'stale', current_password: PASSWORD })).statusCode).toBe(201);
+  });
+
+  it('counts IPv6 clients by their /64, so rotating addresses within it gets no more attempts', async () => {
+    await seedUser(env.manager, 'nils', 'viewer');
+    for (let i = 1; i <= LOGIN_FAILURES_PER_IP; i++) expect((await new Browser(env.manager).login('nils', 'wrong', `2001:db8:5:6::${i}`)).statusCode).toBe(401);
+    expect((await new Browser(env.manager).login('nils', 'wrong', '2001:db8:5:6::99')).statusCode).toBe(429);
+    expect((await new Browser(env.manager).login('nils', PASSWORD, '2001:db8:5:7::1')).statusCode).toBe(200);
   });
 
   it('refuses an expiry past year 9999 with a validation error, and accepts the last instant of 9999', async () => {

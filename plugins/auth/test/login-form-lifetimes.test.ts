@@ -48,6 +48,15 @@ describe.each(testDatabases())('form login and session lifetimes on %s', (kind) 
       expect(same.statusCode).toBeLessThan(400);
       expect(own.cookies.has('session')).toBe(true);
     }
+    // Behind a reverse proxy: a rewritten Host is fine when the browser says same-origin, and a default port is no difference.
+    const proxied: Record<string, string>[] = [
+      { host: '127.0.0.1:8080', origin: 'https://manager.example', 'sec-fetch-site': 'same-origin' },
+      { host: 'manager.example:443', origin: 'https://manager.example' }
+    ];
+    for (const headers of proxied) {
+      expect((await new Browser(env.manager).request('POST', '/api/v1/auth/login', { username: 'pia', password: PASSWORD }, headers)).statusCode).toBe(200);
+    }
+    expect((await new Browser(env.manager).request('POST', '/api/v1/auth/login', { username: 'pia', password: PASSWORD }, { 'sec-fetch-site': 'same-site' })).statusCode).toBe(403);
     expect((await new Browser(env.manager).request('POST', '/api/v1/auth/mfa/verify', { challenge_token: 'x', code: '123456' }, { origin: 'https://evil.example' })).result).toMatchObject({
       error_code: 'cross_site_request'
     });

@@ -1,4 +1,5 @@
-import { NodeAuthLimiter, WindowCounters, addressKey } from '../src/services/auth-limiter';
+import { addressGroup as addressKey } from '@bilbycast/core';
+import { NodeAuthLimiter, WindowCounters } from '../src/services/auth-limiter';
 import { NodeBudgets } from '../src/services/node-budget';
 import { UnauthenticatedSockets } from '../src/websocket/unauthenticated-sockets';
 

@@ -187,12 +187,16 @@ describe.each(testDatabases())('users API on %s', (kind) => {
       await api.call('ada', 'POST', '/api/v1/users', { username: 'sam', password: 'Good-pass-1', role: 'viewer' }),
       await api.call('ada', 'POST', '/api/v1/users', { username: 'sam', password: 'Good-pass-1', role: 'viewer', allowed_node_ids: [NODE_B] }),
       await api.call('ada', 'PUT', `/api/v1/users/${mine.id}`, { allowed_node_ids: [NODE_B] }),
-      // Managing (and so taking over) an account that reaches further.
-      await api.call('ada', 'PUT', `/api/v1/users/${wide.id}`, { password: 'Taken-over-1' }),
-      await api.call('ada', 'PUT', `/api/v1/users/${other.id}`, { display_name: 'x' }),
-      await api.call('ada', 'DELETE', `/api/v1/users/${wide.id}`)
     ];
     for (const res of refused) expect({ status: res.statusCode, code: res.body.error_code }).toEqual({ status: 403, code: 'node_scope_exceeded' });
+    // Managing (and so taking over) an account that reaches further: such users are as absent as unknown ones.
+    const hidden = [
+      await api.call('ada', 'PUT', `/api/v1/users/${wide.id}`, { password: 'Taken-over-1' }),
+      await api.call('ada', 'PUT', `/api/v1/users/${other.id}`, { display_name: 'x' }),
+      await api.call('ada', 'DELETE', `/api/v1/users/${wide.id}`),
+      await api.call('ada', 'PUT', `/api/v1/users/${rootId}`, { display_name: 'x' })
+    ];
+    for (const res of hidden) expect({ status: res.statusCode, code: res.body.error_code }).toEqual({ status: 404, code: 'user_not_found' });
     expect((await api.manager.context.db('users').where({ id: ada.id }).first()).allowed_node_ids).toBe(JSON.stringify([NODE_A]));
 
     // Within its nodes it is a normal admin.
@@ -235,6 +239,18 @@ describe.each(testDatabases())('users API on %s', (kind) => {
     expect(seen.records.some((r) => r.action === 'auth.login')).toBe(false);
     const everything = (await api.call('wide', 'GET', '/api/v1/audit?per_page=200')).body as { records: { target_id: string | null }[] };
     expect(everything.records.some((r) => r.target_id === NODE_B)).toBe(true);
+  });
+
+  it('refuses an admin changing their own password or email through the users API: that is what the account page is for', async () => {
+    const ada = await api.createUser({ username: 'ada', role: 'admin', email: 'ada@example.com' });
+    for (const payload of [{ password: 'Other-pass-9' }, { email: 'attacker@example.com' }, { email: null }, { display_name: 'Ada', password: 'Other-pass-9' }]) {
+      const res = await api.call('ada', 'PUT', `/api/v1/users/${ada.id}`, payload);
+      expect({ status: res.statusCode, code: res.body.error_code }).toEqual({ status: 403, code: 'self_service_required' });
+    }
+    // Other changes to oneself (and the same email again) stay possible.
+    expect((await api.call('ada', 'PUT', `/api/v1/users/${ada.id}`, { display_name: 'Ada L', email: 'ada@example.com' })).statusCode).toBe(200);
+    const row = await api.manager.context.db('users').where({ id: ada.id }).first();
+    expect([row.email, row.display_name]).toEqual(['ada@example.com', 'Ada L']);
   });
 
   it('lets only a super_admin change or delete a super_admin (403 super_admin_required)', async () => {
@@ -328,10 +344,10 @@ describe.each(testDatabases())('users API on %s', (kind) => {
     await api.call(ROOT.username, 'DELETE', `/api/v1/users/${carol.id}`);
     expect(api.revoked).toEqual([{ userId: carol.id }, { userId: carol.id }, { userId: carol.id }]);
 
-    // An administrator resetting their own password keeps the session they are using.
+    // An administrator's own password is not reset here (403 self_service_required): nothing is revoked.
     api.revoked.length = 0;
-    expect((await api.call(ROOT.username, 'PUT', `/api/v1/users/${rootId}`, { password: 'Newer-pass-4' })).statusCode).toBe(200);
-    expect(api.revoked).toEqual([{ userId: rootId, keepSessionId: `session-${ROOT.username}` }]);
+    expect((await api.call(ROOT.username, 'PUT', `/api/v1/users/${rootId}`, { password: 'Newer-pass-4' })).statusCode).toBe(403);
+    expect(api.revoked).toEqual([]);
   });
 
   it('audits create, update and delete with the actor, target and changes, never a password', async () => {

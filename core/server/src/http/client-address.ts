@@ -43,3 +43,24 @@ export function clientAddressResolver(trustProxyHeader: boolean, trustedProxies:
     return client;
   };
 }
+
+/**
+ * The part of a client address that limits count by: IPv4 as is, IPv6 by its /64 (one site's
+ * prefix: a host there can take any address in it at will).
+ */
+export function addressGroup(address: string | null): string {
+  if (!address) return 'unknown';
+  let plain = address.replace(/%.*$/, '');
+  // An IPv4 peer on a dual-stack socket is its IPv4 address.
+  if (/^::ffff:/i.test(plain) && net.isIPv4(plain.slice(7))) plain = plain.slice(7);
+  if (!net.isIPv6(plain)) return plain;
+  const [head, tail] = plain.split('::');
+  const groups = (part: string | undefined) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const full = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${full
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}

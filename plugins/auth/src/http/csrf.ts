@@ -9,18 +9,23 @@ export const CSRF_HEADER = 'X-CSRF-Token';
 const EXEMPT_PUBLIC_WRITES = new Set(['/api/v1/auth/login', '/api/v1/auth/login-form', '/api/v1/auth/mfa/verify']);
 
 /**
- * Whether a browser says the request comes from another site: `Sec-Fetch-Site: cross-site`, or
- * an `Origin` whose host is not the one the request was sent to. Clients that send neither
- * (scripts, curl) are not browsers on someone else's page.
+ * Whether a browser says the request comes from another site. Browsers that send
+ * `Sec-Fetch-Site` are believed on it alone (only `same-origin` and `none`, a typed address or
+ * bookmark, are this site) — it does not depend on the Host header a reverse proxy may rewrite.
+ * Older ones are judged by `Origin` against the Host header, default ports ignored. Clients that
+ * send neither (scripts, curl) are not browsers on someone else's page.
  */
 export function isCrossSite(request: Request): boolean {
-  if (request.headers['sec-fetch-site'] === 'cross-site') return true;
+  const fetchSite: unknown = request.headers['sec-fetch-site'];
+  if (typeof fetchSite === 'string') return fetchSite !== 'same-origin' && fetchSite !== 'none';
   const origin: unknown = request.headers.origin;
   if (typeof origin !== 'string') return false;
   // An opaque origin (a sandboxed frame, a data: page) is never this site.
   if (origin === 'null') return true;
   try {
-    return new URL(origin).host.toLowerCase() !== String(request.headers.host ?? '').toLowerCase();
+    const from = new URL(origin);
+    const to = new URL(`${from.protocol}//${String(request.headers.host ?? '')}`);
+    return from.host.toLowerCase() !== to.host.toLowerCase();
   } catch {
     return true;
   }

@@ -96,6 +96,9 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
             request.cookieAuth.set({ sid: fresh.secret });
             keep = fresh.id;
           }
+          // Addresses known for the old password are known no more; this one is, again.
+          await deps.limits.forgetAddresses(user.id);
+          await deps.limits.rememberAddress(request.clientIp, user.id);
           const ended = await deps.sessions.revokeAllForUser(user.id, keep);
           const tokensRevoked = keep_api_tokens ? 0 : await deps.tokens.revokeAllForUser(user.id);
           // The caller's own previous session is replaced, not "another" one.

@@ -74,14 +74,13 @@ export async function startSession(
   request.cookieAuth.set({ sid: session.secret });
   const csrfToken = crypto.randomBytes(16).toString('hex');
   h.state(CSRF_COOKIE, csrfToken);
-  const { total: failedSignIns } = await deps.manager.audit.query({
-    action: 'auth.login_failed',
-    user_id: user.id,
-    from: user.last_login_at ?? undefined,
-    page: 1,
-    per_page: 1
-  });
+  // What the owner is told: wrong passwords and wrong second-factor codes since they last signed in.
+  let failedSignIns = 0;
+  for (const action of ['auth.login_failed', 'auth.mfa_failed']) {
+    failedSignIns += (await deps.manager.audit.query({ action, user_id: user.id, from: user.last_login_at ?? undefined, page: 1, per_page: 1 })).total;
+  }
   await deps.manager.db('users').where({ id: user.id }).update({ last_login_at: nowIso() });
+  await deps.limits.rememberAddress(request.clientIp, user.id);
   await deps.manager.audit.record({
     action: 'auth.login',
     user_id: user.id,

@@ -1,13 +1,15 @@
 import { apiError, callerOf, isoDate, roleAtLeast, type ManagerContext, ROLES } from '@bilbycast/core';
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
+import type { LoginLimits } from '../services/login-limits';
+import { requireRecentAuthentication } from '../services/reauthentication';
 import type { ApiTokens } from '../services/api-tokens';
 import type { SessionStore } from '../services/sessions';
 
 const id = Joi.string().guid().required();
 
 /** The caller's sessions and personal API tokens. */
-export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions: SessionStore; tokens: ApiTokens }): ServerRoute[] {
+export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions: SessionStore; tokens: ApiTokens; limits: LoginLimits }): ServerRoute[] {
   const { audit } = deps.manager;
   return [
     {
@@ -52,18 +54,21 @@ export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions:
       path: '/api/v1/auth/tokens',
       options: {
         tags: ['api', 'auth'],
-        description: 'Create an API token; its secret is returned this once',
+        description: 'Create an API token; its secret is returned this once. Needs current_password unless the session is under ten minutes old',
         plugins: { bilbycast: { access: 'session' } },
         validate: {
           payload: Joi.object({
             name: Joi.string().min(1).max(100).pattern(/^[^\p{Cc}]*$/u).required(),
             expires_at: isoDate().greater('now').max('9999-12-31T23:59:59.999Z').allow(null),
-            role: Joi.string().valid(...ROLES).allow(null)
+            role: Joi.string().valid(...ROLES).allow(null),
+            current_password: Joi.string().min(1).max(128)
           })
         },
         handler: async (request, h) => {
           const caller = callerOf(request);
-          const input = request.payload as { name: string; expires_at?: Date | null; role?: (typeof ROLES)[number] | null };
+          const input = request.payload as { name: string; expires_at?: Date | null; role?: (typeof ROLES)[number] | null; current_password?: string };
+          // A token outlives the session that made it: a stolen cookie must not be able to mint one.
+          await requireRecentAuthentication({ db: deps.manager.db, limits: deps.limits }, request, input.current_password);
           // Tokens are made in a signed-in session (never by another token), and never above its role.
           const role = input.role ?? null;
           if (role !== null && !roleAtLeast(caller.role, role)) {

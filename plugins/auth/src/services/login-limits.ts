@@ -1,4 +1,4 @@
-import { apiError, nowIso, type DatabaseTarget } from '@bilbycast/core';
+import { addressGroup, apiError, nowIso, type DatabaseTarget } from '@bilbycast/core';
 import type Boom from '@hapi/boom';
 import type { Knex } from 'knex';
 import { RateLimiterMySQL, RateLimiterRes, RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -83,9 +83,9 @@ export class LoginLimits {
     await this.#reauthPerUser.reward(userId, 1);
   }
 
-  /** Counts a login attempt from this IP before it is checked: seconds to wait when over the limit, else 0. */
+  /** Counts a login attempt from this IP (IPv6 by its /64) before it is checked: seconds to wait when over the limit, else 0. */
   takeIpAttempt(ip: string): Promise<number> {
-    return take(this.#perIp, ip);
+    return take(this.#perIp, addressGroup(ip));
   }
 
   /**
@@ -94,13 +94,13 @@ export class LoginLimits {
    * the address is not one the user signed in from before; `attempts` counted for the pair.
    */
   async takeAccountAttempt(userId: string, ip: string): Promise<{ locked: boolean; attempts: number; accountAttempts: number }> {
-    const pair = await consumeCounting(this.#perAccountAddress, `${userId}|${ip}`);
+    const pair = await consumeCounting(this.#perAccountAddress, `${userId}|${addressGroup(ip)}`);
     const account = await consumeCounting(this.#perAccount, userId);
     const backedOff = account.over && !(await this.#known(userId, ip));
     const locked = pair.over || backedOff;
     if (locked) {
       // Not checked, so not counted: a locked-out address hammering on adds nothing to the account's backoff.
-      await this.#perAccountAddress.reward(`${userId}|${ip}`, 1);
+      await this.#perAccountAddress.reward(`${userId}|${addressGroup(ip)}`, 1);
       await this.#perAccount.reward(userId, 1);
     }
     return { locked, attempts: pair.points, accountAttempts: account.points };
@@ -114,7 +114,7 @@ export class LoginLimits {
    */
   async recordFailure(account?: { userId: string; ip: string; attempts: number; accountAttempts: number; wrongPassword: boolean }): Promise<{ lockedNow: 'none' | 'address' | 'account' }> {
     if (!account) return { lockedNow: 'none' };
-    const pair = `${account.userId}|${account.ip}`;
+    const pair = `${account.userId}|${addressGroup(account.ip)}`;
     if (!account.wrongPassword) {
       await this.#perAccountAddress.reward(pair, 1);
       await this.#perAccount.reward(account.userId, 1);
@@ -129,12 +129,20 @@ export class LoginLimits {
     return { lockedNow: 'address' };
   }
 
-  /** A successful login does not count for its IP, ends the run of failures from there, and makes the address a known one. */
+  /** A right password does not count for its IP, ends the run of failures from there, and does not count toward the account's backoff. */
   async recordSuccess(ip: string, userId: string): Promise<void> {
-    await this.#perIp.reward(ip, 1);
-    await this.#perAccountAddress.delete(`${userId}|${ip}`);
-    // The owner's own sign-in does not count toward the account's backoff (others' failures keep counting).
+    await this.#perIp.reward(addressGroup(ip), 1);
+    await this.#perAccountAddress.delete(`${userId}|${addressGroup(ip)}`);
     await this.#perAccount.reward(userId, 1);
+  }
+
+  /**
+   * A completed sign-in (password and, when enrolled, the second factor): the address becomes
+   * one of the user's known ones. A right password alone must not, or someone holding only the
+   * password could push the owner's addresses out.
+   */
+  async rememberAddress(ip: string, userId: string): Promise<void> {
+    ip = addressGroup(ip);
     const now = nowIso();
     const updated = await this.db('auth_known_addresses').where({ user_id: userId, ip }).update({ last_success_at: now });
     if (updated === 0) await this.db('auth_known_addresses').insert({ user_id: userId, ip, last_success_at: now }).catch(() => undefined);
@@ -142,8 +150,18 @@ export class LoginLimits {
     if (stale.length > 0) await this.db('auth_known_addresses').where({ user_id: userId }).whereIn('ip', stale.map((r: { ip: string }) => r.ip)).delete();
   }
 
+  /** The user's credentials changed hands (password changed or reset, account disabled): no address is known any more. */
+  async forgetAddresses(userId: string): Promise<void> {
+    await this.db('auth_known_addresses').where({ user_id: userId }).delete();
+  }
+
+  /** Removes counters whose window has passed (the library leaves them). */
+  async purgeExpired(): Promise<number> {
+    return this.db('auth_rate_limits').where('expire', '<', Date.now()).delete();
+  }
+
   async #known(userId: string, ip: string): Promise<boolean> {
-    return (await this.db('auth_known_addresses').where({ user_id: userId, ip }).first()) !== undefined;
+    return (await this.db('auth_known_addresses').where({ user_id: userId, ip: addressGroup(ip) }).first()) !== undefined;
   }
 }
 

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { nowIso, type ManagerCredentials } from '@bilbycast/core';
+import { nowIso, type EndedSessions, type ManagerCredentials } from '@bilbycast/core';
 import type { Knex } from 'knex';
 import { loadCallerCredentials } from './caller';
 import { hashSecret, newSecret } from './secret-tokens';
@@ -27,7 +27,7 @@ const TOUCH_INTERVAL_MS = 60_000;
  * the database holds its hash, so a database leak does not reveal usable sessions.
  */
 export class SessionStore {
-  readonly #listeners = new Set<(sessionIds: string[]) => void>();
+  readonly #listeners = new Set<(ended: EndedSessions) => void>();
 
   constructor(
     private readonly db: Knex,
@@ -88,7 +88,7 @@ export class SessionStore {
   /** Ends one of the user's sessions; false when there is no such session of theirs. */
   async revoke(userId: string, sessionId: string): Promise<boolean> {
     const ended = (await this.db('auth_sessions').where({ id: sessionId, user_id: userId }).delete()) > 0;
-    if (ended) this.#announce([sessionId]);
+    if (ended) this.#announce({ sessionIds: [sessionId] });
     return ended;
   }
 
@@ -96,21 +96,27 @@ export class SessionStore {
   async revokeAllForUser(userId: string, keepSessionId?: string): Promise<number> {
     const query = this.db('auth_sessions').where({ user_id: userId });
     if (keepSessionId) query.whereNot({ id: keepSessionId });
-    const ids = (await query.clone().select('id')).map((row: { id: string }) => row.id);
-    if (ids.length === 0) return 0;
-    const ended = await this.db('auth_sessions').whereIn('id', ids).delete();
-    this.#announce(ids);
+    const ended = await query.delete();
+    // Announced by user, not by the rows deleted: a deleted user's rows are already gone (cascade).
+    this.#announce({ userId, exceptSessionId: keepSessionId });
     return ended;
   }
 
   /** Listens for sessions ended by a revocation (logout, reset, disable): what holds them open (a live feed) closes at once. */
-  onEnded(listener: (sessionIds: string[]) => void): () => void {
+  onEnded(listener: (ended: EndedSessions) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  #announce(sessionIds: string[]): void {
-    for (const listener of this.#listeners) listener(sessionIds);
+  #announce(ended: EndedSessions): void {
+    // A listener's failure must not stop the revocation that called it (tokens are revoked next).
+    for (const listener of this.#listeners) {
+      try {
+        listener(ended);
+      } catch {
+        // the listener's own problem: the periodic re-check still ends what it holds
+      }
+    }
   }
 
   /** Removes expired sessions (run on a schedule). */

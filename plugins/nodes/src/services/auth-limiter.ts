@@ -19,8 +19,8 @@
  * (a wall-clock step cannot stretch a lockout). Memory is bounded by `maxKeys` (the oldest
  * windows and episodes are dropped first). In memory: a restart forgives.
  */
-import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { addressGroup } from '@bilbycast/core';
 
 export interface AuthLimiterOptions {
   maxFailures: number;
@@ -107,24 +107,6 @@ export class WindowCounters {
   }
 }
 
-/** The part of an address failures are counted by: IPv4 as is, IPv6 by its /64 (one site's prefix). */
-export function addressKey(address: string | null): string {
-  if (!address) return 'unknown';
-  let plain = address.replace(/%.*$/, '');
-  // An IPv4 peer on a dual-stack socket is its IPv4 address.
-  if (/^::ffff:/i.test(plain) && net.isIPv4(plain.slice(7))) plain = plain.slice(7);
-  if (!net.isIPv6(plain)) return plain;
-  const [head, tail] = plain.split('::');
-  const groups = (part: string | undefined) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
-  const left = groups(head);
-  const right = tail === undefined ? [] : groups(tail);
-  const full = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return `${full
-    .slice(0, 4)
-    .map((g) => parseInt(g, 16).toString(16))
-    .join(':')}::/64`;
-}
-
 export class NodeAuthLimiter {
   readonly #pairs: WindowCounters;
   readonly #addresses: WindowCounters;
@@ -147,7 +129,7 @@ export class NodeAuthLimiter {
 
   /** Whether an attempt from this address with this key may be checked at all (attempts in flight count as failures). */
   gate(address: string | null, key: string): AuthGate {
-    const byAddress = addressKey(address);
+    const byAddress = addressGroup(address);
     const pair = pairKey(address, key);
     if (this.#addresses.count(byAddress) + this.#pending(byAddress) >= this.options.maxFailuresPerAddress) return { allowed: false, reason: 'address_locked' };
     if (this.#pairs.count(pair) + this.#pending(pair) >= this.options.maxFailures) return { allowed: false, reason: 'key_locked' };
@@ -156,7 +138,7 @@ export class NodeAuthLimiter {
 
   /** An attempt that passed the gate is being checked; call the returned function once it has settled (either way). */
   begin(address: string | null, key: string): () => void {
-    const keys = [addressKey(address), pairKey(address, key)];
+    const keys = [addressGroup(address), pairKey(address, key)];
     for (const k of keys) this.#inFlight.set(k, this.#pending(k) + 1);
     let done = false;
     return () => {
@@ -175,7 +157,7 @@ export class NodeAuthLimiter {
   }
 
   recordFailure(address: string | null, key: string): FailureOutcome {
-    const byAddress = this.#addresses.increment(addressKey(address));
+    const byAddress = this.#addresses.increment(addressGroup(address));
     const byPair = this.#pairs.increment(pairKey(address, key));
     if (byPair === this.options.maxFailures) return { lockout: 'key', episode: this.#noteLockout(pairKey(address, key)) };
     if (byAddress === this.options.maxFailuresPerAddress) return { lockout: 'address' };
@@ -210,5 +192,5 @@ export class NodeAuthLimiter {
 }
 
 function pairKey(address: string | null, key: string): string {
-  return `${addressKey(address)}\u0000${key}`;
+  return `${addressGroup(address)}\u0000${key}`;
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { canAccessNode, type BrowserSessions, type ManagerCredentials, type UpgradeDecision, type WebSocketRoute } from '@bilbycast/core';
+import { canAccessNode, type BrowserSessions, type EndedSessions, type ManagerCredentials, type UpgradeDecision, type WebSocketRoute } from '@bilbycast/core';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { EventRecorder } from '../services/event-recorder';
@@ -108,7 +108,7 @@ export class DashboardFeed {
 
   start(): void {
     // A revoked session's feed closes at once, not at the next re-check.
-    this.#stopListening = this.deps.browserSessions()?.onEnded((ids) => this.#sessionsEnded(new Set(ids)));
+    this.#stopListening = this.deps.browserSessions()?.onEnded((ended) => this.#sessionsEnded(ended));
     this.#timers = [
       setInterval(() => void this.#tick(), this.options.statsIntervalMs).unref(),
       setInterval(() => void this.#revalidate(), this.options.revalidateMs).unref()
@@ -121,9 +121,12 @@ export class DashboardFeed {
     this.#stopListening?.();
   }
 
-  #sessionsEnded(ids: ReadonlySet<string>): void {
+  #sessionsEnded(ended: EndedSessions): void {
     for (const client of this.#clients) {
-      if (client.credentials.session_id !== undefined && ids.has(client.credentials.session_id)) this.#endFeed(client);
+      const sessionId = client.credentials.session_id;
+      const byId = sessionId !== undefined && (ended.sessionIds ?? []).includes(sessionId);
+      const byUser = ended.userId === client.credentials.user.id && sessionId !== ended.exceptSessionId;
+      if (byId || byUser) this.#endFeed(client);
     }
   }
 

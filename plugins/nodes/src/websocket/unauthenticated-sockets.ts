@@ -1,4 +1,4 @@
-import { addressKey } from '../services/auth-limiter';
+import { addressGroup } from '@bilbycast/core';
 
 /** A socket's place among those not yet signed in. */
 export interface SignInSlot {
@@ -34,7 +34,7 @@ export class UnauthenticatedSockets {
 
   /** Takes a slot, evicting the oldest idle socket if the overall cap is reached; null when none can be had. */
   acquire(address: string | null, evict: () => void): SignInSlot | null {
-    const key = addressKey(address);
+    const key = addressGroup(address);
     const current = this.#byAddress.get(key) ?? 0;
     if (current >= this.maxPerAddress) return null;
     if (this.#total >= this.maxTotal) {

@@ -58,13 +58,10 @@ type UpdatePayload = Omit<UserChanges, 'password_hash' | 'expires_at'> & { expir
 /**
  * Ends every session and API token of a user whose password was reset, who was disabled or
  * deleted, when a `sessions` service (the auth plugin's) is provided: credentials made before
- * the reset must not outlive it. An administrator resetting their own password keeps the
- * session they are using.
+ * the reset must not outlive it. (None of these can be done to oneself here.)
  */
 async function revokeCredentials(request: Request, userId: string): Promise<void> {
-  const caller = callerOf(request);
-  const keepSessionId = caller.user.id === userId ? caller.session_id : undefined;
-  await request.server.manager.services.get('sessions')?.revokeAllForUser(userId, { keepSessionId });
+  await request.server.manager.services.get('sessions')?.revokeAllForUser(userId);
 }
 
 async function hashIfAcceptable(password: string): Promise<string> {

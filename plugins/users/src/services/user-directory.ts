@@ -121,7 +121,8 @@ export class UserDirectory {
       assertMayChange(actor.credentials, target, superAdmins, {
         role: changes.role,
         disable: changes.is_active === false,
-        expire: changes.expires_at !== undefined && changes.expires_at !== null
+        expire: changes.expires_at !== undefined && changes.expires_at !== null,
+        credentials: changes.password_hash !== undefined || (changes.email !== undefined && changes.email !== target.email)
       });
       if (changes.allowed_node_ids !== undefined) assertWithinScope(actor.credentials, changes.allowed_node_ids);
 
@@ -210,13 +211,20 @@ function assertMayGrant(caller: ManagerCredentials, role: Role): void {
   }
 }
 
-/** Throws the 403 or 409 of the first protection a change to an existing user breaks. */
+/** Throws the 403, 404 or 409 of the first protection a change to an existing user breaks. */
 function assertMayChange(
   caller: ManagerCredentials,
   target: UserRow,
   activeSuperAdmins: string[],
-  change: { role?: Role; disable?: boolean; remove?: boolean; expire?: boolean }
+  change: { role?: Role; disable?: boolean; remove?: boolean; expire?: boolean; credentials?: boolean }
 ): void {
+  // A user outside a limited admin's nodes is as absent as a missing one, here as when read.
+  if (!visibleTo(caller, toUser(target))) throw userNotFound();
+  // One's own password and email change on one's account page, where a token is refused and the
+  // current password is asked for; an admin route must not be the way around that.
+  if (target.id === caller.user.id && change.credentials) {
+    throw apiError(403, 'self_service_required', 'Change your own password or email on your account page (POST /api/v1/auth/change-password, PUT /api/v1/auth/me)');
+  }
   if (change.role) assertMayGrant(caller, change.role);
   if (target.role === 'super_admin' && caller.role !== 'super_admin') {
     throw apiError(403, 'super_admin_required', 'Only a super_admin may change or delete a super_admin');

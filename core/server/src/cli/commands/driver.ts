@@ -130,7 +130,8 @@ function dependencies(manifestText: string): Record<string, string> {
 }
 
 function runNpm(args: string[], cwd: string): void {
-  // --ignore-scripts: nothing a package ships runs before (or after) it has been checked.
+  // --ignore-scripts: npm runs none of the install scripts a package (or its dependencies)
+  // ships; its code first runs when the check below loads it, as it would in the manager.
   const result = spawnSync('npm', [...args, '--ignore-scripts', '--no-audit', '--no-fund', '--no-update-notifier'], {
     cwd,
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -26,6 +26,7 @@ export function TokensSection({ user }: { user: User }) {
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role | ''>('');
   const [expires, setExpires] = useState('');
+  const [currentPassword, setCurrentPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [created, setCreated] = useState<(ApiToken & { token: string }) | null>(null);
@@ -40,7 +41,13 @@ export function TokensSection({ user }: { user: User }) {
     setCreated(null);
     try {
       const expiresAt = expires ? new Date(expires).toISOString() : null;
-      const token = await api.post<ApiToken & { token: string }>('/api/v1/auth/tokens', { name: name.trim(), role: role || null, expires_at: expiresAt });
+      const token = await api.post<ApiToken & { token: string }>('/api/v1/auth/tokens', {
+        name: name.trim(),
+        role: role || null,
+        expires_at: expiresAt,
+        ...(currentPassword && { current_password: currentPassword })
+      });
+      setCurrentPassword('');
       setCreated(token);
       setName('');
       setRole('');
@@ -100,6 +107,11 @@ export function TokensSection({ user }: { user: User }) {
         <label>
           Expires (optional)
           <input type="datetime-local" value={expires} onChange={(e) => setExpires(e.target.value)} />
+        </label>
+        <label>
+          Current password
+          <input type="password" value={currentPassword} onChange={(e) => setCurrentPassword(e.target.value)} maxLength={128} autoComplete="current-password" />
+          <span className="muted nd-small">Needed unless you signed in within the last ten minutes.</span>
         </label>
         <button type="submit" disabled={busy || name.trim() === ''}>
           Create token
