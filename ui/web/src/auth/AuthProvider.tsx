@@ -1,6 +1,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api, ApiError } from '../api/client';
 import { roleAtLeast, type Role, type User } from '../api/types';
+import { rememberSignInNotice } from '../app/SignInNotice';
 
 interface AuthState {
   /** undefined while loading, null when signed out. */
@@ -32,6 +33,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const logout = useCallback(async () => {
+    // The next person to sign in in this tab must not see this account's notice.
+    rememberSignInNotice(undefined);
     try {
       await api.post('/api/v1/auth/logout');
     } catch (err) {
