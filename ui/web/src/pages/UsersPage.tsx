@@ -128,17 +128,11 @@ function UserAdmin() {
               {(users ?? []).map((u) => {
                 const expired = isPast(u.expires_at);
                 // What the server would refuse is not offered (it enforces it regardless).
+                // (An admin limited to some nodes is only sent the users within them.)
                 const superAdminOnly = u.role === 'super_admin' && me?.role !== 'super_admin';
-                const beyondMe = !withinScope(u.allowed_node_ids, myNodes);
-                const noEdit = superAdminOnly || beyondMe;
+                const noEdit = superAdminOnly;
                 const isMe = u.id === me?.id;
-                const locked = superAdminOnly
-                  ? EXPLAIN.super_admin_required
-                  : beyondMe
-                    ? EXPLAIN.node_scope_exceeded
-                    : isMe
-                      ? EXPLAIN.cannot_modify_self
-                      : null;
+                const locked = superAdminOnly ? EXPLAIN.super_admin_required : isMe ? EXPLAIN.cannot_modify_self : null;
                 return (
                   <tr key={u.id} data-testid="user-row" data-username={u.username}>
                     <td>
@@ -232,11 +226,6 @@ function UserAdmin() {
 }
 
 /** Create (no `user`) or edit a user. Edits send only the fields that changed. */
-/** Whether access to `nodeIds` (null: every node) lies within `scope` (null: unlimited). */
-function withinScope(nodeIds: string[] | null, scope: string[] | null): boolean {
-  return scope === null || (nodeIds !== null && nodeIds.every((id) => scope.includes(id)));
-}
-
 function UserForm({
   user,
   nodes,
