@@ -111,30 +111,30 @@ describe('NodeHub', () => {
     const { sent, socket } = recordingSocket();
     const session = (await tight.open(auth, socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null }))!;
     tight.ready(session);
-    expect(tight.admitFrame(session, 900, false)).toBe('process');
+    expect(tight.admitFrame(session, 900, () => false)).toBe('process');
     // Over budget, nothing waiting: dropped, even if it looks like an answer.
-    expect(tight.admitFrame(session, 200, true)).toBe('drop');
+    expect(tight.admitFrame(session, 200, () => true)).toBe('drop');
     const pending = tight.sendCommand(session.nodeId, { type: 'quick' }, 5000, false);
     const commandId = JSON.parse(sent.at(-1)!).payload.command_id;
     // One request waiting: one frame that may be an answer is read; frames that cannot be are not.
-    expect(tight.admitFrame(session, 200, false)).toBe('drop');
-    expect(tight.admitFrame(session, 200, true)).toBe('answers_only');
-    expect(tight.admitFrame(session, 200, true)).toBe('drop');
+    expect(tight.admitFrame(session, 200, () => false)).toBe('drop');
+    expect(tight.admitFrame(session, 200, () => true)).toBe('answers_only');
+    expect(tight.admitFrame(session, 200, () => true)).toBe('drop');
     // That read answered nothing, so no other is read until a new minute, when everything is.
     clock.now += 60_000;
-    expect(tight.admitFrame(session, 200, true)).toBe('process');
+    expect(tight.admitFrame(session, 200, () => true)).toBe('process');
     tight.onCommandAck(session, { command_id: commandId, success: true });
     await expect(pending).resolves.toMatchObject({ success: true });
     // A real answer read over budget gives its read back.
     clock.now += 60_000;
-    expect(tight.admitFrame(session, 1200, false)).toBe('drop');
+    expect(tight.admitFrame(session, 1200, () => false)).toBe('drop');
     const second = tight.sendCommand(session.nodeId, { type: 'quick' }, 5000, false);
     const secondId = JSON.parse(sent.at(-1)!).payload.command_id;
-    expect(tight.admitFrame(session, 200, true)).toBe('answers_only');
+    expect(tight.admitFrame(session, 200, () => true)).toBe('answers_only');
     tight.onCommandAck(session, { command_id: secondId, success: true });
     await expect(second).resolves.toMatchObject({ success: true });
     const third = tight.sendCommand(session.nodeId, { type: 'quick' }, 5000, false);
-    expect(tight.admitFrame(session, 200, true)).toBe('answers_only');
+    expect(tight.admitFrame(session, 200, () => true)).toBe('answers_only');
     tight.onCommandAck(session, { command_id: JSON.parse(sent.at(-1)!).payload.command_id, success: true });
     await third;
 

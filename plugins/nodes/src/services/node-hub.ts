@@ -410,7 +410,7 @@ export class NodeHub {
    * unless a command is waiting for its answer, which is then still read (and only answers
    * are processed).
    */
-  admitFrame(session: NodeSession, bytes: number, mayBeAnswer: boolean): FrameAdmission {
+  admitFrame(session: NodeSession, bytes: number, mayBeAnswer: () => boolean): FrameAdmission {
     const decision = this.#budgets.takeBytes(session.nodeId, bytes);
     if (decision.exceeded) this.#budgetExceeded(session.nodeId, decision.exceeded);
     if (decision.allowed) {
@@ -421,7 +421,8 @@ export class NodeHub {
     // nothing are limited to the requests waiting: a device cannot get frames parsed by
     // pretending to answer (a real answer gives its read back, see #answered).
     const waiting = session.pending.size + session.configWaiters.length;
-    if (mayBeAnswer && session.answersReadOverBudget < waiting) {
+    // The look at the frame's bytes is only taken over budget: it stays off the per-frame path.
+    if (session.answersReadOverBudget < waiting && mayBeAnswer()) {
       session.answersReadOverBudget++;
       return 'answers_only';
     }

@@ -164,7 +164,7 @@ export function handleNodeSocket(
     live.counters.messages++;
     hub.seen(live);
     const size = byteLength(data);
-    const admission = hub.admitFrame(live, size, !isBinary && mayBeAnswer(data));
+    const admission = hub.admitFrame(live, size, () => !isBinary && mayBeAnswer(data));
     if (admission === 'drop') return;
     if (isBinary) {
       live.counters.binary++;
