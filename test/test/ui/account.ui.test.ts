@@ -1,5 +1,5 @@
 import { saveScreenshot, testDatabases } from '@bilbycast/tests';
-import type { Page } from 'playwright-core';
+import { request, type Page } from 'playwright-core';
 import { currentTotp } from '../../../plugins/auth/src/services/totp';
 import { PASSWORD, uiEnv, type UiTestEnv } from './ui-harness';
 
@@ -122,16 +122,27 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
     const page = await open('password-user');
     await page.locator('.feed-status.feed-connected').waitFor();
     await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
+    // The old session ends (and its live feed closes, 4401) before the response carrying the new
+    // session cookie arrives. Hold that response until the feed has noticed, so the UI's "am I
+    // still signed in?" check always meets the race: it must wait for the write, not sign out.
+    // (Sent from a separate request context: the page's own would store the new cookie at once.)
+    const outside = await request.newContext();
+    await page.route('**/api/v1/auth/change-password', async (route) => {
+      const sent = route.request();
+      const response = await outside.fetch(sent.url(), { method: sent.method(), headers: await sent.allHeaders(), data: sent.postDataBuffer() ?? undefined });
+      await page.locator('.feed-status.feed-reconnecting').waitFor();
+      await route.fulfill({ response });
+    });
     const form = page.getByRole('form', { name: 'Change password' });
     await form.getByLabel('Current password').fill(PASSWORD);
     await form.getByLabel('New password', { exact: true }).fill('Better-Passw0rd');
     await form.getByLabel('Confirm new password').fill('Better-Passw0rd');
     await form.getByRole('button', { name: 'Change password' }).click();
     await form.getByRole('status').getByText(/Password changed\. \d+ other sessions? (was|were) signed out\./).waitFor();
-    // The live feed, opened with the replaced session, is closed at its next recheck (4401) and
-    // reconnects with the fresh one: no reload, no login page.
-    await page.locator('.feed-status.feed-reconnecting').waitFor();
+    // The feed reconnects with the fresh session: no reload, no login page.
     await page.locator('.feed-status.feed-connected').waitFor();
+    await page.unrouteAll();
+    await outside.dispose();
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
     expect(new URL(page.url()).pathname).toBe('/account');
     // This session goes on; the other one is back at the login page.

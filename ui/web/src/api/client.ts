@@ -40,11 +40,33 @@ export interface ApiResponse<T> {
   headers: Headers;
 }
 
+/** Writes in flight: one of them may be moving the browser to a fresh session (a password change). */
+const pendingWrites = new Set<Promise<unknown>>();
+
+/**
+ * Resolves once every write started before the call has settled. Asking "am I still signed
+ * in?" must wait for them: the old session can end (and the live feed close) before the
+ * response that carries the new session cookie has arrived.
+ */
+export async function writesSettled(): Promise<void> {
+  await Promise.allSettled([...pendingWrites]);
+}
+
 /**
  * Calls the manager's API with the session cookie; writes carry the CSRF header. A 401
  * outside the login endpoints means the session ended: back to the login page.
  */
-export async function request<T>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
+export function request<T>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
+  const call = send<T>(method, path, body);
+  if (method !== 'GET') {
+    pendingWrites.add(call);
+    const forget = () => pendingWrites.delete(call);
+    call.then(forget, forget);
+  }
+  return call;
+}
+
+async function send<T>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET') {

@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { api, ApiError } from '../api/client';
+import { api, ApiError, writesSettled } from '../api/client';
 import { roleAtLeast, type Role, type User } from '../api/types';
 import { rememberSignInNotice } from '../app/SignInNotice';
 
@@ -19,6 +19,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<User | null | undefined>(undefined);
 
   const refresh = useCallback(async () => {
+    // A write in flight may be replacing this session (its response sets the new cookie).
+    await writesSettled();
     try {
       const me = await api.get<User>('/api/v1/auth/me');
       setUser(me);
