@@ -134,6 +134,42 @@ describe.each(testDatabases())('accounts from the command line (%s)', (kind) => 
     // Piped on standard input.
     expectSuccess(await runCli(['user', 'reset-password', 'admin'], { env, input: 'Pip3dPassword\n' }));
     expect(await argon2.verify((await readUsers(database))[0].password_hash, 'Pip3dPassword')).toBe(true);
+    const audited = openDatabase(database);
+    try {
+      const entries = await audited('audit_log').where({ action: 'user.update', target_id: before.id });
+      expect(entries.map((e) => JSON.parse(e.details))).toEqual([
+        { fields: ['password'], source: 'cli' },
+        { fields: ['password'], source: 'cli' }
+      ]);
+    } finally {
+      await audited.destroy();
+    }
+  });
+
+  it('user reset-mfa removes a lost second factor, audited; a user without one or no such user changes nothing', async () => {
+    expectSuccess(await runCli(['setup', '--username', 'Admin', '--password', PASSWORD], { env }));
+    const [admin] = await readUsers(database);
+    const db = openDatabase(database);
+    try {
+      await db('auth_mfa').insert({ user_id: admin.id, enabled: true, totp_secret: 'sealed', recovery_code_hashes: '[]', updated_at: new Date().toISOString() });
+    } finally {
+      await db.destroy();
+    }
+    const reset = await runCli(['user', 'reset-mfa', 'admin'], { env });
+    expectSuccess(reset);
+    expect(reset.stdout).toBe('MFA of "admin" removed; they sign in with their password alone until they enrol again.\n');
+    const again = await runCli(['user', 'reset-mfa', 'admin'], { env });
+    expectSuccess(again);
+    expect(again.stdout).toBe('"admin" has no MFA; nothing changed.\n');
+    expectOneLineError(await runCli(['user', 'reset-mfa', 'nobody'], { env }), 1, /no user named "nobody"/);
+    const check = openDatabase(database);
+    try {
+      expect(await check('auth_mfa').where({ user_id: admin.id })).toHaveLength(0);
+      const entries = await check('audit_log').where({ action: 'user.mfa_reset' });
+      expect(entries.map((e) => [e.target_id, JSON.parse(e.details)])).toEqual([[admin.id, { username: 'admin', source: 'cli' }]]);
+    } finally {
+      await check.destroy();
+    }
   });
 
   it('serve creates the SuperAdmin from BILBYCAST_ADMIN_USERNAME/PASSWORD only on an empty database', async () => {

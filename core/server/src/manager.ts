@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import tlsModule from 'node:tls';
 import Hapi, { type Plugin, type Request, type Server, type ServerRegisterPluginObject } from '@hapi/hapi';
 import Inert from '@hapi/inert';
@@ -9,7 +10,7 @@ import HapiSwagger from 'hapi-swagger';
 import type { Knex } from 'knex';
 import type { DestinationStream, Logger } from 'pino';
 import { registerAccessEnforcement, type RouteAccess } from './access/enforcement';
-import { clientAddressResolver } from './http/client-address';
+import { clientAddressResolver, forwardedHttpsResolver } from './http/client-address';
 import { AuditLog, auditMigration } from './audit/audit-log';
 import { auditRoutes } from './audit/routes';
 import { ConfigError } from './config/errors';
@@ -67,6 +68,11 @@ declare module '@hapi/hapi' {
   interface Request {
     /** Who the request comes from (the peer, or X-Forwarded-For from a trusted proxy): rate limits and audit use this. */
     clientIp: string;
+    /**
+     * A trusted proxy says the client reached it over HTTPS (`X-Forwarded-Proto: https`, with
+     * trust_proxy_header on). Cookies set on such a request are marked Secure.
+     */
+    forwardedHttps: boolean;
   }
   interface PluginSpecificConfiguration {
     bilbycast?: { access: RouteAccess };
@@ -131,18 +137,27 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
 
   const db = openDatabase(database);
 
+  const clientAddress = clientAddressResolver(config.trust_proxy_header, config.trusted_proxies);
+  const forwardedHttps = forwardedHttpsResolver(config.trust_proxy_header, config.trusted_proxies);
   const server = Hapi.server({
     host: config.host,
     port: config.port,
     tls,
     debug: false,
+    // Cookie defaults, inherited by every cookie definition (bell's included, whose options are
+    // fixed): on a request that reached a trusted proxy over HTTPS, cookies are marked Secure
+    // even where the definition says otherwise because neither TLS nor behind_https is set.
+    state: {
+      contextualize: (definition, request) => {
+        if (request.forwardedHttps) definition.isSecure = true;
+      }
+    },
     routes: {
       validate: { failAction: validationFailAction, options: { abortEarly: false } },
       response: { failAction: 'log' }
     }
   });
 
-  const clientAddress = clientAddressResolver(config.trust_proxy_header, config.trusted_proxies);
   const context: ManagerContext = {
     config,
     version,
@@ -162,6 +177,7 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
   };
   server.decorate('server', 'manager', context);
   server.decorate('request', 'clientIp', (request: Request) => clientAddress(request.info.remoteAddress, request.headers['x-forwarded-for']), { apply: true });
+  server.decorate('request', 'forwardedHttps', (request: Request) => forwardedHttps(request.info.remoteAddress, request.headers['x-forwarded-proto']), { apply: true });
   context.migrations.add('core', [...coreMigrations, auditMigration]);
   context.secretColumns.register(keyCheckColumn);
   context.websockets.attach(server.listener);
@@ -240,11 +256,30 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
         throw err;
       }
       logger.info({ url: server.info.uri }, 'manager listening');
+      const plainHttp = plainHttpWarning(config, (server.listener.address() as AddressInfo).address);
+      if (plainHttp) logger.warn({ url: server.info.uri }, plainHttp);
     },
     stop() {
       return (stopping ??= server.stop({ timeout: config.shutdown_timeout_ms }));
     }
   };
+}
+
+/**
+ * What to warn about when other machines can reach the manager over plain HTTP (no TLS of its
+ * own, not declared to be behind an HTTPS proxy): passwords and session cookies travel in clear,
+ * and browsers would send the cookies over plain HTTP too.
+ */
+function plainHttpWarning(config: ManagerConfig, listenAddress: string): string | undefined {
+  if (config.tls_cert || config.behind_https || isLoopback(listenAddress)) return undefined;
+  return config.trust_proxy_header
+    ? 'serving plain HTTP on a non-loopback address: cookies are marked Secure only on requests a trusted proxy forwards with X-Forwarded-Proto: https, and requests that bypass the proxy are unencrypted; set behind_https if browsers reach the manager only through a TLS-terminating proxy, or serve HTTPS with tls_cert and tls_key'
+    : 'serving plain HTTP on a non-loopback address: traffic is unencrypted and cookies are not marked Secure; serve HTTPS with tls_cert and tls_key, or behind a TLS-terminating proxy set behind_https (or trust_proxy_header with trusted_proxies, to honour its X-Forwarded-Proto: https)';
+}
+
+function isLoopback(address: string): boolean {
+  const ipv4 = address.replace(/^::ffff:/i, '');
+  return net.isIPv4(ipv4) ? ipv4.startsWith('127.') : address === '::1';
 }
 
 /** The certificate and key, checked to be PEM and to belong together (a ConfigError naming the settings otherwise). */

@@ -23,6 +23,8 @@ export interface AccountAdministration {
   createSuperAdmin(input: { username: string; password: string; display_name?: string; email?: string }): Promise<{ id: string }>;
   /** The user's id, or null when no such user exists. */
   resetPassword(username: string, password: string): Promise<string | null>;
+  /** The id of the user with this username (any letter case), or null. */
+  userIdOf(username: string): Promise<string | null>;
 }
 
 /** Ends a user's sessions and API tokens; provided by the auth plugin, used when an account is disabled, reset or deleted. */
@@ -31,9 +33,31 @@ export interface SessionRevocation {
   revokeAllForUser(userId: string, options?: { keepSessionId?: string; keepApiTokens?: boolean }): Promise<{ sessions: number; api_tokens: number }>;
 }
 
-/** Which users have MFA enabled; provided by the auth plugin, shown by the users API. */
-export interface MfaStatus {
+/** Users' second factors: which are enabled (shown by the users API), and an administrator's reset; provided by the auth plugin. */
+export interface SecondFactors {
   enabledFor(userIds: string[]): Promise<Set<string>>;
+  /** Removes the user's TOTP and recovery codes (for one who lost them); false when they had none. */
+  reset(userId: string): Promise<boolean>;
+}
+
+/** An identity-provider account that may sign in as a user. */
+export interface SsoIdentity {
+  issuer: string;
+  subject: string;
+  created_at: string;
+}
+
+export type SsoLinkOutcome = 'linked' | 'already_linked' | 'linked_elsewhere';
+
+/** Users' single sign-on identities, for administrators; provided by the auth plugin. */
+export interface SsoIdentities {
+  list(userId: string): Promise<SsoIdentity[]>;
+  /** The configured identity provider's issuer, or null when single sign-on is not configured. */
+  issuer(): string | null;
+  /** Binds a subject of the configured identity provider to the user. */
+  link(userId: string, subject: string): Promise<SsoLinkOutcome>;
+  /** False when the user has no such identity. */
+  unlink(userId: string, issuer: string, subject: string): Promise<boolean>;
 }
 
 /**
@@ -65,6 +89,7 @@ export interface EndedSessions {
 export interface ManagerServices {
   accounts: AccountAdministration;
   sessions: SessionRevocation;
-  mfa: MfaStatus;
+  mfa: SecondFactors;
+  ssoIdentities: SsoIdentities;
   browserSessions: BrowserSessions;
 }

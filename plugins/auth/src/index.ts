@@ -2,6 +2,7 @@ import { ConfigError, ROLES } from '@bilbycast/core';
 import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
 import { registerCsrf } from './http/csrf';
+import { registerMfaChallengeCookie } from './http/mfa-challenge-cookie';
 import { registerSecurityHeaders } from './http/security-headers';
 import { SESSION_COOKIE, registerStrategies } from './http/strategies';
 import { authMigrations } from './migrations';
@@ -10,11 +11,13 @@ import { loginRoutes } from './routes/login';
 import { mfaRoutes } from './routes/mfa';
 import { oidcStatusRoute, registerOidc } from './routes/oidc';
 import { sessionAndTokenRoutes } from './routes/sessions';
+import { registerLinkIntentCookie, ssoIdentityRoutes } from './routes/sso-identities';
 import { ApiTokens } from './services/api-tokens';
 import { LoginLimits } from './services/login-limits';
 import { MfaStore, mfaSecretColumns } from './services/mfa';
 import { OidcAccounts, oidcSecretColumn, type OidcSettings } from './services/oidc-accounts';
 import { SessionStore } from './services/sessions';
+import { SsoIdentityStore } from './services/sso-identities';
 
 export { SESSION_COOKIE } from './http/strategies';
 export { CSRF_COOKIE, CSRF_HEADER } from './http/csrf';
@@ -113,22 +116,36 @@ export const plugin: Plugin<AuthOptions> = {
       absoluteMs
     });
     await registerCsrf(server, { secure });
+    registerMfaChallengeCookie(server, { password: manager.secrets.derive('mfa-challenge-cookie').toString('hex'), secure });
     registerSecurityHeaders(server, { tls: Boolean(manager.config.tls_cert) });
 
-    const oidcAccounts = options.oidc ? new OidcAccounts(manager.db, manager.secrets, manager.audit, options.oidc) : undefined;
+    const identities = new SsoIdentityStore(manager.db);
+    const oidcAccounts = options.oidc ? new OidcAccounts(manager.db, manager.secrets, manager.audit, options.oidc, identities) : undefined;
     manager.secretColumns.register(oidcSecretColumn);
+    registerLinkIntentCookie(server, { password: manager.secrets.derive('oidc-link-cookie').toString('hex'), secure });
     if (options.oidc && oidcAccounts) {
       // The client secret lives in the database, which is only migrated at start-up.
       const settings = options.oidc;
-      server.ext('onPreStart', () => registerOidc(server, { manager, sessions, limits, mfa, settings, accounts: oidcAccounts, secure }));
+      server.ext('onPreStart', () => registerOidc(server, { manager, sessions, limits, mfa, settings, accounts: oidcAccounts, identities, secure }));
     }
+    const issuer = options.oidc?.issuer ?? null;
+    manager.services.provide('ssoIdentities', {
+      list: (userId) => identities.list(userId),
+      issuer: () => issuer,
+      async link(userId, subject) {
+        if (!issuer) throw new Error('single sign-on is not configured');
+        return identities.link(userId, issuer, subject);
+      },
+      unlink: (userId, identityIssuer, subject) => identities.unlink(userId, identityIssuer, subject)
+    });
 
     server.route([
       oidcStatusRoute(options.oidc, oidcAccounts),
       ...loginRoutes({ manager, sessions, limits, mfa }),
       ...mfaRoutes({ manager, sessions, limits, mfa }),
       ...accountRoutes({ manager, sessions, tokens, mfa, limits }),
-      ...sessionAndTokenRoutes({ manager, sessions, tokens, limits })
+      ...sessionAndTokenRoutes({ manager, sessions, tokens, limits }),
+      ...ssoIdentityRoutes({ manager, limits, identities, oidc: oidcAccounts })
     ]);
 
     let purgeTimer: NodeJS.Timeout | undefined;

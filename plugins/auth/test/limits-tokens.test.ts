@@ -167,6 +167,23 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     expect((await change(PASSWORD)).statusCode).toBe(200);
   });
 
+  it('mints no token once the session asking for it has been ended by a reset that landed mid-request', async () => {
+    const userId = await seedUser(env.manager, 'racer', 'operator');
+    const browser = new Browser(env.manager);
+    await browser.login('racer');
+    // The reset lands after this request was authenticated, before its token is made.
+    env.manager.server.ext('onPreHandler', async (request, h) => {
+      if (request.path === '/api/v1/auth/tokens' && request.method === 'post') {
+        await env.manager.context.services.get('sessions')!.revokeAllForUser(userId);
+      }
+      return h.continue;
+    });
+    const res = await browser.request('POST', '/api/v1/auth/tokens', { name: 'late', current_password: PASSWORD });
+    expect([res.statusCode, (res.result as { error_code: string }).error_code]).toEqual([401, 'session_ended']);
+    expect(await env.manager.context.db('auth_api_tokens').where({ user_id: userId })).toHaveLength(0);
+    expect(await env.manager.context.db('audit_log').where({ action: 'auth.token_create' })).toHaveLength(0);
+  });
+
   it('creates a token shown once, authenticates with it without cookies or CSRF, caps its role, and revokes it', async () => {
     await seedUser(env.manager, 'jack', 'admin');
     const browser = new Browser(env.manager);

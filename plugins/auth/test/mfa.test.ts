@@ -99,6 +99,40 @@ describe.each(testDatabases())('TOTP MFA on %s', (kind) => {
     expect((await browser.request('POST', '/api/v1/auth/mfa/totp/disable', { password: PASSWORD, code })).result).toMatchObject({ error_code: 'mfa_not_enabled' });
   });
 
+  it('replaces all recovery codes only with the password and a valid code; the old ones stop working', async () => {
+    await seedUser(env.manager, 'rita', 'viewer');
+    const browser = new Browser(env.manager);
+    await browser.login('rita');
+    const { recovery } = await enrol(browser);
+    expect((await browser.request('GET', '/api/v1/auth/me')).result).toMatchObject({ recovery_codes_left: 10 });
+    const path = '/api/v1/auth/mfa/recovery-codes';
+    expect((await browser.request('POST', path, { password: 'Wrong-Pass1', code: recovery[0] })).result).toMatchObject({ error_code: 'wrong_password' });
+    expect((await browser.request('POST', path, { password: PASSWORD, code: '123456' })).result).toMatchObject({ error_code: 'invalid_code' });
+    expect((await browser.request('POST', path, { password: PASSWORD })).statusCode).toBe(400);
+    const made = await browser.request('POST', path, { password: PASSWORD, code: recovery[0] });
+    expect(made.statusCode).toBe(200);
+    const fresh = (made.result as { recovery_codes: string[] }).recovery_codes;
+    expect(fresh).toHaveLength(10);
+    expect(fresh.some((c) => recovery.includes(c))).toBe(false);
+    expect((await browser.request('GET', '/api/v1/auth/me')).result).toMatchObject({ recovery_codes_left: 10 });
+    expect(await env.manager.context.db('audit_log').where({ action: 'auth.mfa_recovery_codes' })).toHaveLength(1);
+
+    // An old code no longer completes a login; a new one does, once.
+    const signIn = async (code: string) => {
+      const fresher = new Browser(env.manager);
+      const { challenge_token } = (await fresher.login('rita')).result as { challenge_token: string };
+      return fresher.request('POST', '/api/v1/auth/mfa/verify', { challenge_token, code });
+    };
+    expect((await signIn(recovery[1])).statusCode).toBe(401);
+    expect((await signIn(fresh[0])).statusCode).toBe(200);
+    expect((await browser.request('GET', '/api/v1/auth/me')).result).toMatchObject({ recovery_codes_left: 9 });
+
+    // Without MFA there is nothing to replace.
+    expect((await browser.request('POST', '/api/v1/auth/mfa/totp/disable', { password: PASSWORD, code: fresh[1] })).statusCode).toBe(200);
+    expect((await browser.request('POST', path, { password: PASSWORD, code: fresh[2] })).result).toMatchObject({ error_code: 'mfa_not_enabled' });
+    expect((await browser.request('GET', '/api/v1/auth/me')).result).toMatchObject({ recovery_codes_left: 0 });
+  });
+
   it('answers 429 after 5 wrong codes for a user, without locking the password', async () => {
     await seedUser(env.manager, 'olga', 'viewer');
     const browser = new Browser(env.manager);

@@ -3,7 +3,8 @@ import { createTestDatabase, signInAtOidcProvider, startOidcProvider, testConfig
 import users from '@bilbycast/users';
 import auth from '../src';
 import { OidcAccounts, type OidcOutcome } from '../src/services/oidc-accounts';
-import { Browser, seedUser } from './auth-harness';
+import { SsoIdentityStore } from '../src/services/sso-identities';
+import { Browser, PASSWORD, seedUser } from './auth-harness';
 
 // The provider redirects the "browser" here; tests replay that request with server.inject.
 const REDIRECT = 'http://127.0.0.1:9/api/v1/auth/oidc/callback';
@@ -97,25 +98,143 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     expect((await viewer.request('PUT', '/api/v1/auth/oidc/client-secret', { client_secret: 'x' })).statusCode).toBe(403);
   });
 
-  it('signs in, binds the account by verified email, maps the role, and returns to next', async () => {
+  /** Signs `username` in with their password and links the provider account `accountId` to them; the final redirect. */
+  async function linkThroughProvider(browser: Browser, accountId: string, payload: object = {}) {
+    const started = await browser.request('POST', '/api/v1/auth/sso-identities/link', payload);
+    expect(started.statusCode).toBe(200);
+    const location = (started.result as { location: string }).location;
+    expect(location).toBe('/api/v1/auth/oidc/login?next=%2Faccount');
+    const start = await browser.request('GET', location);
+    expect(start.statusCode).toBe(302);
+    return callback(browser, await signInAtOidcProvider(String(start.headers.location), { accountId }));
+  }
+
+  it('never links an account by its email: a first SSO login of a matching email is refused, and binds nothing', async () => {
     await configureSecret();
     const browser = new Browser(manager);
-    const back = await throughProvider(browser, 'alice-sub');
-    const done = await callback(browser, back);
-    expect(done.statusCode).toBe(303);
+    const done = await callback(browser, await throughProvider(browser, 'alice-sub'));
+    expect(done.headers.location).toBe('/login?error=sso_not_linked');
+    expect(browser.cookies.has('session')).toBe(false);
+    expect(await manager.context.db('auth_oidc_identities')).toHaveLength(0);
+    const refused = await manager.context.db('audit_log').where({ action: 'auth.oidc_failed' });
+    expect(refused.map((r) => JSON.parse(r.details).reason)).toEqual(['not_linked']);
+  });
+
+  it("cannot be used to take over an account by setting its email to an attacker's identity provider email", async () => {
+    await configureSecret();
+    // The attacker controls `carol-sub` at the provider and, somehow, the victim's email field.
+    await manager.context.db('users').where({ username_key: 'root' }).update({ email: 'carol@example.com' });
+    const attacker = new Browser(manager);
+    expect((await callback(attacker, await throughProvider(attacker, 'carol-sub'))).headers.location).toBe('/login?error=sso_not_linked');
+    expect(attacker.cookies.has('session')).toBe(false);
+    expect(await manager.context.db('auth_oidc_identities')).toHaveLength(0);
+  });
+
+  it('links an identity by an explicit act of the signed-in user, who then signs in with it, with the mapped role', async () => {
+    await configureSecret();
+    const alice = new Browser(manager);
+    await alice.login('alice');
+    expect((await alice.request('GET', '/api/v1/auth/sso-identities')).result).toEqual([]);
+    const linked = await linkThroughProvider(alice, 'alice-sub');
+    expect(linked.statusCode).toBe(303);
+    expect(linked.headers.location).toBe('/account?sso=linked');
+    // Linking signs nobody in anew: the same session goes on, and the intent is used up.
+    expect(alice.cookies.has('bilbycast_oidc_link')).toBe(false);
+    expect((await alice.request('GET', '/api/v1/auth/me')).result).toMatchObject({ username: 'alice', role: 'viewer' });
+    const identities = (await alice.request('GET', '/api/v1/auth/sso-identities')).result as { issuer: string; subject: string }[];
+    expect(identities).toEqual([{ issuer: provider.issuer, subject: 'alice-sub', created_at: expect.any(String) }]);
+    const audit = await manager.context.db('audit_log').where({ action: 'auth.oidc_link' });
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ username: 'alice' });
+    expect(JSON.parse(audit[0].details)).toEqual({ issuer: provider.issuer, subject: 'alice-sub', source: 'user' });
+
+    const sso = new Browser(manager);
+    const done = await callback(sso, await throughProvider(sso, 'alice-sub'));
     expect(done.headers.location).toBe('/nodes');
-    const me = await browser.request('GET', '/api/v1/auth/me');
-    expect(me.statusCode).toBe(200);
-    expect(me.result).toMatchObject({ username: 'alice', role: 'admin' });
-    const binding = await manager.context.db('auth_oidc_identities').where({ subject: 'alice-sub' }).first();
-    expect(binding).toMatchObject({ issuer: provider.issuer });
-    const actions = (await manager.context.db('audit_log').select('action')).map((r) => r.action);
-    expect(actions).toEqual(expect.arrayContaining(['auth.oidc_bind', 'auth.login']));
+    expect((await sso.request('GET', '/api/v1/auth/me')).result).toMatchObject({ username: 'alice', role: 'admin' });
     // Local login keeps working.
     expect((await new Browser(manager).login('alice')).statusCode).toBe(200);
   });
 
-  it('refuses a forged state, a nonce from another login, an unverified email and an unknown account', async () => {
+  it('asks for the current password once the sign-in is not recent, and refuses API tokens and an unconfigured provider', async () => {
+    const alice = new Browser(manager);
+    await alice.login('alice');
+    // No client secret yet: single sign-on is not available.
+    const unconfigured = await alice.request('POST', '/api/v1/auth/sso-identities/link', {});
+    expect([unconfigured.statusCode, (unconfigured.result as { error_code: string }).error_code]).toEqual([409, 'sso_not_configured']);
+    await configureSecret();
+    await manager.context.db('auth_sessions').update({ created_at: new Date(Date.now() - 3_600_000).toISOString() });
+    const stale = await alice.request('POST', '/api/v1/auth/sso-identities/link', {});
+    expect([stale.statusCode, (stale.result as { error_code: string }).error_code]).toEqual([403, 'reauthentication_required']);
+    expect(alice.cookies.has('bilbycast_oidc_link')).toBe(false);
+    const wrong = await alice.request('POST', '/api/v1/auth/sso-identities/link', { current_password: 'Not-it-1' });
+    expect([wrong.statusCode, (wrong.result as { error_code: string }).error_code]).toEqual([400, 'wrong_password']);
+    expect((await linkThroughProvider(alice, 'alice-sub', { current_password: PASSWORD })).headers.location).toBe('/account?sso=linked');
+
+    const created = await alice.request('POST', '/api/v1/auth/tokens', { name: 'script', current_password: PASSWORD });
+    expect(created.statusCode).toBe(201);
+    const bearer = { authorization: `Bearer ${(created.result as { token: string }).token}` };
+    for (const [method, url] of [['GET', '/api/v1/auth/sso-identities'], ['POST', '/api/v1/auth/sso-identities/link'], ['DELETE', `/api/v1/auth/sso-identities?issuer=${encodeURIComponent(provider.issuer)}&subject=alice-sub`]]) {
+      const res = await manager.server.inject({ method, url, headers: bearer, payload: method === 'POST' ? {} : undefined });
+      expect([method, url, res.statusCode, (res.result as { error_code: string }).error_code]).toEqual([method, url, 403, 'session_required']);
+    }
+    expect(await manager.context.db('auth_oidc_identities')).toHaveLength(1);
+  });
+
+  it('refuses a link whose intent is replayed in another session or outlives its session, and an identity linked to someone else', async () => {
+    await configureSecret();
+    // The intent cookie names the session that asked: carried into another signed-in browser, it links nothing.
+    const alice = new Browser(manager);
+    await alice.login('alice');
+    expect((await alice.request('POST', '/api/v1/auth/sso-identities/link', {})).statusCode).toBe(200);
+    const root = new Browser(manager);
+    await root.login('root');
+    root.cookies.set('bilbycast_oidc_link', alice.cookies.get('bilbycast_oidc_link')!);
+    const replayed = await callback(root, await throughProvider(root, 'carol-sub'));
+    expect(replayed.headers.location).toBe('/account?sso_error=link_session_ended');
+    // Signed out before the provider answered: nothing is linked either.
+    await alice.request('POST', '/api/v1/auth/logout');
+    const ended = await callback(alice, await throughProvider(alice, 'carol-sub'));
+    expect(ended.headers.location).toBe('/account?sso_error=link_session_ended');
+    expect(await manager.context.db('auth_oidc_identities')).toHaveLength(0);
+
+    // An identity already linked to alice cannot be linked to bob.
+    const alice2 = new Browser(manager);
+    await alice2.login('alice');
+    expect((await linkThroughProvider(alice2, 'carol-sub')).headers.location).toBe('/account?sso=linked');
+    const bob = new Browser(manager);
+    await bob.login('bob');
+    expect((await linkThroughProvider(bob, 'carol-sub')).headers.location).toBe('/account?sso_error=linked_elsewhere');
+    expect((await manager.context.db('auth_oidc_identities')).map((r) => r.subject)).toEqual(['carol-sub']);
+    const reasons = (await manager.context.db('audit_log').where({ action: 'auth.oidc_link_failed' })).map((r) => JSON.parse(r.details).reason);
+    expect(reasons).toEqual(['link_session_ended', 'link_session_ended', 'linked_elsewhere']);
+  });
+
+  it('removes an own identity, but not the only way a passwordless account signs in', async () => {
+    await configureSecret();
+    const { db } = manager.context;
+    const alice = new Browser(manager);
+    await alice.login('alice');
+    await linkThroughProvider(alice, 'alice-sub');
+    const query = (subject: string) => `/api/v1/auth/sso-identities?issuer=${encodeURIComponent(provider.issuer)}&subject=${subject}`;
+    const missing = await alice.request('DELETE', query('nobody-sub'));
+    expect([missing.statusCode, (missing.result as { error_code: string }).error_code]).toEqual([404, 'sso_identity_not_found']);
+    // Without a password, the last identity stays.
+    await db('users').where({ username_key: 'alice' }).update({ password_hash: null });
+    const last = await alice.request('DELETE', query('alice-sub'));
+    expect([last.statusCode, (last.result as { error_code: string }).error_code]).toEqual([409, 'last_sign_in_method']);
+    expect(await db('auth_oidc_identities')).toHaveLength(1);
+    // With a second identity, one may go.
+    await db('auth_oidc_identities').insert({ issuer: provider.issuer, subject: 'alice-2', user_id: (await db('users').where({ username_key: 'alice' }).first()).id, created_at: new Date().toISOString() });
+    expect((await alice.request('DELETE', query('alice-sub'))).statusCode).toBe(204);
+    expect((await db('auth_oidc_identities')).map((r) => r.subject)).toEqual(['alice-2']);
+    expect(await db('audit_log').where({ action: 'auth.oidc_unlink' })).toHaveLength(1);
+    // The removed identity signs in no more.
+    const sso = new Browser(manager);
+    expect((await callback(sso, await throughProvider(sso, 'alice-sub'))).headers.location).toBe('/login?error=sso_not_linked');
+  });
+
+  it('refuses a forged state, a nonce from another login and an identity linked to nobody', async () => {
     await configureSecret();
     const forged = new Browser(manager);
     const back = await throughProvider(forged, 'alice-sub');
@@ -135,18 +254,18 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     expect(mismatch.headers.location).toBe('/login?error=sso_failed');
     expect(victim.cookies.has('session')).toBe(false);
 
-    const bob = new Browser(manager);
-    expect((await callback(bob, await throughProvider(bob, 'bob-sub'))).headers.location).toBe('/login?error=sso_failed');
     const carol = new Browser(manager);
-    expect((await callback(carol, await throughProvider(carol, 'carol-sub'))).headers.location).toBe('/login?error=sso_no_account');
+    expect((await callback(carol, await throughProvider(carol, 'carol-sub'))).headers.location).toBe('/login?error=sso_not_linked');
 
     const reasons = (await manager.context.db('audit_log').where({ action: 'auth.oidc_failed' })).map((r) => JSON.parse(r.details).reason);
-    expect(reasons).toEqual(expect.arrayContaining(['provider', 'nonce_mismatch', 'email_not_verified', 'no_account']));
+    expect(reasons).toEqual(expect.arrayContaining(['provider', 'nonce_mismatch', 'not_linked']));
   });
 
   it('keeps the role of the last active super_admin instead of demoting them through the role map, and audits it', async () => {
     await configureSecret();
     const { db } = manager.context;
+    const alice = await db('users').where({ username_key: 'alice' }).first();
+    await db('auth_oidc_identities').insert({ issuer: provider.issuer, subject: 'alice-sub', user_id: alice.id, created_at: new Date().toISOString() });
     await db('users').where({ username_key: 'alice' }).update({ role: 'super_admin' });
     await db('users').where({ username_key: 'root' }).update({ role: 'admin' });
     const signIn = async () => {
@@ -175,23 +294,12 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     expect(await db('auth_oidc_identities').where({ issuer, subject: 'CASE-SUB' })).toHaveLength(0);
   });
 
-  it('binds no account when several users share the verified email, and says so as for an unknown account', async () => {
-    await configureSecret();
-    await seedUser(manager, 'carol', 'viewer', { email: 'carol@example.com' });
-    await seedUser(manager, 'carol.b', 'admin', { email: 'Carol@Example.com' });
-    const browser = new Browser(manager);
-    expect((await callback(browser, await throughProvider(browser, 'carol-sub'))).headers.location).toBe('/login?error=sso_no_account');
-    expect(browser.cookies.has('session')).toBe(false);
-    expect(await manager.context.db('auth_oidc_identities').where({ subject: 'carol-sub' })).toHaveLength(0);
-    const reasons = (await manager.context.db('audit_log').where({ action: 'auth.oidc_failed' })).map((r) => JSON.parse(r.details).reason);
-    expect(reasons).toEqual(['ambiguous_email']);
-  });
-
   it('takes a binding made meanwhile by a concurrent first login of the same subject, creating no second user', async () => {
     const { db, secrets, audit } = manager.context;
     const settings = { issuer: provider.issuer, client_id: provider.clientId, redirect_url: REDIRECT, scopes: ['openid'], label: 'SSO', role_map: {}, default_role: 'viewer' as const };
-    for (const [auto_create, sub, email] of [[false, 'alice-sub', 'alice@example.com'], [true, 'dana-sub', 'dana@example.com']] as const) {
-      const accounts = new OidcAccounts(db, secrets, audit, { ...settings, auto_create });
+    const identities = new SsoIdentityStore(db);
+    for (const [sub, email] of [['dana-sub', 'dana@example.com']] as const) {
+      const accounts = new OidcAccounts(db, secrets, audit, { ...settings, auto_create: true }, identities);
       const claims = { sub, email, email_verified: true, name: 'Someone' };
       const lookup = accounts.usersByEmail.bind(accounts);
       let first: OidcOutcome | undefined;
@@ -206,7 +314,7 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
       expect(second).toEqual(first);
       expect(await db('auth_oidc_identities').where({ subject: sub })).toHaveLength(1);
       expect(await db('users').whereRaw('lower(email) = ?', [email])).toHaveLength(1);
-      expect(await db('audit_log').where({ action: 'auth.oidc_bind' }).andWhere('details', 'like', `%${sub}%`)).toHaveLength(1);
+      expect(await db('audit_log').where({ action: 'auth.oidc_link' }).andWhere('details', 'like', `%${sub}%`)).toHaveLength(1);
     }
   });
 
@@ -230,5 +338,15 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     }
     expect(await manager.context.db('users').where({ username_key: 'carol' })).toHaveLength(1);
     expect(await manager.context.db('auth_oidc_identities').where({ subject: 'carol-sub' })).toHaveLength(1);
+
+    // An existing account's email is not a way in, and creates no second account; an unverified email creates nothing.
+    const alice = new Browser(manager);
+    expect((await callback(alice, await throughProvider(alice, 'alice-sub'))).headers.location).toBe('/login?error=sso_not_linked');
+    const bob = new Browser(manager);
+    expect((await callback(bob, await throughProvider(bob, 'bob-sub'))).headers.location).toBe('/login?error=sso_failed');
+    expect((await manager.context.db('users').whereRaw('lower(email) in (?, ?)', ['alice@example.com', 'bob@example.com'])).map((u) => u.username).sort()).toEqual(['alice', 'bob']);
+    expect(await manager.context.db('auth_oidc_identities')).toHaveLength(1);
+    const reasons = (await manager.context.db('audit_log').where({ action: 'auth.oidc_failed' })).map((r) => JSON.parse(r.details).reason);
+    expect(reasons).toEqual(['not_linked', 'email_not_verified']);
   });
 });

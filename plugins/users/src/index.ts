@@ -1,6 +1,7 @@
 import { ConfigError } from '@bilbycast/core';
 import type { Plugin } from '@hapi/hapi';
 import { usersMigrations } from './migrations';
+import { userCredentialRoutes } from './routes/user-credentials';
 import { userRoutes } from './routes/users';
 import { AccountError, Accounts } from './services/accounts';
 import { UserDirectory } from './services/user-directory';
@@ -25,8 +26,9 @@ export const plugin: Plugin<Record<string, never>> = {
     manager.migrations.add('users', usersMigrations);
     const accounts = new Accounts(manager.db);
     manager.services.provide('accounts', accounts);
-    // The auth plugin registers after this one, so its MFA status service is looked up per request.
-    server.route(userRoutes(new UserDirectory(manager.db, manager.audit), () => manager.services.get('mfa')));
+    // The auth plugin registers after this one, so its services are looked up per request.
+    const directory = new UserDirectory(manager.db, manager.audit);
+    server.route([...userRoutes(directory, () => manager.services.get('mfa')), ...userCredentialRoutes(directory, manager.services)]);
 
     server.ext('onPreStart', async () => {
       const { admin_username: username, admin_password: password } = manager.config;

@@ -83,13 +83,30 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
     await page.waitForURL((url) => url.pathname === '/');
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
 
-    // Disable with the password and a recovery code (single use, so no clock either).
+    // New recovery codes, proven with the password and a recovery code (single use, so no clock
+    // either): the old ones stop working.
     await page.getByRole('link', { name: 'My account' }).click();
     await mfa.getByTestId('mfa-status').getByText('On').waitFor();
-    const disable = mfa.getByRole('form', { name: 'Disable two-factor sign-in' });
-    await disable.getByLabel('Your password').fill(PASSWORD);
-    await disable.getByLabel('Authenticator or recovery code').fill(codes[3]);
-    await disable.getByRole('button', { name: 'Disable two-factor sign-in' }).click();
+    const change = mfa.getByRole('form', { name: 'Change two-factor sign-in' });
+    await change.getByTestId('recovery-codes-left').getByText('10 unused recovery codes left.').waitFor();
+    await change.getByLabel('Your password').fill(PASSWORD);
+    await change.getByLabel('Authenticator or recovery code').fill(codes[2]);
+    await change.getByRole('button', { name: 'New recovery codes' }).click();
+    const freshList = mfa.getByRole('region', { name: 'Recovery codes' }).getByTestId('recovery-codes');
+    await freshList.waitFor();
+    const fresh = (await freshList.locator('code').allTextContents()).map((c) => c.trim());
+    expect(fresh).toHaveLength(10);
+    expect(fresh).not.toContain(codes[3]);
+    await change.getByTestId('recovery-codes-left').getByText('10 unused recovery codes left.').waitFor();
+
+    // Disable with the password and a recovery code: an old one is refused, a new one works.
+    await change.getByLabel('Your password').fill(PASSWORD);
+    await change.getByLabel('Authenticator or recovery code').fill(codes[3]);
+    await change.getByRole('button', { name: 'Disable two-factor sign-in' }).click();
+    await mfa.getByRole('alert').getByText('The code is not valid').waitFor();
+    await change.getByLabel('Your password').fill(PASSWORD);
+    await change.getByLabel('Authenticator or recovery code').fill(fresh[0]);
+    await change.getByRole('button', { name: 'Disable two-factor sign-in' }).click();
     await mfa.getByTestId('mfa-status').getByText('Off').waitFor();
     const status = (await env.t.admin.request('GET', '/api/v1/users')).result as { username: string; mfa_enabled: boolean }[];
     expect(status.find((u) => u.username === 'mfa-user')?.mfa_enabled).toBe(false);

@@ -62,7 +62,10 @@ describe.each(testDatabases().slice(0, 1))('UI: sign-in and the live dashboard (
     const context = await env.browser.newContext({ baseURL: env.t.baseUrl });
     const page = await context.newPage();
     for (const [error, message] of [
-      ['sso_no_account', 'Your single sign-on identity has no account on this manager. Ask an administrator to create one.'],
+      [
+        'sso_not_linked',
+        'Your single sign-on account is not linked to an account on this manager. Sign in with your username and password and link it under My account, or ask an administrator.'
+      ],
       ['sso_failed', 'Single sign-on failed. Try again, or sign in with your username and password.'],
       ['something_else', 'Sign-in failed. Try again.']
     ]) {

@@ -19,9 +19,9 @@ export interface ManagerConfig {
   tls_key?: string;
   /** The manager sits behind a TLS-terminating proxy: cookies are marked Secure. */
   behind_https: boolean;
-  /** Take the client address from X-Forwarded-For, when the request comes from a trusted proxy. */
+  /** Take the client address from X-Forwarded-For, and HTTPS from X-Forwarded-Proto, when the request comes from a trusted proxy. */
   trust_proxy_header: boolean;
-  /** Addresses or CIDR ranges of the proxies whose X-Forwarded-For is believed. */
+  /** Addresses or CIDR ranges of the proxies whose X-Forwarded-For and X-Forwarded-Proto are believed. */
   trusted_proxies: string[];
   log_level: (typeof LOG_LEVELS)[number];
   log_format: 'auto' | 'json' | 'pretty';
@@ -91,12 +91,12 @@ export const CONFIG_OPTIONS = {
   trust_proxy_header: {
     env: 'BILBYCAST_TRUST_PROXY_HEADER',
     schema: Joi.boolean().truthy('1').falsy('0').default(false),
-    meaning: 'Behind a load balancer: rate limits and the audit log use the client address from X-Forwarded-For, believed only from trusted_proxies (which must then be set).'
+    meaning: 'Behind a load balancer: rate limits and the audit log use the client address from X-Forwarded-For, and X-Forwarded-Proto: https marks cookies Secure and adds HSTS, believed only from trusted_proxies (which must then be set).'
   },
   trusted_proxies: {
     env: 'BILBYCAST_TRUSTED_PROXIES',
     schema: Joi.array().items(Joi.string().ip({ cidr: 'optional' })).default([]),
-    meaning: 'Proxies (addresses or CIDR ranges, comma-separated in the environment) whose X-Forwarded-For is believed; required with trust_proxy_header. No default: a whole private network is not a proxy.'
+    meaning: 'Proxies (addresses or CIDR ranges, comma-separated in the environment) whose X-Forwarded-For and X-Forwarded-Proto are believed; required with trust_proxy_header. No default: a whole private network is not a proxy.'
   },
   log_level: {
     env: 'BILBYCAST_LOG_LEVEL',

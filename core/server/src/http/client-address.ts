@@ -17,6 +17,24 @@ function plain(address: string): string {
 }
 
 /**
+ * Whether a peer speaks for the client in `X-Forwarded-*` headers: only with `trustProxyHeader`,
+ * and only when the peer is one of `trustedProxies`.
+ */
+function trustedProxyCheck(trustProxyHeader: boolean, trustedProxies: string[]): (address: string) => boolean {
+  const trusted = blockList(trustedProxies);
+  return (address) => {
+    const family = net.isIPv6(address) ? 'ipv6' : net.isIPv4(address) ? 'ipv4' : undefined;
+    return trustProxyHeader && family !== undefined && trusted.check(address, family);
+  };
+}
+
+/** A header's value as one comma-separated list (Node joins repeated headers so too). */
+function headerList(value: unknown): string[] {
+  const text = Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : '';
+  return text.split(',').map((item) => item.trim());
+}
+
+/**
  * How the manager tells who a request comes from, for rate limits and the audit log. By
  * default the connection's peer. With `trustProxyHeader`, and only when the peer is one of
  * `trustedProxies`, `X-Forwarded-For` is read from the right (each proxy appends the address it
@@ -24,16 +42,11 @@ function plain(address: string): string {
  * its way past the proxies, because whatever it sends is to the left of what they append.
  */
 export function clientAddressResolver(trustProxyHeader: boolean, trustedProxies: string[]): (peerAddress: string, forwardedFor: unknown) => string {
-  const trusted = blockList(trustedProxies);
-  const isTrusted = (address: string) => {
-    const family = net.isIPv6(address) ? 'ipv6' : net.isIPv4(address) ? 'ipv4' : undefined;
-    return family !== undefined && trusted.check(address, family);
-  };
+  const isTrusted = trustedProxyCheck(trustProxyHeader, trustedProxies);
   return (peerAddress, forwardedFor) => {
     const peer = plain(peerAddress);
-    if (!trustProxyHeader || !isTrusted(peer)) return peer;
-    const text = Array.isArray(forwardedFor) ? forwardedFor.join(',') : typeof forwardedFor === 'string' ? forwardedFor : '';
-    const hops = text.split(',').map((hop) => plain(hop.trim()));
+    if (!isTrusted(peer)) return peer;
+    const hops = headerList(forwardedFor).map(plain);
     let client = peer;
     for (let i = hops.length - 1; i >= 0; i--) {
       if (!net.isIP(hops[i])) break;
@@ -42,6 +55,17 @@ export function clientAddressResolver(trustProxyHeader: boolean, trustedProxies:
     }
     return client;
   };
+}
+
+/**
+ * Whether a request reached the manager's proxy over HTTPS, on the same trust as
+ * {@link clientAddressResolver}: only a trusted proxy's `X-Forwarded-Proto` counts, and of it
+ * only the last value (the one the nearest proxy set or appended; what a client sent is to its
+ * left), which must be `https` (in any case).
+ */
+export function forwardedHttpsResolver(trustProxyHeader: boolean, trustedProxies: string[]): (peerAddress: string, forwardedProto: unknown) => boolean {
+  const isTrusted = trustedProxyCheck(trustProxyHeader, trustedProxies);
+  return (peerAddress, forwardedProto) => isTrusted(plain(peerAddress)) && headerList(forwardedProto).at(-1)?.toLowerCase() === 'https';
 }
 
 /**

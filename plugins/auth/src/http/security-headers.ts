@@ -17,7 +17,8 @@ const CONTENT_SECURITY_POLICY = [
 /**
  * Security headers on every response (errors included). The swagger UI page needs its own
  * inline bootstrap script, so only that page — the route hapi-swagger serves at exactly
- * `/documentation`, not any path that starts so — gets a CSP allowing it.
+ * `/documentation`, not any path that starts so — gets a CSP allowing it. HSTS goes with TLS,
+ * and with each request a trusted proxy says it received over HTTPS.
  */
 export function registerSecurityHeaders(server: Server, options: { tls: boolean }): void {
   server.ext('onPreResponse', (request: Request, h: ResponseToolkit) => {
@@ -31,7 +32,7 @@ export function registerSecurityHeaders(server: Server, options: { tls: boolean 
       'Referrer-Policy': 'no-referrer',
       'Cross-Origin-Opener-Policy': 'same-origin'
     };
-    if (options.tls) headers['Strict-Transport-Security'] = 'max-age=63072000; includeSubDomains';
+    if (options.tls || request.forwardedHttps) headers['Strict-Transport-Security'] = 'max-age=63072000; includeSubDomains';
     const target = 'isBoom' in response && response.isBoom ? response.output.headers : null;
     for (const [name, value] of Object.entries(headers)) {
       if (target) target[name] = value;

@@ -15,7 +15,8 @@ const displayName = Joi.string().min(1).max(128).pattern(/^[^\p{Cc}]*$/u).messag
 export function accountRoutes(deps: { manager: ManagerContext; sessions: SessionStore; tokens: ApiTokens; mfa: MfaStore; limits: LoginLimits }): ServerRoute[] {
   const { db, audit } = deps.manager;
   const load = async (id: string) => (await db('users').where({ id }).first()) as AccountRow;
-  const view = async (id: string) => accountView(await load(id), await deps.mfa.enabled(id));
+  // One's own account also says how many recovery codes are left (time to make new ones?).
+  const view = async (id: string) => ({ ...accountView(await load(id), await deps.mfa.enabled(id)), recovery_codes_left: await deps.mfa.recoveryCodesLeft(id) });
   return [
     {
       method: 'GET',

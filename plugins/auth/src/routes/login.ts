@@ -4,6 +4,7 @@ import { hashPassword, verifyPassword } from '@bilbycast/users';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { CSRF_COOKIE } from '../http/csrf';
+import { MFA_CHALLENGE_COOKIE } from '../http/mfa-challenge-cookie';
 import { accountUsable } from '../services/caller';
 import { rateLimited, type LoginLimits } from '../services/login-limits';
 import type { MfaStore } from '../services/mfa';
@@ -96,6 +97,9 @@ const credentialsSchema = Joi.object({
   password: Joi.string().min(1).max(128).required()
 });
 
+/** The login page's code step, where the form sign-in sends an MFA user. */
+const MFA_STEP_PAGE = '/login?step=mfa';
+
 /** A same-site relative path to return to after login, else "/". */
 export function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/(?!\/)[A-Za-z0-9/_.%?=&-]*$/.test(next) && !next.includes('\\') ? next : '/';
@@ -130,7 +134,8 @@ export function loginRoutes(deps: LoginDeps): ServerRoute[] {
       path: '/api/v1/auth/login-form',
       options: {
         tags: ['api', 'auth'],
-        description: 'Sign in from the HTML login form (answers with a 303 redirect)',
+        description:
+          'Sign in from an HTML form (answers with a 303 redirect); an MFA user goes to the code step at /login?step=mfa, the challenge in an HttpOnly cookie',
         plugins: { bilbycast: { access: 'public' } },
         payload: { parse: true, allow: ['application/x-www-form-urlencoded'] },
         validate: {
@@ -143,8 +148,9 @@ export function loginRoutes(deps: LoginDeps): ServerRoute[] {
           if (outcome.kind === 'rate_limited') return h.redirect('/login?error=rate_limited').code(303);
           if (outcome.kind === 'invalid') return h.redirect('/login?error=invalid').code(303);
           if (await deps.mfa.enabled(outcome.user.id)) {
-            const challenge = await deps.mfa.createChallenge(outcome.user.id, safeNext(next));
-            return h.redirect(`/login/mfa?challenge=${encodeURIComponent(challenge)}`).code(303);
+            // The challenge waits in a sealed cookie, never in a URL; `next` is stored with it.
+            h.state(MFA_CHALLENGE_COOKIE, { challenge: await deps.mfa.createChallenge(outcome.user.id, safeNext(next)) });
+            return h.redirect(MFA_STEP_PAGE).code(303);
           }
           await startSession(deps, request, h, outcome.user, 'password');
           return h.redirect(safeNext(next)).code(303);

@@ -1,7 +1,8 @@
 import { apiError, callerOf, type ManagerContext } from '@bilbycast/core';
 import { verifyPassword } from '@bilbycast/users';
-import type { ServerRoute } from '@hapi/hapi';
+import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
+import { MFA_CHALLENGE_COOKIE, challengeFromCookie } from '../http/mfa-challenge-cookie';
 import { accountView, type AccountRow } from '../services/account-view';
 import { accountUsable } from '../services/caller';
 import { rateLimited, type LoginLimits } from '../services/login-limits';
@@ -10,6 +11,7 @@ import type { MfaStore } from '../services/mfa';
 import { startSession, type LoginDeps } from './login';
 
 const code = Joi.string().min(1).max(32).required();
+const passwordAndCode = Joi.object({ password: Joi.string().min(1).max(128).required(), code });
 
 /** TOTP enrolment for the signed-in user, and the code step of an MFA login. */
 export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits }): ServerRoute[] {
@@ -17,6 +19,23 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
   const actor = (request: Parameters<typeof callerOf>[0]) => {
     const caller = callerOf(request);
     return { user_id: caller.user.id, username: caller.user.username, ip: request.clientIp, target_type: 'user', target_id: caller.user.id };
+  };
+  /**
+   * Proof for changing an enabled second factor: the password and a current code (or a recovery
+   * code), wrong ones counting towards the per-user limit on re-authentication.
+   */
+  const provePasswordAndCode = async (request: Request) => {
+    const caller = callerOf(request);
+    const { password, code: given } = request.payload as { password: string; code: string };
+    if (!(await deps.mfa.enabled(caller.user.id))) throw apiError(409, 'mfa_not_enabled', 'MFA is not enabled');
+    const retryAfter = await deps.limits.takeReauthAttempt(caller.user.id);
+    if (retryAfter > 0) throw rateLimited(retryAfter, 'Too many wrong passwords or codes. Try again later.');
+    const user = (await db('users').where({ id: caller.user.id }).first()) as AccountRow;
+    if (!user.password_hash || !(await verifyPassword(user.password_hash, password))) {
+      throw apiError(400, 'wrong_password', 'The password is not correct');
+    }
+    if (!(await deps.mfa.checkCode(caller.user.id, given)).ok) throw apiError(400, 'invalid_code', 'The code is not valid');
+    await deps.limits.reauthSucceeded(caller.user.id);
   };
   return [
     {
@@ -61,22 +80,29 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
         tags: ['api', 'auth', 'mfa'],
         description: 'Disable TOTP; needs your password and a current code (or a recovery code)',
         plugins: { bilbycast: { access: 'session' } },
-        validate: { payload: Joi.object({ password: Joi.string().min(1).max(128).required(), code }) },
+        validate: { payload: passwordAndCode },
         handler: async (request) => {
-          const caller = callerOf(request);
-          const { password, code: given } = request.payload as { password: string; code: string };
-          if (!(await deps.mfa.enabled(caller.user.id))) throw apiError(409, 'mfa_not_enabled', 'MFA is not enabled');
-          const retryAfter = await deps.limits.takeReauthAttempt(caller.user.id);
-          if (retryAfter > 0) throw rateLimited(retryAfter, 'Too many wrong passwords or codes. Try again later.');
-          const user = (await db('users').where({ id: caller.user.id }).first()) as AccountRow;
-          if (!user.password_hash || !(await verifyPassword(user.password_hash, password))) {
-            throw apiError(400, 'wrong_password', 'The password is not correct');
-          }
-          if (!(await deps.mfa.checkCode(caller.user.id, given)).ok) throw apiError(400, 'invalid_code', 'The code is not valid');
-          await deps.limits.reauthSucceeded(caller.user.id);
-          await deps.mfa.disable(caller.user.id);
+          await provePasswordAndCode(request);
+          await deps.mfa.reset(callerOf(request).user.id);
           await audit.record({ action: 'auth.mfa_disable', ...actor(request) });
           return { success: true };
+        }
+      }
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/auth/mfa/recovery-codes',
+      options: {
+        tags: ['api', 'auth', 'mfa'],
+        description: 'Replace all your recovery codes with 10 new ones, shown once; needs your password and a current code (or a recovery code)',
+        plugins: { bilbycast: { access: 'session' } },
+        validate: { payload: passwordAndCode },
+        handler: async (request) => {
+          await provePasswordAndCode(request);
+          const codes = await deps.mfa.regenerateRecoveryCodes(callerOf(request).user.id);
+          if (!codes) throw apiError(409, 'mfa_not_enabled', 'MFA is not enabled');
+          await audit.record({ action: 'auth.mfa_recovery_codes', ...actor(request) });
+          return { recovery_codes: codes };
         }
       }
     },
@@ -85,14 +111,24 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
       path: '/api/v1/auth/mfa/verify',
       options: {
         tags: ['api', 'auth', 'mfa'],
-        description: 'Complete an MFA login with the challenge token and a TOTP or recovery code',
+        description:
+          'Complete an MFA login with a TOTP or recovery code and the challenge: challenge_token from the JSON login, or (when omitted) the cookie set by the form login; returns where the form login asked to go as next',
         plugins: { bilbycast: { access: 'public' } },
-        validate: { payload: Joi.object({ challenge_token: Joi.string().min(1).max(100).required(), code }) },
+        validate: { payload: Joi.object({ challenge_token: Joi.string().min(1).max(100), code }) },
         handler: async (request, h) => {
-          const { challenge_token, code: given } = request.payload as { challenge_token: string; code: string };
+          const { challenge_token, code: given } = request.payload as { challenge_token?: string; code: string };
           const ip = request.clientIp;
-          const challenge = await deps.mfa.challengeUser(challenge_token);
-          if (!challenge) throw apiError(401, 'invalid_challenge', 'The sign-in challenge is unknown, used or expired; sign in again');
+          const cookieChallenge = challenge_token === undefined ? challengeFromCookie(request) : undefined;
+          const token = challenge_token ?? cookieChallenge;
+          // The cookie goes once its challenge is used up or refused; after a wrong code it stays for another try.
+          const forgetCookieChallenge = () => {
+            if (cookieChallenge !== undefined) h.unstate(MFA_CHALLENGE_COOKIE);
+          };
+          const challenge = token ? await deps.mfa.challengeUser(token) : null;
+          if (!token || !challenge) {
+            forgetCookieChallenge();
+            throw apiError(401, 'invalid_challenge', 'The sign-in challenge is unknown, used or expired; sign in again');
+          }
           const retryAfter = await deps.limits.takeMfaAttempt(challenge.userId);
           if (retryAfter > 0) throw rateLimited(retryAfter, 'Too many wrong codes. Try again later.');
           const user = (await db('users').where({ id: challenge.userId }).first()) as AccountRow | undefined;
@@ -102,9 +138,9 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
             throw apiError(401, 'invalid_code', 'The code is not valid');
           }
           await deps.limits.mfaSucceeded(user.id);
-          if (!(await deps.mfa.consumeChallenge(challenge_token))) {
-            throw apiError(401, 'invalid_challenge', 'The sign-in challenge was already used; sign in again');
-          }
+          const consumed = await deps.mfa.consumeChallenge(token);
+          forgetCookieChallenge();
+          if (!consumed) throw apiError(401, 'invalid_challenge', 'The sign-in challenge was already used; sign in again');
           // Disabled or expired since the password step: refused as the password step would.
           if (!accountUsable(user)) {
             await audit.record({ action: 'auth.login_failed', user_id: user.id, username: user.username, ip, outcome: 'failure', details: { reason: 'account_unusable', step: 'mfa' } });
@@ -114,7 +150,12 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
             await audit.record({ action: 'auth.mfa_recovery_code_used', user_id: user.id, username: user.username, ip });
           }
           const started = await startSession(deps, request, h, user, check.via === 'totp' ? 'password+totp' : 'password+recovery_code');
-          return { user: accountView(user, true), csrf_token: started.csrfToken, failed_sign_ins_since_last_login: started.failedSignIns };
+          return {
+            user: accountView(user, true),
+            csrf_token: started.csrfToken,
+            failed_sign_ins_since_last_login: started.failedSignIns,
+            next: challenge.next
+          };
         }
       }
     }

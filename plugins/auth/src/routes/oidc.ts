@@ -5,7 +5,10 @@ import Joi from 'joi';
 import { accountUsable } from '../services/caller';
 import type { OidcAccounts, OidcSettings } from '../services/oidc-accounts';
 import { OidcError, discover, verifyIdToken } from '../services/oidc-client';
+import { SESSION_COOKIE } from '../http/strategies';
+import type { SsoIdentityStore } from '../services/sso-identities';
 import { safeNext, startSession, type LoginDeps } from './login';
+import { LINK_INTENT_COOKIE, type LinkIntent } from './sso-identities';
 
 const NONCE_COOKIE = 'bilbycast_oidc_nonce';
 const LOGIN_PATH = '/api/v1/auth/oidc/login';
@@ -17,10 +20,7 @@ const CALLBACK_PATH = '/api/v1/auth/oidc/callback';
  * bell's provider parameters, kept in a sealed cookie) checked against the ID token, whose
  * signature, issuer, audience and expiry are verified too.
  */
-export async function registerOidc(
-  server: Server,
-  deps: LoginDeps & { settings: OidcSettings; accounts: OidcAccounts; secure: boolean }
-): Promise<void> {
+export async function registerOidc(server: Server, deps: OidcDeps & { secure: boolean }): Promise<void> {
   const { settings, accounts, manager } = deps;
   await accounts.load();
   await server.register(Bell);
@@ -75,13 +75,43 @@ declare module '@hapi/hapi' {
   }
 }
 
-function oidcRoutes(deps: LoginDeps & { settings: OidcSettings; accounts: OidcAccounts }): ServerRoute[] {
+type OidcDeps = LoginDeps & { settings: OidcSettings; accounts: OidcAccounts; identities: SsoIdentityStore };
+
+function oidcRoutes(deps: OidcDeps): ServerRoute[] {
   const { settings, accounts, manager } = deps;
   const fail = async (request: Request, h: ResponseToolkit, reason: string, detail?: string) => {
-    await manager.audit.record({ action: 'auth.oidc_failed', ip: request.clientIp, outcome: 'failure', details: { reason, detail } });
-    manager.logger.warn({ reason, detail }, 'SSO login refused');
+    const linking = Boolean(request.state[LINK_INTENT_COOKIE]);
+    await manager.audit.record({ action: linking ? 'auth.oidc_link_failed' : 'auth.oidc_failed', ip: request.clientIp, outcome: 'failure', details: { reason, detail } });
+    manager.logger.warn({ reason, detail }, linking ? 'SSO identity not linked' : 'SSO login refused');
     h.unstate(NONCE_COOKIE);
-    return h.redirect(`/login?error=${reason === 'no_account' || reason === 'ambiguous_email' ? 'sso_no_account' : 'sso_failed'}`).code(303);
+    if (linking) {
+      h.unstate(LINK_INTENT_COOKIE);
+      return h.redirect(`/account?sso_error=${reason === 'linked_elsewhere' || reason === 'link_session_ended' ? reason : 'sso_failed'}`).code(303);
+    }
+    return h.redirect(`/login?error=${reason === 'not_linked' ? 'sso_not_linked' : 'sso_failed'}`).code(303);
+  };
+  /** The callback of a link started by a signed-in user: binds the identity to them, signs nobody in. */
+  const link = async (request: Request, h: ResponseToolkit, intent: LinkIntent, subject: string) => {
+    // The session that asked must still be the one in this browser.
+    const sid = (request.state[SESSION_COOKIE] as { sid?: unknown } | undefined)?.sid;
+    const caller = typeof sid === 'string' ? await deps.sessions.authenticate(sid, { touch: false }) : null;
+    if (!caller || caller.session_id !== intent.session_id || caller.user.id !== intent.user_id) return fail(request, h, 'link_session_ended');
+    const outcome = await deps.identities.link(caller.user.id, settings.issuer, subject);
+    if (outcome === 'linked_elsewhere') return fail(request, h, 'linked_elsewhere');
+    h.unstate(NONCE_COOKIE);
+    h.unstate(LINK_INTENT_COOKIE);
+    if (outcome === 'linked') {
+      await manager.audit.record({
+        action: 'auth.oidc_link',
+        user_id: caller.user.id,
+        username: caller.user.username,
+        target_type: 'user',
+        target_id: caller.user.id,
+        ip: request.clientIp,
+        details: { issuer: settings.issuer, subject, source: 'user' }
+      });
+    }
+    return h.redirect('/account?sso=linked').code(303);
   };
   const handler = async (request: Request, h: ResponseToolkit) => {
     if (!request.auth.isAuthenticated) return fail(request, h, 'provider', request.auth.error?.message);
@@ -95,6 +125,8 @@ function oidcRoutes(deps: LoginDeps & { settings: OidcSettings; accounts: OidcAc
     } catch (err) {
       return fail(request, h, err instanceof OidcError ? err.code : 'invalid_id_token', (err as Error).message);
     }
+    const intent = request.state[LINK_INTENT_COOKIE] as LinkIntent | undefined;
+    if (intent) return link(request, h, intent, claims.sub);
     const outcome = await accounts.resolve(claims, request.clientIp);
     if ('refused' in outcome) return fail(request, h, outcome.refused);
     if (!accountUsable(outcome.user)) return fail(request, h, 'account_unusable');

@@ -74,11 +74,12 @@ export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions:
           if (role !== null && !roleAtLeast(caller.role, role)) {
             throw apiError(403, 'role_above_own', `A new token cannot have more than your current role (${caller.role})`);
           }
-          const created = await deps.tokens.create(caller.user.id, {
+          const created = await deps.tokens.create(caller.user.id, caller.session_id as string, {
             name: input.name,
             role,
             expires_at: input.expires_at ? input.expires_at.toISOString() : null
           });
+          if (!created) throw apiError(401, 'session_ended', 'Your session ended (signed out or revoked) before the token was made');
           await audit.record({
             action: 'auth.token_create',
             user_id: caller.user.id,

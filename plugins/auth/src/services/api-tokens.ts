@@ -26,7 +26,17 @@ const LAST_USED_INTERVAL_MS = 60_000;
 export class ApiTokens {
   constructor(private readonly db: Knex) {}
 
-  async create(userId: string, input: { name: string; expires_at?: string | null; role?: Role | null }): Promise<ApiTokenSummary & { token: string }> {
+  /**
+   * Mints a token for the signed-in user of session `sessionId`; null when that session has
+   * ended meanwhile. The session row is locked while the token is inserted, so a revocation of
+   * the user's credentials (which ends the sessions first, then the tokens) either ends the
+   * session before this looks — and nothing is minted — or waits and then revokes the new token.
+   */
+  async create(
+    userId: string,
+    sessionId: string,
+    input: { name: string; expires_at?: string | null; role?: Role | null }
+  ): Promise<(ApiTokenSummary & { token: string }) | null> {
     const token = newSecret(TOKEN_PREFIX);
     const row = {
       id: crypto.randomUUID(),
@@ -39,8 +49,14 @@ export class ApiTokens {
       expires_at: input.expires_at ?? null,
       last_used_at: null
     };
-    await this.db('auth_api_tokens').insert(row);
-    return { ...summary(row), token };
+    return this.db.transaction(async (trx) => {
+      const session = trx('auth_sessions').where({ id: sessionId, user_id: userId }).first('id');
+      // SQLite serialises write transactions itself; MariaDB/MySQL needs the row lock.
+      if (this.db.client.config.client === 'mysql2') session.forUpdate();
+      if (!(await session)) return null;
+      await trx('auth_api_tokens').insert(row);
+      return { ...summary(row), token };
+    });
   }
 
   async authenticate(token: string): Promise<ManagerCredentials | null> {

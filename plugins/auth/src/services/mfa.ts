@@ -56,8 +56,7 @@ export class MfaStore {
     const secret = this.secrets.decrypt(row.pending_secret, { table: TABLE, column: 'pending_secret', rowId: userId });
     const check = await verifyTotp({ secret, code });
     if (!check.valid) return null;
-    const codes = generateRecoveryCodes();
-    const key = crypto.randomBytes(32);
+    const { codes, columns } = this.#newRecoveryCodes(userId);
     await this.db(TABLE)
       .where({ user_id: userId })
       .update({
@@ -65,15 +64,41 @@ export class MfaStore {
         totp_secret: this.secrets.encrypt(secret, { table: TABLE, column: 'totp_secret', rowId: userId }),
         pending_secret: null,
         last_used_step: check.timeStep,
-        recovery_code_key: this.secrets.encrypt(key.toString('base64'), { table: TABLE, column: 'recovery_code_key', rowId: userId }),
-        recovery_code_hashes: JSON.stringify(codes.map((c) => hashRecoveryCode(c, key))),
+        ...columns,
         updated_at: nowIso()
       });
     return codes;
   }
 
-  async disable(userId: string): Promise<void> {
-    await this.db(TABLE).where({ user_id: userId }).delete();
+  /** Replaces an enabled user's recovery codes (all of them, under a new key); the new ones, shown once, or null without MFA. */
+  async regenerateRecoveryCodes(userId: string): Promise<string[] | null> {
+    const { codes, columns } = this.#newRecoveryCodes(userId);
+    const updated = await this.db(TABLE).where({ user_id: userId, enabled: true }).update({ ...columns, updated_at: nowIso() });
+    return updated > 0 ? codes : null;
+  }
+
+  /** How many unused recovery codes the user has (0 without MFA). */
+  async recoveryCodesLeft(userId: string): Promise<number> {
+    const row = await this.db(TABLE).where({ user_id: userId, enabled: true }).first('recovery_code_hashes');
+    return row ? parseJsonColumn<string[]>(row.recovery_code_hashes, []).length : 0;
+  }
+
+  /** Ten new recovery codes and the columns that store them: HMACs under a new per-user key, itself encrypted. */
+  #newRecoveryCodes(userId: string): { codes: string[]; columns: { recovery_code_key: string; recovery_code_hashes: string } } {
+    const codes = generateRecoveryCodes();
+    const key = crypto.randomBytes(32);
+    return {
+      codes,
+      columns: {
+        recovery_code_key: this.secrets.encrypt(key.toString('base64'), { table: TABLE, column: 'recovery_code_key', rowId: userId }),
+        recovery_code_hashes: JSON.stringify(codes.map((c) => hashRecoveryCode(c, key)))
+      }
+    };
+  }
+
+  /** Removes the user's TOTP secret and recovery codes; false when there were none. */
+  async reset(userId: string): Promise<boolean> {
+    return (await this.db(TABLE).where({ user_id: userId }).delete()) > 0;
   }
 
   /**

@@ -4,6 +4,7 @@ import { lockActiveSuperAdmins } from '@bilbycast/users';
 import type { Knex } from 'knex';
 import type { AccountRow } from './account-view';
 import { verifiedEmail, type IdTokenClaims } from './oidc-client';
+import type { SsoIdentityStore } from './sso-identities';
 
 export interface OidcSettings {
   issuer: string;
@@ -16,20 +17,23 @@ export interface OidcSettings {
   /** Claim holding group or role names (e.g. "groups"), mapped through role_map. */
   role_claim?: string;
   role_map: Record<string, Role>;
-  /** Create a user for a verified email that matches no account (else refuse the login). */
+  /** Create a user for an unlinked identity whose verified email matches no account (else refuse the login). */
   auto_create: boolean;
   default_role: Role;
 }
 
-export type OidcOutcome = { user: AccountRow } | { refused: 'no_account' | 'ambiguous_email' | 'email_not_verified' | 'account_unusable' };
+export type OidcOutcome = { user: AccountRow } | { refused: 'not_linked' | 'email_not_verified' | 'account_unusable' };
+
+/** A concurrent first login linked the identity while this one was creating a user for it. */
+class LinkedMeanwhile extends Error {}
 
 const CLIENT_ROW = { table: 'auth_oidc_client', column: 'client_secret', rowId: 1 } as const;
 export const oidcSecretColumn = { table: CLIENT_ROW.table, column: CLIENT_ROW.column, idColumn: 'id' };
 
 /**
  * The relying party's account side: the encrypted client secret, and turning verified ID-token
- * claims into a local user — by an existing binding (issuer + subject), else by binding the
- * user whose email matches the verified email claim, else (if enabled) by creating one.
+ * claims into a local user — the one the identity (issuer + subject) is linked to, else (if
+ * enabled) a new one.
  */
 export class OidcAccounts {
   #clientSecret: string | undefined;
@@ -38,7 +42,8 @@ export class OidcAccounts {
     private readonly db: Knex,
     private readonly secrets: SecretBox,
     private readonly audit: AuditLog,
-    private readonly settings: OidcSettings
+    private readonly settings: OidcSettings,
+    private readonly identities: SsoIdentityStore
   ) {}
 
   /** Loads the stored client secret into memory (bell reads it synchronously). */
@@ -70,60 +75,57 @@ export class OidcAccounts {
     return best;
   }
 
+  /**
+   * The user an ID token signs in as: the one its identity is linked to. An identity linked to
+   * nobody signs in only when `auto_create` is on and no user has its (verified) email — then as
+   * a new user. A matching email never links an existing account: whoever controls an account at
+   * the identity provider (or could set a user's email here) would otherwise take that user over.
+   */
   async resolve(claims: IdTokenClaims, ip: string): Promise<OidcOutcome> {
     let user = await this.boundUser(claims.sub);
     if (!user) {
+      if (!this.settings.auto_create) return { refused: 'not_linked' };
       let email: string;
       try {
         email = verifiedEmail(claims);
       } catch {
         return { refused: 'email_not_verified' };
       }
-      const matches = await this.usersByEmail(email);
-      // Emails are not unique: when several users share this one, none of them is bound.
-      if (matches.length > 1) return { refused: 'ambiguous_email' };
-      if (matches.length === 0 && !this.settings.auto_create) return { refused: 'no_account' };
-      user = await this.bind(claims, email, matches[0], ip);
+      if ((await this.usersByEmail(email)).length > 0) return { refused: 'not_linked' };
+      user = await this.createLinkedUser(claims, email, ip);
     }
     return { user: await this.syncRole(user, claims, ip) };
   }
 
-  /** Up to two users whose email is this one (case-insensitive): more than one is ambiguous. */
+  /** Users whose email is this one (case-insensitive), at most one. */
   async usersByEmail(email: string): Promise<AccountRow[]> {
-    return this.db('users').whereRaw('lower(email) = ?', [email.toLowerCase()]).limit(2);
+    return this.db('users').whereRaw('lower(email) = ?', [email.toLowerCase()]).limit(1);
   }
 
   private async boundUser(subject: string): Promise<AccountRow | undefined> {
-    const bound = await this.db('auth_oidc_identities').where({ issuer: this.settings.issuer, subject }).first();
-    return bound ? ((await this.db('users').where({ id: bound.user_id }).first()) as AccountRow | undefined) : undefined;
+    const userId = await this.identities.userOf(this.settings.issuer, subject);
+    return userId ? ((await this.db('users').where({ id: userId }).first()) as AccountRow | undefined) : undefined;
   }
 
   /**
-   * Binds the subject to `existing`, else to a new user. When a concurrent first login for the
-   * same subject bound it first, that binding wins (and a user created here is rolled back).
+   * Creates a user for the identity and links it. When a concurrent first login of the same
+   * identity linked it first, that user wins and the one created here is rolled back.
    */
-  private async bind(claims: IdTokenClaims, email: string, existing: AccountRow | undefined, ip: string): Promise<AccountRow> {
+  private async createLinkedUser(claims: IdTokenClaims, email: string, ip: string): Promise<AccountRow> {
     const { issuer } = this.settings;
     try {
       return await this.db.transaction(async (trx) => {
-        const user = existing ?? (await this.createUser(trx, claims, email));
-        await trx('auth_oidc_identities').insert({ issuer, subject: claims.sub, user_id: user.id, created_at: nowIso() });
+        const user = await this.createUser(trx, claims, email);
+        if ((await this.identities.link(user.id, issuer, claims.sub, trx)) !== 'linked') throw new LinkedMeanwhile();
         await this.audit.record(
-          {
-            action: 'auth.oidc_bind',
-            user_id: user.id,
-            username: user.username,
-            target_type: 'user',
-            target_id: user.id,
-            ip,
-            details: { issuer, subject: claims.sub, email }
-          },
+          { action: 'auth.oidc_link', user_id: user.id, username: user.username, target_type: 'user', target_id: user.id, ip, details: { issuer, subject: claims.sub, source: 'auto_create' } },
           trx
         );
         return user;
       });
     } catch (err) {
-      const winner = isUniqueViolation(err) ? await this.boundUser(claims.sub) : undefined;
+      // The concurrent login may also have taken the username first.
+      const winner = err instanceof LinkedMeanwhile || isUniqueViolation(err) ? await this.boundUser(claims.sub) : undefined;
       if (!winner) throw err;
       return winner;
     }

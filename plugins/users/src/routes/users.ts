@@ -1,4 +1,4 @@
-import { ROLES, apiError, callerOf, isoDate, roleAtLeast, type MfaStatus } from '@bilbycast/core';
+import { ROLES, apiError, callerOf, isoDate, roleAtLeast, type SecondFactors } from '@bilbycast/core';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { hashPassword } from '../services/password-hashing';
@@ -81,7 +81,7 @@ const toIso = (date: Date | null | undefined) => (date === undefined ? undefined
 const admin = { bilbycast: { access: { role: 'admin' as const } } };
 
 /** `/api/v1/users`: user administration (admin+), and reading one's own record. */
-export function userRoutes(directory: UserDirectory, mfaStatus: () => MfaStatus | undefined): ServerRoute[] {
+export function userRoutes(directory: UserDirectory, mfaStatus: () => SecondFactors | undefined): ServerRoute[] {
   const withMfa = async (list: User[]): Promise<User[]> => {
     const enabled = (await mfaStatus()?.enabledFor(list.map((u) => u.id))) ?? new Set<string>();
     return list.map((u) => ({ ...u, mfa_enabled: enabled.has(u.id) }));

@@ -145,6 +145,21 @@ export class UserDirectory {
     });
   }
 
+  /**
+   * Checks that the actor may change this user's sign-in credentials (reset a second factor, link
+   * or remove a single sign-on identity) under the rules of a password reset; the user.
+   */
+  async authorizeCredentialChange(actor: Actor, id: string): Promise<User> {
+    const target: UserRow | undefined = await this.db('users').where({ id }).first();
+    if (!target) throw userNotFound();
+    assertMayChange(actor.credentials, target, [], { credentials: true });
+    return toUser(target);
+  }
+
+  async recordCredentialChange(actor: Actor, action: string, id: string, details: Record<string, unknown>): Promise<void> {
+    await this.audit.record(auditEntry(actor, action, id, details));
+  }
+
   async remove(actor: Actor, id: string): Promise<void> {
     await this.db.transaction(async (trx) => {
       const { target, superAdmins } = await lockForChange(trx, id);
@@ -223,7 +238,7 @@ function assertMayChange(
   // One's own password and email change on one's account page, where a token is refused and the
   // current password is asked for; an admin route must not be the way around that.
   if (target.id === caller.user.id && change.credentials) {
-    throw apiError(403, 'self_service_required', 'Change your own password or email on your account page (POST /api/v1/auth/change-password, PUT /api/v1/auth/me)');
+    throw apiError(403, 'self_service_required', 'Change your own password, email, second factor or single sign-on identities on your account page (the /api/v1/auth routes)');
   }
   if (change.role) assertMayGrant(caller, change.role);
   if (target.role === 'super_admin' && caller.role !== 'super_admin') {

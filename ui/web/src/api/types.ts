@@ -17,6 +17,8 @@ export interface User {
   allowed_node_ids: string[] | null;
   last_login_at: string | null;
   mfa_enabled?: boolean;
+  /** Own account only: unused MFA recovery codes. */
+  recovery_codes_left?: number;
   created_at: string;
   updated_at: string;
 }

@@ -4,10 +4,11 @@ import { MfaSection } from './account/MfaSection';
 import { PasswordSection } from './account/PasswordSection';
 import { ProfileSection } from './account/ProfileSection';
 import { SessionsSection } from './account/SessionsSection';
+import { SsoSection } from './account/SsoSection';
 import { TokensSection } from './account/TokensSection';
 import './account/account.css';
 
-/** The signed-in user's own account: profile, password, two-factor sign-in, API tokens, sessions. */
+/** The signed-in user's own account: profile, password, two-factor sign-in, single sign-on identities, API tokens, sessions. */
 export function AccountPage() {
   const { user } = useAuth();
   // A password change ends the other sessions: the sessions list reloads.
@@ -21,6 +22,7 @@ export function AccountPage() {
         <PasswordSection onChanged={() => setSessionsKey((k) => k + 1)} />
       </div>
       <MfaSection user={user} />
+      <SsoSection />
       <TokensSection user={user} />
       <SessionsSection reloadKey={sessionsKey} />
     </div>

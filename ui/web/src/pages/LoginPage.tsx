@@ -26,7 +26,8 @@ function describe(error: unknown): string {
 const URL_ERRORS: Record<string, string> = {
   rate_limited: RATE_LIMITED,
   sso_failed: 'Single sign-on failed. Try again, or sign in with your username and password.',
-  sso_no_account: 'Your single sign-on identity has no account on this manager. Ask an administrator to create one.',
+  sso_not_linked:
+    'Your single sign-on account is not linked to an account on this manager. Sign in with your username and password and link it under My account, or ask an administrator.',
   signout_failed: 'Signing out could not be confirmed by the manager: your session may still be active. Sign in and sign out again.'
 };
 
@@ -39,12 +40,16 @@ function urlError(code: string | null): string | null {
 export function LoginPage() {
   const { refresh } = useAuth();
   const navigate = useNavigate();
-  const [params] = useSearchParams();
+  const [params, setParams] = useSearchParams();
   const next = safeNext(params.get('next'));
+  // The form sign-in (POST /api/v1/auth/login-form) lands on `?step=mfa`, its challenge in an HttpOnly cookie.
+  const formChallenge = params.get('step') === 'mfa';
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [code, setCode] = useState('');
+  /** The challenge_token of the JSON sign-in. */
   const [challenge, setChallenge] = useState<string | null>(null);
+  const codeStep = challenge !== null || formChallenge;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [sso, setSso] = useState<{ enabled: boolean; label: string | null } | null>(null);
@@ -57,9 +62,22 @@ export function LoginPage() {
     api.get<{ enabled: boolean; label: string | null }>('/api/v1/auth/oidc/status').then(setSso, () => setSso(null));
   }, []);
 
-  const finish = async () => {
+  const finish = async (target = next) => {
     await refresh();
-    navigate(next, { replace: true });
+    navigate(target, { replace: true });
+  };
+
+  const leaveCodeStep = () => {
+    setChallenge(null);
+    if (formChallenge) {
+      setParams(
+        (current) => {
+          current.delete('step');
+          return current;
+        },
+        { replace: true }
+      );
+    }
   };
 
   const submitPassword = async (e: FormEvent) => {
@@ -88,11 +106,14 @@ export function LoginPage() {
     setBusy(true);
     setError(null);
     try {
-      const result = await api.post<{ failed_sign_ins_since_last_login?: number }>('/api/v1/auth/mfa/verify', { challenge_token: challenge, code: code.trim() });
+      // Without challenge_token the server takes the form sign-in's challenge from its cookie.
+      const body = challenge === null ? { code: code.trim() } : { challenge_token: challenge, code: code.trim() };
+      const result = await api.post<{ failed_sign_ins_since_last_login?: number; next?: string | null }>('/api/v1/auth/mfa/verify', body);
       rememberSignInNotice(result.failed_sign_ins_since_last_login);
-      await finish();
+      // The form sign-in's `next` was kept with its challenge.
+      await finish(result.next ? safeNext(result.next) : next);
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'invalid_challenge') setChallenge(null);
+      if (err instanceof ApiError && err.code === 'invalid_challenge') leaveCodeStep();
       setError(describe(err));
     } finally {
       setBusy(false);
@@ -103,7 +124,7 @@ export function LoginPage() {
     <main className="login">
       <div className="login-card">
         <h1>bilbycast manager</h1>
-        {challenge === null ? (
+        {!codeStep ? (
           <form onSubmit={submitPassword} aria-label="Sign in">
             <label>
               Username
@@ -142,7 +163,7 @@ export function LoginPage() {
             <button type="submit" disabled={busy}>
               {busy ? 'Checking…' : 'Verify'}
             </button>
-            <button type="button" className="secondary" onClick={() => setChallenge(null)}>
+            <button type="button" className="secondary" onClick={leaveCodeStep}>
               Back
             </button>
           </form>

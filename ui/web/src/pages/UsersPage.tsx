@@ -9,6 +9,7 @@ import { useApiGet } from '../components/useApiGet';
 import { useFocusAfterClose } from '../components/useFocusAfterClose';
 import { AdminOnly } from './admin/AdminOnly';
 import { ConfirmAction } from './admin/ConfirmAction';
+import { UserSignIn } from './admin/UserSignIn';
 import { Field } from './admin/Field';
 import { isoToLocalInput, isPast, localInputToIso } from './admin/time';
 
@@ -47,7 +48,7 @@ function UserError({ error }: { error: unknown }) {
   );
 }
 
-type DialogState = { kind: 'create' } | { kind: 'edit'; user: User } | { kind: 'delete'; user: User };
+type DialogState = { kind: 'create' } | { kind: 'edit'; user: User } | { kind: 'sign-in'; user: User } | { kind: 'delete'; user: User };
 
 /** `/admin/users`: accounts, their roles, node access and expiry. */
 export function UsersPage() {
@@ -167,6 +168,19 @@ function UserAdmin() {
                       >
                         Edit
                       </button>
+                      {/* One's own second factor and identities are managed on the account page. */}
+                      {!isMe && (
+                        <button
+                          type="button"
+                          className="secondary small"
+                          onClick={() => setDialog({ kind: 'sign-in', user: u })}
+                          disabled={noEdit}
+                          aria-label={`Sign-in of ${u.username}`}
+                          aria-describedby={noEdit ? `locked-${u.id}` : undefined}
+                        >
+                          Sign-in
+                        </button>
+                      )}
                       <button
                         type="button"
                         className="danger small"
@@ -192,7 +206,17 @@ function UserAdmin() {
       )}
 
       <Dialog
-        title={dialog?.kind === 'create' ? 'Add user' : dialog?.kind === 'edit' ? `Edit ${dialog.user.username}` : dialog?.kind === 'delete' ? 'Delete user' : ''}
+        title={
+          dialog?.kind === 'create'
+            ? 'Add user'
+            : dialog?.kind === 'edit'
+              ? `Edit ${dialog.user.username}`
+              : dialog?.kind === 'sign-in'
+                ? `Sign-in of ${dialog.user.username}`
+                : dialog?.kind === 'delete'
+                  ? 'Delete user'
+                  : ''
+        }
         open={dialog !== null}
         onClose={close}
       >
@@ -202,6 +226,7 @@ function UserAdmin() {
         {dialog?.kind === 'edit' && (
           <UserForm user={dialog.user} nodes={nodes} grantable={grantable} limited={myNodes !== null} onCancel={close} onSaved={(u) => done(`User “${u.username}” saved.`)} />
         )}
+        {dialog?.kind === 'sign-in' && <UserSignIn user={dialog.user} onChanged={done} onClose={close} />}
         {dialog?.kind === 'delete' && (
           <ConfirmAction
             text={

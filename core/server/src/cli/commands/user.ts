@@ -11,7 +11,11 @@ export function accountsService(manager: Manager): AccountAdministration {
   return accounts;
 }
 
-/** `user reset-password <name>`: set a new password (the policy applies) and end the user's sessions and API tokens. */
+/**
+ * `user reset-password <name>`: set a new password (the policy applies) and end the user's
+ * sessions and API tokens. `user reset-mfa <name>`: remove a user's second factor, for one who
+ * lost it. Both are audited as done from the command line.
+ */
 export function registerUserCommands(program: Command, manifest: CliManifest): void {
   const user = program.command('user').description('manage user accounts');
   user
@@ -29,7 +33,26 @@ export function registerUserCommands(program: Command, manifest: CliManifest): v
         if (userId === null) throw new CommandFailed(`no user named "${username}"`);
         // Whoever held the old password may have sessions or tokens: a reset ends them.
         const revoked = await manager.context.services.get('sessions')?.revokeAllForUser(userId);
+        await manager.context.audit.record({ action: 'user.update', target_type: 'user', target_id: userId, details: { fields: ['password'], source: 'cli' } });
         console.log(`Password of "${username}" changed${revoked ? `; ${revoked.sessions} session(s) and ${revoked.api_tokens} API token(s) ended` : ''}.`);
+      });
+    });
+  user
+    .command('reset-mfa <username>')
+    .description("remove a user's MFA (TOTP and recovery codes), for one who lost them; they sign in with their password alone")
+    .action(async (username: string) => {
+      const config = commandConfig(program.opts(), true);
+      await withInitializedManager(manifest, config, async (manager) => {
+        const userId = await accountsService(manager).userIdOf(username);
+        if (userId === null) throw new CommandFailed(`no user named "${username}"`);
+        const mfa = manager.context.services.get('mfa');
+        if (!mfa) throw new CommandFailed('this build has no sign-in plugin with MFA');
+        if (!(await mfa.reset(userId))) {
+          console.log(`"${username}" has no MFA; nothing changed.`);
+          return;
+        }
+        await manager.context.audit.record({ action: 'user.mfa_reset', target_type: 'user', target_id: userId, details: { username, source: 'cli' } });
+        console.log(`MFA of "${username}" removed; they sign in with their password alone until they enrol again.`);
       });
     });
 }

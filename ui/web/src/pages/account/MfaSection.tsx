@@ -4,6 +4,7 @@ import type { User } from '../../api/types';
 import { useAuth } from '../../auth/AuthProvider';
 import { CopyButton } from '../../components/CopyButton';
 import { ErrorMessage } from '../../components/ErrorMessage';
+import { useBusyAction } from '../../components/useBusyAction';
 
 interface Setup {
   secret: string;
@@ -18,7 +19,7 @@ function qrDataUrl(svg: string): string {
 
 /**
  * TOTP two-factor sign-in: enrol (QR code or the secret typed in, then a code from the app),
- * the recovery codes shown once, and disabling with password + code.
+ * the recovery codes shown once, new recovery codes, and disabling with password + code.
  */
 export function MfaSection({ user }: { user: User }) {
   const { refresh } = useAuth();
@@ -28,22 +29,13 @@ export function MfaSection({ user }: { user: User }) {
   const [password, setPassword] = useState('');
   const [setupPassword, setSetupPassword] = useState('');
   const [disableCode, setDisableCode] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run: runAction } = useBusyAction();
   const [notice, setNotice] = useState<string | null>(null);
   const enabled = Boolean(user.mfa_enabled);
 
-  const run = async (action: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
+  const run = (action: () => Promise<void>) => {
     setNotice(null);
-    try {
-      await action();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    return runAction(action);
   };
 
   const begin = (e: FormEvent) => {
@@ -66,15 +58,23 @@ export function MfaSection({ user }: { user: User }) {
     });
   };
 
-  const disable = (e: FormEvent) => {
+  // One form proves password + code for either change; the button pressed says which.
+  const changeEnabled = (e: FormEvent) => {
     e.preventDefault();
+    const regenerate = ((e.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null)?.value === 'regenerate';
     return run(async () => {
-      await api.post('/api/v1/auth/mfa/totp/disable', { password, code: disableCode.trim() });
+      const proof = { password, code: disableCode.trim() };
+      if (regenerate) {
+        const result = await api.post<{ recovery_codes: string[] }>('/api/v1/auth/mfa/recovery-codes', proof);
+        setRecoveryCodes(result.recovery_codes);
+      } else {
+        await api.post('/api/v1/auth/mfa/totp/disable', proof);
+        setRecoveryCodes(null);
+        setNotice('Two-factor sign-in is off. Your password alone now signs you in.');
+      }
       setPassword('');
       setDisableCode('');
-      setRecoveryCodes(null);
       await refresh();
-      setNotice('Two-factor sign-in is off. Your password alone now signs you in.');
     });
   };
 
@@ -159,8 +159,14 @@ export function MfaSection({ user }: { user: User }) {
       )}
 
       {enabled && (
-        <form onSubmit={disable} aria-label="Disable two-factor sign-in" className="account-form">
-          <p className="muted">To turn it off, confirm with your password and a current code (or a recovery code).</p>
+        <form onSubmit={changeEnabled} aria-label="Change two-factor sign-in" className="account-form">
+          <p data-testid="recovery-codes-left" className={(user.recovery_codes_left ?? 0) <= 2 ? 'severity-warning' : 'muted'}>
+            {user.recovery_codes_left ?? 0} unused recovery code{user.recovery_codes_left === 1 ? '' : 's'} left.
+          </p>
+          <p className="muted">
+            To make new recovery codes (the old ones stop working) or to turn two-factor sign-in off, confirm with your password and a current code (or a
+            recovery code).
+          </p>
           <label>
             Your password
             <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" required />
@@ -170,8 +176,11 @@ export function MfaSection({ user }: { user: User }) {
             <input value={disableCode} onChange={(e) => setDisableCode(e.target.value)} autoComplete="one-time-code" required maxLength={32} />
           </label>
           <div className="row">
-            <button type="submit" className="danger" disabled={busy}>
-              {busy ? 'Disabling…' : 'Disable two-factor sign-in'}
+            <button type="submit" value="regenerate" className="secondary" disabled={busy}>
+              New recovery codes
+            </button>
+            <button type="submit" value="disable" className="danger" disabled={busy}>
+              {busy ? 'Working…' : 'Disable two-factor sign-in'}
             </button>
           </div>
         </form>

@@ -1,0 +1,94 @@
+import { apiError, callerOf, type ManagerContext } from '@bilbycast/core';
+import type { Request, Server, ServerRoute } from '@hapi/hapi';
+import Joi from 'joi';
+import type { LoginLimits } from '../services/login-limits';
+import type { OidcAccounts } from '../services/oidc-accounts';
+import { requireRecentAuthentication } from '../services/reauthentication';
+import type { SsoIdentityStore } from '../services/sso-identities';
+
+/**
+ * The sealed cookie that turns the next single sign-on callback into "link this identity to the
+ * signed-in user". It is set only here, by a CSRF-protected request with a recent sign-in or the
+ * current password, and names the session that asked: a forged or replayed link cannot bind an
+ * attacker's identity provider account to someone else's user.
+ */
+export const LINK_INTENT_COOKIE = 'bilbycast_oidc_link';
+export const LINK_INTENT_TTL_MS = 10 * 60_000;
+
+export interface LinkIntent {
+  user_id: string;
+  session_id: string;
+}
+
+export function registerLinkIntentCookie(server: Server, options: { password: string; secure: boolean }): void {
+  server.state(LINK_INTENT_COOKIE, {
+    encoding: 'iron',
+    password: options.password,
+    isSecure: options.secure,
+    isHttpOnly: true,
+    isSameSite: 'Lax',
+    path: '/api/v1/auth/oidc',
+    ttl: LINK_INTENT_TTL_MS,
+    ignoreErrors: true,
+    clearInvalid: true
+  });
+}
+
+const identityQuery = Joi.object({ issuer: Joi.string().min(1).max(255).required(), subject: Joi.string().min(1).max(255).required() });
+
+/** The signed-in user's own single sign-on identities: list them, link one, remove one. */
+export function ssoIdentityRoutes(deps: { manager: ManagerContext; limits: LoginLimits; identities: SsoIdentityStore; oidc?: OidcAccounts }): ServerRoute[] {
+  const { db, audit } = deps.manager;
+  const actor = (request: Request) => {
+    const caller = callerOf(request);
+    return { user_id: caller.user.id, username: caller.user.username, ip: request.clientIp, target_type: 'user', target_id: caller.user.id };
+  };
+  return [
+    {
+      method: 'GET',
+      path: '/api/v1/auth/sso-identities',
+      options: {
+        tags: ['api', 'auth', 'sso'],
+        description: 'Your single sign-on identities (identity provider accounts that can sign in as you)',
+        plugins: { bilbycast: { access: 'session' } },
+        handler: async (request) => deps.identities.list(callerOf(request).user.id)
+      }
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/auth/sso-identities/link',
+      options: {
+        tags: ['api', 'auth', 'sso'],
+        description:
+          'Start linking an identity provider account to you: answers the URL to open, where you sign in at the provider; needs current_password (or a sign-in within ten minutes)',
+        plugins: { bilbycast: { access: 'session' } },
+        validate: { payload: Joi.object({ current_password: Joi.string().min(1).max(128) }).allow(null) },
+        handler: async (request, h) => {
+          if (!deps.oidc?.clientSecret) throw apiError(409, 'sso_not_configured', 'Single sign-on is not configured on this manager');
+          await requireRecentAuthentication({ db, limits: deps.limits }, request, (request.payload as { current_password?: string } | null)?.current_password);
+          const caller = callerOf(request);
+          const intent: LinkIntent = { user_id: caller.user.id, session_id: caller.session_id as string };
+          h.state(LINK_INTENT_COOKIE, intent);
+          return { location: `/api/v1/auth/oidc/login?next=${encodeURIComponent('/account')}` };
+        }
+      }
+    },
+    {
+      method: 'DELETE',
+      path: '/api/v1/auth/sso-identities',
+      options: {
+        tags: ['api', 'auth', 'sso'],
+        description: 'Remove one of your single sign-on identities (not the only way an account without a password can sign in)',
+        plugins: { bilbycast: { access: 'session' } },
+        validate: { query: identityQuery },
+        handler: async (request, h) => {
+          const { issuer, subject } = request.query as { issuer: string; subject: string };
+          const removed = await deps.identities.unlink(callerOf(request).user.id, issuer, subject, { keepSignInMethod: true });
+          if (!removed) throw apiError(404, 'sso_identity_not_found', 'You have no such single sign-on identity');
+          await audit.record({ action: 'auth.oidc_unlink', ...actor(request), details: { issuer, subject } });
+          return h.response().code(204);
+        }
+      }
+    }
+  ];
+}

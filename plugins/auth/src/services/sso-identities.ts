@@ -1,0 +1,60 @@
+import { apiError, isUniqueViolation, nowIso, type SsoIdentity, type SsoLinkOutcome } from '@bilbycast/core';
+import type { Knex } from 'knex';
+
+const TABLE = 'auth_oidc_identities';
+
+/**
+ * The identity-provider accounts (issuer + subject) that may sign in as a user. A binding is
+ * only ever made by an explicit act — the user linking while signed in, an administrator, or the
+ * first single sign-on of an account created for it — never by matching an email.
+ */
+export class SsoIdentityStore {
+  constructor(private readonly db: Knex) {}
+
+  async list(userId: string): Promise<SsoIdentity[]> {
+    const rows = await this.db(TABLE).where({ user_id: userId }).orderBy('created_at').select('issuer', 'subject', 'created_at');
+    return rows.map((r) => ({ issuer: String(r.issuer), subject: String(r.subject), created_at: String(r.created_at) }));
+  }
+
+  /** The user bound to this identity, if any. */
+  async userOf(issuer: string, subject: string, db: Knex = this.db): Promise<string | undefined> {
+    const row = await db(TABLE).where({ issuer, subject }).first('user_id');
+    return row ? String(row.user_id) : undefined;
+  }
+
+  /** Binds the identity to the user, unless it is bound already (to them or to someone else). */
+  async link(userId: string, issuer: string, subject: string, db: Knex = this.db): Promise<SsoLinkOutcome> {
+    const bound = await this.userOf(issuer, subject, db);
+    if (bound) return bound === userId ? 'already_linked' : 'linked_elsewhere';
+    try {
+      await db(TABLE).insert({ issuer, subject, user_id: userId, created_at: nowIso() });
+      return 'linked';
+    } catch (err) {
+      // A concurrent link of the same identity got there first.
+      if (!isUniqueViolation(err)) throw err;
+      return (await this.userOf(issuer, subject, db)) === userId ? 'already_linked' : 'linked_elsewhere';
+    }
+  }
+
+  /**
+   * Removes one of the user's identities; false when the user has no such identity. For the user
+   * themself (`keepSignInMethod`), the only way they can sign in is kept: an account without a
+   * password (created by single sign-on) keeps its last identity (409 `last_sign_in_method`).
+   */
+  async unlink(userId: string, issuer: string, subject: string, options: { keepSignInMethod?: boolean } = {}): Promise<boolean> {
+    return this.db.transaction(async (trx) => {
+      // Concurrent removals of a user's identities queue on the user's row (SQLite serialises writes itself).
+      const userQuery = trx('users').where({ id: userId }).first('password_hash');
+      if (this.db.client.config.client === 'mysql2') userQuery.forUpdate();
+      const user = await userQuery;
+      const removed = (await trx(TABLE).where({ user_id: userId, issuer, subject }).delete()) > 0;
+      if (removed && options.keepSignInMethod && !user?.password_hash) {
+        const [{ count }] = await trx(TABLE).where({ user_id: userId }).count({ count: '*' });
+        if (Number(count) === 0) {
+          throw apiError(409, 'last_sign_in_method', 'This is the only way you can sign in (your account has no password): ask an administrator to set a password first');
+        }
+      }
+      return removed;
+    });
+  }
+}
