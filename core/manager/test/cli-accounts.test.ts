@@ -157,16 +157,16 @@ describe.each(testDatabases())('accounts from the command line (%s)', (kind) => 
     }
     const reset = await runCli(['user', 'reset-mfa', 'admin'], { env });
     expectSuccess(reset);
-    expect(reset.stdout).toBe('MFA of "admin" removed; they sign in with their password alone until they enrol again.\n');
+    expect(reset.stdout).toBe('MFA of "Admin" removed; they sign in with their password alone until they enrol again.\n');
     const again = await runCli(['user', 'reset-mfa', 'admin'], { env });
     expectSuccess(again);
-    expect(again.stdout).toBe('"admin" has no MFA; nothing changed.\n');
+    expect(again.stdout).toBe('"Admin" has no MFA; nothing changed.\n');
     expectOneLineError(await runCli(['user', 'reset-mfa', 'nobody'], { env }), 1, /no user named "nobody"/);
     const check = openDatabase(database);
     try {
       expect(await check('auth_mfa').where({ user_id: admin.id })).toHaveLength(0);
       const entries = await check('audit_log').where({ action: 'user.mfa_reset' });
-      expect(entries.map((e) => [e.target_id, JSON.parse(e.details)])).toEqual([[admin.id, { username: 'admin', source: 'cli' }]]);
+      expect(entries.map((e) => [e.target_id, JSON.parse(e.details)])).toEqual([[admin.id, { username: 'Admin', source: 'cli' }]]);
     } finally {
       await check.destroy();
     }

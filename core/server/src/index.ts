@@ -17,5 +17,5 @@ export { apiError, fieldErrors, type FieldError } from './http/errors';
 export { isoDate } from './http/iso-date';
 export { addressGroup } from './http/client-address';
 export { WebSocketRouter, CLOSE_GOING_AWAY, type WebSocketRoute, type UpgradeDecision } from './websocket/router';
-export { ServiceRegistry, type ManagerServices, type AccountAdministration, type SessionRevocation, type SecondFactors, type SsoIdentities, type SsoIdentity, type SsoLinkOutcome, type BrowserSessions, type EndedSessions } from './services';
+export { ServiceRegistry, type ManagerServices, type AccountAdministration, type SessionRevocation, type SecondFactors, type SsoIdentities, type SsoIdentity, type SsoLinkOutcome, type SsoLinkSource, type BrowserSessions, type EndedSessions } from './services';
 export { runCli, type CliManifest } from './cli/program';

@@ -23,8 +23,8 @@ export interface AccountAdministration {
   createSuperAdmin(input: { username: string; password: string; display_name?: string; email?: string }): Promise<{ id: string }>;
   /** The user's id, or null when no such user exists. */
   resetPassword(username: string, password: string): Promise<string | null>;
-  /** The id of the user with this username (any letter case), or null. */
-  userIdOf(username: string): Promise<string | null>;
+  /** The user with this username (any letter case), or null. */
+  findUser(username: string): Promise<{ id: string; username: string } | null>;
 }
 
 /** Ends a user's sessions and API tokens; provided by the auth plugin, used when an account is disabled, reset or deleted. */
@@ -40,10 +40,18 @@ export interface SecondFactors {
   reset(userId: string): Promise<boolean>;
 }
 
+/**
+ * How an identity came to be linked: by the user through the provider, by an administrator, for
+ * a user created at its first sign-in, or — links made before linking became explicit — by a
+ * matching email (worth reviewing).
+ */
+export type SsoLinkSource = 'user' | 'admin' | 'auto_create' | 'email_match';
+
 /** An identity-provider account that may sign in as a user. */
 export interface SsoIdentity {
   issuer: string;
   subject: string;
+  source: SsoLinkSource;
   created_at: string;
 }
 
@@ -56,7 +64,7 @@ export interface SsoIdentities {
   issuer(): string | null;
   /** Binds a subject of the configured identity provider to the user. */
   link(userId: string, subject: string): Promise<SsoLinkOutcome>;
-  /** False when the user has no such identity. */
+  /** False when the user has no such identity; 409 `last_sign_in_method` for the last way into an account without a password. */
   unlink(userId: string, issuer: string, subject: string): Promise<boolean>;
 }
 

@@ -38,7 +38,7 @@ const optionsSchema = Joi.object({
   session_absolute_hours: Joi.number().min(0.01).max(24 * 30).default(24),
   session_idle_hours: Joi.number().min(0.01).max(24 * 30).default(8),
   oidc: Joi.object({
-    issuer: Joi.string().uri({ scheme: ['http', 'https'] }).required(),
+    issuer: Joi.string().uri({ scheme: ['http', 'https'] }).max(255).required(),
     client_id: Joi.string().min(1).max(255).required(),
     redirect_url: Joi.string().uri({ scheme: ['http', 'https'] }).pattern(/\/api\/v1\/auth\/oidc\/callback$/).required()
       .messages({ 'string.pattern.base': '{{#label}} must end with /api/v1/auth/oidc/callback' }),
@@ -84,8 +84,9 @@ export const plugin: Plugin<AuthOptions> = {
     for (const column of mfaSecretColumns) manager.secretColumns.register(column);
     manager.services.provide('sessions', {
       async revokeAllForUser(userId, options = {}) {
-        // Whoever held the old credentials loses the "known address" exemption too.
+        // Whoever held the old credentials loses the "known address" exemption, and any code step they had reached.
         await limits.forgetAddresses(userId);
+        await mfa.forgetChallenges(userId);
         const ended = await sessions.revokeAllForUser(userId, options.keepSessionId);
         const apiTokens = options.keepApiTokens ? 0 : await tokens.revokeAllForUser(userId);
         return { sessions: ended, api_tokens: apiTokens };
@@ -134,9 +135,9 @@ export const plugin: Plugin<AuthOptions> = {
       issuer: () => issuer,
       async link(userId, subject) {
         if (!issuer) throw new Error('single sign-on is not configured');
-        return identities.link(userId, issuer, subject);
+        return identities.link(userId, issuer, subject, 'admin');
       },
-      unlink: (userId, identityIssuer, subject) => identities.unlink(userId, identityIssuer, subject)
+      unlink: (userId, identityIssuer, subject) => identities.unlink(userId, identityIssuer, subject, { keepSignInMethod: issuer })
     });
 
     server.route([
@@ -145,7 +146,7 @@ export const plugin: Plugin<AuthOptions> = {
       ...mfaRoutes({ manager, sessions, limits, mfa }),
       ...accountRoutes({ manager, sessions, tokens, mfa, limits }),
       ...sessionAndTokenRoutes({ manager, sessions, tokens, limits }),
-      ...ssoIdentityRoutes({ manager, limits, identities, oidc: oidcAccounts })
+      ...ssoIdentityRoutes({ manager, limits, mfa, identities, oidc: oidcAccounts, issuer })
     ]);
 
     let purgeTimer: NodeJS.Timeout | undefined;

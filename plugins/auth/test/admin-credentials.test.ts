@@ -84,38 +84,64 @@ describe.each(testDatabases())('administrators and other users’ credentials on
     expect(errorOf(await admin.request('DELETE', '/api/v1/users/not-a-uuid/mfa'))).toEqual([400, 'validation_error']);
   });
 
-  it('an admin lists, links and removes a user’s SSO identities, audited, under the same rules', async () => {
+  it('an unfinished MFA enrolment is no MFA to reset', async () => {
+    const alice = await signedIn('alice');
+    expect((await alice.request('POST', '/api/v1/auth/mfa/totp/setup')).statusCode).toBe(200);
+    const admin = await signedIn('admin');
+    expect(errorOf(await admin.request('DELETE', `/api/v1/users/${ids.alice}/mfa`))).toEqual([404, 'mfa_not_enabled']);
+    expect(await manager.context.db('audit_log').where({ action: 'user.mfa_reset' })).toHaveLength(0);
+  });
+
+  it('a super_admin links a user’s SSO identity; admins list and remove them under the password-reset rules, audited', async () => {
+    const root = await signedIn('root');
     const admin = await signedIn('admin');
     const path = `/api/v1/users/${ids.alice}/sso-identities`;
     expect((await admin.request('GET', path)).result).toEqual([]);
-    const linked = await admin.request('POST', path, { subject: 'alice-at-idp' });
+    // Linking signs in past the password and MFA, with the provider's role claims: super_admin only.
+    expect((await admin.request('POST', path, { subject: 'alice-at-idp' })).statusCode).toBe(403);
+    const linked = await root.request('POST', path, { subject: 'alice-at-idp' });
     expect(linked.statusCode).toBe(201);
-    expect(linked.result).toEqual({ issuer: ISSUER, subject: 'alice-at-idp', created_at: expect.any(String) });
-    expect((await admin.request('POST', path, { subject: 'alice-at-idp' })).statusCode).toBe(200);
-    expect(errorOf(await admin.request('POST', `/api/v1/users/${ids.bob}/sso-identities`, { subject: 'alice-at-idp' }))).toEqual([409, 'sso_identity_linked_elsewhere']);
-    expect(errorOf(await admin.request('POST', path, {}))).toEqual([400, 'validation_error']);
-    expect(errorOf(await admin.request('POST', path, { subject: 'x'.repeat(256) }))).toEqual([400, 'validation_error']);
+    expect(linked.result).toEqual({ issuer: ISSUER, subject: 'alice-at-idp', source: 'admin', created_at: expect.any(String) });
+    expect((await root.request('POST', path, { subject: 'alice-at-idp' })).statusCode).toBe(200);
+    expect(errorOf(await root.request('POST', `/api/v1/users/${ids.bob}/sso-identities`, { subject: 'alice-at-idp' }))).toEqual([409, 'sso_identity_linked_elsewhere']);
+    expect(errorOf(await root.request('POST', path, {}))).toEqual([400, 'validation_error']);
+    expect(errorOf(await root.request('POST', path, { subject: 'x'.repeat(256) }))).toEqual([400, 'validation_error']);
+    expect(errorOf(await root.request('POST', `/api/v1/users/${ids.root}/sso-identities`, { subject: 'mine' }))).toEqual([403, 'self_service_required']);
     // The user sees it among their own.
     const alice = await signedIn('alice');
     expect((await alice.request('GET', '/api/v1/auth/sso-identities')).result).toEqual([linked.result]);
 
-    // Super admins' identities: super_admin only; one's own: on the account page; other nodes' users: absent.
-    expect(errorOf(await admin.request('POST', `/api/v1/users/${ids.root}/sso-identities`, { subject: 'evil' }))).toEqual([403, 'super_admin_required']);
+    // Super admins' identities: super_admin only; other nodes' users: absent to a limited admin.
     expect(errorOf(await admin.request('GET', `/api/v1/users/${ids.root}/sso-identities`))).toEqual([403, 'super_admin_required']);
-    expect(errorOf(await admin.request('POST', `/api/v1/users/${ids.admin}/sso-identities`, { subject: 'mine' }))).toEqual([403, 'self_service_required']);
     const scoped = await signedIn('scoped');
-    expect(errorOf(await scoped.request('POST', `/api/v1/users/${ids.bob}/sso-identities`, { subject: 'bob-at-idp' }))).toEqual([404, 'user_not_found']);
+    expect(errorOf(await scoped.request('GET', `/api/v1/users/${ids.bob}/sso-identities`))).toEqual([404, 'user_not_found']);
     expect((await scoped.request('GET', path)).statusCode).toBe(200);
 
     const query = (subject: string) => `${path}?issuer=${encodeURIComponent(ISSUER)}&subject=${subject}`;
     expect(errorOf(await admin.request('DELETE', query('nobody')))).toEqual([404, 'sso_identity_not_found']);
     expect(errorOf(await admin.request('DELETE', path))).toEqual([400, 'validation_error']);
+    // Removing it ends the sessions it may have opened.
     expect((await admin.request('DELETE', query('alice-at-idp'))).statusCode).toBe(204);
     expect(await manager.context.db('auth_oidc_identities')).toHaveLength(0);
+    expect((await alice.request('GET', '/api/v1/auth/me')).statusCode).toBe(401);
     const actions = (await manager.context.db('audit_log').whereIn('action', ['user.sso_link', 'user.sso_unlink'])).map((r) => [r.action, r.username, JSON.parse(r.details).subject]);
     expect(actions).toEqual([
-      ['user.sso_link', 'admin', 'alice-at-idp'],
+      ['user.sso_link', 'root', 'alice-at-idp'],
       ['user.sso_unlink', 'admin', 'alice-at-idp']
     ]);
+  });
+
+  it('an admin does not remove the last way into an account without a password; links made by email before are marked', async () => {
+    const { db } = manager.context;
+    await db('users').where({ id: ids.bob }).update({ password_hash: null });
+    // A link from before explicit linking (made by a matching email): the column default marks it.
+    await db('auth_oidc_identities').insert({ issuer: ISSUER, subject: 'bob-at-idp', user_id: ids.bob, created_at: new Date().toISOString() });
+    const admin = await signedIn('admin');
+    const path = `/api/v1/users/${ids.bob}/sso-identities`;
+    expect((await admin.request('GET', path)).result).toEqual([{ issuer: ISSUER, subject: 'bob-at-idp', source: 'email_match', created_at: expect.any(String) }]);
+    expect(errorOf(await admin.request('DELETE', `${path}?issuer=${encodeURIComponent(ISSUER)}&subject=bob-at-idp`))).toEqual([409, 'last_sign_in_method']);
+    // Once the admin has set a password, it can go.
+    expect((await admin.request('PUT', `/api/v1/users/${ids.bob}`, { password: 'Fresh-Passw0rd' })).statusCode).toBe(200);
+    expect((await admin.request('DELETE', `${path}?issuer=${encodeURIComponent(ISSUER)}&subject=bob-at-idp`)).statusCode).toBe(204);
   });
 });

@@ -99,6 +99,43 @@ describe.each(testDatabases())('the form login of an MFA user on %s', (kind) => 
     expect(await manager.context.db('auth_sessions')).toHaveLength(1); // only the enrolment's
   });
 
+  it('a pending code step ends with Back (its challenge too) and with any other sign-in in the browser', async () => {
+    // Back: the challenge row goes, so the cookie is no use even if copied.
+    const first = await passwordStep();
+    const sealed = first.browser.cookies.get(COOKIE)!;
+    const cancelled = await first.browser.request('DELETE', '/api/v1/auth/mfa/verify');
+    expect(cancelled.statusCode).toBe(204);
+    expect(first.browser.cookies.has(COOKIE)).toBe(false);
+    first.browser.cookies.set(COOKIE, sealed);
+    expect((await verify(first.browser, { code: await nextCode() })).result).toMatchObject({ error_code: 'invalid_challenge' });
+    expect(first.browser.cookies.has(COOKIE)).toBe(false);
+
+    // The next person at a shared browser signs in (or fails to): mona's code step is over.
+    await seedUser(manager, 'nils', 'viewer');
+    for (const login of [
+      (b: Browser) => b.login('nils', 'Wrong-Passw0rd'),
+      (b: Browser) => b.login('nils'),
+      (b: Browser) => b.request('POST', '/api/v1/auth/login-form', new URLSearchParams({ username: 'nils', password: PASSWORD }).toString(), FORM_HEADERS)
+    ]) {
+      const { browser } = await passwordStep();
+      expect(browser.cookies.has(COOKIE)).toBe(true);
+      await login(browser);
+      expect(browser.cookies.has(COOKIE)).toBe(false);
+    }
+  });
+
+  it('an unreadable or duplicated challenge cookie is cleared with the refusal', async () => {
+    const { browser } = await passwordStep();
+    const res = await manager.server.inject({
+      method: 'POST',
+      url: '/api/v1/auth/mfa/verify',
+      payload: { code: await nextCode() },
+      headers: { cookie: `${COOKIE}=${browser.cookies.get(COOKIE)}; ${COOKIE}=${browser.cookies.get(COOKIE)}` }
+    });
+    expect(res.result).toMatchObject({ error_code: 'invalid_challenge' });
+    expect(setCookie(res, COOKIE)).toMatch(/Max-Age=0|Expires=Thu, 01 Jan 1970/);
+  });
+
   it('counts wrong codes towards the same per-user limit as the JSON code step', async () => {
     const { browser } = await passwordStep();
     for (let i = 0; i < MFA_FAILURES_PER_USER; i++) expect((await verify(browser, { code: '000000' })).statusCode).toBe(401);

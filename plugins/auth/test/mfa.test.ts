@@ -133,6 +133,39 @@ describe.each(testDatabases())('TOTP MFA on %s', (kind) => {
     expect((await browser.request('GET', '/api/v1/auth/me')).result).toMatchObject({ recovery_codes_left: 0 });
   });
 
+  it('a code step reached with the old password cannot be finished after a password reset or change', async () => {
+    const userId = await seedUser(env.manager, 'olga', 'viewer');
+    await seedUser(env.manager, 'boss', 'admin');
+    const owner = new Browser(env.manager);
+    await owner.login('olga');
+    const { secret, recovery } = await enrol(owner);
+    const code = await currentTotp(secret, new Date(Date.now() + STEP_MS));
+    // An administrator's reset (the thief's codes are recovery codes: no clock, and valid).
+    const first = await (async () => {
+      const thief = new Browser(env.manager);
+      const started = (await thief.login('olga')).result as { challenge_token: string };
+      return { thief, challenge_token: started.challenge_token };
+    })();
+    const admin = new Browser(env.manager);
+    await admin.login('boss');
+    expect((await admin.request('PUT', `/api/v1/users/${userId}`, { password: 'Reset-Passw0rd' })).statusCode).toBe(200);
+    const refused = await first.thief.request('POST', '/api/v1/auth/mfa/verify', { challenge_token: first.challenge_token, code: recovery[0] });
+    expect([refused.statusCode, (refused.result as { error_code: string }).error_code]).toEqual([401, 'invalid_challenge']);
+    // The owner's own change.
+    const owner2 = new Browser(env.manager);
+    const { challenge_token } = (await owner2.login('olga', 'Reset-Passw0rd')).result as { challenge_token: string };
+    expect((await owner2.request('POST', '/api/v1/auth/mfa/verify', { challenge_token, code })).statusCode).toBe(200);
+    const second = await (async () => {
+      const thief = new Browser(env.manager);
+      const started = (await thief.login('olga', 'Reset-Passw0rd')).result as { challenge_token: string };
+      return { thief, challenge_token: started.challenge_token };
+    })();
+    expect((await owner2.request('POST', '/api/v1/auth/change-password', { current_password: 'Reset-Passw0rd', new_password: 'Owner-Passw0rd' })).statusCode).toBe(200);
+    const late = await second.thief.request('POST', '/api/v1/auth/mfa/verify', { challenge_token: second.challenge_token, code: recovery[1] });
+    expect([late.statusCode, (late.result as { error_code: string }).error_code]).toEqual([401, 'invalid_challenge']);
+    expect(await env.manager.context.db('auth_sessions').where({ user_id: userId })).toHaveLength(1);
+  });
+
   it('answers 429 after 5 wrong codes for a user, without locking the password', async () => {
     await seedUser(env.manager, 'olga', 'viewer');
     const browser = new Browser(env.manager);

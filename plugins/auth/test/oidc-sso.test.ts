@@ -4,6 +4,7 @@ import users from '@bilbycast/users';
 import auth from '../src';
 import { OidcAccounts, type OidcOutcome } from '../src/services/oidc-accounts';
 import { SsoIdentityStore } from '../src/services/sso-identities';
+import { currentTotp } from '../src/services/totp';
 import { Browser, PASSWORD, seedUser } from './auth-harness';
 
 // The provider redirects the "browser" here; tests replay that request with server.inject.
@@ -98,15 +99,25 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     expect((await viewer.request('PUT', '/api/v1/auth/oidc/client-secret', { client_secret: 'x' })).statusCode).toBe(403);
   });
 
-  /** Signs `username` in with their password and links the provider account `accountId` to them; the final redirect. */
-  async function linkThroughProvider(browser: Browser, accountId: string, payload: object = {}) {
-    const started = await browser.request('POST', '/api/v1/auth/sso-identities/link', payload);
+  /** Asks to link in `browser` (with `proof`); the URL that starts the link flow. */
+  async function startLink(browser: Browser, proof: object = { current_password: PASSWORD }): Promise<string> {
+    const started = await browser.request('POST', '/api/v1/auth/sso-identities/link', proof);
     expect(started.statusCode).toBe(200);
     const location = (started.result as { location: string }).location;
-    expect(location).toBe('/api/v1/auth/oidc/login?next=%2Faccount');
-    const start = await browser.request('GET', location);
+    expect(location).toMatch(/^\/api\/v1\/auth\/oidc\/login\?next=%2Faccount&link=[\w-]{22}$/);
+    return location;
+  }
+
+  /** Goes through the provider as `accountId` from `startUrl`; the manager's answer to the callback. */
+  async function flow(browser: Browser, startUrl: string, accountId: string) {
+    const start = await browser.request('GET', startUrl);
     expect(start.statusCode).toBe(302);
     return callback(browser, await signInAtOidcProvider(String(start.headers.location), { accountId }));
+  }
+
+  /** Links the provider account `accountId` to the user signed in in `browser`; the final redirect. */
+  async function linkThroughProvider(browser: Browser, accountId: string, proof?: object) {
+    return flow(browser, await startLink(browser, proof), accountId);
   }
 
   it('never links an account by its email: a first SSO login of a matching email is refused, and binds nothing', async () => {
@@ -142,7 +153,7 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     expect(alice.cookies.has('bilbycast_oidc_link')).toBe(false);
     expect((await alice.request('GET', '/api/v1/auth/me')).result).toMatchObject({ username: 'alice', role: 'viewer' });
     const identities = (await alice.request('GET', '/api/v1/auth/sso-identities')).result as { issuer: string; subject: string }[];
-    expect(identities).toEqual([{ issuer: provider.issuer, subject: 'alice-sub', created_at: expect.any(String) }]);
+    expect(identities).toEqual([{ issuer: provider.issuer, subject: 'alice-sub', source: 'user', created_at: expect.any(String) }]);
     const audit = await manager.context.db('audit_log').where({ action: 'auth.oidc_link' });
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ username: 'alice' });
@@ -156,20 +167,29 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     expect((await new Browser(manager).login('alice')).statusCode).toBe(200);
   });
 
-  it('asks for the current password once the sign-in is not recent, and refuses API tokens and an unconfigured provider', async () => {
+  it('asks for every factor the account has — the password even in a fresh session, and a code with MFA — and refuses API tokens and an unconfigured provider', async () => {
     const alice = new Browser(manager);
     await alice.login('alice');
     // No client secret yet: single sign-on is not available.
     const unconfigured = await alice.request('POST', '/api/v1/auth/sso-identities/link', {});
     expect([unconfigured.statusCode, (unconfigured.result as { error_code: string }).error_code]).toEqual([409, 'sso_not_configured']);
     await configureSecret();
-    await manager.context.db('auth_sessions').update({ created_at: new Date(Date.now() - 3_600_000).toISOString() });
-    const stale = await alice.request('POST', '/api/v1/auth/sso-identities/link', {});
-    expect([stale.statusCode, (stale.result as { error_code: string }).error_code]).toEqual([403, 'reauthentication_required']);
+    // A fresh session is not enough (it may be a stolen cookie).
+    const fresh = await alice.request('POST', '/api/v1/auth/sso-identities/link', {});
+    expect([fresh.statusCode, (fresh.result as { error_code: string }).error_code]).toEqual([403, 'reauthentication_required']);
     expect(alice.cookies.has('bilbycast_oidc_link')).toBe(false);
     const wrong = await alice.request('POST', '/api/v1/auth/sso-identities/link', { current_password: 'Not-it-1' });
     expect([wrong.statusCode, (wrong.result as { error_code: string }).error_code]).toEqual([400, 'wrong_password']);
-    expect((await linkThroughProvider(alice, 'alice-sub', { current_password: PASSWORD })).headers.location).toBe('/account?sso=linked');
+
+    // With MFA on, a code too.
+    const { secret } = (await alice.request('POST', '/api/v1/auth/mfa/totp/setup', {})).result as { secret: string };
+    expect((await alice.request('POST', '/api/v1/auth/mfa/totp/confirm', { code: await currentTotp(secret) })).statusCode).toBe(200);
+    const noCode = await alice.request('POST', '/api/v1/auth/sso-identities/link', { current_password: PASSWORD });
+    expect([noCode.statusCode, (noCode.result as { error_code: string }).error_code]).toEqual([403, 'mfa_code_required']);
+    const badCode = await alice.request('POST', '/api/v1/auth/sso-identities/link', { current_password: PASSWORD, code: '000000' });
+    expect([badCode.statusCode, (badCode.result as { error_code: string }).error_code]).toEqual([400, 'invalid_code']);
+    const next = await currentTotp(secret, new Date(Date.now() + 30_000));
+    expect((await linkThroughProvider(alice, 'alice-sub', { current_password: PASSWORD, code: next })).headers.location).toBe('/account?sso=linked');
 
     const created = await alice.request('POST', '/api/v1/auth/tokens', { name: 'script', current_password: PASSWORD });
     expect(created.statusCode).toBe(201);
@@ -181,20 +201,53 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     expect(await manager.context.db('auth_oidc_identities')).toHaveLength(1);
   });
 
+  it('a passwordless account links with a recent sign-in; the provider is asked for a fresh sign-in', async () => {
+    await configureSecret();
+    const alice = new Browser(manager);
+    await alice.login('alice');
+    await manager.context.db('users').where({ username_key: 'alice' }).update({ password_hash: null });
+    const start = await alice.request('GET', await startLink(alice, {}));
+    expect(new URL(String(start.headers.location)).searchParams.get('prompt')).toBe('login');
+    // A plain SSO login does not force the provider's sign-in page.
+    expect(new URL(String((await new Browser(manager).request('GET', '/api/v1/auth/oidc/login')).headers.location)).searchParams.get('prompt')).toBeNull();
+    await manager.context.db('auth_sessions').update({ created_at: new Date(Date.now() - 3_600_000).toISOString() });
+    const stale = await alice.request('POST', '/api/v1/auth/sso-identities/link', {});
+    expect([stale.statusCode, (stale.result as { error_code: string }).error_code]).toEqual([403, 'reauthentication_required']);
+  });
+
+  it('links only from the flow the link request started: an abandoned intent turns no later SSO login into a link', async () => {
+    await configureSecret();
+    const alice = new Browser(manager);
+    await alice.login('alice');
+    await startLink(alice);
+    // Later, a login forced on this browser (or a colleague's at a shared desk) with another provider account.
+    const later = await callback(alice, await throughProvider(alice, 'carol-sub'));
+    expect(later.headers.location).toBe('/login?error=sso_not_linked');
+    expect(alice.cookies.has('bilbycast_oidc_link')).toBe(false);
+    expect(await manager.context.db('auth_oidc_identities')).toHaveLength(0);
+    // Signing out ends an unfinished link too.
+    await startLink(alice);
+    expect(alice.cookies.has('bilbycast_oidc_link')).toBe(true);
+    await alice.request('POST', '/api/v1/auth/logout');
+    expect(alice.cookies.has('bilbycast_oidc_link')).toBe(false);
+  });
+
   it('refuses a link whose intent is replayed in another session or outlives its session, and an identity linked to someone else', async () => {
     await configureSecret();
     // The intent cookie names the session that asked: carried into another signed-in browser, it links nothing.
     const alice = new Browser(manager);
     await alice.login('alice');
-    expect((await alice.request('POST', '/api/v1/auth/sso-identities/link', {})).statusCode).toBe(200);
+    const aliceLink = await startLink(alice);
     const root = new Browser(manager);
     await root.login('root');
     root.cookies.set('bilbycast_oidc_link', alice.cookies.get('bilbycast_oidc_link')!);
-    const replayed = await callback(root, await throughProvider(root, 'carol-sub'));
+    const replayed = await flow(root, aliceLink, 'carol-sub');
     expect(replayed.headers.location).toBe('/account?sso_error=link_session_ended');
-    // Signed out before the provider answered: nothing is linked either.
+    // Signed out before the provider answered (the intent kept, as if copied back): nothing is linked either.
+    const intent = alice.cookies.get('bilbycast_oidc_link')!;
     await alice.request('POST', '/api/v1/auth/logout');
-    const ended = await callback(alice, await throughProvider(alice, 'carol-sub'));
+    alice.cookies.set('bilbycast_oidc_link', intent);
+    const ended = await flow(alice, aliceLink, 'carol-sub');
     expect(ended.headers.location).toBe('/account?sso_error=link_session_ended');
     expect(await manager.context.db('auth_oidc_identities')).toHaveLength(0);
 
@@ -206,8 +259,11 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     await bob.login('bob');
     expect((await linkThroughProvider(bob, 'carol-sub')).headers.location).toBe('/account?sso_error=linked_elsewhere');
     expect((await manager.context.db('auth_oidc_identities')).map((r) => r.subject)).toEqual(['carol-sub']);
-    const reasons = (await manager.context.db('audit_log').where({ action: 'auth.oidc_link_failed' })).map((r) => JSON.parse(r.details).reason);
-    expect(reasons).toEqual(['link_session_ended', 'link_session_ended', 'linked_elsewhere']);
+    const failures = await manager.context.db('audit_log').where({ action: 'auth.oidc_link_failed' }).orderBy('id');
+    expect(failures.map((r) => JSON.parse(r.details).reason)).toEqual(['link_session_ended', 'link_session_ended', 'linked_elsewhere']);
+    // Each names the user who asked.
+    const ids = Object.fromEntries((await manager.context.db('users').select('id', 'username')).map((u) => [u.username, u.id]));
+    expect(failures.map((r) => r.target_id)).toEqual([ids.alice, ids.alice, ids.bob]);
   });
 
   it('removes an own identity, but not the only way a passwordless account signs in', async () => {
@@ -224,10 +280,14 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     const last = await alice.request('DELETE', query('alice-sub'));
     expect([last.statusCode, (last.result as { error_code: string }).error_code]).toEqual([409, 'last_sign_in_method']);
     expect(await db('auth_oidc_identities')).toHaveLength(1);
-    // With a second identity, one may go.
-    await db('auth_oidc_identities').insert({ issuer: provider.issuer, subject: 'alice-2', user_id: (await db('users').where({ username_key: 'alice' }).first()).id, created_at: new Date().toISOString() });
+    // An identity at another issuer (an old provider) is no way in, so it does not count.
+    const aliceId = (await db('users').where({ username_key: 'alice' }).first()).id;
+    await db('auth_oidc_identities').insert({ issuer: 'https://old-idp.example', subject: 'alice-old', user_id: aliceId, source: 'admin', created_at: new Date().toISOString() });
+    expect((await alice.request('DELETE', query('alice-sub'))).statusCode).toBe(409);
+    // With a second identity at the provider, one may go.
+    await db('auth_oidc_identities').insert({ issuer: provider.issuer, subject: 'alice-2', user_id: aliceId, source: 'admin', created_at: new Date().toISOString() });
     expect((await alice.request('DELETE', query('alice-sub'))).statusCode).toBe(204);
-    expect((await db('auth_oidc_identities')).map((r) => r.subject)).toEqual(['alice-2']);
+    expect((await db('auth_oidc_identities')).map((r) => r.subject).sort()).toEqual(['alice-2', 'alice-old']);
     expect(await db('audit_log').where({ action: 'auth.oidc_unlink' })).toHaveLength(1);
     // The removed identity signs in no more.
     const sso = new Browser(manager);
@@ -294,28 +354,25 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     expect(await db('auth_oidc_identities').where({ issuer, subject: 'CASE-SUB' })).toHaveLength(0);
   });
 
-  it('takes a binding made meanwhile by a concurrent first login of the same subject, creating no second user', async () => {
+  it('with auto_create, takes the user a concurrent first login of the same subject created, creating no second one', async () => {
     const { db, secrets, audit } = manager.context;
     const settings = { issuer: provider.issuer, client_id: provider.clientId, redirect_url: REDIRECT, scopes: ['openid'], label: 'SSO', role_map: {}, default_role: 'viewer' as const };
-    const identities = new SsoIdentityStore(db);
-    for (const [sub, email] of [['dana-sub', 'dana@example.com']] as const) {
-      const accounts = new OidcAccounts(db, secrets, audit, { ...settings, auto_create: true }, identities);
-      const claims = { sub, email, email_verified: true, name: 'Someone' };
-      const lookup = accounts.usersByEmail.bind(accounts);
-      let first: OidcOutcome | undefined;
-      // The other login runs to completion between this one's email lookup and its binding.
-      jest.spyOn(accounts, 'usersByEmail').mockImplementationOnce(async (address) => {
-        const found = await lookup(address);
-        first = await accounts.resolve(claims, '127.0.0.1');
-        return found;
-      });
-      const second = await accounts.resolve(claims, '127.0.0.1');
-      expect(first).toHaveProperty('user.id');
-      expect(second).toEqual(first);
-      expect(await db('auth_oidc_identities').where({ subject: sub })).toHaveLength(1);
-      expect(await db('users').whereRaw('lower(email) = ?', [email])).toHaveLength(1);
-      expect(await db('audit_log').where({ action: 'auth.oidc_link' }).andWhere('details', 'like', `%${sub}%`)).toHaveLength(1);
-    }
+    const accounts = new OidcAccounts(db, secrets, audit, { ...settings, auto_create: true }, new SsoIdentityStore(db));
+    const claims = { sub: 'dana-sub', email: 'dana@example.com', email_verified: true, name: 'Someone' };
+    const lookup = accounts.usersByEmail.bind(accounts);
+    let first: OidcOutcome | undefined;
+    // The other login runs to completion between this one's email lookup and its own user's creation.
+    jest.spyOn(accounts, 'usersByEmail').mockImplementationOnce(async (address) => {
+      const found = await lookup(address);
+      first = await accounts.resolve(claims, '127.0.0.1');
+      return found;
+    });
+    const second = await accounts.resolve(claims, '127.0.0.1');
+    expect(first).toHaveProperty('user.id');
+    expect(second).toEqual(first);
+    expect(await db('auth_oidc_identities').where({ subject: 'dana-sub' })).toHaveLength(1);
+    expect(await db('users').whereRaw('lower(email) = ?', ['dana@example.com'])).toHaveLength(1);
+    expect(await db('audit_log').where({ action: 'auth.oidc_link' }).andWhere('details', 'like', '%dana-sub%')).toHaveLength(1);
   });
 
   it('creates an account for a verified email with auto_create, with the default role, and reuses its binding', async () => {

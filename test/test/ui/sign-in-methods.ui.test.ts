@@ -1,7 +1,7 @@
 import { signInAtOidcProvider, startOidcProvider, testDatabases, type OidcTestProvider } from '@bilbycast/tests';
 import type { Page } from 'playwright-core';
 import { currentTotp } from '../../../plugins/auth/src/services/totp';
-import { Session, uiEnv, type UiTestEnv } from './ui-harness';
+import { PASSWORD, Session, uiEnv, type UiTestEnv } from './ui-harness';
 
 jest.setTimeout(60_000);
 
@@ -60,6 +60,10 @@ describe.each(testDatabases().slice(0, 1))('UI: sign-in methods (%s)', (kind) =>
     const section = page.getByRole('region', { name: 'Single sign-on' });
     await section.getByText('No identity provider account is linked to you.').waitFor();
     await throughProvider(page, 'alice-at-idp');
+    // A fresh sign-in is not enough: the password is asked for.
+    await section.getByRole('button', { name: 'Link Company SSO account' }).click();
+    await section.getByRole('alert').getByText('Enter your current password to make this change').waitFor();
+    await section.getByLabel('Current password').fill(PASSWORD);
     await section.getByRole('button', { name: 'Link Company SSO account' }).click();
     await section.getByRole('status').getByText('Your Company SSO account is linked.').waitFor();
     expect(new URL(page.url()).pathname).toBe('/account');
@@ -77,12 +81,12 @@ describe.each(testDatabases().slice(0, 1))('UI: sign-in methods (%s)', (kind) =>
     expect((await env.t.admin.request('GET', `/api/v1/users/${(await env.t.manager.context.db('users').where({ username_key: 'alice' }).first()).id}/sso-identities`)).result).toEqual([]);
   });
 
-  test('an admin resets a user’s lost MFA and links an identity for them from the users page', async () => {
+  test('a super_admin resets a user’s lost MFA and links an identity for them from the users page', async () => {
     const bobId = await env.user('bob', 'viewer');
     const bob = await Session.login(env.t.manager, 'bob');
     const { secret } = (await bob.request('POST', '/api/v1/auth/mfa/totp/setup', {})).result as { secret: string };
     expect((await bob.request('POST', '/api/v1/auth/mfa/totp/confirm', { code: await currentTotp(secret) })).statusCode).toBe(200);
-    await env.user('carl', 'admin');
+    await env.user('carl', 'super_admin');
 
     const { page } = await env.signIn('carl', '/admin/users');
     const row = page.locator('[data-testid="user-row"][data-username="bob"]');
@@ -101,7 +105,8 @@ describe.each(testDatabases().slice(0, 1))('UI: sign-in methods (%s)', (kind) =>
     await dialog.getByRole('table', { name: 'Single sign-on identities of bob' }).getByText('bob-at-idp').waitFor();
     // Linked elsewhere: the server's refusal is shown.
     const other = await env.user('dora', 'viewer');
-    expect((await env.t.admin.request('POST', `/api/v1/users/${other}/sso-identities`, { subject: 'dora-at-idp' })).statusCode).toBe(201);
+    const root = await Session.login(env.t.manager, 'root');
+    expect((await root.request('POST', `/api/v1/users/${other}/sso-identities`, { subject: 'dora-at-idp' })).statusCode).toBe(201);
     await dialog.getByLabel('Subject at the identity provider').fill('dora-at-idp');
     await dialog.getByRole('button', { name: 'Link', exact: true }).click();
     await dialog.getByRole('alert').getByText('That identity is already linked to another user').waitFor();

@@ -94,11 +94,13 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
           let keep: string | undefined;
           if (caller.session_id) {
             const fresh = await deps.sessions.create(user.id, { ip: request.clientIp, user_agent: request.headers['user-agent'] as string | undefined });
+            if (!fresh) throw apiError(401, 'unauthorized', 'Your account can no longer sign in');
             request.cookieAuth.set({ sid: fresh.secret });
             keep = fresh.id;
           }
           // Addresses known for the old password are known no more; this one is, again.
           await deps.limits.forgetAddresses(user.id);
+          await deps.mfa.forgetChallenges(user.id);
           await deps.limits.rememberAddress(request.clientIp, user.id);
           const ended = await deps.sessions.revokeAllForUser(user.id, keep);
           const tokensRevoked = keep_api_tokens ? 0 : await deps.tokens.revokeAllForUser(user.id);

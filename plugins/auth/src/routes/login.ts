@@ -10,6 +10,7 @@ import { rateLimited, type LoginLimits } from '../services/login-limits';
 import type { MfaStore } from '../services/mfa';
 import type { SessionStore } from '../services/sessions';
 import { accountView, type AccountRow } from '../services/account-view';
+import { LINK_INTENT_COOKIE } from './sso-identities';
 
 /** An argon2id hash of a random string, verified for unknown users so that timing reveals nothing. */
 let dummyHash: Promise<string> | undefined;
@@ -69,9 +70,12 @@ export async function startSession(
   request: Request,
   h: ResponseToolkit,
   user: AccountRow,
-  how: string
-): Promise<{ csrfToken: string; failedSignIns: number }> {
-  const session = await deps.sessions.create(user.id, { ip: request.clientIp, user_agent: request.headers['user-agent'] as string | undefined });
+  how: string,
+  password?: Parameters<SessionStore['create']>[2]
+): Promise<{ csrfToken: string; failedSignIns: number } | null> {
+  const session = await deps.sessions.create(user.id, { ip: request.clientIp, user_agent: request.headers['user-agent'] as string | undefined }, password);
+  // Null: the password was reset, or the account disabled, while this sign-in was under way.
+  if (!session) return null;
   request.cookieAuth.set({ sid: session.secret });
   const csrfToken = crypto.randomBytes(16).toString('hex');
   h.state(CSRF_COOKIE, csrfToken);
@@ -117,14 +121,17 @@ export function loginRoutes(deps: LoginDeps): ServerRoute[] {
         validate: { payload: credentialsSchema },
         handler: async (request, h) => {
           const { username, password } = request.payload as { username: string; password: string };
+          // Whatever the outcome, a code step left over from an earlier sign-in in this browser is over.
+          h.unstate(MFA_CHALLENGE_COOKIE);
           const outcome = await checkPassword(deps, request, username, password);
           if (outcome.kind === 'rate_limited') throw rateLimited(outcome.retryAfter, 'Too many login attempts. Try again later.');
           if (outcome.kind === 'invalid') throw apiError(401, 'invalid_credentials', 'Invalid credentials');
           // An enrolled user gets a single-use challenge for the code step, and no session yet.
           if (await deps.mfa.enabled(outcome.user.id)) {
-            return { mfa_required: true, challenge_token: await deps.mfa.createChallenge(outcome.user.id) };
+            return { mfa_required: true, challenge_token: await deps.mfa.createChallenge(outcome.user.id, outcome.user.password_hash) };
           }
-          const started = await startSession(deps, request, h, outcome.user, 'password');
+          const started = await startSession(deps, request, h, outcome.user, 'password', { hash: outcome.user.password_hash });
+          if (!started) throw apiError(401, 'invalid_credentials', 'Invalid credentials');
           return { user: accountView(outcome.user, false), csrf_token: started.csrfToken, failed_sign_ins_since_last_login: started.failedSignIns };
         }
       }
@@ -144,16 +151,17 @@ export function loginRoutes(deps: LoginDeps): ServerRoute[] {
         },
         handler: async (request, h) => {
           const { username, password, next } = request.payload as { username: string; password: string; next?: string };
+          h.unstate(MFA_CHALLENGE_COOKIE);
           const outcome = await checkPassword(deps, request, username, password);
           if (outcome.kind === 'rate_limited') return h.redirect('/login?error=rate_limited').code(303);
           if (outcome.kind === 'invalid') return h.redirect('/login?error=invalid').code(303);
           if (await deps.mfa.enabled(outcome.user.id)) {
             // The challenge waits in a sealed cookie, never in a URL; `next` is stored with it.
-            h.state(MFA_CHALLENGE_COOKIE, { challenge: await deps.mfa.createChallenge(outcome.user.id, safeNext(next)) });
+            h.state(MFA_CHALLENGE_COOKIE, { challenge: await deps.mfa.createChallenge(outcome.user.id, outcome.user.password_hash, safeNext(next)) });
             return h.redirect(MFA_STEP_PAGE).code(303);
           }
-          await startSession(deps, request, h, outcome.user, 'password');
-          return h.redirect(safeNext(next)).code(303);
+          const started = await startSession(deps, request, h, outcome.user, 'password', { hash: outcome.user.password_hash });
+          return h.redirect(started ? safeNext(next) : '/login?error=invalid').code(303);
         }
       }
     },
@@ -169,6 +177,8 @@ export function loginRoutes(deps: LoginDeps): ServerRoute[] {
           if (caller.session_id) await deps.sessions.revoke(caller.user.id, caller.session_id);
           request.cookieAuth.clear();
           h.unstate(CSRF_COOKIE);
+          // A link to single sign-on asked for in this session, and never finished, ends with it.
+          h.unstate(LINK_INTENT_COOKIE);
           await deps.manager.audit.record({ action: 'auth.logout', user_id: caller.user.id, username: caller.user.username, ip: request.clientIp });
           return { success: true };
         }

@@ -107,6 +107,21 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
       }
     },
     {
+      method: 'DELETE',
+      path: '/api/v1/auth/mfa/verify',
+      options: {
+        tags: ['api', 'auth', 'mfa'],
+        description: "Cancel the form sign-in's pending code step: its challenge ends and its cookie is cleared",
+        plugins: { bilbycast: { access: 'public' } },
+        handler: async (request, h) => {
+          const token = challengeFromCookie(request);
+          if (token) await deps.mfa.consumeChallenge(token);
+          h.unstate(MFA_CHALLENGE_COOKIE);
+          return h.response().code(204);
+        }
+      }
+    },
+    {
       method: 'POST',
       path: '/api/v1/auth/mfa/verify',
       options: {
@@ -120,9 +135,10 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
           const ip = request.clientIp;
           const cookieChallenge = challenge_token === undefined ? challengeFromCookie(request) : undefined;
           const token = challenge_token ?? cookieChallenge;
-          // The cookie goes once its challenge is used up or refused; after a wrong code it stays for another try.
+          // The cookie goes once its challenge is used up or refused (an unreadable or duplicated
+          // cookie too); after a wrong code it stays for another try.
           const forgetCookieChallenge = () => {
-            if (cookieChallenge !== undefined) h.unstate(MFA_CHALLENGE_COOKIE);
+            if (challenge_token === undefined) h.unstate(MFA_CHALLENGE_COOKIE);
           };
           const challenge = token ? await deps.mfa.challengeUser(token) : null;
           if (!token || !challenge) {
@@ -149,7 +165,14 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
           if (check.via === 'recovery_code') {
             await audit.record({ action: 'auth.mfa_recovery_code_used', user_id: user.id, username: user.username, ip });
           }
-          const started = await startSession(deps, request, h, user, check.via === 'totp' ? 'password+totp' : 'password+recovery_code');
+          const started = await startSession(deps, request, h, user, check.via === 'totp' ? 'password+totp' : 'password+recovery_code', {
+            check: challenge.passwordCheck
+          });
+          if (!started) {
+            // The password was reset (or the account disabled) since the password step.
+            await audit.record({ action: 'auth.login_failed', user_id: user.id, username: user.username, ip, outcome: 'failure', details: { reason: 'credentials_changed', step: 'mfa' } });
+            throw apiError(401, 'invalid_credentials', 'Invalid credentials');
+          }
           return {
             user: accountView(user, true),
             csrf_token: started.csrfToken,

@@ -56,7 +56,8 @@ export async function registerOidc(server: Server, deps: OidcDeps & { secure: bo
     providerParams: (request: Request) => {
       const nonce = crypto.randomBytes(32).toString('base64url');
       request.plugins.bilbycastOidc = { nonce };
-      return { nonce };
+      // Linking asks the provider for a fresh sign-in: not whoever happens to be signed in there.
+      return request.query.link ? { nonce, prompt: 'login' } : { nonce };
     }
   });
   // Bell answers the first visit with its redirect to the provider; the nonce rides along.
@@ -79,15 +80,23 @@ type OidcDeps = LoginDeps & { settings: OidcSettings; accounts: OidcAccounts; id
 
 function oidcRoutes(deps: OidcDeps): ServerRoute[] {
   const { settings, accounts, manager } = deps;
+  /** The link this callback completes: the intent set by the link request, when this flow is the one it started. */
+  const linkIntent = (request: Request): LinkIntent | undefined => {
+    const intent = request.state[LINK_INTENT_COOKIE] as LinkIntent | undefined;
+    if (!intent) return undefined;
+    // A provider error has no flow to compare with: the link that was asked for failed.
+    if (!request.auth.isAuthenticated) return intent;
+    const query = (request.auth.credentials as { query?: { link?: unknown } }).query;
+    return query?.link === intent.link_id ? intent : undefined;
+  };
   const fail = async (request: Request, h: ResponseToolkit, reason: string, detail?: string) => {
-    const linking = Boolean(request.state[LINK_INTENT_COOKIE]);
-    await manager.audit.record({ action: linking ? 'auth.oidc_link_failed' : 'auth.oidc_failed', ip: request.clientIp, outcome: 'failure', details: { reason, detail } });
-    manager.logger.warn({ reason, detail }, linking ? 'SSO identity not linked' : 'SSO login refused');
+    const intent = linkIntent(request);
+    const who = intent ? { user_id: intent.user_id, target_type: 'user', target_id: intent.user_id } : {};
+    await manager.audit.record({ action: intent ? 'auth.oidc_link_failed' : 'auth.oidc_failed', ...who, ip: request.clientIp, outcome: 'failure', details: { reason, detail } });
+    manager.logger.warn({ reason, detail }, intent ? 'SSO identity not linked' : 'SSO login refused');
     h.unstate(NONCE_COOKIE);
-    if (linking) {
-      h.unstate(LINK_INTENT_COOKIE);
-      return h.redirect(`/account?sso_error=${reason === 'linked_elsewhere' || reason === 'link_session_ended' ? reason : 'sso_failed'}`).code(303);
-    }
+    h.unstate(LINK_INTENT_COOKIE);
+    if (intent) return h.redirect(`/account?sso_error=${reason === 'linked_elsewhere' || reason === 'link_session_ended' ? reason : 'sso_failed'}`).code(303);
     return h.redirect(`/login?error=${reason === 'not_linked' ? 'sso_not_linked' : 'sso_failed'}`).code(303);
   };
   /** The callback of a link started by a signed-in user: binds the identity to them, signs nobody in. */
@@ -96,7 +105,7 @@ function oidcRoutes(deps: OidcDeps): ServerRoute[] {
     const sid = (request.state[SESSION_COOKIE] as { sid?: unknown } | undefined)?.sid;
     const caller = typeof sid === 'string' ? await deps.sessions.authenticate(sid, { touch: false }) : null;
     if (!caller || caller.session_id !== intent.session_id || caller.user.id !== intent.user_id) return fail(request, h, 'link_session_ended');
-    const outcome = await deps.identities.link(caller.user.id, settings.issuer, subject);
+    const outcome = await deps.identities.link(caller.user.id, settings.issuer, subject, 'user');
     if (outcome === 'linked_elsewhere') return fail(request, h, 'linked_elsewhere');
     h.unstate(NONCE_COOKIE);
     h.unstate(LINK_INTENT_COOKIE);
@@ -113,7 +122,7 @@ function oidcRoutes(deps: OidcDeps): ServerRoute[] {
     }
     return h.redirect('/account?sso=linked').code(303);
   };
-  const handler = async (request: Request, h: ResponseToolkit) => {
+  const callback = async (request: Request, h: ResponseToolkit) => {
     if (!request.auth.isAuthenticated) return fail(request, h, 'provider', request.auth.error?.message);
     if (!accounts.clientSecret) return fail(request, h, 'not_configured');
     const nonce = (request.state[NONCE_COOKIE] as { nonce?: string } | undefined)?.nonce;
@@ -125,15 +134,26 @@ function oidcRoutes(deps: OidcDeps): ServerRoute[] {
     } catch (err) {
       return fail(request, h, err instanceof OidcError ? err.code : 'invalid_id_token', (err as Error).message);
     }
-    const intent = request.state[LINK_INTENT_COOKIE] as LinkIntent | undefined;
+    const intent = linkIntent(request);
     if (intent) return link(request, h, intent, claims.sub);
+    // An intent left by a link that was never finished does not turn this login into a link.
+    h.unstate(LINK_INTENT_COOKIE);
     const outcome = await accounts.resolve(claims, request.clientIp);
     if ('refused' in outcome) return fail(request, h, outcome.refused);
     if (!accountUsable(outcome.user)) return fail(request, h, 'account_unusable');
     h.unstate(NONCE_COOKIE);
-    await startSession(deps, request, h, outcome.user, 'oidc');
+    if (!(await startSession(deps, request, h, outcome.user, 'oidc'))) return fail(request, h, 'account_unusable');
     const query = (request.auth.credentials as { query?: { next?: unknown } }).query;
     return h.redirect(safeNext(query?.next)).code(303);
+  };
+  // A database failure (or anything unforeseen) ends the flow with a clear refusal, not a 500 page.
+  const handler = async (request: Request, h: ResponseToolkit) => {
+    try {
+      return await callback(request, h);
+    } catch (err) {
+      manager.logger.error({ err }, 'SSO callback failed');
+      return fail(request, h, 'internal_error');
+    }
   };
   const bellRoute = (path: string, description: string): ServerRoute => ({
     method: 'GET',

@@ -1,9 +1,11 @@
+import crypto from 'node:crypto';
 import { apiError, callerOf, type ManagerContext } from '@bilbycast/core';
 import type { Request, Server, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import type { LoginLimits } from '../services/login-limits';
 import type { OidcAccounts } from '../services/oidc-accounts';
-import { requireRecentAuthentication } from '../services/reauthentication';
+import type { MfaStore } from '../services/mfa';
+import { requireAllFactors } from '../services/reauthentication';
 import type { SsoIdentityStore } from '../services/sso-identities';
 
 /**
@@ -18,6 +20,8 @@ export const LINK_INTENT_TTL_MS = 10 * 60_000;
 export interface LinkIntent {
   user_id: string;
   session_id: string;
+  /** Also carried by the link flow's own start URL: only that flow links, not any SSO login in this browser. */
+  link_id: string;
 }
 
 export function registerLinkIntentCookie(server: Server, options: { password: string; secure: boolean }): void {
@@ -37,7 +41,14 @@ export function registerLinkIntentCookie(server: Server, options: { password: st
 const identityQuery = Joi.object({ issuer: Joi.string().min(1).max(255).required(), subject: Joi.string().min(1).max(255).required() });
 
 /** The signed-in user's own single sign-on identities: list them, link one, remove one. */
-export function ssoIdentityRoutes(deps: { manager: ManagerContext; limits: LoginLimits; identities: SsoIdentityStore; oidc?: OidcAccounts }): ServerRoute[] {
+export function ssoIdentityRoutes(deps: {
+  manager: ManagerContext;
+  limits: LoginLimits;
+  mfa: MfaStore;
+  identities: SsoIdentityStore;
+  oidc?: OidcAccounts;
+  issuer: string | null;
+}): ServerRoute[] {
   const { db, audit } = deps.manager;
   const actor = (request: Request) => {
     const caller = callerOf(request);
@@ -60,16 +71,16 @@ export function ssoIdentityRoutes(deps: { manager: ManagerContext; limits: Login
       options: {
         tags: ['api', 'auth', 'sso'],
         description:
-          'Start linking an identity provider account to you: answers the URL to open, where you sign in at the provider; needs current_password (or a sign-in within ten minutes)',
+          'Start linking an identity provider account to you: answers the URL to open, where you sign in at the provider (asked to sign in afresh); needs current_password if you have one (else a sign-in within ten minutes) and, with MFA on, a current code',
         plugins: { bilbycast: { access: 'session' } },
-        validate: { payload: Joi.object({ current_password: Joi.string().min(1).max(128) }).allow(null) },
+        validate: { payload: Joi.object({ current_password: Joi.string().min(1).max(128), code: Joi.string().min(1).max(32) }).allow(null) },
         handler: async (request, h) => {
           if (!deps.oidc?.clientSecret) throw apiError(409, 'sso_not_configured', 'Single sign-on is not configured on this manager');
-          await requireRecentAuthentication({ db, limits: deps.limits }, request, (request.payload as { current_password?: string } | null)?.current_password);
+          await requireAllFactors({ db, limits: deps.limits, mfa: deps.mfa }, request, (request.payload as { current_password?: string; code?: string } | null) ?? {});
           const caller = callerOf(request);
-          const intent: LinkIntent = { user_id: caller.user.id, session_id: caller.session_id as string };
+          const intent: LinkIntent = { user_id: caller.user.id, session_id: caller.session_id as string, link_id: crypto.randomBytes(16).toString('base64url') };
           h.state(LINK_INTENT_COOKIE, intent);
-          return { location: `/api/v1/auth/oidc/login?next=${encodeURIComponent('/account')}` };
+          return { location: `/api/v1/auth/oidc/login?next=${encodeURIComponent('/account')}&link=${intent.link_id}` };
         }
       }
     },
@@ -83,7 +94,7 @@ export function ssoIdentityRoutes(deps: { manager: ManagerContext; limits: Login
         validate: { query: identityQuery },
         handler: async (request, h) => {
           const { issuer, subject } = request.query as { issuer: string; subject: string };
-          const removed = await deps.identities.unlink(callerOf(request).user.id, issuer, subject, { keepSignInMethod: true });
+          const removed = await deps.identities.unlink(callerOf(request).user.id, issuer, subject, { keepSignInMethod: deps.issuer });
           if (!removed) throw apiError(404, 'sso_identity_not_found', 'You have no such single sign-on identity');
           await audit.record({ action: 'auth.oidc_unlink', ...actor(request), details: { issuer, subject } });
           return h.response().code(204);

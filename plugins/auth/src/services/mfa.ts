@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { nowIso, parseJsonColumn, fromDbBoolean, type SecretBox } from '@bilbycast/core';
 import type { Knex } from 'knex';
+import { passwordCheck } from './sessions';
 import { generateRecoveryCodes, hashRecoveryCode, matchRecoveryCode } from './recovery-codes';
 import { hashSecret, newSecret } from './secret-tokens';
 import { generateTotpSecret, totpQrSvg, totpUri, verifyTotp } from './totp';
@@ -96,9 +97,11 @@ export class MfaStore {
     };
   }
 
-  /** Removes the user's TOTP secret and recovery codes; false when there were none. */
+  /** Removes the user's TOTP secret and recovery codes (and any unfinished enrolment); false when MFA was not on. */
   async reset(userId: string): Promise<boolean> {
-    return (await this.db(TABLE).where({ user_id: userId }).delete()) > 0;
+    const wasEnabled = await this.enabled(userId);
+    await this.db(TABLE).where({ user_id: userId }).delete();
+    return wasEnabled;
   }
 
   /**
@@ -132,23 +135,30 @@ export class MfaStore {
     });
   }
 
-  async createChallenge(userId: string, next?: string): Promise<string> {
+  /** A code step for a user who passed the password step against `passwordHash`. */
+  async createChallenge(userId: string, passwordHash: string | null, next?: string): Promise<string> {
     const token = newSecret('mfa_');
     await this.db('auth_mfa_challenges').where('expires_at', '<=', nowIso()).delete();
     await this.db('auth_mfa_challenges').insert({
       secret_hash: hashSecret(token),
       user_id: userId,
       expires_at: new Date(Date.now() + CHALLENGE_LIFETIME_MS).toISOString(),
-      next: next ?? null
+      next: next ?? null,
+      password_check: passwordCheck(passwordHash)
     });
     return token;
   }
 
   /** The user of a live challenge (without using it up), or null. */
-  async challengeUser(token: string): Promise<{ userId: string; next: string | null } | null> {
+  async challengeUser(token: string): Promise<{ userId: string; next: string | null; passwordCheck: string } | null> {
     const row = await this.db('auth_mfa_challenges').where({ secret_hash: hashSecret(token) }).first();
-    if (!row || new Date(row.expires_at) <= new Date()) return null;
-    return { userId: row.user_id, next: row.next };
+    if (!row || new Date(row.expires_at) <= new Date() || !row.password_check) return null;
+    return { userId: row.user_id, next: row.next, passwordCheck: row.password_check };
+  }
+
+  /** Ends the user's pending code steps: a password step passed before a reset must not finish after it. */
+  async forgetChallenges(userId: string): Promise<void> {
+    await this.db('auth_mfa_challenges').where({ user_id: userId }).delete();
   }
 
   /** Uses a challenge up; false if it was already used (a concurrent request won). */

@@ -116,7 +116,7 @@ export class OidcAccounts {
     try {
       return await this.db.transaction(async (trx) => {
         const user = await this.createUser(trx, claims, email);
-        if ((await this.identities.link(user.id, issuer, claims.sub, trx)) !== 'linked') throw new LinkedMeanwhile();
+        if ((await this.identities.link(user.id, issuer, claims.sub, 'auto_create', trx)) !== 'linked') throw new LinkedMeanwhile();
         await this.audit.record(
           { action: 'auth.oidc_link', user_id: user.id, username: user.username, target_type: 'user', target_id: user.id, ip, details: { issuer, subject: claims.sub, source: 'auto_create' } },
           trx

@@ -324,6 +324,8 @@ export async function verifyIdToken(input: {
     throw new OidcError('nonce_mismatch', 'the ID token nonce does not match this login');
   }
   if (typeof claims.sub !== 'string' || claims.sub === '') throw invalid('sub is not a string');
+  // OIDC Core 2: at most 255 ASCII characters (and the identities table holds no more).
+  if (claims.sub.length > 255) throw invalid('sub is longer than 255 characters');
   for (const name of ['email', 'name'] as const) {
     if (claims[name] !== undefined && typeof claims[name] !== 'string') throw invalid(`${name} is not a string`);
   }

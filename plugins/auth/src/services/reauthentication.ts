@@ -4,6 +4,7 @@ import type { Request } from '@hapi/hapi';
 import type { Knex } from 'knex';
 import type { AccountRow } from './account-view';
 import { rateLimited, type LoginLimits } from './login-limits';
+import type { MfaStore } from './mfa';
 
 /** A session younger than this counts as a fresh sign-in: no password is asked for again. */
 export const REAUTH_WINDOW_MS = 10 * 60_000;
@@ -34,4 +35,33 @@ export async function requireRecentAuthentication(
   const session = caller.session_id ? await deps.db('auth_sessions').where({ id: caller.session_id }).first('created_at') : undefined;
   if (session && Date.now() - Date.parse(session.created_at) < REAUTH_WINDOW_MS) return;
   throw apiError(403, 'reauthentication_required', 'Enter your current password to make this change (or sign in again and make it within ten minutes)');
+}
+
+/**
+ * What adding a way to sign in (linking an identity provider account, which skips the password
+ * and local MFA) needs: every factor the account has — the current password if it has one (a
+ * fresh session is not enough: it may be a stolen cookie), and a current TOTP or recovery code
+ * if MFA is on. An account without a password needs a sign-in within ten minutes instead. Wrong
+ * answers count towards the per-user re-authentication limit.
+ */
+export async function requireAllFactors(
+  deps: { db: Knex; limits: LoginLimits; mfa: MfaStore },
+  request: Request,
+  proof: { current_password?: string; code?: string }
+): Promise<void> {
+  const caller = callerOf(request);
+  const user = (await deps.db('users').where({ id: caller.user.id }).first()) as AccountRow;
+  const mfaEnabled = await deps.mfa.enabled(user.id);
+  if (user.password_hash && proof.current_password === undefined) {
+    throw apiError(403, 'reauthentication_required', 'Enter your current password to make this change');
+  }
+  if (mfaEnabled && proof.code === undefined) throw apiError(403, 'mfa_code_required', 'Enter a code from your authenticator app (or a recovery code) to make this change');
+  if (!user.password_hash) await requireRecentAuthentication(deps, request, undefined);
+  const retryAfter = await deps.limits.takeReauthAttempt(user.id);
+  if (retryAfter > 0) throw rateLimited(retryAfter, 'Too many wrong passwords or codes. Try again later.');
+  if (user.password_hash && !(await verifyPassword(user.password_hash, proof.current_password as string))) {
+    throw apiError(400, 'wrong_password', 'The current password is not correct');
+  }
+  if (mfaEnabled && !(await deps.mfa.checkCode(user.id, proof.code as string)).ok) throw apiError(400, 'invalid_code', 'The code is not valid');
+  await deps.limits.reauthSucceeded(user.id);
 }

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { nowIso, type EndedSessions, type ManagerCredentials } from '@bilbycast/core';
 import type { Knex } from 'knex';
-import { loadCallerCredentials } from './caller';
+import { accountUsable, loadCallerCredentials } from './caller';
 import { hashSecret, newSecret } from './secret-tokens';
 
 export interface SessionLifetimes {
@@ -19,6 +19,11 @@ export interface SessionSummary {
   current: boolean;
 }
 
+/** A digest of a password hash (or of no password), kept where the hash itself should not be copied. */
+export function passwordCheck(passwordHash: string | null): string {
+  return crypto.createHash('sha256').update(passwordHash ?? '').digest('hex');
+}
+
 /** Only refresh `last_seen_at` this often, so that reads do not turn into a write per request. */
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -34,21 +39,40 @@ export class SessionStore {
     private readonly lifetimes: SessionLifetimes
   ) {}
 
-  async create(userId: string, meta: { ip?: string; user_agent?: string }): Promise<{ id: string; secret: string }> {
+  /**
+   * Starts a session for the user, unless the sign-in it completes has gone stale: the account
+   * is no longer usable, or its password is no longer the one the password step was passed
+   * against (`password`: the hash itself, or the digest a code-step challenge keeps). The
+   * user's row is locked meanwhile, so a concurrent reset either lands first — and this refuses
+   * (null) — or waits, and then ends this session with the others.
+   */
+  async create(
+    userId: string,
+    meta: { ip?: string; user_agent?: string },
+    password?: { hash: string | null } | { check: string }
+  ): Promise<{ id: string; secret: string } | null> {
     const id = crypto.randomUUID();
     const secret = newSecret();
     const now = nowIso();
-    await this.db('auth_sessions').insert({
-      id,
-      secret_hash: hashSecret(secret),
-      user_id: userId,
-      ip: meta.ip?.slice(0, 64) ?? null,
-      user_agent: meta.user_agent?.slice(0, 256) ?? null,
-      created_at: now,
-      last_seen_at: now,
-      expires_at: new Date(Date.now() + this.lifetimes.absoluteMs).toISOString()
+    return this.db.transaction(async (trx) => {
+      const query = trx('users').where({ id: userId }).first('password_hash', 'is_active', 'expires_at');
+      // SQLite serialises write transactions itself; MariaDB/MySQL needs the row lock.
+      if (this.db.client.config.client === 'mysql2') query.forUpdate();
+      const user = await query;
+      if (!user || !accountUsable(user)) return null;
+      if (password && ('hash' in password ? user.password_hash !== password.hash : passwordCheck(user.password_hash) !== password.check)) return null;
+      await trx('auth_sessions').insert({
+        id,
+        secret_hash: hashSecret(secret),
+        user_id: userId,
+        ip: meta.ip?.slice(0, 64) ?? null,
+        user_agent: meta.user_agent?.slice(0, 256) ?? null,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: new Date(Date.now() + this.lifetimes.absoluteMs).toISOString()
+      });
+      return { id, secret };
     });
-    return { id, secret };
   }
 
   /**

@@ -1,4 +1,4 @@
-import { apiError, isUniqueViolation, nowIso, type SsoIdentity, type SsoLinkOutcome } from '@bilbycast/core';
+import { apiError, isUniqueViolation, nowIso, type SsoIdentity, type SsoLinkOutcome, type SsoLinkSource } from '@bilbycast/core';
 import type { Knex } from 'knex';
 
 const TABLE = 'auth_oidc_identities';
@@ -12,8 +12,8 @@ export class SsoIdentityStore {
   constructor(private readonly db: Knex) {}
 
   async list(userId: string): Promise<SsoIdentity[]> {
-    const rows = await this.db(TABLE).where({ user_id: userId }).orderBy('created_at').select('issuer', 'subject', 'created_at');
-    return rows.map((r) => ({ issuer: String(r.issuer), subject: String(r.subject), created_at: String(r.created_at) }));
+    const rows = await this.db(TABLE).where({ user_id: userId }).orderBy('created_at').select('issuer', 'subject', 'source', 'created_at');
+    return rows.map((r) => ({ issuer: String(r.issuer), subject: String(r.subject), source: r.source as SsoLinkSource, created_at: String(r.created_at) }));
   }
 
   /** The user bound to this identity, if any. */
@@ -23,11 +23,11 @@ export class SsoIdentityStore {
   }
 
   /** Binds the identity to the user, unless it is bound already (to them or to someone else). */
-  async link(userId: string, issuer: string, subject: string, db: Knex = this.db): Promise<SsoLinkOutcome> {
+  async link(userId: string, issuer: string, subject: string, source: Exclude<SsoLinkSource, 'email_match'>, db: Knex = this.db): Promise<SsoLinkOutcome> {
     const bound = await this.userOf(issuer, subject, db);
     if (bound) return bound === userId ? 'already_linked' : 'linked_elsewhere';
     try {
-      await db(TABLE).insert({ issuer, subject, user_id: userId, created_at: nowIso() });
+      await db(TABLE).insert({ issuer, subject, user_id: userId, source, created_at: nowIso() });
       return 'linked';
     } catch (err) {
       // A concurrent link of the same identity got there first.
@@ -37,19 +37,21 @@ export class SsoIdentityStore {
   }
 
   /**
-   * Removes one of the user's identities; false when the user has no such identity. For the user
-   * themself (`keepSignInMethod`), the only way they can sign in is kept: an account without a
-   * password (created by single sign-on) keeps its last identity (409 `last_sign_in_method`).
+   * Removes one of the user's identities; false when the user has no such identity. With
+   * `keepSignInMethod` (the configured issuer), the only way an account without a password (one
+   * created by single sign-on) can sign in is kept: its last identity at that issuer stays (409
+   * `last_sign_in_method`) until a password is set.
    */
-  async unlink(userId: string, issuer: string, subject: string, options: { keepSignInMethod?: boolean } = {}): Promise<boolean> {
+  async unlink(userId: string, issuer: string, subject: string, options: { keepSignInMethod?: string | null } = {}): Promise<boolean> {
     return this.db.transaction(async (trx) => {
       // Concurrent removals of a user's identities queue on the user's row (SQLite serialises writes itself).
       const userQuery = trx('users').where({ id: userId }).first('password_hash');
       if (this.db.client.config.client === 'mysql2') userQuery.forUpdate();
       const user = await userQuery;
       const removed = (await trx(TABLE).where({ user_id: userId, issuer, subject }).delete()) > 0;
-      if (removed && options.keepSignInMethod && !user?.password_hash) {
-        const [{ count }] = await trx(TABLE).where({ user_id: userId }).count({ count: '*' });
+      if (removed && options.keepSignInMethod && issuer === options.keepSignInMethod && !user?.password_hash) {
+        // (On MariaDB this first plain read comes after the lock wait, so it sees a concurrent removal.)
+        const [{ count }] = await trx(TABLE).where({ user_id: userId, issuer }).count({ count: '*' });
         if (Number(count) === 0) {
           throw apiError(409, 'last_sign_in_method', 'This is the only way you can sign in (your account has no password): ask an administrator to set a password first');
         }

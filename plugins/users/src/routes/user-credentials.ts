@@ -6,6 +6,9 @@ import type { Actor, UserDirectory } from '../services/user-directory';
 const userId = Joi.object({ id: Joi.string().guid().lowercase().required() });
 const identity = { issuer: Joi.string().min(1).max(255).required(), subject: Joi.string().min(1).max(255).required() };
 const admin = { bilbycast: { access: { role: 'admin' as const } } };
+// A linked identity signs in past the password and MFA, and the provider's role claims (if
+// mapped) set the user's role at each sign-in: only a super_admin links one for someone else.
+const superAdmin = { bilbycast: { access: { role: 'super_admin' as const } } };
 
 function actorOf(request: Request): Actor {
   return { credentials: callerOf(request), ip: request.clientIp };
@@ -61,8 +64,8 @@ export function userCredentialRoutes(directory: UserDirectory, services: Service
       path: '/api/v1/users/{id}/sso-identities',
       options: {
         tags: ['api', 'users', 'sso'],
-        description: "Link an account of the configured identity provider (its subject) to a user (admin; super_admin for a super_admin)",
-        plugins: admin,
+        description: 'Link an account of the configured identity provider (its subject) to a user (super_admin)',
+        plugins: superAdmin,
         validate: { params: userId, payload: Joi.object({ subject: identity.subject }) },
         handler: async (request, h) => {
           const { id } = request.params as { id: string };
@@ -84,7 +87,8 @@ export function userCredentialRoutes(directory: UserDirectory, services: Service
       path: '/api/v1/users/{id}/sso-identities',
       options: {
         tags: ['api', 'users', 'sso'],
-        description: "Remove one of a user's single sign-on identities (admin; super_admin for a super_admin)",
+        description:
+          "Remove one of a user's single sign-on identities and end their sessions (admin; super_admin for a super_admin); not the last way into an account without a password",
         plugins: admin,
         validate: { params: userId, query: Joi.object(identity) },
         handler: async (request, h) => {
@@ -93,6 +97,8 @@ export function userCredentialRoutes(directory: UserDirectory, services: Service
           const user = await directory.authorizeCredentialChange(actorOf(request), id);
           if (!(await service('ssoIdentities').unlink(id, issuer, subject))) throw apiError(404, 'sso_identity_not_found', `${user.username} has no such single sign-on identity`);
           await directory.recordCredentialChange(actorOf(request), 'user.sso_unlink', id, { username: user.username, issuer, subject });
+          // Sessions it may have opened end too (which identity opened a session is not kept).
+          await services.get('sessions')?.revokeAllForUser(id, { keepApiTokens: true });
           return h.response().code(204);
         }
       }

@@ -48,14 +48,14 @@ export class Accounts implements AccountAdministration {
   async resetPassword(username: string, password: string): Promise<string | null> {
     const problems = passwordProblems(password);
     if (problems.length > 0) throw new AccountError(`password rejected: ${problems.join('; ')}`);
-    const id = await this.userIdOf(username);
-    if (!id) return null;
-    await this.db('users').where({ id }).update({ password_hash: await hashPassword(password), updated_at: nowIso() });
-    return id;
+    const user = await this.findUser(username);
+    if (!user) return null;
+    await this.db('users').where({ id: user.id }).update({ password_hash: await hashPassword(password), updated_at: nowIso() });
+    return user.id;
   }
 
-  async userIdOf(username: string): Promise<string | null> {
-    const user = await this.db('users').where({ username_key: username.toLowerCase() }).first('id');
-    return user ? String(user.id) : null;
+  async findUser(username: string): Promise<{ id: string; username: string } | null> {
+    const user = await this.db('users').where({ username_key: username.toLowerCase() }).first('id', 'username');
+    return user ? { id: String(user.id), username: String(user.username) } : null;
   }
 }

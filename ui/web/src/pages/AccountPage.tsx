@@ -22,7 +22,7 @@ export function AccountPage() {
         <PasswordSection onChanged={() => setSessionsKey((k) => k + 1)} />
       </div>
       <MfaSection user={user} />
-      <SsoSection />
+      <SsoSection mfaEnabled={Boolean(user.mfa_enabled)} />
       <TokensSection user={user} />
       <SessionsSection reloadKey={sessionsKey} />
     </div>

@@ -80,6 +80,12 @@ export function LoginPage() {
     }
   };
 
+  /** Back: the form sign-in's pending challenge ends on the server too (a shared browser's next user must not inherit it). */
+  const cancelCodeStep = () => {
+    if (formChallenge) api.delete('/api/v1/auth/mfa/verify').catch(() => undefined);
+    leaveCodeStep();
+  };
+
   const submitPassword = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
@@ -113,7 +119,8 @@ export function LoginPage() {
       // The form sign-in's `next` was kept with its challenge.
       await finish(result.next ? safeNext(result.next) : next);
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'invalid_challenge') leaveCodeStep();
+      // The challenge is gone (or the account can no longer sign in): back to the password step.
+      if (err instanceof ApiError && (err.code === 'invalid_challenge' || err.code === 'invalid_credentials')) leaveCodeStep();
       setError(describe(err));
     } finally {
       setBusy(false);
@@ -163,7 +170,7 @@ export function LoginPage() {
             <button type="submit" disabled={busy}>
               {busy ? 'Checking…' : 'Verify'}
             </button>
-            <button type="button" className="secondary" onClick={leaveCodeStep}>
+            <button type="button" className="secondary" onClick={cancelCodeStep}>
               Back
             </button>
           </form>

@@ -31,9 +31,9 @@ export function registerUserCommands(program: Command, manifest: CliManifest): v
         if (problems.length > 0) throw new CommandFailed(`password rejected: ${problems.join('; ')}`);
         const userId = await accounts.resetPassword(username, password);
         if (userId === null) throw new CommandFailed(`no user named "${username}"`);
+        await manager.context.audit.record({ action: 'user.update', target_type: 'user', target_id: userId, details: { fields: ['password'], source: 'cli' } });
         // Whoever held the old password may have sessions or tokens: a reset ends them.
         const revoked = await manager.context.services.get('sessions')?.revokeAllForUser(userId);
-        await manager.context.audit.record({ action: 'user.update', target_type: 'user', target_id: userId, details: { fields: ['password'], source: 'cli' } });
         console.log(`Password of "${username}" changed${revoked ? `; ${revoked.sessions} session(s) and ${revoked.api_tokens} API token(s) ended` : ''}.`);
       });
     });
@@ -43,16 +43,16 @@ export function registerUserCommands(program: Command, manifest: CliManifest): v
     .action(async (username: string) => {
       const config = commandConfig(program.opts(), true);
       await withInitializedManager(manifest, config, async (manager) => {
-        const userId = await accountsService(manager).userIdOf(username);
-        if (userId === null) throw new CommandFailed(`no user named "${username}"`);
+        const user = await accountsService(manager).findUser(username);
+        if (user === null) throw new CommandFailed(`no user named "${username}"`);
         const mfa = manager.context.services.get('mfa');
         if (!mfa) throw new CommandFailed('this build has no sign-in plugin with MFA');
-        if (!(await mfa.reset(userId))) {
-          console.log(`"${username}" has no MFA; nothing changed.`);
+        if (!(await mfa.reset(user.id))) {
+          console.log(`"${user.username}" has no MFA; nothing changed.`);
           return;
         }
-        await manager.context.audit.record({ action: 'user.mfa_reset', target_type: 'user', target_id: userId, details: { username, source: 'cli' } });
-        console.log(`MFA of "${username}" removed; they sign in with their password alone until they enrol again.`);
+        await manager.context.audit.record({ action: 'user.mfa_reset', target_type: 'user', target_id: user.id, details: { username: user.username, source: 'cli' } });
+        console.log(`MFA of "${user.username}" removed; they sign in with their password alone until they enrol again.`);
       });
     });
 }

@@ -61,7 +61,9 @@ export function MfaSection({ user }: { user: User }) {
   // One form proves password + code for either change; the button pressed says which.
   const changeEnabled = (e: FormEvent) => {
     e.preventDefault();
-    const regenerate = ((e.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null)?.value === 'regenerate';
+    // Turning MFA off must be asked for by its own button; anything else (Enter, a browser that
+    // does not say which button) makes new recovery codes.
+    const regenerate = ((e.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null)?.value !== 'disable';
     return run(async () => {
       const proof = { password, code: disableCode.trim() };
       if (regenerate) {

@@ -15,11 +15,12 @@ const LINK_ERRORS: Record<string, string> = {
  * Single sign-on identities: which identity provider accounts can sign in as you, linking one
  * (an explicit act: the manager never links by email), and removing one.
  */
-export function SsoSection() {
+export function SsoSection({ mfaEnabled }: { mfaEnabled: boolean }) {
   const [params, setParams] = useSearchParams();
   const [status, setStatus] = useState<{ enabled: boolean; label: string | null } | null>(null);
   const [identities, setIdentities] = useState<SsoIdentity[] | null>(null);
   const [password, setPassword] = useState('');
+  const [code, setCode] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const linkedNow = params.get('sso') === 'linked';
@@ -54,7 +55,8 @@ export function SsoSection() {
     setBusy(true);
     setError(null);
     try {
-      const { location } = await api.post<{ location: string }>('/api/v1/auth/sso-identities/link', password ? { current_password: password } : {});
+      const proof = { ...(password ? { current_password: password } : {}), ...(code.trim() ? { code: code.trim() } : {}) };
+      const { location } = await api.post<{ location: string }>('/api/v1/auth/sso-identities/link', proof);
       // Off to the identity provider; it sends the browser back to this page.
       window.location.assign(location);
     } catch (err) {
@@ -98,11 +100,17 @@ export function SsoSection() {
       )}
       {status.enabled && (
         <form onSubmit={link} aria-label="Link an identity provider account" className="account-form">
+          <p className="muted">A linked account signs you in without your password or second factor, so linking one asks for both.</p>
           <label>
             Current password
             <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} maxLength={128} autoComplete="current-password" />
-            <span className="muted nd-small">Needed unless you signed in within the last ten minutes.</span>
           </label>
+          {mfaEnabled && (
+            <label>
+              Authenticator or recovery code
+              <input value={code} onChange={(e) => setCode(e.target.value)} maxLength={32} autoComplete="one-time-code" />
+            </label>
+          )}
           <button type="submit" disabled={busy}>
             Link {label} account
           </button>

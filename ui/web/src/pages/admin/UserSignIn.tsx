@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
+import { useAuth } from '../../auth/AuthProvider';
 import type { User } from '../../api/types';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { SsoIdentityTable, type SsoIdentity } from '../../components/SsoIdentityTable';
@@ -10,6 +11,7 @@ import { useBusyAction } from '../../components/useBusyAction';
  * or remove the identity provider accounts that sign in as them. Every change is audited.
  */
 export function UserSignIn({ user, onChanged, onClose }: { user: User; onChanged(message: string): void; onClose(): void }) {
+  const { can } = useAuth();
   const path = `/api/v1/users/${user.id}/sso-identities`;
   const [identities, setIdentities] = useState<SsoIdentity[] | null>(null);
   const [ssoEnabled, setSsoEnabled] = useState(false);
@@ -51,6 +53,7 @@ export function UserSignIn({ user, onChanged, onClose }: { user: User; onChanged
     run(async () => {
       await api.delete(`${path}?issuer=${encodeURIComponent(identity.issuer)}&subject=${encodeURIComponent(identity.subject)}`);
       await load();
+      onChanged(`Identity ${identity.subject} removed from “${user.username}”; their sessions were ended.`);
     });
 
   return (
@@ -92,7 +95,8 @@ export function UserSignIn({ user, onChanged, onClose }: { user: User; onChanged
       ) : (
         <SsoIdentityTable label={`Single sign-on identities of ${user.username}`} identities={identities} disabled={busy} onRemove={remove} />
       )}
-      {ssoEnabled && (
+      {/* Only a super_admin links an identity for someone else (it signs in past password and MFA). */}
+      {ssoEnabled && can('super_admin') && (
         <form onSubmit={link} aria-label="Link an identity" className="row">
           <label>
             Subject at the identity provider
