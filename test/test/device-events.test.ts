@@ -2,7 +2,7 @@ import events from '@bilbycast/events';
 import { testDatabases } from '@bilbycast/tests';
 import { RawDevice, deviceTimestamp, eventually, nodesManager, type NodesTestManager } from '../../plugins/nodes/test/nodes-harness';
 
-/** Device events through /ws/node into the events plugin (node-protocol §4.5, §6; product §8). */
+/** Device events through /ws/node into the events plugin (PROTOCOL.md §6.4, §11.1; product §8). */
 describe.each(testDatabases())('device events end to end (%s)', (kind) => {
   let t: NodesTestManager;
 
@@ -16,7 +16,7 @@ describe.each(testDatabases())('device events end to end (%s)', (kind) => {
   const eventsOf = async (nodeId: string, query = '') =>
     (await t.admin.request('GET', `/api/v1/events?node_id=${nodeId}&per_page=200${query}`)).result as Record<string, any>[];
 
-  test('§10.15: stored with the mapped severity and the raw one, category, message, details and ids', async () => {
+  test('PROTOCOL.md §14.17: stored with the mapped severity and the raw one, category, message, details and ids', async () => {
     const { id, token } = await t.admin.addNode('gateway events', 'appear_x');
     const { device } = await RawDevice.signIn(t.nodeUrl, { registration_token: token, device_type: 'appear_x', protocol_version: 1 });
     device.send({
@@ -42,7 +42,7 @@ describe.each(testDatabases())('device events end to end (%s)', (kind) => {
       acknowledged: false
     });
     expect(bySeverity.minor.severity).toBe('warning');
-    // Unknown words map to info (node-protocol §6), the raw word is kept.
+    // Unknown words map to info (PROTOCOL.md §11.1), the raw word is kept.
     expect(bySeverity.sparkly.severity).toBe('info');
     // Unacknowledged alarms make the gateway's derived health critical; acknowledging them clears it.
     device.send({ type: 'health', payload: { status: 'ok', version: '0.11.8' } });

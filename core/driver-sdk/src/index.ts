@@ -135,7 +135,7 @@ export interface DriverDefinition {
 
 /**
  * Severity words devices use, mapped to the manager's three levels. Unknown words are info,
- * as node-protocol §6 recommends (the raw word is always kept beside the mapped one).
+ * as PROTOCOL.md §11.1 (plugins/nodes) describes (the raw word is always kept beside the mapped one).
  */
 export function defaultEventSeverity(raw: string): EventSeverity {
   const word = String(raw).toLowerCase();

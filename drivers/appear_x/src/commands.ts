@@ -1,5 +1,5 @@
 /**
- * Commands the Appear X API gateway sidecar understands (protocol spec §5.5, product
+ * Commands the Appear X API gateway sidecar understands (PROTOCOL.md §12.4, product
  * behaviour §6.4). The sidecar translates each action into Appear X JSON-RPC calls on the
  * chassis; most act on one card and take an optional `slot` (default 1).
  *
@@ -14,7 +14,7 @@ export const APPEAR_X_READ_TIMEOUT_MS = 15_000;
 export const APPEAR_X_WRITE_TIMEOUT_MS = 30_000;
 /** License installation. */
 export const APPEAR_X_LICENSE_TIMEOUT_MS = 60_000;
-/** Sidecar self-upgrade: download and signature verification before the ack (§5.1: ≥ 180 s). */
+/** Sidecar self-upgrade: download and signature verification before the ack (PROTOCOL.md §8.3). */
 export const APPEAR_X_UPGRADE_TIMEOUT_MS = 300_000;
 
 const MAX_SLOT = 64;

@@ -1,7 +1,7 @@
 /**
  * Appear X health and severities. The gateway reports `health` as
- * `{status: "ok"|"degraded"|"critical", alarms: [...]}` (protocol spec §4.4) and sends events
- * with the SDK severities `info | minor | major | critical` (§6). Alarm mapping (product
+ * `{status: "ok"|"degraded"|"critical", alarms: [...]}` (PROTOCOL.md §12.4) and sends events
+ * with the SDK severities `info | minor | major | critical` (§11.1). Alarm mapping (product
  * behaviour §6.4): MAJOR/CRITICAL → critical, MINOR/WARNING → warning, none → healthy.
  */
 import { defaultEventSeverity, type DeviceHealth, type EventSeverity, type HealthInput } from '@bilbycast/driver-sdk';

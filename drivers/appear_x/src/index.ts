@@ -34,7 +34,7 @@ export const driver = defineDriver({
   commands: appearXCommands,
   summarize: (stats) => summarizeAppearXStats(stats),
   deriveHealth: (input) => deriveAppearXHealth(input),
-  // MINOR → warning, MAJOR → critical (node-protocol §6).
+  // MINOR → warning, MAJOR → critical (PROTOCOL.md §11.1).
   mapEventSeverity: defaultEventSeverity,
   ui_sections: ['inputs', 'outputs', 'alarms', 'config', 'events'],
   ai_protocol: AI_PROTOCOL,

@@ -1,5 +1,5 @@
 /**
- * Headline numbers from an Appear X gateway `stats` snapshot (protocol spec §4.3). The
+ * Headline numbers from an Appear X gateway `stats` snapshot (PROTOCOL.md §12.4). The
  * snapshot is opaque and large (per-slot maps, alarms, chassis data) and has no flows[], so
  * this reads only what it can recognise and never throws.
  */

@@ -1,4 +1,4 @@
-/** Edge health derivation and event severity mapping (§4.4, §6). Never throws. */
+/** Edge health derivation and event severity mapping (PROTOCOL.md §11.1–11.2, §12.2). Never throws. */
 import type { DeviceHealth, HealthInput } from '@bilbycast/driver-sdk';
 
 const RANK: Record<DeviceHealth, number> = { healthy: 0, warning: 1, critical: 2 };

@@ -53,7 +53,7 @@ export const driver = defineDriver({
   commands: edgeCommands,
   summarize,
   deriveHealth,
-  // Edge words are info | warning | critical; anything else maps to info (node-protocol §6).
+  // Edge words are info | warning | critical; anything else maps to info (PROTOCOL.md §11.1).
   mapEventSeverity: defaultEventSeverity,
   ui_sections: ['flows', 'tunnels', 'inputs', 'outputs', 'alarms', 'config', 'ptp', 'resources', 'events'],
   ai_protocol: AI_PROTOCOL,

@@ -1,4 +1,4 @@
-/** Headline numbers from an edge `stats` payload (§4.1). Never throws. */
+/** Headline numbers from an edge `stats` payload (PROTOCOL.md §12.2). Never throws. */
 import type { DeviceSummary } from '@bilbycast/driver-sdk';
 
 type Obj = Record<string, unknown>;

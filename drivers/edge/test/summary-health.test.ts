@@ -23,7 +23,7 @@ const example = {
 };
 
 describe('summarize', () => {
-  it('computes the §4.1 example', () => {
+  it('computes the PROTOCOL.md §12.2 example', () => {
     const s = summarize(example);
     expect(s).toMatchObject({ flows_active: 1, flows_total: 1, tunnels_active: 1, tunnels_total: 1, bitrate_bps: 16_100_000, uptime_secs: 86400 });
     expect(s.metrics).toMatchObject({ cpu_percent: 12.5, ram_percent: 41 });

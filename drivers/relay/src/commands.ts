@@ -1,12 +1,12 @@
 /**
- * The relay's command catalogue (protocol spec §5.4, product behaviour §6.4).
+ * The relay's command catalogue (PROTOCOL.md §12.3, product behaviour §6.4).
  *
  * Every parameter schema is a plain joi object built from the SDK's re-exported Joi so the
  * manager can publish it as JSON Schema (joi-to-json) and validate the action before sending.
  */
 import { Joi, resourceId, type CommandDefinition } from '@bilbycast/driver-sdk';
 
-/** The relay answers every command promptly; 15 s is the recommended default (§5.1). */
+/** The relay answers every command promptly; 15 s is the default (PROTOCOL.md §8.3). */
 export const RELAY_COMMAND_TIMEOUT_MS = 15_000;
 
 const tunnelId = Joi.string()

@@ -1,5 +1,5 @@
 /**
- * Headline numbers from a relay `stats` payload (protocol spec §4.2). Device payloads arrive
+ * Headline numbers from a relay `stats` payload (PROTOCOL.md §12.3). Device payloads arrive
  * as sent: every field is read defensively and anything that is not a finite, non-negative
  * number is left out.
  */

@@ -1,6 +1,6 @@
 /**
- * One simulated device: the `/ws/node` client loop (protocol spec §1.4–1.5, §2, §3, §5.1–5.2,
- * §5.6, §6) around a kind model that supplies the payloads and executes the commands.
+ * One simulated device: the `/ws/node` client loop (PROTOCOL.md §3, §4, §6.4, §7.1–7.2,
+ * §11.3, §12.5) around a kind model that supplies the payloads and executes the commands.
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
@@ -280,7 +280,7 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
     this.setState('connecting');
     ws.on('open', () => this.onOpen(ws));
     ws.on('message', (data, isBinary) => this.onMessage(ws, data, isBinary));
-    // Anything but the auth reply first — a WS Ping included — is a failed handshake (§3.2).
+    // Anything but the auth reply first — a WS Ping included — is a failed handshake (PROTOCOL.md §4.3).
     ws.on('ping', () => {
       if (ws === this.ws && this.state === 'authenticating') this.abort(ws, 'WebSocket Ping before the auth reply');
     });
@@ -305,7 +305,7 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
     this.sessionTimers.add(this.authTimer);
   }
 
-  /** §3.1: credentials win over a token; edge/relay send `{}` when they have neither. */
+  /** PROTOCOL.md §4.1: credentials win over a token; edge/relay send `{}` when they have neither. */
   private authFrame(): object {
     const payload: Record<string, unknown> = {};
     if (this.credentials) {
@@ -393,7 +393,7 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
     this.state = 'online';
     const model = this.model;
     if (this.profile.manager_client) {
-      // One health right away, then the first ticks of both timers (§3.3): the first stats
+      // One health right away, then the first ticks of both timers (PROTOCOL.md §4.9): the first stats
       // is the edge's `flows: []` fallback sample; pending thumbnails follow at once.
       this.send('health', model.health());
       this.send('health', model.health());
@@ -471,7 +471,7 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
       }
     }
     if ('config' in outcome) {
-      // §5.2: edges and relays answer get_config with the config_response alone.
+      // PROTOCOL.md §7.2: edges and relays answer get_config with the config_response alone.
       if (this.profile.ack_get_config) this.send('command_ack', this.model.ackPayload(commandId, { success: true }));
       this.send('config_response', outcome.config);
     } else {

@@ -3,7 +3,7 @@ import { RFC3339_NANOS, useManager } from './scripted-manager';
 
 const ctx = useManager();
 
-describe('auth frame (§3.1)', () => {
+describe('auth frame (PROTOCOL.md §4.1)', () => {
   it('edge with a token: no timestamp, token, version 0.106.0, protocol 4, no device_type', async () => {
     ctx.device({ kind: 'edge', registration_token: 'tok-1' });
     const peer = await ctx.manager.nextPeer();

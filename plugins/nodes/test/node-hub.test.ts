@@ -55,7 +55,7 @@ describe('NodeHub', () => {
     await t.close();
   });
 
-  test('a command issued before the auth reply has gone out waits until it has (node-protocol §3.2)', async () => {
+  test('a command issued before the auth reply has gone out waits until it has (PROTOCOL.md §4.3)', async () => {
     const { token } = await t.admin.addNode('early command');
     const auth = await hub.authenticate({ registration_token: token }, '127.0.0.1');
     if (!auth.ok) throw new Error(auth.message);

@@ -1,7 +1,7 @@
 import { LogCapture, testDatabases } from '@bilbycast/tests';
 import { RawDevice, deviceTimestamp, eventually, nodesManager, type NodesTestManager } from './nodes-harness';
 
-/** node-protocol.md §10, point by point, with real WebSocket clients. */
+/** PROTOCOL.md §14 (conformance points), point by point, with real WebSocket clients. */
 describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
   let t: NodesTestManager;
 
@@ -23,7 +23,7 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
   const nodeView = async (id: string) => (await t.admin.request('GET', `/api/v1/nodes/${id}`)).result as Record<string, any>;
   const liveStats = async (id: string) => (await t.admin.request('GET', `/api/v1/nodes/${id}/stats`)).result as { stats: any; health: any };
 
-  test('§10.2–4: a bare upgrade is accepted; without an auth message in time the only frame is auth_error, then close', async () => {
+  test('§14.1, §14.3, §14.4: a bare upgrade is accepted; without an auth message in time the only frame is auth_error, then close', async () => {
     const device = await RawDevice.connect(t.nodeUrl);
     const closed = await device.closed;
     expect(closed.code).toBe(1008);
@@ -31,7 +31,7 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     expect(device.received[0].message).toMatch(/timeout/i);
   });
 
-  test('§10.3: a first frame that is not a JSON auth message is refused', async () => {
+  test('§14.3: a first frame that is not a JSON auth message is refused', async () => {
     for (const frame of ['{"type":"stats","payload":{}}', 'not json', '[1,2]']) {
       const device = await RawDevice.connect(t.nodeUrl);
       device.sendRaw(frame);
@@ -43,14 +43,14 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     expect((await binary.next()).type).toBe('auth_error');
   });
 
-  test('§10.4/§3.1: the auth reply is the first frame, an empty auth payload gets auth_error', async () => {
+  test('§14.4/§4.1: the auth reply is the first frame, an empty auth payload gets auth_error', async () => {
     const { device, reply } = await RawDevice.signIn(t.nodeUrl, {});
     expect(reply.type).toBe('auth_error');
     expect(reply.message).toMatch(/missing credentials/i);
     expect(device.received).toEqual([]);
   });
 
-  test('§10.7/10.10: credentials get {"type":"auth_ok"}; protocol_version absent means 1, and 3 is accepted', async () => {
+  test('§14.6/14.11: credentials get {"type":"auth_ok"}; protocol_version absent means 1, and 3 is accepted', async () => {
     const { id, device, secret } = await registered('v1 relay', 'relay', { software_version: '0.10.6' });
     expect((await nodeView(id)).protocol_version).toBe(1);
     device.close();
@@ -62,7 +62,7 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     again.device.close();
   });
 
-  test('§10.8: bad secrets get auth_error; five failures lock the node out (even with the right secret) until the window ends', async () => {
+  test('§14.7/14.8: bad secrets get auth_error; five failures lock the node out (even with the right secret) until the window ends', async () => {
     const { id, device, secret } = await registered('lockout edge');
     device.close();
     for (let i = 0; i < 5; i++) {
@@ -83,7 +83,7 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     });
   });
 
-  test('§3.4: five bad tokens with one prefix lock that prefix out', async () => {
+  test('§4.7: five bad tokens with one prefix lock that prefix out', async () => {
     const { id, token } = await t.admin.addNode('token lockout');
     for (let i = 0; i < 5; i++) {
       const bad = await RawDevice.signIn(t.nodeUrl, { registration_token: `${token.slice(0, 8)}-bad-${i}` });
@@ -94,7 +94,7 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     expect((await nodeView(id)).status).toBe('pending');
   });
 
-  test('§10.9: device_type comes from the node record; the SDK’s own device_type field is accepted', async () => {
+  test('§14.10: device_type comes from the node record; the SDK’s own device_type field is accepted', async () => {
     const { id, token } = await t.admin.addNode('Appear X gateway', 'appear_x');
     const { device, reply } = await RawDevice.signIn(t.nodeUrl, {
       registration_token: token,
@@ -107,7 +107,7 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     device.close();
   });
 
-  test('§10.11: nanosecond timestamps, missing timestamps and unknown types are fine; nothing closes the socket', async () => {
+  test('§14.12: nanosecond timestamps, missing timestamps and unknown types are fine; nothing closes the socket', async () => {
     const { id, device } = await registered('tolerant edge');
     device.send({ type: 'telemetry_v9', timestamp: deviceTimestamp(), payload: { x: 1 } });
     device.send({ type: 'stats', timestamp: deviceTimestamp(), payload: { flows: [], uptime_secs: 11 } });
@@ -118,7 +118,7 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     device.close();
   });
 
-  test('§10.12: a 5 MiB answer (config_response) is processed; unasked frames are capped by kind; over 8 MiB is dropped; nothing closes', async () => {
+  test('§14.13: a 5 MiB answer (config_response) is processed; unasked frames are capped by kind; over 8 MiB is dropped; nothing closes', async () => {
     const { id, device } = await registered('big messages');
     device.onCommand = ({ action }, d) => {
       if (action.type === 'get_config') d.send({ type: 'config_response', timestamp: deviceTimestamp(), payload: { version: 2, padding: 'c'.repeat(5 * 1024 * 1024) } });
@@ -137,7 +137,7 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     device.close();
   });
 
-  test('§10.13: stats are last-value-wins, and an edge’s `flows: []` fallback sample does not delete its flows', async () => {
+  test('§14.15: stats are last-value-wins, and an edge’s `flows: []` fallback sample does not delete its flows', async () => {
     const { id, device } = await registered('flows edge');
     const flow = { flow_id: 'main', flow_name: 'Main', state: 'Running', health: 'Healthy', input: { bitrate_bps: 8_000_000 }, outputs: [] };
     device.send({ type: 'stats', payload: { flows: [flow], uptime_secs: 1, active_flows: 1, total_flows: 1 } });
@@ -150,7 +150,7 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     device.close();
   });
 
-  test('§10.14: health is last-value-wins (never merged); capabilities and version are recorded', async () => {
+  test('§14.16: health is last-value-wins (never merged); capabilities and version are recorded', async () => {
     const { id, device } = await registered('health edge');
     device.send({ type: 'health', payload: { status: 'ok', version: '0.106.2', capabilities: ['ptp', 'st2110-30'], ptp_state: { lock_state: 'locked' } } });
     device.send({ type: 'health', payload: { status: 'ok', version: '0.106.2', capabilities: ['ptp', 'st2110-30'] } });
@@ -170,7 +170,7 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     expect(JSON.parse(row.last_health)).toEqual({ status: 'ok', version: '0.106.2', capabilities: ['ptp', 'st2110-30'] });
   });
 
-  test('§10.16: thumbnails with `data` (edge) or `image_base64` (SDK), keyed by node, flow and input', async () => {
+  test('§14.18: thumbnails with `data` (edge) or `image_base64` (SDK), keyed by node, flow and input', async () => {
     const { id, device } = await registered('thumbs');
     const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xd9]);
     device.send({ type: 'thumbnail', payload: { flow_id: 'main', data: jpeg.toString('base64'), width: 320, height: 180 } });
@@ -194,7 +194,7 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     device.close();
   });
 
-  test('§10.17–18: commands use the documented envelope; acks may come out of order; a late ack is ignored', async () => {
+  test('§14.19–20: commands use the documented envelope; acks may come out of order; a late ack is ignored', async () => {
     const { id, device } = await registered('commands', 'testdev', { protocol_version: 1 });
     const first = t.admin.request('POST', `/api/v1/nodes/${id}/command`, { action: { type: 'quick', n: 1 } });
     const firstCommand = await device.next((m) => m.type === 'command');
@@ -222,7 +222,7 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     device.close();
   });
 
-  test('§10.19: pending commands fail at once when the node disconnects', async () => {
+  test('§14.21: pending commands fail at once when the node disconnects', async () => {
     const { id, device } = await registered('drops', 'edge');
     const pending = t.admin.request('POST', `/api/v1/nodes/${id}/command`, { action: { type: 'stop_flow', flow_id: 'main' } });
     await device.next((m) => m.type === 'command');
@@ -232,7 +232,7 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     expect(res.result).toMatchObject({ error_code: 'node_offline' });
   });
 
-  test('§10.20: get_config resolves on config_response without an ack (edge) and copes with a preceding ack (gateway)', async () => {
+  test('§14.22: get_config resolves on config_response without an ack (edge) and copes with a preceding ack (gateway)', async () => {
     const edge = await registered('config edge');
     edge.device.onCommand = ({ action }, d) => {
       if (action.type === 'get_config') d.send({ type: 'config_response', timestamp: deviceTimestamp(), payload: { version: 2, flows: [{ id: 'main' }] } });
@@ -261,7 +261,7 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     gateway.device.close();
   });
 
-  test('§10.22/§10.25: pong is ignored; close marks the node offline at once', async () => {
+  test('§14.24/§14.27: pong is ignored; close marks the node offline at once', async () => {
     const { id, device } = await registered('pong edge');
     device.send({ type: 'pong', timestamp: deviceTimestamp(), payload: null });
     device.send({ type: 'stats', payload: { flows: [], uptime_secs: 4 } });
@@ -272,7 +272,7 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     expect((await liveStats(id)).stats).toBeNull();
   });
 
-  test('§10.26: after rotate_secret the previous secret works until the node signs in with the new one', async () => {
+  test('§14.28: after rotate_secret the previous secret works until the node signs in with the new one', async () => {
     const { id, device, secret } = await registered('rotating edge');
     device.close();
     await device.closed;
@@ -386,7 +386,7 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
 });
 
 describe.each(testDatabases())('/ws/node liveness and restart (%s)', (kind) => {
-  test('§10.25: a silent node is closed and marked offline; a restart leaves no node online', async () => {
+  test('§14.27: a silent node is closed and marked offline; a restart leaves no node online', async () => {
     const t = await nodesManager(kind, { options: { offline_after_secs: 0.3, last_seen_flush_ms: 50 } });
     const { id, token } = await t.admin.addNode('silent edge');
     // Silent, and deaf to the manager's keep-alive pings (a dead connection looks like this).

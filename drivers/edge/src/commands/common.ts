@@ -1,7 +1,7 @@
 import type { CommandDefinition, CommandRole } from '@bilbycast/driver-sdk';
 import { Joi } from '@bilbycast/driver-sdk';
 
-/** Timeouts per node-protocol §5.1. */
+/** Timeouts per PROTOCOL.md §8.3. */
 export const DEFAULT_TIMEOUT_MS = 15_000;
 export const UPDATE_CONFIG_TIMEOUT_MS = 60_000;
 export const UPGRADE_TIMEOUT_MS = 180_000;

@@ -50,7 +50,7 @@ export const flowGroupSchema = Joi.object({
 
 const hex64 = Joi.string().pattern(/^[0-9a-fA-F]{64}$/, '64 hex characters');
 
-/** Edge TunnelConfig (§5.9): relay mode needs relay_addr(s), direct mode peer or listen address + PSK. */
+/** Edge TunnelConfig (PROTOCOL.md §12.2): relay mode needs relay_addr(s), direct mode peer or listen address + PSK. */
 export const tunnelConfigSchema = Joi.object({
   id: uuidSchema.required().description('Tunnel id (UUID)'),
   name: nameSchema.required().description('Tunnel name'),
@@ -58,7 +58,7 @@ export const tunnelConfigSchema = Joi.object({
   protocol: Joi.string().valid('tcp', 'udp').required().description('Carried protocol'),
   transport: Joi.string().valid('quic', 'udp').description('Tunnel transport (capability native-udp-tunnel for udp)'),
   mode: Joi.string().valid('relay', 'direct').required().description('Through a relay or edge to edge'),
-  direction: Joi.string().valid('ingress', 'egress').required().description('Edge direction (note the naming inversion, §5.9)'),
+  direction: Joi.string().valid('ingress', 'egress').required().description('Edge direction (note the naming inversion, PROTOCOL.md §12.2)'),
   local_addr: socketAddr.required().description('Listen address (egress) or forward address (ingress), host:port'),
   relay_addr: socketAddr.description('Relay QUIC address, host:port'),
   relay_addrs: Joi.array().items(socketAddr).max(2).description('Primary and backup relay addresses'),

@@ -1,5 +1,5 @@
 /**
- * bilbycast-edge (protocol spec §4.1, §4.4, §4.6, §4.7, §5.3): an in-memory AppConfig
+ * bilbycast-edge (PROTOCOL.md §12.2): an in-memory AppConfig
  * (schema version 2) driven by the manager's commands, stats built from it every tick.
  */
 import { THUMBNAIL_HEIGHT, THUMBNAIL_JPEG_BASE64, THUMBNAIL_WIDTH } from '../thumbnail';
@@ -51,7 +51,7 @@ export interface EdgeConfig extends Obj {
   flow_groups: Obj[];
 }
 
-/** Capability bits every current edge build advertises (§4.4). */
+/** Capability bits every current edge build advertises (PROTOCOL.md §12.2). */
 export const EDGE_CAPABILITIES: readonly string[] = Object.freeze([
   'st2110-30', 'st2110-31', 'st2110-40', 'st2110-20', 'st2110-23', 'ptp', 'is-04', 'is-05', 'is-08',
   'bcp-004', 'redundancy-2022-7', 'audio-encode', 'optional-input', 'resources', 'tr101290_full',
@@ -218,7 +218,7 @@ export class EdgeModel implements KindModel {
     return dispatch(this.handlers, action, () => new CommandError(`Unknown command: ${action.type}`, 'unknown_action'));
   }
 
-  /** The config without infrastructure secrets (§4.7); credentials never live in it. */
+  /** The config without infrastructure secrets (PROTOCOL.md §12.2); credentials never live in it. */
   configResponse(): EdgeConfig {
     const nodeId = this.host.credentials?.node_id;
     return {

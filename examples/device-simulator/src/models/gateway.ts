@@ -1,6 +1,6 @@
 /**
- * A gateway built on the gateway SDK, shaped like the Appear X API gateway (protocol spec
- * §4.3, §4.4, §4.6, §5.5): an opaque chassis snapshot with one IP Gateway card in slot 1
+ * A gateway built on the gateway SDK, shaped like the Appear X API gateway (PROTOCOL.md §12.4):
+ * an opaque chassis snapshot with one IP Gateway card in slot 1
  * whose IP inputs are also reported as `flows[]`, alarm-based health, free-form commands,
  * and failures that always carry an error_code.
  */

@@ -1,5 +1,5 @@
 /**
- * bilbycast-relay (protocol spec §4.2, §4.4, §4.7, §5.4). No edges ever bind tunnels to a
+ * bilbycast-relay (PROTOCOL.md §12.3). No edges ever bind tunnels to a
  * simulated relay, so authorised tunnels are listed as `empty` with zero counters and the UDP
  * session list stays empty; two edges are listed as connected, under the ids they gave
  * themselves (with spaces and accents, as real ones may). Failures carry only `error`

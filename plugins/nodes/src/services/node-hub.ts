@@ -708,7 +708,7 @@ export class NodeHub {
    * Rotates the node secret. The new secret's hash is stored before it is sent, with the
    * current one kept as the previous: both stay valid until the node signs in with the new one
    * (the device may save it even if its ack is lost, or reconnect with the old one after a
-   * blip, node-protocol §3.7). Only a device's explicit refusal undoes the rotation.
+   * blip, PROTOCOL.md §10.2). Only a device's explicit refusal undoes the rotation.
    */
   async rotateSecret(row: NodeRow, timeoutMs: number): Promise<CommandOutcome> {
     const nodeId = row.id;

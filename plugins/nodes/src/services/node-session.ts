@@ -91,7 +91,7 @@ export interface NodeSession {
   silentClose: boolean;
   /**
    * False until the auth reply has gone out: nothing may reach the device before it
-   * (node-protocol §3.2), so commands issued meanwhile wait in `outbox`.
+   * (PROTOCOL.md §4.3), so commands issued meanwhile wait in `outbox`.
    */
   ready: boolean;
   outbox: string[];

@@ -31,7 +31,7 @@ const MAX_UNSOLICITED_BYTES = 2 * MIB;
 const ANSWERS = new Set(['command_ack', 'config_response']);
 
 /**
- * One device connection on `/ws/node` (node-protocol.md §3): the first text frame must be
+ * One device connection on `/ws/node` (PROTOCOL.md §3–4): the first text frame must be
  * `auth` within the timeout; the manager sends nothing before its single reply
  * (`register_ack`, `auth_ok` or `auth_error` + close). After that, messages are dispatched by
  * `type`; malformed, binary, oversize and unknown ones are counted and ignored — never a close.
@@ -71,7 +71,7 @@ export function handleNodeSocket(
   let closeTimer: NodeJS.Timeout | undefined;
   const authTimer = setTimeout(() => refuse('Authentication timeout: no auth message within the time limit'), options.authTimeoutMs);
   if (!slot) {
-    // Devices ignore close codes and retry in a few seconds (node-protocol §1.5).
+    // Devices ignore close codes and retry in a few seconds (PROTOCOL.md §2.4).
     options.onRefused(remoteAddr);
     closeGently(1013, 'Too many connections waiting to sign in; try again later');
     return;
