@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
 import type { DestinationStream, Logger } from 'pino';
 import { registerAccessEnforcement, type RouteAccess } from './access/enforcement';
 import { clientAddressResolver, forwardedHttpsResolver } from './http/client-address';
-import { AuditLog, auditMigration } from './audit/audit-log';
+import { AUDIT_TABLE, AuditLog, auditMigration } from './audit/audit-log';
 import { auditRoutes } from './audit/routes';
 import { ConfigError } from './config/errors';
 import type { ManagerConfig } from './config/schema';
@@ -28,6 +28,10 @@ import { SecretColumnRegistry } from './encryption/secret-columns';
 import { healthRoutes } from './health/routes';
 import { registerErrorShaping, validationFailAction } from './http/errors';
 import { createLogger } from './http/logger';
+import { BackupTableRegistry } from './extensions/backup-tables';
+import { InProcessBus, type ClusterBus } from './extensions/cluster-bus';
+import { FeatureChecks } from './extensions/feature-checks';
+import { SettingsRegistry } from './extensions/settings-registry';
 import { ServiceRegistry } from './services';
 import { WebSocketRouter } from './websocket/router';
 
@@ -53,6 +57,14 @@ export interface ManagerContext {
   services: ServiceRegistry;
   /** The append-only audit log every plugin writes through. */
   audit: AuditLog;
+  /** Publish/subscribe for what every instance must hear (sessions ended, settings changed…). */
+  bus: ClusterBus;
+  /** Live-tunable settings, declared by the plugins that own them. */
+  settings: SettingsRegistry;
+  /** Which tables a backup carries (durable) and which it leaves out (ephemeral), per plugin. */
+  backupTables: BackupTableRegistry;
+  /** Whether a licensed feature (or another node) is available: always yes without a license plugin. */
+  features: FeatureChecks;
   /**
    * Who a WebSocket upgrade comes from, as `request.clientIp` tells for HTTP requests (the
    * peer, or X-Forwarded-For from a trusted proxy).
@@ -158,6 +170,7 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     }
   });
 
+  const bus = new InProcessBus((topic, err) => logger.error({ err, topic }, 'a cluster bus subscriber failed'));
   const context: ManagerContext = {
     config,
     version,
@@ -173,12 +186,18 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     websockets: new WebSocketRouter(logger),
     services: new ServiceRegistry(),
     audit: new AuditLog(db, logger),
+    bus,
+    settings: new SettingsRegistry(bus, (key, err) => logger.error({ err, key }, 'a setting change listener failed')),
+    backupTables: new BackupTableRegistry(),
+    features: new FeatureChecks(),
     clientAddress: (message) => clientAddress(message.socket.remoteAddress ?? '', message.headers['x-forwarded-for'])
   };
   server.decorate('server', 'manager', context);
   server.decorate('request', 'clientIp', (request: Request) => clientAddress(request.info.remoteAddress, request.headers['x-forwarded-for']), { apply: true });
   server.decorate('request', 'forwardedHttps', (request: Request) => forwardedHttps(request.info.remoteAddress, request.headers['x-forwarded-proto']), { apply: true });
   context.migrations.add('core', [...coreMigrations, auditMigration]);
+  // The key check belongs to the master key in use, not to the data: a restore keeps its own.
+  context.backupTables.declare('core', { durable: [AUDIT_TABLE], ephemeral: [KEY_CHECK_TABLE] });
   context.secretColumns.register(keyCheckColumn);
   context.websockets.attach(server.listener);
 

@@ -1,6 +1,7 @@
-import { ConfigError, ROLES } from '@bilbycast/core';
+import { ConfigError, ROLES, type CliContribution } from '@bilbycast/core';
 import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
+import { authCli } from './cli';
 import { registerCsrf } from './http/csrf';
 import { registerMfaChallengeCookie } from './http/mfa-challenge-cookie';
 import { registerSecurityHeaders } from './http/security-headers';
@@ -16,12 +17,14 @@ import { ApiTokens } from './services/api-tokens';
 import { LoginLimits } from './services/login-limits';
 import { MfaStore, mfaSecretColumns } from './services/mfa';
 import { OidcAccounts, oidcSecretColumn, type OidcSettings } from './services/oidc-accounts';
+import { browserSessions } from './services/browser-sessions';
 import { SessionStore } from './services/sessions';
 import { SsoIdentityStore } from './services/sso-identities';
 
 export { SESSION_COOKIE } from './http/strategies';
 export { CSRF_COOKIE, CSRF_HEADER } from './http/csrf';
 export { TOKEN_PREFIX } from './services/api-tokens';
+export type { BrowserSessions, EndedSessions } from './services/browser-sessions';
 
 const pkg: { name: string; version: string } = require('../package.json');
 
@@ -53,10 +56,6 @@ const optionsSchema = Joi.object({
 
 const HOUR_MS = 3_600_000;
 
-/** What hapi's `server.states` (a statehood Definitions object) offers at run time. */
-interface CookieParser {
-  parse(header: string): Promise<{ states: Record<string, unknown> }>;
-}
 const PURGE_INTERVAL_MS = 15 * 60_000;
 
 /**
@@ -64,9 +63,10 @@ const PURGE_INTERVAL_MS = 15 * 60_000;
  * Access rules themselves are enforced by the core from each route's declaration; this
  * plugin supplies who the caller is.
  */
-export const plugin: Plugin<AuthOptions> = {
+export const plugin: Plugin<AuthOptions> & { cli: CliContribution } = {
   name: pkg.name,
   version: pkg.version,
+  cli: authCli,
   dependencies: ['@bilbycast/users'],
   async register(server, rawOptions) {
     const { value, error } = optionsSchema.validate(rawOptions ?? {});
@@ -77,7 +77,12 @@ export const plugin: Plugin<AuthOptions> = {
     const absoluteMs = options.session_absolute_hours * HOUR_MS;
 
     manager.migrations.add('auth', authMigrations);
-    const sessions = new SessionStore(manager.db, { absoluteMs, idleMs: options.session_idle_hours * HOUR_MS });
+    // Sign-in state that is only worth keeping on the running manager stays out of backups.
+    manager.backupTables.declare('auth', {
+      durable: ['auth_mfa', 'auth_api_tokens', 'auth_oidc_client', 'auth_oidc_identities'],
+      ephemeral: ['auth_sessions', 'auth_mfa_challenges', 'auth_rate_limits', 'auth_known_addresses']
+    });
+    const sessions = new SessionStore(manager.db, manager.bus, { absoluteMs, idleMs: options.session_idle_hours * HOUR_MS });
     const tokens = new ApiTokens(manager.db);
     const limits = new LoginLimits(manager.db, manager.database);
     const mfa = new MfaStore(manager.db, manager.secrets);
@@ -93,21 +98,7 @@ export const plugin: Plugin<AuthOptions> = {
       }
     });
     manager.services.provide('mfa', mfa);
-    manager.services.provide('browserSessions', {
-      // The same sealed `session` cookie the HTTP routes accept, decoded by hapi's cookie definitions.
-      onEnded: (listener) => sessions.onEnded(listener),
-      async authenticate(cookieHeader, options) {
-        if (!cookieHeader) return null;
-        let states: Record<string, unknown>;
-        try {
-          ({ states } = await (server.states as unknown as CookieParser).parse(cookieHeader));
-        } catch {
-          return null; // a malformed Cookie header is simply no session
-        }
-        const sid = (states[SESSION_COOKIE] as { sid?: unknown } | undefined)?.sid;
-        return typeof sid === 'string' ? sessions.authenticate(sid, options) : null;
-      }
-    });
+    manager.services.provide('browserSessions', browserSessions(server, sessions, manager.bus));
 
     await registerStrategies(server, {
       sessions,

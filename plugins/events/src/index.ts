@@ -42,6 +42,7 @@ export const plugin: Plugin<EventsOptions> = {
     if (!liveFeed) throw new ConfigError(`${pkg.name} must be registered after @bilbycast/nodes`);
 
     manager.migrations.add('events', eventsMigrations);
+    manager.backupTables.declare('events', { durable: ['events'] });
     const store = new EventStore(manager.db, liveFeed, manager.audit);
     manager.services.provide('events', store);
     server.route(eventRoutes(store));

@@ -111,6 +111,7 @@ export const plugin: Plugin<NodesOptions> = {
     const { manager } = server;
 
     manager.migrations.add('nodes', nodesMigrations);
+    manager.backupTables.declare('nodes', { durable: ['nodes'] });
     const liveFeed = new LiveFeed();
     manager.services.provide('liveFeed', liveFeed);
     const directory = new NodeDirectory(manager.db, options.registration_token_ttl_hours * 3_600_000);

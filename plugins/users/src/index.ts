@@ -1,5 +1,6 @@
-import { ConfigError } from '@bilbycast/core';
+import { ConfigError, type CliContribution } from '@bilbycast/core';
 import type { Plugin } from '@hapi/hapi';
+import { usersCli } from './cli';
 import { usersMigrations } from './migrations';
 import { userCredentialRoutes } from './routes/user-credentials';
 import { userRoutes } from './routes/users';
@@ -10,6 +11,7 @@ export { passwordProblems, PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH } from './se
 export { hashPassword, verifyPassword } from './services/password-hashing';
 export { Accounts, AccountError, USERNAME_PATTERN } from './services/accounts';
 export { UserDirectory, lockActiveSuperAdmins, toUser, type User } from './services/user-directory';
+export type { AccountAdministration, SessionRevocation, SecondFactors, SsoIdentities, SsoIdentity, SsoLinkOutcome, SsoLinkSource } from './services/account-services';
 
 const pkg: { name: string; version: string } = require('../package.json');
 
@@ -18,12 +20,14 @@ const pkg: { name: string; version: string } = require('../package.json');
  * `accounts` service, and creates the first SuperAdmin from BILBYCAST_ADMIN_USERNAME /
  * BILBYCAST_ADMIN_PASSWORD when no user exists.
  */
-export const plugin: Plugin<Record<string, never>> = {
+export const plugin: Plugin<Record<string, never>> & { cli: CliContribution } = {
   name: pkg.name,
   version: pkg.version,
+  cli: usersCli,
   register(server) {
     const { manager } = server;
     manager.migrations.add('users', usersMigrations);
+    manager.backupTables.declare('users', { durable: ['users'] });
     const accounts = new Accounts(manager.db);
     manager.services.provide('accounts', accounts);
     // The auth plugin registers after this one, so its services are looked up per request.

@@ -5,8 +5,7 @@ import { registerDriverCommands } from './commands/driver';
 import { registerMigrateCommand } from './commands/migrate';
 import { registerRotateMasterKeyCommand } from './commands/rotate-master-key';
 import { registerServeCommand } from './commands/serve';
-import { registerSetupCommand } from './commands/setup';
-import { registerUserCommands } from './commands/user';
+import { registerPluginCommands } from './plugin-commands';
 
 /** What a build of the manager consists of; the CLI builds every command's manager from it. */
 export interface CliManifest {
@@ -34,20 +33,21 @@ export async function runCli(manifest: CliManifest, argv: string[] = process.arg
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
 
-  registerServeCommand(program, manifest);
-  registerSetupCommand(program, manifest);
-  registerMigrateCommand(program, manifest);
-  registerUserCommands(program, manifest);
-  registerRotateMasterKeyCommand(program, manifest);
-  registerDriverCommands(program, manifest);
-
-  const firstArgument = argv.slice(2).find((arg) => !arg.startsWith('-'));
-  const optionValue = argv.slice(2).some((arg, i, all) => ['-c', '--config'].includes(all[i - 1] ?? '') && arg === firstArgument);
-  if (firstArgument && !optionValue && !program.commands.some((c) => c.name() === firstArgument) && firstArgument !== 'help') {
-    process.stderr.write(`${manifest.name}: unknown command "${firstArgument}" (see ${manifest.name} --help)\n`);
-    return 2;
-  }
   try {
+    registerServeCommand(program, manifest);
+    registerMigrateCommand(program, manifest);
+    registerRotateMasterKeyCommand(program, manifest);
+    registerDriverCommands(program, manifest);
+    // Plugins own their commands (the users plugin `setup` and `user …`, for instance). Reading
+    // the build's plugins may already report a configuration error (their options come from it).
+    registerPluginCommands(program, manifest);
+
+    const firstArgument = argv.slice(2).find((arg) => !arg.startsWith('-'));
+    const optionValue = argv.slice(2).some((arg, i, all) => ['-c', '--config'].includes(all[i - 1] ?? '') && arg === firstArgument);
+    if (firstArgument && !optionValue && !program.commands.some((c) => c.name() === firstArgument) && firstArgument !== 'help') {
+      process.stderr.write(`${manifest.name}: unknown command "${firstArgument}" (see ${manifest.name} --help)\n`);
+      return 2;
+    }
     await program.parseAsync(argv.slice(2), { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import { nowIso, type EndedSessions, type ManagerCredentials } from '@bilbycast/core';
+import { nowIso, type ClusterBus, type ManagerCredentials } from '@bilbycast/core';
+import type { EndedSessions } from './browser-sessions';
 import type { Knex } from 'knex';
 import { accountUsable, loadCallerCredentials } from './caller';
 import { hashSecret, newSecret } from './secret-tokens';
@@ -32,10 +33,9 @@ const TOUCH_INTERVAL_MS = 60_000;
  * the database holds its hash, so a database leak does not reveal usable sessions.
  */
 export class SessionStore {
-  readonly #listeners = new Set<(ended: EndedSessions) => void>();
-
   constructor(
     private readonly db: Knex,
+    private readonly bus: ClusterBus,
     private readonly lifetimes: SessionLifetimes
   ) {}
 
@@ -126,21 +126,9 @@ export class SessionStore {
     return ended;
   }
 
-  /** Listens for sessions ended by a revocation (logout, reset, disable): what holds them open (a live feed) closes at once. */
-  onEnded(listener: (ended: EndedSessions) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
+  /** Tells every instance (the `browserSessions` service's listeners) which sessions a revocation ended; a failing listener cannot stop the revocation. */
   #announce(ended: EndedSessions): void {
-    // A listener's failure must not stop the revocation that called it (tokens are revoked next).
-    for (const listener of this.#listeners) {
-      try {
-        listener(ended);
-      } catch {
-        // the listener's own problem: the periodic re-check still ends what it holds
-      }
-    }
+    this.bus.publish('auth.sessions_ended', ended);
   }
 
   /** Removes expired sessions (run on a schedule). */

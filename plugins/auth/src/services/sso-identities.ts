@@ -1,4 +1,5 @@
-import { apiError, isUniqueViolation, nowIso, type SsoIdentity, type SsoLinkOutcome, type SsoLinkSource } from '@bilbycast/core';
+import { apiError, isUniqueViolation, nowIso } from '@bilbycast/core';
+import type { SsoIdentity, SsoLinkOutcome, SsoLinkSource } from '@bilbycast/users';
 import type { Knex } from 'knex';
 
 const TABLE = 'auth_oidc_identities';

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { canAccessNode, type BrowserSessions, type EndedSessions, type ManagerCredentials, type UpgradeDecision, type WebSocketRoute } from '@bilbycast/core';
+import type { BrowserSessions, EndedSessions } from '@bilbycast/auth';
+import { canAccessNode, type ManagerCredentials, type UpgradeDecision, type WebSocketRoute } from '@bilbycast/core';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { EventRecorder } from '../services/event-recorder';

@@ -1,4 +1,5 @@
-import { ROLES, apiError, callerOf, isoDate, roleAtLeast, type SecondFactors } from '@bilbycast/core';
+import { ROLES, apiError, callerOf, isoDate, roleAtLeast } from '@bilbycast/core';
+import type { SecondFactors } from '../services/account-services';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { hashPassword } from '../services/password-hashing';

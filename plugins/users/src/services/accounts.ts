@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import { nowIso, type AccountAdministration } from '@bilbycast/core';
+import { nowIso } from '@bilbycast/core';
+import type { AccountAdministration } from './account-services';
 import type { Knex } from 'knex';
 import { hashPassword } from './password-hashing';
 import { passwordProblems } from './password-policy';
