@@ -2,8 +2,8 @@
  * What one node may make the manager hold or store per minute, across its sessions (a
  * device that reconnects does not start afresh):
  *
- * - **bytes**: every frame it sends and every event the manager raises about it — beyond,
- *   frames are dropped unread (answers to commands in flight excepted);
+ * - **bytes**: every frame it sends — beyond, frames are dropped unread (answers to commands
+ *   in flight excepted);
  * - **events** and **event bytes**: events stored (the device's own and the manager's
  *   connection events alike) — beyond, events are dropped.
  *

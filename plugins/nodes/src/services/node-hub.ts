@@ -70,7 +70,7 @@ const MAX_ID_BYTES = 256;
  * connected, so they say nothing about its health now.
  */
 const LINK_ALARM_CATEGORIES: ReadonlySet<string> = new Set(['connection', 'manager']);
-/** Redacted from the config of a node whose driver is not loaded (it declares none then). */
+/** Redacted from the config of a node whose driver declares no `config_secrets` (or is not loaded). */
 const FALLBACK_CONFIG_SECRETS = ['**.password', '**.passphrase', '**.secret', '**.token', '**.api_token', '**.api_key', '**.node_secret', '**.registration_token', '**.token_secret'];
 const SEVERITIES = new Set<unknown>(EVENT_SEVERITIES);
 const HEALTH_VALUES = new Set<unknown>(DEVICE_HEALTHS);
