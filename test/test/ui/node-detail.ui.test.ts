@@ -3,7 +3,7 @@ import { saveScreenshot, testDatabases } from '@bilbycast/tests';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type { APIResponse, Page, Request, Route, WebSocketRoute } from 'playwright-core';
-import { InterpretingAjv } from '../../../ui/web/src/pages/node-detail/interpreting-ajv';
+import { SchemaValidator, toFormErrors } from '../../../ui/web/src/pages/node-detail/json-schema-validation';
 import { uiEnv, type UiTestEnv } from './ui-harness';
 
 /** Polls `read` until `accept` holds (no fixed sleeps in assertions); returns the accepted value. */
@@ -440,17 +440,25 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     expect(feeds.length).toBe(2);
   }, 60_000);
 
-  test('the command form validator agrees with Ajv on every driver schema', async () => {
-    const ajv = new Ajv({ allErrors: true, strict: false, multipleOfPrecision: 8 });
-    addFormats(ajv);
-    const interpreter = new InterpretingAjv({});
-    addFormats(interpreter as any);
 
-    const schemas: { name: string; schema: Record<string, unknown> }[] = [];
+  /** The command schemas the manager publishes, by `<device type>.<command>`. */
+  async function commandSchemas(): Promise<Map<string, Record<string, unknown>>> {
+    const schemas = new Map<string, Record<string, unknown>>();
     for (const type of ['edge', 'relay', 'appear_x']) {
       const view = (await env.t.admin.request('GET', `/api/v1/device-types/${type}`)).result as { supported_commands: CommandInfo[] };
-      for (const c of view.supported_commands) schemas.push({ name: `${type}.${c.name}`, schema: c.params_schema });
+      for (const c of view.supported_commands) schemas.set(`${type}.${c.name}`, c.params_schema);
     }
+    return schemas;
+  }
+
+  test('the command form validator agrees with Ajv on every driver schema', async () => {
+    // Ajv (with rjsf's options) is the reference here: in Node nothing forbids its code generation.
+    const ajv = new Ajv({ allErrors: true, strict: false, multipleOfPrecision: 8 });
+    addFormats(ajv);
+    const validator = new SchemaValidator();
+
+    const schemas = await commandSchemas();
+    expect(schemas.size).toBeGreaterThan(50);
     // An edge's configuration as the simulator holds it (never started: nothing connects).
     const edge = new SimulatedDevice({ url: env.t.nodeUrl, kind: 'edge', registration_token: 'unused' });
     const samples: unknown[] = [
@@ -459,6 +467,7 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
       { flow_id: '' },
       { flow_id: 'bad id!' },
       { flow_id: 5 },
+      { flow_id: 'x'.repeat(65) },
       { unexpected: true },
       { config: JSON.parse(JSON.stringify(edge.config)) },
       { config: { ...JSON.parse(JSON.stringify(edge.config)), version: 1 } },
@@ -467,20 +476,49 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
       { tunnel_id: '0b6f3a8e-8c1e-4d6a-9a4f-1d2f3e4a5b6c' },
       { tunnel_id: 'not-a-uuid' },
       { mode: 'auto', domain: 200 },
+      { mode: 'off', domain: 1.5, priority1: -1 },
       { slot: 1, inputs: [{ id: 'ipin-1', name: 'x' }] },
-      { slot: 0, inputs: [] }
+      { slot: 0, inputs: [] },
+      { ids: ['a', 'a', 'b c'] },
+      { ids: [] },
+      { public_ip: '300.1.1.1', public_base_url: 'not a uri', cascade_sources: ['srt://a:1', 5, { any: 1 }] },
+      { flow_group: { id: 'g', name: 'G', flows: ['a', 'a'], flow_ids: ['b'] } },
+      { flow_group: { id: 'g', name: 'G' } },
+      { tunnel: { id: 'x', name: '', protocol: 'sctp', mode: 'relay', direction: 'ingress', local_addr: '1.2.3.4:5', relay_addrs: ['a', 'b', 'c'] } },
+      { flow_id: 'f', output: { type: 'srt', mode: 'listener', id: 'o', name: 'O' } },
+      { flow_id: 'f', output: { type: 'srt', mode: 'caller', id: 'o', name: 'O', remote_addr: 'h:1', latency_ms: 70000 } }
     ];
     const keywords = (errors: { keyword: string; instancePath: string }[] | null | undefined) =>
       [...new Set((errors ?? []).map((e) => `${e.instancePath} ${e.keyword}`))].sort();
-    for (const { name, schema } of schemas) {
+    const check = (label: unknown, schema: Record<string, unknown>, data: unknown) => {
       const expected = ajv.compile(schema);
-      const actual = interpreter.compile(schema);
+      const ok = expected(data);
+      const { errors, validationError } = validator.validate(schema, data);
+      expect(validationError).toBeUndefined();
+      expect({ label, data, valid: errors === undefined }).toEqual({ label, data, valid: ok });
+      // (cfworker does not list why each item failed `contains`, only that none matched.)
+      const reference = (expected.errors ?? []).filter((e) => !e.schemaPath.includes('/contains/'));
+      if (!ok) expect({ label, data, errors: keywords(errors) }).toEqual({ label, data, errors: keywords(reference) });
+      // Same wording as Ajv, so messages read as they did.
+      if (!ok) {
+        // (Ajv's wording of oneOf and if failures and its choice of duplicate pair vary with the schema.)
+        const byMessage = (list: { keyword: string; instancePath: string; message?: string }[]) =>
+          [
+            ...new Set(
+              list.filter((e) => !['oneOf', 'if'].includes(e.keyword)).map((e) => `${e.instancePath} ${e.keyword} ${e.message?.replace(/ \(items ## .*\)$/, '')}`)
+            )
+          ].sort();
+        expect({ label, data, messages: byMessage(errors ?? []) }).toEqual({ label, data, messages: byMessage(reference) });
+      }
+    };
+    let invalid = 0;
+    for (const [name, schema] of schemas) {
       for (const data of samples) {
-        const ok = expected(data);
-        expect({ name, data, valid: actual(data) }).toEqual({ name, data, valid: ok });
-        if (!ok) expect({ name, data, errors: keywords(actual.errors) }).toEqual({ name, data, errors: keywords(expected.errors) });
+        check(name, schema, data);
+        if (!ajv.validate(schema, data)) invalid++;
       }
     }
+    expect(invalid).toBeGreaterThan(100);
 
     // Keywords the driver schemas use rarely or not at all.
     const extra: [Record<string, unknown>, unknown[]][] = [
@@ -491,16 +529,119 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
       [{ type: 'object', dependencies: { a: ['b'], c: { required: ['d'] } }, propertyNames: { maxLength: 3 } }, [{ a: 1 }, { a: 1, b: 1 }, { c: 1 }, { toolong: 1 }]],
       [{ type: ['string', 'null'], not: { const: 'no' }, format: 'email' }, ['a@b.co', 'no', null, 'x', 3]],
       [{ type: 'number', multipleOf: 0.1, exclusiveMaximum: 1 }, [0.3, 0.35, 1, 0.9]],
-      [{ type: 'array', items: [{ type: 'string' }], additionalItems: false, contains: { const: 'k' }, minItems: 1 }, [['k'], ['k', 'x'], ['z'], []]]
+      [{ type: 'array', items: [{ type: 'string' }], additionalItems: false, contains: { const: 'k' }, minItems: 1 }, [['k'], ['k', 'x'], ['z'], []]],
+      [{ type: 'object', properties: { a: false }, patternProperties: { '^n_': { type: 'number' } }, additionalProperties: { type: 'string' }, maxProperties: 2 }, [{ a: 1 }, { n_1: 'x', b: 2 }, { b: 'x', c: 'y', d: 'z' }]]
     ];
-    for (const [schema, values] of extra) {
-      const expected = ajv.compile(schema);
-      const actual = interpreter.compile(schema);
-      for (const data of values) {
-        const ok = expected(data);
-        expect({ schema, data, valid: actual(data) }).toEqual({ schema, data, valid: ok });
-        if (!ok) expect({ schema, data, errors: keywords(actual.errors) }).toEqual({ schema, data, errors: keywords(expected.errors) });
+    for (const [schema, values] of extra) for (const data of values) check(schema, schema, data);
+  }, 60_000);
+
+  test('the command form validator gives rjsf field errors for the draft-07 keywords the drivers use', async () => {
+    const validator = new SchemaValidator();
+    const schemas = await commandSchemas();
+    const schema = (name: string) => schemas.get(name)!;
+    /** rjsf's error objects for `data` (the form places each at its `property`, and lists `stack`). */
+    const formErrors = (s: object, data: unknown) => toFormErrors(validator.validate(s, data).errors ?? []);
+    /** What the form shows: each error's field, keyword and list text. */
+    const shown = (name: string, data: unknown) => formErrors(schema(name), data).map((e) => ({ property: e.property, name: e.name, stack: e.stack }));
+
+    // required and string length/pattern (start_flow's flow_id), shown at the field.
+    expect(formErrors(schema('edge.start_flow'), {})).toEqual([
+      {
+        name: 'required',
+        // (a property of the form data itself: no leading dot, as with rjsf's Ajv validator)
+        property: 'flow_id',
+        message: "must have required property 'flow_id'",
+        params: { missingProperty: 'flow_id' },
+        stack: "must have required property 'flow_id'",
+        schemaPath: '#/required',
+        title: ''
       }
-    }
+    ]);
+    expect(shown('edge.start_flow', { flow_id: 'x'.repeat(65) })).toEqual([
+      { property: '.flow_id', name: 'maxLength', stack: '.flow_id must NOT have more than 64 characters' }
+    ]);
+    expect(shown('edge.start_flow', { flow_id: 'a\u0007b' })).toEqual([
+      { property: '.flow_id', name: 'pattern', stack: '.flow_id must match pattern "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"' }
+    ]);
+    expect(shown('edge.start_flow', { flow_id: 'flow-1', extra: 1 })).toEqual([{ property: '', name: 'additionalProperties', stack: 'must NOT have additional properties' }]);
+    expect(validator.validate(schema('edge.start_flow'), { flow_id: 'flow-1' })).toEqual({});
+    // A cleared field (rjsf keeps it as undefined) counts as missing.
+    expect(shown('edge.start_flow', { flow_id: undefined })).toEqual([{ property: 'flow_id', name: 'required', stack: "must have required property 'flow_id'" }]);
+
+    // enum, integer minimum/maximum and type.
+    expect(shown('edge.set_ptp_mode', { mode: 'sometimes', domain: 200, priority1: -1, scan_timeout: 1.5 })).toEqual([
+      { property: '.mode', name: 'enum', stack: '.mode must be equal to one of the allowed values' },
+      { property: '.domain', name: 'maximum', stack: '.domain must be <= 127' },
+      { property: '.priority1', name: 'minimum', stack: '.priority1 must be >= 0' },
+      { property: '.scan_timeout', name: 'type', stack: '.scan_timeout must be integer' }
+    ]);
+
+    // Arrays: minItems, uniqueItems, and each item's own constraints.
+    expect(shown('appear_x.delete_coder_services', { ids: [] })).toEqual([{ property: '.ids', name: 'minItems', stack: '.ids must NOT have fewer than 1 items' }]);
+    expect(shown('appear_x.delete_coder_services', { ids: ['a', 'b c', 'a'] })).toEqual([
+      { property: '.ids.1', name: 'pattern', stack: '.ids.1 must match pattern "^[A-Za-z0-9._:-]+$"' },
+      { property: '.ids', name: 'uniqueItems', stack: '.ids must NOT have duplicate items (items ## 0 and 2 are identical)' }
+    ]);
+
+    // Nested objects: errors carry the nested field's path; formats (uuid, ipv4, uri) are checked.
+    const tunnel = { id: 'not-a-uuid', name: '', protocol: 'tcp', mode: 'direct', direction: 'ingress', local_addr: 'h:1', relay_addrs: ['a', 'b', 'c'], source: '1.2.3' };
+    expect(shown('edge.create_tunnel', { tunnel })).toEqual(
+      expect.arrayContaining([
+        { property: '.tunnel.id', name: 'format', stack: '.tunnel.id must match format "uuid"' },
+        { property: '.tunnel.name', name: 'minLength', stack: '.tunnel.name must NOT have fewer than 1 characters' },
+        { property: '.tunnel.relay_addrs', name: 'maxItems', stack: '.tunnel.relay_addrs must NOT have more than 2 items' },
+        { property: '.tunnel.source', name: 'format', stack: '.tunnel.source must match format "ipv4"' }
+      ])
+    );
+    expect(shown('relay.configure_distribution', { public_base_url: 'no uri', cascade_sources: ['srt://up:9000', 5] })).toEqual(
+      expect.arrayContaining([
+        { property: '.public_base_url', name: 'format', stack: '.public_base_url must match format "uri"' },
+        // anyOf: the item matched neither a URI string nor an object.
+        { property: '.cascade_sources.1', name: 'anyOf', stack: '.cascade_sources.1 must match a schema in anyOf' }
+      ])
+    );
+
+    // oneOf (a flow group names its members by flows or flow_ids, not both).
+    expect(shown('edge.add_flow_group', { flow_group: { id: 'g', name: 'G', flows: ['a'], flow_ids: ['a'] } })).toEqual(
+      expect.arrayContaining([{ property: '.flow_group', name: 'oneOf', stack: '.flow_group must match exactly one schema in oneOf' }])
+    );
+    expect(validator.validate(schema('edge.add_flow_group'), { flow_group: { id: 'g', name: 'G', flows: ['a'] } })).toEqual({});
+
+    // if/then (as joi's `when` becomes): a listener needs its local address.
+    const conditional = {
+      type: 'object',
+      properties: {
+        output: {
+          type: 'object',
+          properties: { mode: { enum: ['caller', 'listener'] }, local_addr: { type: 'string' } },
+          if: { properties: { mode: { const: 'listener' } }, required: ['mode'] },
+          then: { required: ['local_addr'] }
+        }
+      }
+    };
+    expect(formErrors(conditional, { output: { mode: 'listener' } }).map((e) => [e.property, e.name, e.stack])).toEqual([
+      ['.output', 'if', '.output must match "then" schema'],
+      ['.output.local_addr', 'required', "must have required property 'local_addr'"]
+    ]);
+    expect(validator.validate(conditional, { output: { mode: 'caller' } })).toEqual({});
+
+    // Titles name the field, as with rjsf's Ajv validator.
+    const titled = { type: 'object', properties: { n: { type: 'integer', title: 'Count' }, id: { type: 'string', title: 'Identifier' } }, required: ['id'] };
+    expect(formErrors(titled, { n: 'x' }).map((e) => [e.property, e.stack])).toEqual([
+      ['id', "must have required property 'Identifier'"],
+      ['.n', "'Count' must be integer"]
+    ]);
+
+    // isValid, which rjsf uses to pick oneOf/anyOf options and if/then branches, resolves
+    // references against the root schema; a broken schema is reported (the rjsf adapter catches isValid's throw).
+    const root = { definitions: { port: { type: 'integer', minimum: 1, maximum: 65535 } }, type: 'object', properties: { port: { $ref: '#/definitions/port' } } };
+    expect(validator.isValid({ $ref: '#/definitions/port' }, 8080, root)).toBe(true);
+    expect(validator.isValid({ $ref: '#/definitions/port' }, 0, root)).toBe(false);
+    expect(validator.isValid({ type: 'object', properties: { port: { $ref: '#/definitions/port' } } }, { port: 70000 }, root)).toBe(false);
+    expect(validator.isValid(root, { port: 22 }, root)).toBe(true);
+    expect(() => validator.isValid({ $ref: '#/definitions/missing' }, 1, root)).toThrow(/Unresolved \$ref/);
+    const broken = validator.validate({ type: 'object', properties: { a: { $ref: '#/nowhere' } } }, { a: 'x' });
+    expect(broken.errors).toBeUndefined();
+    expect(broken.validationError?.message).toMatch(/Unresolved \$ref/);
   }, 60_000);
 });

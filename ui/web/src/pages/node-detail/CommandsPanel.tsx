@@ -1,4 +1,6 @@
-import Form from '@rjsf/core';
+// The Form itself rather than @rjsf/core's index, which also exports a test helper that imports
+// @rjsf/validator-ajv8 (rjsf-team/react-jsonschema-form#5295): these forms use no Ajv (see csp-safe-validator.ts).
+import Form from '@rjsf/core/lib/components/Form.js';
 import type { ErrorListProps, RJSFSchema } from '@rjsf/utils';
 import { useMemo, useState } from 'react';
 import type { CommandInfo, DeviceType } from '../../api/types';
