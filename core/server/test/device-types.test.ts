@@ -109,3 +109,45 @@ describe('GET /api/v1/device-types', () => {
     expect((await get('/api/v1/device-types')).statusCode).toBe(401);
   });
 });
+
+describe('conditional parameters in the published JSON Schema', () => {
+  it('keeps a when/then of extra conditions as conditions, not as an object refusing every key', async () => {
+    const tunnel = defineDriver({
+      device_type: 'tunneller',
+      display_name: 'Tunneller',
+      commands: [
+        {
+          name: 'create_tunnel',
+          description: 'A relay tunnel needs one of its relay addresses',
+          requires_role: 'operator',
+          params: Joi.object({
+            mode: Joi.string().valid('relay', 'direct').required(),
+            relay_addr: Joi.string(),
+            relay_addrs: Joi.array().items(Joi.string()),
+            // A field literally named "then" is a property, not a branch: left alone.
+            then: Joi.object({})
+          }).when(Joi.object({ mode: Joi.valid('relay') }).unknown(), { then: Joi.object().or('relay_addr', 'relay_addrs') }),
+          timeout_ms: 5000,
+          mutates: true
+        }
+      ]
+    });
+    const database = await createTestDatabase('sqlite');
+    const manager = await createManager({ config: testConfig(database), plugins: [headerAuth], drivers: [{ definition: tunnel, package: 'tunneller', version: '1.0.0' }] });
+    try {
+      await manager.initialize();
+      const res = await manager.server.inject({ url: '/api/v1/device-types/tunneller', headers: { 'x-test-role': 'viewer' } });
+      const schema = (res.result as { supported_commands: { params_schema: Record<string, any> }[] }).supported_commands[0].params_schema;
+      // One `when` is rendered as the object's own if/then (several, as an allOf of them).
+      const conditional = schema.allOf ? schema.allOf[0] : schema;
+      expect(conditional.if).toMatchObject({ properties: { mode: { const: 'relay' } } });
+      // Only the condition: no `additionalProperties: false` over an empty property list.
+      expect(conditional.then).toEqual({ type: 'object', anyOf: [{ required: ['relay_addr'] }, { required: ['relay_addrs'] }] });
+      expect(schema.properties.then).toMatchObject({ type: 'object', additionalProperties: false });
+      expect(schema.additionalProperties).toBe(false);
+    } finally {
+      await manager.stop();
+      await database.cleanup();
+    }
+  });
+});

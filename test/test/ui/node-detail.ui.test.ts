@@ -593,6 +593,11 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
         { property: '.tunnel.source', name: 'format', stack: '.tunnel.source must match format "ipv4"' }
       ])
     );
+    // A valid relay tunnel passes: the schema's when/then adds its condition, not a closed object.
+    const relayTunnel = { id: '7d7c4a56-2a7e-4c43-9a55-4f8f0bde3f11', name: 'to studio', protocol: 'tcp', mode: 'relay', direction: 'egress', local_addr: '0.0.0.0:9000', relay_addr: 'relay.example:4433' };
+    expect(shown('edge.create_tunnel', { tunnel: relayTunnel })).toEqual([]);
+    const { relay_addr: _none, ...noRelay } = relayTunnel;
+    expect(shown('edge.create_tunnel', { tunnel: noRelay })).toEqual(expect.arrayContaining([expect.objectContaining({ property: '.tunnel.relay_addr', name: 'required' })]));
     expect(shown('relay.configure_distribution', { public_base_url: 'no uri', cascade_sources: ['srt://up:9000', 5] })).toEqual(
       expect.arrayContaining([
         { property: '.public_base_url', name: 'format', stack: '.public_base_url must match format "uri"' },

@@ -8,6 +8,29 @@ import { apiError } from '../http/errors';
 import type { LoadedDriver } from './discovery';
 import type { DriverRegistry } from './registry';
 
+const hasKeys = (value: unknown) => typeof value === 'object' && value !== null && Object.keys(value).length > 0;
+
+/**
+ * joi's `.when(condition, { then: Joi.object().or('a', 'b') })` adds conditions to the base
+ * object's own keys; joi-to-json renders such a `then` (or `else`) as an object with no
+ * properties and `additionalProperties: false`, which in JSON Schema refuses every key — so a
+ * form would refuse every valid value. Those branches keep only their conditions.
+ */
+function keepConditionsOnly(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(keepConditionsOnly);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const out: Record<string, unknown> = Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, keepConditionsOnly(value)]));
+  if (!('if' in out)) return out;
+  for (const branch of ['then', 'else']) {
+    const part = out[branch] as Record<string, unknown> | undefined;
+    if (part && part.additionalProperties === false && !hasKeys(part.properties) && !hasKeys(part.patternProperties)) {
+      const { additionalProperties: _closed, properties: _none, ...conditions } = part;
+      out[branch] = conditions;
+    }
+  }
+  return out;
+}
+
 /**
  * A device type as API clients and the UI see it: each command's parameters as JSON Schema
  * (draft-07, converted once from the driver's joi schema) so that forms render without
@@ -25,7 +48,7 @@ function deviceTypeView(driver: LoadedDriver, logger: Logger) {
     supported_commands: definition.commands.map((command) => {
       let params_schema: Record<string, unknown>;
       try {
-        params_schema = parseJoi(command.params, 'json') as Record<string, unknown>;
+        params_schema = keepConditionsOnly(parseJoi(command.params, 'json')) as Record<string, unknown>;
       } catch (err) {
         logger.warn({ err, device_type: definition.device_type, command: command.name }, 'command schema has no JSON Schema form');
         params_schema = { type: 'object' };
