@@ -3,6 +3,7 @@ export { ROLES, isRole, roleAtLeast, lowerRole, type Role } from './access/roles
 export { canAccessNode, scopeToNodes, type ManagerCredentials } from './access/credentials';
 export { routeAccess, accessProblems, callerOf, type RouteAccess } from './access/enforcement';
 export { AuditLog, type AuditEntry, type AuditRecord } from './audit/audit-log';
+export { auditActor } from './audit/audit-actor';
 export { loadConfig, type LoadConfigOptions } from './config/load';
 export { CONFIG_OPTIONS, configSchema, type ManagerConfig } from './config/schema';
 export { ConfigError } from './config/errors';

@@ -1,4 +1,4 @@
-import { apiError, callerOf, type ManagerContext } from '@bilbycast/core';
+import { apiError, auditActor, callerOf, type ManagerContext } from '@bilbycast/core';
 import { verifyPassword } from '@bilbycast/users';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
@@ -16,10 +16,8 @@ const passwordAndCode = Joi.object({ password: Joi.string().min(1).max(128).requ
 /** TOTP enrolment for the signed-in user, and the code step of an MFA login. */
 export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits }): ServerRoute[] {
   const { db, audit } = deps.manager as ManagerContext;
-  const actor = (request: Parameters<typeof callerOf>[0]) => {
-    const caller = callerOf(request);
-    return { user_id: caller.user.id, username: caller.user.username, ip: request.clientIp, target_type: 'user', target_id: caller.user.id };
-  };
+  /** The caller, acting on their own account. */
+  const actor = (request: Request) => ({ ...auditActor(request), target_type: 'user', target_id: callerOf(request).user.id });
   /**
    * Proof for changing an enabled second factor: the password and a current code (or a recovery
    * code), wrong ones counting towards the per-user limit on re-authentication.

@@ -1,4 +1,4 @@
-import { apiError, callerOf, isoDate, roleAtLeast, type ManagerContext, ROLES } from '@bilbycast/core';
+import { ROLES, apiError, auditActor, callerOf, isoDate, roleAtLeast, type ManagerContext } from '@bilbycast/core';
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import type { LoginLimits } from '../services/login-limits';
@@ -34,7 +34,7 @@ export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions:
           const caller = callerOf(request);
           const { id: sessionId } = request.params as { id: string };
           if (!(await deps.sessions.revoke(caller.user.id, sessionId))) throw apiError(404, 'session_not_found', 'No such session');
-          await audit.record({ action: 'auth.session_revoke', user_id: caller.user.id, username: caller.user.username, target_type: 'session', target_id: sessionId, ip: request.clientIp });
+          await audit.record({ action: 'auth.session_revoke', ...auditActor(request), target_type: 'session', target_id: sessionId });
           return h.response().code(204);
         }
       }
@@ -105,7 +105,7 @@ export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions:
           const caller = callerOf(request);
           const revoked = await deps.tokens.revoke(caller.user.id, (request.params as { id: string }).id);
           if (!revoked) throw apiError(404, 'token_not_found', 'No such token');
-          await audit.record({ action: 'auth.token_revoke', user_id: caller.user.id, username: caller.user.username, target_type: 'api_token', target_id: revoked.id, ip: request.clientIp, details: { name: revoked.name } });
+          await audit.record({ action: 'auth.token_revoke', ...auditActor(request), target_type: 'api_token', target_id: revoked.id, details: { name: revoked.name } });
           return h.response().code(204);
         }
       }

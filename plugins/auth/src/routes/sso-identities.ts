@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { apiError, callerOf, type ManagerContext } from '@bilbycast/core';
+import { apiError, auditActor, callerOf, type ManagerContext } from '@bilbycast/core';
 import type { Request, Server, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import type { LoginLimits } from '../services/login-limits';
@@ -50,10 +50,8 @@ export function ssoIdentityRoutes(deps: {
   issuer: string | null;
 }): ServerRoute[] {
   const { db, audit } = deps.manager;
-  const actor = (request: Request) => {
-    const caller = callerOf(request);
-    return { user_id: caller.user.id, username: caller.user.username, ip: request.clientIp, target_type: 'user', target_id: caller.user.id };
-  };
+  /** The caller, acting on their own account. */
+  const actor = (request: Request) => ({ ...auditActor(request), target_type: 'user', target_id: callerOf(request).user.id });
   return [
     {
       method: 'GET',

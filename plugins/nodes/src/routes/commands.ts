@@ -1,4 +1,4 @@
-import { apiError, callerOf, fieldErrors, roleAtLeast, type AuditLog, type DriverRegistry, type Role } from '@bilbycast/core';
+import { apiError, auditActor, callerOf, fieldErrors, roleAtLeast, type AuditLog, type DriverRegistry, type Role } from '@bilbycast/core';
 import type { CommandDefinition } from '@bilbycast/driver-sdk';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
@@ -6,7 +6,7 @@ import { CommandDeliveryError, CommandRefusedError, type CommandOutcome } from '
 import type { NodeDirectory } from '../services/node-directory';
 import type { NodeHub } from '../services/node-hub';
 import type { NodeRow } from '../services/node-view';
-import { auditActor, nodeIdParams, visibleNode } from './nodes';
+import { nodeIdParams, visibleNode } from './node-access';
 
 /** Largest command body accepted (an edge `update_config` with many flows stays far below). */
 export const COMMAND_MAX_BYTES = 1024 * 1024;

@@ -1,4 +1,4 @@
-import { apiError, callerOf, canAccessNode, isoDate, type AuditLog, type DriverRegistry } from '@bilbycast/core';
+import { apiError, auditActor, callerOf, isoDate, type AuditLog, type DriverRegistry } from '@bilbycast/core';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import type { LiveFeed } from '../services/live-feed';
@@ -6,6 +6,7 @@ import type { NodeDirectory } from '../services/node-directory';
 import type { NodeHub } from '../services/node-hub';
 import { NODE_STATUSES, type NodeRow } from '../services/node-view';
 import { HISTORY_FIELDS } from '../services/stats-history';
+import { nodeIdParams, nodeNotFound, visibleNode } from './node-access';
 
 /** No control characters, unpaired surrogates or line/paragraph separators. */
 const PRINTABLE = /^[^\p{Cc}\p{Cs}\p{Zl}\p{Zp}]*$/u;
@@ -23,29 +24,10 @@ const fields = {
     .messages({ 'object.tooLarge': '"metadata" must be at most 16 KB of JSON' })
 };
 
-export const nodeIdParams = Joi.object({ id: Joi.string().guid().lowercase().required() });
 const noQuery = Joi.object({});
 
 const admin = { bilbycast: { access: { role: 'admin' as const } } };
 const viewer = { bilbycast: { access: 'authenticated' as const } };
-
-export function nodeNotFound() {
-  return apiError(404, 'node_not_found', 'Node not found');
-}
-
-/** The node if it exists and the caller may see it; otherwise the same 404 either way. */
-export async function visibleNode(request: Request, directory: NodeDirectory): Promise<NodeRow> {
-  const { id } = request.params as { id: string };
-  if (!canAccessNode(callerOf(request), id)) throw nodeNotFound();
-  const row = await directory.get(id);
-  if (!row) throw nodeNotFound();
-  return row;
-}
-
-export function auditActor(request: Request) {
-  const caller = callerOf(request);
-  return { user_id: caller.user.id, username: caller.user.username, ip: request.clientIp };
-}
 
 const toIso = (date: Date | null | undefined) => (date === undefined ? undefined : date && date.toISOString());
 
