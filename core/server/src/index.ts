@@ -14,6 +14,7 @@ export { SecretBox, SecretDecryptionError, parseMasterKey, type SecretLocation }
 export { SecretColumnRegistry, reencryptSecrets, type SecretColumn, type RotationReport } from './encryption/secret-columns';
 export { DriverRegistry } from './drivers/registry';
 export type { LoadedDriver, RefusedDriver, DriverSource } from './drivers/discovery';
+export type { DeviceTypeView, CommandView } from './drivers/device-type-routes';
 export { apiError, fieldErrors, type FieldError } from './http/errors';
 export { isoDate } from './http/iso-date';
 export { addressGroup } from './http/client-address';

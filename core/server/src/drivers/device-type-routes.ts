@@ -65,6 +65,11 @@ function deviceTypeView(driver: LoadedDriver, logger: Logger) {
   };
 }
 
+/** A device type as `GET /api/v1/device-types` answers it. */
+export type DeviceTypeView = ReturnType<typeof deviceTypeView>;
+/** One command of a device type, its parameters as JSON Schema. */
+export type CommandView = DeviceTypeView['supported_commands'][number];
+
 export function deviceTypeRoutes(drivers: DriverRegistry, logger: Logger): ServerRoute[] {
   const views = new Map(drivers.list().map((d) => [d.definition.device_type, deviceTypeView(d, logger)]));
   return [
