@@ -131,6 +131,12 @@ describe.each(testDatabases())('administrators and other users’ credentials on
     ]);
   });
 
+  it('linking an identity to a user deleted meanwhile is a 404, not a 500', async () => {
+    const identities = manager.context.services.get('ssoIdentities')!;
+    await expect(identities.link(crypto.randomUUID(), 'ghost-at-idp')).rejects.toMatchObject({ output: { statusCode: 404 }, data: { error_code: 'user_not_found' } });
+    expect(await manager.context.db('auth_oidc_identities')).toHaveLength(0);
+  });
+
   it('an admin does not remove the last way into an account without a password; links made by email before are marked', async () => {
     const { db } = manager.context;
     await db('users').where({ id: ids.bob }).update({ password_hash: null });

@@ -1,4 +1,4 @@
-import { apiError, isUniqueViolation, nowIso } from '@bilbycast/core';
+import { apiError, isForeignKeyViolation, isUniqueViolation, nowIso } from '@bilbycast/core';
 import type { SsoIdentity, SsoLinkOutcome, SsoLinkSource } from '@bilbycast/users';
 import type { Knex } from 'knex';
 
@@ -31,6 +31,8 @@ export class SsoIdentityStore {
       await db(TABLE).insert({ issuer, subject, user_id: userId, source, created_at: nowIso() });
       return 'linked';
     } catch (err) {
+      // The user was deleted meanwhile.
+      if (isForeignKeyViolation(err)) throw apiError(404, 'user_not_found', 'No such user');
       // A concurrent link of the same identity got there first.
       if (!isUniqueViolation(err)) throw err;
       return (await this.userOf(issuer, subject, db)) === userId ? 'already_linked' : 'linked_elsewhere';
