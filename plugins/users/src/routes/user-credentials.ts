@@ -1,18 +1,15 @@
-import { apiError, callerOf, type ManagerServices, type ServiceRegistry } from '@bilbycast/core';
-import type { Request, ServerRoute } from '@hapi/hapi';
+import { apiError, type ManagerServices, type ServiceRegistry } from '@bilbycast/core';
+import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
-import type { Actor, UserDirectory } from '../services/user-directory';
+import { actorOf, userIdParams } from './route-helpers';
+import type { UserDirectory } from '../services/user-directory';
 
-const userId = Joi.object({ id: Joi.string().guid().lowercase().required() });
 const identity = { issuer: Joi.string().min(1).max(255).required(), subject: Joi.string().min(1).max(255).required() };
 const admin = { bilbycast: { access: { role: 'admin' as const } } };
 // A linked identity signs in past the password and MFA, and the provider's role claims (if
 // mapped) set the user's role at each sign-in: only a super_admin links one for someone else.
 const superAdmin = { bilbycast: { access: { role: 'super_admin' as const } } };
 
-function actorOf(request: Request): Actor {
-  return { credentials: callerOf(request), ip: request.clientIp };
-}
 
 /**
  * An administrator's help with another user's sign-in: reset a lost second factor, and see,
@@ -34,7 +31,7 @@ export function userCredentialRoutes(directory: UserDirectory, services: Service
         tags: ['api', 'users'],
         description: "Reset a user's MFA (their TOTP and recovery codes), for one who lost them (admin; super_admin for a super_admin)",
         plugins: admin,
-        validate: { params: userId },
+        validate: { params: userIdParams },
         handler: async (request, h) => {
           const { id } = request.params as { id: string };
           const user = await directory.authorizeCredentialChange(actorOf(request), id);
@@ -51,7 +48,7 @@ export function userCredentialRoutes(directory: UserDirectory, services: Service
         tags: ['api', 'users', 'sso'],
         description: "A user's single sign-on identities (admin; super_admin for a super_admin)",
         plugins: admin,
-        validate: { params: userId },
+        validate: { params: userIdParams },
         handler: async (request) => {
           const { id } = request.params as { id: string };
           await directory.authorizeCredentialChange(actorOf(request), id);
@@ -66,7 +63,7 @@ export function userCredentialRoutes(directory: UserDirectory, services: Service
         tags: ['api', 'users', 'sso'],
         description: 'Link an account of the configured identity provider (its subject) to a user (super_admin)',
         plugins: superAdmin,
-        validate: { params: userId, payload: Joi.object({ subject: identity.subject }) },
+        validate: { params: userIdParams, payload: Joi.object({ subject: identity.subject }) },
         handler: async (request, h) => {
           const { id } = request.params as { id: string };
           const { subject } = request.payload as { subject: string };
@@ -90,7 +87,7 @@ export function userCredentialRoutes(directory: UserDirectory, services: Service
         description:
           "Remove one of a user's single sign-on identities and end their sessions (admin; super_admin for a super_admin); not the last way into an account without a password",
         plugins: admin,
-        validate: { params: userId, query: Joi.object(identity) },
+        validate: { params: userIdParams, query: Joi.object(identity) },
         handler: async (request, h) => {
           const { id } = request.params as { id: string };
           const { issuer, subject } = request.query as { issuer: string; subject: string };

@@ -2,10 +2,11 @@ import { ROLES, apiError, callerOf, isoDate, roleAtLeast } from '@bilbycast/core
 import type { SecondFactors } from '../services/account-services';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
+import { actorOf, userIdParams } from './route-helpers';
 import { hashPassword } from '../services/password-hashing';
 import { USERNAME_PATTERN } from '../services/accounts';
 import { passwordProblems } from '../services/password-policy';
-import { userNotFound, visibleTo, type Actor, type NewUser, type User, type UserChanges, type UserDirectory } from '../services/user-directory';
+import { userNotFound, visibleTo, type NewUser, type User, type UserChanges, type UserDirectory } from '../services/user-directory';
 
 /** Starts with a letter or digit; then letters, digits, ".", "_" or "-"; 64 at most. */
 
@@ -24,7 +25,6 @@ const fields = {
   password: Joi.string().max(1024)
 };
 
-const userId = Joi.object({ id: Joi.string().guid().lowercase().required() });
 const noQuery = Joi.object({});
 
 const createPayload = Joi.object({
@@ -73,9 +73,6 @@ async function hashIfAcceptable(password: string): Promise<string> {
   return hashPassword(password);
 }
 
-function actorOf(request: Request): Actor {
-  return { credentials: callerOf(request), ip: request.clientIp };
-}
 
 const toIso = (date: Date | null | undefined) => (date === undefined ? undefined : date && date.toISOString());
 
@@ -131,7 +128,7 @@ export function userRoutes(directory: UserDirectory, mfaStatus: () => SecondFact
         tags: ['api', 'users'],
         description: 'Read a user (admin, or the user themself; anyone else gets 404)',
         plugins: { bilbycast: { access: 'authenticated' } },
-        validate: { query: noQuery, params: userId },
+        validate: { query: noQuery, params: userIdParams },
         handler: async (request) => {
           const { id } = request.params as { id: string };
           const caller = callerOf(request);
@@ -151,7 +148,7 @@ export function userRoutes(directory: UserDirectory, mfaStatus: () => SecondFact
         tags: ['api', 'users'],
         description: 'Change a user; a password here is an administrator reset (admin)',
         plugins: admin,
-        validate: { query: noQuery, params: userId, payload: updatePayload },
+        validate: { query: noQuery, params: userIdParams, payload: updatePayload },
         handler: async (request) => {
           const { id } = request.params as { id: string };
           const { password, expires_at, ...rest } = request.payload as UpdatePayload;
@@ -173,7 +170,7 @@ export function userRoutes(directory: UserDirectory, mfaStatus: () => SecondFact
         tags: ['api', 'users'],
         description: 'Delete a user (admin; only a super_admin deletes a super_admin)',
         plugins: admin,
-        validate: { query: noQuery, params: userId },
+        validate: { query: noQuery, params: userIdParams },
         handler: async (request, h) => {
           const { id } = request.params as { id: string };
           await directory.remove(actorOf(request), id);
