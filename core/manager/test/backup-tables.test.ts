@@ -1,3 +1,4 @@
+import { listTables } from '@bilbycast/core';
 import { createTestDatabase, testConfig, testDatabases, type TestDatabase } from '@bilbycast/tests';
 import { createDefaultManager } from '../src';
 
@@ -16,10 +17,7 @@ describe.each(testDatabases())('backup declarations of the standard build on %s'
     try {
       await manager.initialize();
       const { db, backupTables } = manager.context;
-      const tables: string[] =
-        kind === 'sqlite'
-          ? (await db('sqlite_master').where({ type: 'table' }).whereNot('name', 'like', 'sqlite_%').select('name')).map((r) => r.name)
-          : (await db('information_schema.tables').where({ table_schema: db.client.database() }).select('table_name as name')).map((r) => r.name);
+      const tables = await listTables(db);
       const declared = [...backupTables.durable(), ...backupTables.ephemeral()].map((t) => t.table);
       expect(tables.filter((t) => !MIGRATION_BOOKKEEPING.includes(t)).sort()).toEqual([...declared].sort());
       // Referenced tables come first: users before the tables that point at them.

@@ -18,6 +18,7 @@ import type { ManagerConfig } from './config/schema';
 import { coreMigrations } from './database/core-migrations';
 import { assertDatabaseUsable, describeDatabase, openDatabase, parseDatabaseUrl, type DatabaseTarget } from './database/connection';
 import { MigrationRegistry } from './database/migrations';
+import { listTables } from './database/table-list';
 import { discoverDrivers } from './drivers/discovery';
 import { DriverRegistry } from './drivers/registry';
 import { deviceTypeRoutes } from './drivers/device-type-routes';
@@ -63,7 +64,7 @@ export interface ManagerContext {
   settings: SettingsRegistry;
   /** Which tables a backup carries (durable) and which it leaves out (ephemeral), per plugin. */
   backupTables: BackupTableRegistry;
-  /** Whether a licensed feature (or another node) is available: always yes without a license plugin. */
+  /** What a license allows (features, limits): everything without a license plugin. */
   features: FeatureChecks;
   /**
    * Who a WebSocket upgrade comes from, as `request.clientIp` tells for HTTP requests (the
@@ -230,6 +231,10 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     const applied = await context.migrations.latest(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
     if (!known) await verifyMasterKey(db, secrets, masterKey.file);
+    const undeclared = (await listTables(db)).filter((table) => !table.startsWith('knex_migrations') && !context.backupTables.has(table));
+    if (undeclared.length > 0) {
+      logger.warn({ tables: undeclared }, 'tables no plugin declared for backup (durable or ephemeral): a backup refuses to run until their plugin declares them');
+    }
   });
   server.ext('onPreStop', async () => {
     await context.websockets.closeAll(Math.min(config.shutdown_timeout_ms, 5000));

@@ -1,9 +1,9 @@
 import type { Plugin } from '@hapi/hapi';
 import { createTestDatabase, type TestDatabase } from '@bilbycast/tests';
-import { CommandFailed, runCli, type CliContribution, type CliManifest } from '../src';
+import { CommandFailed, ConfigError, runCli, type CliContribution, type CliManifest } from '../src';
 
 /** Two plugins adding commands, one of them to a group the other created. */
-function manifest(calls: string[]): CliManifest {
+function manifest(calls: string[], form: 'plain' | 'module' = 'plain'): CliManifest {
   const first: Plugin<unknown> & { cli: CliContribution } = {
     name: 'first',
     register: () => undefined,
@@ -31,7 +31,9 @@ function manifest(calls: string[]): CliManifest {
         });
     }
   };
-  return { name: 'test-manager', version: '9.9.9', plugins: [first, { plugin: second, options: {} }], builtinDrivers: [], driverResolvePaths: [] };
+  // `module`: the form of `{ plugin: require('a-plugin-package'), options }`, which hapi registers too.
+  const firstEntry = form === 'plain' ? first : { plugin: { plugin: first }, options: {} };
+  return { name: 'test-manager', version: '9.9.9', plugins: [firstEntry, { plugin: second, options: {} }], builtinDrivers: [], driverResolvePaths: [] };
 }
 
 describe('commands contributed by plugins', () => {
@@ -62,6 +64,35 @@ describe('commands contributed by plugins', () => {
       expect(await runCli(manifest([]), ['node', 'cli', 'nothing'])).toBe(2);
       expect(stderr.mock.calls.map(([text]) => String(text))).toEqual(['test-manager: the thing failed\n', 'test-manager: unknown command "nothing" (see test-manager --help)\n']);
     } finally {
+      stderr.mockRestore();
+    }
+  });
+
+  it('finds the commands of a plugin given as a required module ({ plugin: { plugin } })', async () => {
+    const calls: string[] = [];
+    expect(await runCli(manifest(calls, 'module'), ['node', 'cli', 'things', 'count'])).toBe(0);
+    expect(calls).toEqual(['count']);
+  });
+
+  it('still answers --help and --version when reading the plugins’ options fails, and names the problem for other commands', async () => {
+    const broken: CliManifest = {
+      ...manifest([]),
+      get plugins(): CliManifest['plugins'] {
+        throw new ConfigError('BILBYCAST_THING: must be a number');
+      }
+    };
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await runCli(broken, ['node', 'cli', '--version'])).toBe(0);
+      expect(await runCli(broken, ['node', 'cli', '--help'])).toBe(0);
+      const printed = stdout.mock.calls.map(([text]) => String(text)).join('');
+      expect(printed).toContain('9.9.9');
+      expect(printed).toContain("The plugins' commands are not listed: BILBYCAST_THING: must be a number");
+      expect(await runCli(broken, ['node', 'cli', 'things', 'count'])).toBe(2);
+      expect(stderr.mock.calls.map(([text]) => String(text))).toEqual(['test-manager: BILBYCAST_THING: must be a number\n']);
+    } finally {
+      stdout.mockRestore();
       stderr.mockRestore();
     }
   });

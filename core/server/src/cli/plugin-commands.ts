@@ -31,8 +31,12 @@ export function registerPluginCommands(program: Command, manifest: CliManifest):
     promptSecret,
     promptText
   };
-  for (const entry of manifest.plugins) {
-    const plugin = ('plugin' in entry ? entry.plugin : entry) as ManagerPlugin & { cli?: CliContribution };
-    plugin.cli?.(host);
-  }
+  for (const entry of manifest.plugins) pluginObject(entry).cli?.(host);
+}
+
+/** The plugin of a manifest entry, in each form hapi registers: the plugin, `{ plugin, options }`, or `{ plugin: { plugin } }` (a required module). */
+function pluginObject(entry: ManagerPlugin): { cli?: CliContribution } {
+  if (!('plugin' in entry)) return entry as { cli?: CliContribution };
+  const wrapped = entry.plugin as { register?: unknown; plugin?: { cli?: CliContribution } };
+  return (wrapped.register ? wrapped : (wrapped.plugin ?? {})) as { cli?: CliContribution };
 }

@@ -39,12 +39,22 @@ export async function runCli(manifest: CliManifest, argv: string[] = process.arg
     registerRotateMasterKeyCommand(program, manifest);
     registerDriverCommands(program, manifest);
     // Plugins own their commands (the users plugin `setup` and `user …`, for instance). Reading
-    // the build's plugins may already report a configuration error (their options come from it).
-    registerPluginCommands(program, manifest);
+    // the build's plugins may report a configuration error (their options come from it): then
+    // `--help`, `--version` and the host's own commands still work, and a plugin's command (or
+    // any command building a manager) reports that error.
+    let pluginError: ConfigError | undefined;
+    try {
+      registerPluginCommands(program, manifest);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      pluginError = err;
+      program.addHelpText('after', `\nThe plugins' commands are not listed: ${err.message}`);
+    }
 
     const firstArgument = argv.slice(2).find((arg) => !arg.startsWith('-'));
     const optionValue = argv.slice(2).some((arg, i, all) => ['-c', '--config'].includes(all[i - 1] ?? '') && arg === firstArgument);
     if (firstArgument && !optionValue && !program.commands.some((c) => c.name() === firstArgument) && firstArgument !== 'help') {
+      if (pluginError) throw pluginError;
       process.stderr.write(`${manifest.name}: unknown command "${firstArgument}" (see ${manifest.name} --help)\n`);
       return 2;
     }

@@ -16,33 +16,44 @@ export type BusTopic = keyof BusTopics & string;
  */
 export interface ClusterBus {
   publish<T extends BusTopic>(topic: T, message: BusTopics[T]): void;
-  /** Returns the unsubscribe function. */
-  subscribe<T extends BusTopic>(topic: T, handler: (message: BusTopics[T]) => void): () => void;
+  /** Returns the unsubscribe function. A handler may be async: its rejection is reported like a throw. */
+  subscribe<T extends BusTopic>(topic: T, handler: (message: BusTopics[T]) => void | Promise<void>): () => void;
 }
 
+type Subscription = { handler: (message: unknown) => void | Promise<void> };
+
 export class InProcessBus implements ClusterBus {
-  readonly #handlers = new Map<string, Set<(message: unknown) => void>>();
+  // One object per subscription, so that subscribing the same function twice needs two unsubscribes.
+  readonly #subscriptions = new Map<string, Set<Subscription>>();
 
   constructor(private readonly onHandlerError: (topic: string, error: unknown) => void) {}
 
   publish<T extends BusTopic>(topic: T, message: BusTopics[T]): void {
     // Serialised once, as a broker would: a message that is not plain JSON fails here, in the publisher.
     const wire = JSON.stringify(message);
-    for (const handler of this.#handlers.get(topic) ?? []) {
-      // One failing subscriber must not keep the message from the others (or fail the publisher).
-      try {
-        handler(JSON.parse(wire));
-      } catch (error) {
-        this.onHandlerError(topic, error);
-      }
+    // Delivered to the subscribers of this moment: one added by a handler hears the next message, not
+    // this one; one removed by a handler before its turn hears nothing more.
+    const subscriptions = this.#subscriptions.get(topic) ?? new Set<Subscription>();
+    for (const subscription of [...subscriptions]) {
+      if (subscriptions.has(subscription)) this.#deliver(topic, subscription, wire);
     }
   }
 
-  subscribe<T extends BusTopic>(topic: T, handler: (message: BusTopics[T]) => void): () => void {
-    const handlers = this.#handlers.get(topic) ?? new Set();
-    this.#handlers.set(topic, handlers);
-    const entry = handler as (message: unknown) => void;
-    handlers.add(entry);
-    return () => handlers.delete(entry);
+  subscribe<T extends BusTopic>(topic: T, handler: (message: BusTopics[T]) => void | Promise<void>): () => void {
+    const subscriptions = this.#subscriptions.get(topic) ?? new Set();
+    this.#subscriptions.set(topic, subscriptions);
+    const subscription: Subscription = { handler: handler as Subscription['handler'] };
+    subscriptions.add(subscription);
+    return () => subscriptions.delete(subscription);
+  }
+
+  /** One failing subscriber must not keep the message from the others (or fail the publisher). */
+  #deliver(topic: string, subscription: Subscription, wire: string): void {
+    try {
+      const result = subscription.handler(JSON.parse(wire));
+      if (result instanceof Promise) result.catch((error: unknown) => this.onHandlerError(topic, error));
+    } catch (error) {
+      this.onHandlerError(topic, error);
+    }
   }
 }

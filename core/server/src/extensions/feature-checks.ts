@@ -1,13 +1,13 @@
 /**
  * What a license grants, asked by routes and services in one call. Without a license plugin
- * every feature is available and the node allowance is unlimited; a license plugin installs
- * its own answer with `provide`.
+ * every feature is available and nothing is limited; a license plugin installs its own answer
+ * with `provide`.
  */
 export interface FeatureLicense {
   /** Whether a licensed feature (e.g. `st2110`, `ai`) may be used. */
   allows(feature: string): boolean;
-  /** How many nodes may be registered; null: no limit. */
-  nodeAllowance(): number | null;
+  /** How many of a counted thing (named by the plugin that counts it, e.g. `nodes`) are allowed; null: no limit. */
+  limit(name: string): number | null;
 }
 
 export class FeatureChecks implements FeatureLicense {
@@ -23,7 +23,7 @@ export class FeatureChecks implements FeatureLicense {
     return this.#license?.allows(feature) ?? true;
   }
 
-  nodeAllowance(): number | null {
-    return this.#license ? this.#license.nodeAllowance() : null;
+  limit(name: string): number | null {
+    return this.#license ? this.#license.limit(name) : null;
   }
 }

@@ -1,9 +1,10 @@
 import type Joi from 'joi';
+import { ConfigError } from '../config/errors';
 import type { ClusterBus } from './cluster-bus';
 
 /** A live-tunable setting a plugin declares: changed at run time without a restart. */
 export interface SettingDefinition<T = unknown> {
-  /** `<plugin>.<name>`, lower case, e.g. `nodes.offline_after_secs`. */
+  /** Lower-case snake case, unique across plugins, e.g. `node_offline_threshold_secs` (the settings API's key). */
   key: string;
   /** The joi schema of a value, with its range. */
   schema: Joi.Schema<T>;
@@ -40,14 +41,16 @@ declare module './cluster-bus' {
   }
 }
 
-const KEY = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+const KEY = /^[a-z][a-z0-9_]{0,63}$/;
 
 interface Entry {
   owner: string;
   definition: SettingDefinition;
   value: unknown;
   source: SettingState['source'];
-  listeners: Set<(value: unknown) => void>;
+  listeners: Set<{ listener: (value: unknown) => void | Promise<void> }>;
+  /** Counts applied changes: a delivery superseded by a newer change (made by a listener) stops. */
+  version: number;
 }
 
 /**
@@ -67,20 +70,26 @@ export class SettingsRegistry {
   }
 
   declare<T>(owner: string, definition: SettingDefinition<T>): void {
-    if (!KEY.test(definition.key)) throw new Error(`setting key "${definition.key}" must look like plugin.name (lower case)`);
-    if (this.#entries.has(definition.key)) throw new Error(`setting "${definition.key}" is already declared by ${this.#entries.get(definition.key)!.owner}`);
-    const checked = (value: unknown, what: string) => {
-      const { error, value: valid } = definition.schema.validate(value);
-      if (error) throw new Error(`setting "${definition.key}": ${what} is invalid: ${error.message}`);
-      return valid;
-    };
+    if (!KEY.test(definition.key)) throw new Error(`${owner}: setting key "${definition.key}" must be lower-case snake case (a-z, 0-9, _), at most 64 characters`);
+    const known = this.#entries.get(definition.key);
+    if (known) throw new Error(`${owner}: setting "${definition.key}" is already declared by ${known.owner}`);
+    const { error: defaultError } = definition.schema.validate(definition.default);
+    if (defaultError) throw new Error(`${owner}: setting "${definition.key}": the default is invalid: ${defaultError.message}`);
     const seeded = definition.seed?.value !== undefined;
+    let value: unknown = definition.schema.validate(definition.default).value;
+    if (definition.seed && seeded) {
+      // The operator's configuration, not the plugin, is wrong: a configuration error (exit status 2).
+      const { error, value: valid } = definition.schema.validate(definition.seed.value);
+      if (error) throw new ConfigError(`${definition.seed.option}: ${error.message.replace(/^"value" /, '')} (setting ${definition.key})`);
+      value = valid;
+    }
     this.#entries.set(definition.key, {
       owner,
       definition: definition as SettingDefinition,
-      value: seeded ? checked(definition.seed!.value, `the value of ${definition.seed!.option}`) : checked(definition.default, 'the default'),
+      value,
       source: seeded ? 'config' : 'default',
-      listeners: new Set()
+      listeners: new Set(),
+      version: 0
     });
   }
 
@@ -115,11 +124,11 @@ export class SettingsRegistry {
   }
 
   /** Hears the setting's changes (from any instance); returns the function that stops it. */
-  onChange<T = unknown>(key: string, listener: (value: T) => void): () => void {
+  onChange<T = unknown>(key: string, listener: (value: T) => void | Promise<void>): () => void {
     const listeners = this.#entry(key).listeners;
-    const entry = listener as (value: unknown) => void;
-    listeners.add(entry);
-    return () => listeners.delete(entry);
+    const subscription = { listener: listener as (value: unknown) => void | Promise<void> };
+    listeners.add(subscription);
+    return () => listeners.delete(subscription);
   }
 
   #entry(key: string): Entry {
@@ -132,14 +141,29 @@ export class SettingsRegistry {
     const entry = this.#entries.get(key);
     // Another instance may run a build with more plugins: a setting unknown here is not ours.
     if (!entry) return;
-    entry.value = value;
+    // Checked again on arrival (a message may come from another build), and converted back from
+    // its JSON form (a date travels as a string).
+    const { error, value: valid } = entry.definition.schema.validate(value);
+    if (error) {
+      this.onListenerError(key, new SettingError('invalid_setting', `a change of ${key} arrived invalid and was ignored: ${error.message}`));
+      return;
+    }
+    entry.value = valid;
     entry.source = 'changed';
-    for (const listener of entry.listeners) {
-      try {
-        listener(value);
-      } catch (error) {
-        this.onListenerError(key, error);
-      }
+    const version = ++entry.version;
+    for (const subscription of [...entry.listeners]) {
+      // A listener that changed the setting again has had the newer value delivered to everyone: stop here.
+      if (entry.version !== version) return;
+      if (entry.listeners.has(subscription)) this.#notify(key, subscription.listener, valid);
+    }
+  }
+
+  #notify(key: string, listener: (value: unknown) => void | Promise<void>, value: unknown): void {
+    try {
+      const result = listener(value);
+      if (result instanceof Promise) result.catch((error: unknown) => this.onListenerError(key, error));
+    } catch (error) {
+      this.onListenerError(key, error);
     }
   }
 }
