@@ -20,7 +20,7 @@ const { performance } = require('node:perf_hooks');
 const WebSocket = require('ws');
 const { ManagerApi } = require('./lib/api');
 const { spawn, forkWorker, stopChild, tempDir, removeTempDir, keepTempDir } = require('./lib/children');
-const { startWindow, memory, machineDescription } = require('./lib/proc');
+const { startWindow, machineDescription } = require('./lib/proc');
 const { startProfile, summarizeProfile } = require('./lib/profile');
 const { sleep, summary, mapLimit, freePort, waitFor, fmt, kib, mib, log } = require('./lib/util');
 
@@ -287,7 +287,7 @@ async function startManager(dataDir, port, { profile, managerNodeArgs = [], mana
       return api.health();
     });
   } catch (err) {
-    throw new Error(`${err.message}\n--- manager log ---\n${tail(logFile)}`);
+    throw new Error(`${err.message}\n--- manager log ---\n${tail(logFile)}`, { cause: err });
   }
   if (profile) await waitFor('the inspector URL', () => inspectorUrl, { timeoutMs: 5000 });
   // Event-loop delay since the last call, from lib/manager-probe.js inside the manager.

@@ -76,7 +76,7 @@ async function startPrivateMariaDb() {
     } catch (err) {
       if (child.exitCode !== null || Date.now() > deadline) {
         const log = fs.existsSync(path.join(dir, 'mariadb.err')) ? fs.readFileSync(path.join(dir, 'mariadb.err'), 'utf8') : '';
-        throw new Error(`MariaDB did not start: ${err.message}\n${log.slice(-2000)}`);
+        throw new Error(`MariaDB did not start: ${err.message}\n${log.slice(-2000)}`, { cause: err });
       }
       await new Promise((r) => setTimeout(r, 200));
     }

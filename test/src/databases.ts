@@ -33,7 +33,7 @@ export async function createTestDatabase(kind: TestDatabaseKind, options: { mysq
       kind,
       url: `sqlite:${path.join(dataDir, 'test.db')}`,
       dataDir,
-      cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true })
+      cleanup: () => Promise.resolve(fs.rmSync(dataDir, { recursive: true, force: true }))
     };
   }
   const serverUrl = process.env.BILBYCAST_TEST_MYSQL_URL;

@@ -79,7 +79,7 @@ export async function startOidcProvider(options: OidcTestProviderOptions): Promi
     return { issuer, clientId, clientSecret, signingKey, stop };
   } catch (error) {
     await stop();
-    throw new Error(`OIDC test provider failed to start: ${(error as Error).message}\n${stderr}`);
+    throw new Error(`OIDC test provider failed to start: ${(error as Error).message}\n${stderr}`, { cause: error });
   }
 }
 
@@ -158,7 +158,7 @@ function describeErrorPage(html: string): string {
 
 function unescapeHtml(text: string): string {
   const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" };
-  return text.replace(/&(amp|lt|gt|quot|#39);/g, (_, entity: string) => entities[entity]!);
+  return text.replace(/&(amp|lt|gt|quot|#39);/g, (_, entity: string) => entities[entity]);
 }
 
 /** Enough of a browser cookie store for one host: name + path, expiry by deletion. */

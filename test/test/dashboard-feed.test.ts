@@ -9,7 +9,7 @@ type Message = { type: string; [key: string]: any };
 class DashboardClient {
   readonly messages: Message[] = [];
   private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => this.messages.push(JSON.parse(data.toString())));
+    socket.on('message', (data: Buffer) => this.messages.push(JSON.parse(data.toString())));
   }
 
   static async open(url: string, headers: Record<string, string>): Promise<DashboardClient> {
@@ -165,9 +165,9 @@ describe.each(testDatabases())('/ws/dashboard (%s)', (kind) => {
     const sessions = t.manager.context.services.get('browserSessions')!;
     const authenticate = sessions.authenticate;
     let failures = 0;
-    sessions.authenticate = async () => {
+    sessions.authenticate = () => {
       failures++;
-      throw new Error('database unavailable');
+      return Promise.reject(new Error('database unavailable'));
     };
     try {
       // Rechecked (every 0.2 s here) at least twice while the database "fails".

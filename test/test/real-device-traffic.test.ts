@@ -136,13 +136,13 @@ describe.each(testDatabases())('real device traffic (%s)', (kind) => {
 
       expect((await command(id, { type: 'stop_flow', flow_id: 'Studio feed 2' })).statusCode).toBe(200);
       expect(received).toContainEqual({ type: 'stop_flow', flow_id: 'Studio feed 2' });
-      expect(edge.config.flows.find((f: { id: string }) => f.id === 'Studio feed 2').enabled).toBe(false);
+      expect((edge.config as any).flows.find((f: { id: string }) => f.id === 'Studio feed 2').enabled).toBe(false);
 
       // The operator edits the config the manager shows: secrets appear as placeholders.
       const shown = ((await t.admin.request('GET', `/api/v1/nodes/${id}/config?refresh=true`)).result as { config: any }).config;
       expect(shown.inputs.map((i: { passphrase: string }) => i.passphrase)).toEqual([REDACTED, REDACTED, REDACTED]);
       expect(JSON.stringify(shown)).not.toContain('passphrase 1');
-      const realPassphrases = edge.config.inputs.map((i: { passphrase: string }) => i.passphrase);
+      const realPassphrases = (edge.config as any).inputs.map((i: { passphrase: string }) => i.passphrase);
       // Add `Ü-Wagen`, and move the first input to the end (a secret follows its input, not its index).
       const edited = structuredClone(shown);
       edited.inputs.push(edited.inputs.shift());
@@ -151,8 +151,8 @@ describe.each(testDatabases())('real device traffic (%s)', (kind) => {
       edited.flows.push({ id: 'Ü-Wagen', name: 'OB van feed', enabled: true, input_ids: ['Ü-Wagen in'], output_ids: ['Ü-Wagen out'] });
       const update = await command(id, { type: 'update_config', config: edited });
       expect(update.statusCode).toBe(200);
-      expect(edge.config.flows.map((f: { id: string }) => f.id)).toContain('Ü-Wagen');
-      const byId = Object.fromEntries(edge.config.inputs.map((i: { id: string; passphrase: string }) => [i.id, i.passphrase]));
+      expect((edge.config as any).flows.map((f: { id: string }) => f.id)).toContain('Ü-Wagen');
+      const byId = Object.fromEntries((edge.config as any).inputs.map((i: { id: string; passphrase: string }) => [i.id, i.passphrase]));
       expect(byId).toEqual({ 'in-1': realPassphrases[0], 'Studio in 2': realPassphrases[1], 'Ü-Wagen in 3': realPassphrases[2], 'Ü-Wagen in': 'a new passphrase' });
 
       expect((await command(id, { type: 'start_flow', flow_id: 'Ü-Wagen' })).statusCode).toBe(200);
@@ -181,7 +181,7 @@ describe.each(testDatabases())('real device traffic (%s)', (kind) => {
       expect(create.statusCode).toBe(400);
       expect(create.result).toMatchObject({ error_code: 'secret_placeholder_unresolved' });
       expect(sent).toEqual([]);
-      expect(edge.config.inputs).toHaveLength(1);
+      expect((edge.config as any).inputs).toHaveLength(1);
     });
 
     test('ids are validated as the device does: 1–64 bytes of UTF-8, no control characters', async () => {

@@ -145,6 +145,7 @@ export function defaultEventSeverity(raw: string): EventSeverity {
 }
 
 /** Control characters (C0, DEL and C1): never part of a device resource id. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f]*$/;
 
 /**
@@ -204,7 +205,7 @@ export const driverDefinitionSchema = Joi.object({
   display_name: Joi.string().min(1).max(100).required(),
   commands: Joi.array()
     .items(commandSchema)
-    .unique((a, b) => a.name === b.name)
+    .unique('name')
     .required(),
   summarize: Joi.function().maxArity(1),
   deriveHealth: Joi.function().maxArity(1),

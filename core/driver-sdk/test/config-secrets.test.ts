@@ -35,7 +35,7 @@ describe('config secrets', () => {
     const { config: shown, secrets } = redactSecrets(config, EDGE_LIKE);
     const edited = structuredClone(shown) as typeof config;
     edited.inputs.reverse();
-    edited.inputs.push({ id: 'new', passphrase: REDACTED } as never);
+    edited.inputs.push({ id: 'new', passphrase: REDACTED });
     const { config: restored, unresolved } = restoreSecrets(edited, secrets);
     const inputs = (restored as typeof config).inputs;
     expect(inputs.find((i) => i.id === 'Studio in 2')).toEqual({ id: 'Studio in 2', srt: { passphrase: 'first passphrase' } });

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { createManager, runCli, type CliManifest, type CreateManagerOptions, type ManagerConfig } from '@bilbycast/core';
 import auth from '@bilbycast/auth';
@@ -11,7 +12,7 @@ import { eventsOptionsFromEnv, nodesOptionsFromEnv } from './device-options';
 export { AUTH_ENV, authOptionsFromEnv } from './auth-options';
 export { DEVICE_ENV, nodesOptionsFromEnv, eventsOptionsFromEnv } from './device-options';
 
-const pkg: { version: string } = require('../package.json');
+const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
 
 /** The standard build: every first-party plugin and the built-in drivers (drivers/*). */
 export const defaultManifest: CliManifest = {

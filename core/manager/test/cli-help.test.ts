@@ -6,7 +6,7 @@ import { killLeftovers, runCli, stderrLines, type CliEnv } from './run-cli';
 
 jest.setTimeout(60_000);
 
-const version: string = require('../package.json').version;
+const version = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 let dataDir: string;
 let env: CliEnv;

@@ -172,7 +172,7 @@ describe.each(testDatabases())('rotate-master-key (%s)', (kind) => {
     const rotate = await runCli(['rotate-master-key'], { env: { ...env, BILBYCAST_NEW_MASTER_KEY: newKey } });
     expectSuccess(rotate);
     expect(rotate.stdout).toMatch(/Re-encrypted \d+ secret value\(s\)/);
-    expect(rotate.stdout).toMatch(/^  master_key_check\.check_value: 1$/m);
+    expect(rotate.stdout).toMatch(/^ {2}master_key_check\.check_value: 1$/m);
     expect(rotate.stdout).toMatch(/set BILBYCAST_MASTER_KEY to the value of BILBYCAST_NEW_MASTER_KEY/);
     expect(fs.readdirSync(database.dataDir).filter((f) => f.startsWith('master.key'))).toEqual([]);
 

@@ -16,7 +16,7 @@ import {
 
 jest.setTimeout(60_000);
 
-const managerVersion: string = require('../package.json').version;
+const managerVersion = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Exit 0 within the deadline, after logging the shutdown, with nothing logged at error level. */
 function expectCleanExit(result: CliResult, signal: NodeJS.Signals): void {

@@ -55,7 +55,7 @@ function spawnCli(args: string[], options: RunOptions): ChildProcess {
   const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cliEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
   live.add(child);
   child.once('exit', () => live.delete(child));
-  child.stdin!.end(options.input ?? '');
+  child.stdin.end(options.input ?? '');
   return child;
 }
 

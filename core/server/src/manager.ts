@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
 import tlsModule from 'node:tls';
 import Hapi, { type Plugin, type Request, type Server, type ServerRegisterPluginObject } from '@hapi/hapi';
 import Inert from '@hapi/inert';
@@ -36,7 +37,7 @@ import { SettingsRegistry } from './extensions/settings-registry';
 import { ServiceRegistry } from './services';
 import { WebSocketRouter } from './websocket/router';
 
-const CORE_VERSION: string = require('../package.json').version;
+const CORE_VERSION = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 /** What every plugin reaches through `server.manager`. */
 export interface ManagerContext {
@@ -92,6 +93,8 @@ declare module '@hapi/hapi' {
   }
 }
 
+// Each plugin has its own options type: only `any` admits them all (hapi's types are contravariant in them).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ManagerPlugin = Plugin<any> | ServerRegisterPluginObject<any>;
 
 export interface CreateManagerOptions {

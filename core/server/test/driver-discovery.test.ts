@@ -177,7 +177,7 @@ describe('driver discovery', () => {
     const health = await manager.server.inject('/health');
     expect(health.statusCode).toBe(200);
     const admin = { user: { id: 'a', username: 'a', display_name: null, email: null, role: 'admin' }, role: 'admin', allowed_node_ids: null, method: 'token' };
-    const listing = await manager.server.inject({ url: '/api/v1/drivers', auth: { strategy: 'injected', credentials: admin as never } });
+    const listing = await manager.server.inject({ url: '/api/v1/drivers', auth: { strategy: 'injected', credentials: admin } });
     expect(listing.statusCode).toBe(200);
     expect(listing.result).toMatchObject({
       loaded: [{ device_type: 'good', package: 'good-driver', source: 'data_dir' }],

@@ -63,14 +63,14 @@ describe('the cluster bus (in process)', () => {
   it('delivers a message to the subscribers of the moment it is published, once each', () => {
     const bus = new InProcessBus(() => undefined);
     const calls: string[] = [];
-    let stopSelf = () => false;
+    let stopSelf: () => void = () => undefined;
     const resubscribing = () => {
       calls.push('self');
       stopSelf();
       stopSelf = bus.subscribe('test.ping', resubscribing);
     };
     stopSelf = bus.subscribe('test.ping', resubscribing);
-    let stopLater = () => false;
+    let stopLater: () => void = () => undefined;
     bus.subscribe('test.ping', () => {
       calls.push('first');
       stopLater();

@@ -1,7 +1,9 @@
+import path from 'node:path';
+import fs from 'node:fs';
 import { TcpProxy, createTestDatabase, testConfig, testDatabases, type TestDatabase } from '@bilbycast/tests';
 import { createManager } from '../src';
 
-const version: string = require('../package.json').version;
+const version = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 describe.each(testDatabases())('GET /health on %s', (kind) => {
   let database: TestDatabase;

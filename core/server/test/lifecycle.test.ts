@@ -24,7 +24,7 @@ function testPlugin(release: Promise<void>, started: () => void): Plugin<unknown
       server.manager.websockets.route('/ws/echo', {
         maxPayload: 1024,
         onConnection(socket) {
-          socket.on('message', (data) => socket.send(data.toString()));
+          socket.on('message', (data: Buffer) => socket.send(data.toString()));
         }
       });
     }

@@ -25,8 +25,9 @@ function manifest(calls: string[], form: 'plain' | 'module' = 'plain'): CliManif
         .command('name <thing>')
         .action(async (thing: string) => {
           // A manager built from the global options, with this build's plugins registered.
-          await cli.withManager(async (manager) => {
+          await cli.withManager((manager) => {
             calls.push(`${thing} with ${manager.context.version}`);
+            return Promise.resolve();
           });
         });
     }

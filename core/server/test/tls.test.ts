@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -11,7 +12,7 @@ const wsEcho: Plugin<unknown> = {
   register(server) {
     server.manager.websockets.route('/ws/echo', {
       maxPayload: 1024,
-      onConnection: (socket) => socket.on('message', (data) => socket.send(`echo:${data.toString()}`))
+      onConnection: (socket) => socket.on('message', (data: Buffer) => socket.send(`echo:${data.toString()}`))
     });
   }
 };
@@ -23,7 +24,7 @@ describe('TLS', () => {
     const manager = await createManager({ config: testConfig(database, { tls_cert: cert, tls_key: key }), plugins: [wsEcho] });
     await manager.start();
     const port = (manager.server.listener.address() as AddressInfo).port;
-    const ca = require('node:fs').readFileSync(cert);
+    const ca = fs.readFileSync(cert);
 
     const body = await new Promise<string>((resolve, reject) => {
       https.get({ host: '127.0.0.1', port, path: '/health', ca }, (res) => {
@@ -36,7 +37,7 @@ describe('TLS', () => {
 
     const socket = new WebSocket(`wss://127.0.0.1:${port}/ws/echo`, { ca });
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-    const reply = new Promise<string>((resolve) => socket.once('message', (d) => resolve(d.toString())));
+    const reply = new Promise<string>((resolve) => socket.once('message', (d: Buffer) => resolve(d.toString())));
     socket.send('hello');
     expect(await reply).toBe('echo:hello');
     socket.close();

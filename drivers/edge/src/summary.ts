@@ -62,7 +62,7 @@ export function summarize(stats: unknown): DeviceSummary {
   const resources = obj(payload.system_resources);
   if (resources) {
     for (const key of ['cpu_percent', 'ram_percent'] as const) {
-      if (typeof resources[key] === 'number' && Number.isFinite(resources[key])) metrics[key] = resources[key] as number;
+      if (typeof resources[key] === 'number' && Number.isFinite(resources[key])) metrics[key] = resources[key];
     }
   }
   let lost = 0;

@@ -252,7 +252,7 @@ describe('relay write-back guard', () => {
       error_code: 'relay_restart_required'
     });
     expect(driver.refuseCommand!(input({ command: 'list_tunnels', stats: { uptime_secs: 99 }, stats_at_ms: registered + 60_000 }))).toBeNull();
-    expect(driver.refuseCommand!(input({ stats: { uptime_secs: 'soon' } as never, stats_at_ms: registered }))).toMatchObject({ error_code: 'relay_uptime_unknown' });
+    expect(driver.refuseCommand!(input({ stats: { uptime_secs: 'soon' }, stats_at_ms: registered }))).toMatchObject({ error_code: 'relay_uptime_unknown' });
     // Never registered with a token (or before the manager recorded it): nothing to protect.
     expect(driver.refuseCommand!(input({ registered_at: null }))).toBeNull();
   });

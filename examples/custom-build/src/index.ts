@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import auth from '@bilbycast/auth';
 import { createManager, runCli, type CliManifest, type ManagerConfig } from '@bilbycast/core';
@@ -10,7 +11,7 @@ import users from '@bilbycast/users';
  */
 export const manifest: CliManifest = {
   name: 'acme-manager',
-  version: require('../package.json').version,
+  version: (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version,
   plugins: [users, { plugin: auth, options: { session_absolute_hours: 12 } }],
   builtinDrivers: ['bilbycast-driver-acme'],
   driverResolvePaths: [path.join(__dirname, '..')]

@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEMO_NODES, DEMO_PASSWORD, DEMO_USERNAME, startDemo } from '../src';
 
-async function eventually<T>(check: () => Promise<T>): Promise<NonNullable<T>> {
+async function eventually<T>(check: () => T | Promise<T>): Promise<NonNullable<T>> {
   for (let i = 0; ; i++) {
     const value = await check();
-    if (value) return value as NonNullable<T>;
+    if (value) return value;
     if (i > 500) throw new Error('condition not met');
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -25,7 +25,7 @@ describe('npm run demo', () => {
     };
     const nodes = await eventually(() => online(first));
     expect(nodes.map((n) => n.name).sort()).toEqual(DEMO_NODES.map((n) => n.name).sort());
-    await eventually(async () => fs.existsSync(path.join(dataDir, 'demo-fleet.json')) && JSON.parse(fs.readFileSync(path.join(dataDir, 'demo-fleet.json'), 'utf8')).devices.length === DEMO_NODES.length);
+    await eventually(() => fs.existsSync(path.join(dataDir, 'demo-fleet.json')) && JSON.parse(fs.readFileSync(path.join(dataDir, 'demo-fleet.json'), 'utf8')).devices.length === DEMO_NODES.length);
     expect(fs.statSync(path.join(dataDir, 'demo-fleet.json')).mode & 0o777).toBe(0o600);
     await first.stop();
 

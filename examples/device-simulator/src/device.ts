@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { rfc3339Nanos } from './clock';
-import { sortedJson } from './wire-json';
+import { frameText, sortedJson } from './wire-json';
 import { CommandError, type KindModel, type ModelHost, isRecord } from './models/common';
 import { EdgeModel } from './models/edge';
 import { GatewayModel } from './models/gateway';
@@ -135,6 +135,8 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
     this.startupCredentials = this.credentials ? { ...this.credentials } : undefined;
     this.persisted = this.credentials ? { credentials: { ...this.credentials } } : { registration_token: options.registration_token };
 
+    // The host's getters read the device's state at the moment they are asked.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const device = this;
     const host: ModelHost = {
       name: this.name,
@@ -160,7 +162,7 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
   }
 
   /** The device's in-memory configuration (edge: AppConfig version 2). Change it through commands. */
-  get config(): any {
+  get config(): unknown {
     return this.model.config;
   }
 
@@ -337,7 +339,7 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
     }
     let message: unknown;
     try {
-      message = JSON.parse(data.toString());
+      message = JSON.parse(frameText(data));
     } catch {
       return; // devices log and ignore unparsable frames
     }
@@ -352,7 +354,7 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
     if (isBinary) return this.abort(ws, 'binary frame instead of the auth reply');
     let message: unknown;
     try {
-      message = JSON.parse(data.toString());
+      message = JSON.parse(frameText(data));
     } catch {
       return this.abort(ws, 'unparsable auth reply');
     }

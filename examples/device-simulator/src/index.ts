@@ -5,7 +5,7 @@
 export { SimulatedDevice, type SimulatedDeviceEvents, type PersistedCredentials } from './device';
 export { createFleet, type Fleet, type FleetOptions } from './fleet';
 export { rfc3339Nanos } from './clock';
-export { sortedJson } from './wire-json';
+export { frameText, sortedJson } from './wire-json';
 export { THUMBNAIL_HEIGHT, THUMBNAIL_JPEG_BASE64, THUMBNAIL_WIDTH } from './thumbnail';
 export { EDGE_CAPABILITIES, resourceIds } from './models/edge';
 export type {

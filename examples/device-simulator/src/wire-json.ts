@@ -23,3 +23,9 @@ function write(value: unknown): string | undefined {
   }
   return `{${fields.join(',')}}`;
 }
+
+/** The text of a WebSocket frame as `ws` hands it over (a Buffer by default; an ArrayBuffer or the fragments when so configured). */
+export function frameText(data: Buffer | ArrayBuffer | Buffer[]): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
+}

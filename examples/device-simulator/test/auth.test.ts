@@ -50,7 +50,7 @@ describe('registration and reconnect', () => {
     expect(device.credentials).toEqual({ node_id: 'node-9', node_secret: 'sec-9' });
     // The registering session is live at once.
     await first.takeType('stats');
-    expect(device.config.manager.node_id).toBeUndefined(); // credentials never live in the config
+    expect((device.config as any).manager.node_id).toBeUndefined(); // credentials never live in the config
     first.ws.close(1001);
 
     const second = await ctx.manager.nextPeer();

@@ -18,13 +18,13 @@ describe('edge commands', () => {
     expect(idle.outputs[0]).toMatchObject({ state: 'idle', bytes_sent: 0, bitrate_bps: 0 });
     expect(flowOf(stats, 'Studio feed 2').state).toBe('Running');
     expect(stats.payload).toMatchObject({ active_flows: 1, total_flows: 2 });
-    expect(device.config.flows[0].enabled).toBe(false);
+    expect((device.config as any).flows[0].enabled).toBe(false);
 
     const start = peer.command({ type: 'start_flow', flow_id: 'flow-1' });
     expect((await peer.ack(start)).payload.success).toBe(true);
     await peer.takeType('event', (f) => f.payload.message === `Flow '${device.name} feed 1' started`);
     await peer.takeType('stats', (f) => flowOf(f, 'flow-1')?.state === 'Running');
-    expect(device.config.flows[0].enabled).toBe(true);
+    expect((device.config as any).flows[0].enabled).toBe(true);
   });
 
   it('get_config: only a config_response (no ack) holding a version 2 config without secrets', async () => {
@@ -88,11 +88,11 @@ describe('edge commands', () => {
 
     expect(await run({ type: 'add_output', flow_id: 'flow-x', output: { id: 'out-y', name: 'Y', type: 'udp', dest_addr: '239.0.0.9:5000' } })).toMatchObject({ success: true });
     expect(await run({ type: 'add_output', flow_id: 'flow-x', output: { id: 'out-y', name: 'Y', type: 'udp' } })).toMatchObject({ error_code: 'output_already_member' });
-    expect(device.config.flows.find((f: { id: string }) => f.id === 'flow-x').output_ids).toEqual(['out-x', 'out-y']);
+    expect((device.config as any).flows.find((f: { id: string }) => f.id === 'flow-x').output_ids).toEqual(['out-x', 'out-y']);
     expect(await run({ type: 'remove_output', flow_id: 'flow-x', output_id: 'out-x' })).toMatchObject({ success: true });
     expect(await run({ type: 'remove_input', flow_id: 'flow-x', input_id: 'in-x' })).toMatchObject({ error_code: 'active_input_in_use' });
     expect(await run({ type: 'update_input', input_id: 'in-x', input: { name: 'X2', type: 'rtp', bind_addr: '0.0.0.0:5004' } })).toMatchObject({ success: true });
-    expect(device.config.inputs.find((i: { id: string }) => i.id === 'in-x')).toEqual({ id: 'in-x', name: 'X2', type: 'rtp', bind_addr: '0.0.0.0:5004' });
+    expect((device.config as any).inputs.find((i: { id: string }) => i.id === 'in-x')).toEqual({ id: 'in-x', name: 'X2', type: 'rtp', bind_addr: '0.0.0.0:5004' });
 
     expect(await run({ type: 'update_flow', flow_id: 'flow-x', flow: { name: 'X renamed', enabled: true, input_ids: ['in-x'], output_ids: ['out-y'] } })).toMatchObject({
       success: true
@@ -102,7 +102,7 @@ describe('edge commands', () => {
     expect(await run({ type: 'delete_flow', flow_id: 'flow-x' })).toMatchObject({ success: true });
     await peer.takeType('event', (f) => f.payload.message === "Flow 'X renamed' stopped");
     expect(await run({ type: 'delete_input', input_id: 'in-x' })).toMatchObject({ success: true });
-    expect(device.config.flows.map((f: { id: string }) => f.id)).toEqual(['flow-1']);
+    expect((device.config as any).flows.map((f: { id: string }) => f.id)).toEqual(['flow-1']);
   });
 
   it('update_config: version must be 2; replaces flows and keeps the local manager block', async () => {
@@ -112,7 +112,7 @@ describe('edge commands', () => {
 
     const tunnel = { id: '0b6f5d1e-0000-4000-8000-000000000003', name: 't', protocol: 'tcp', mode: 'relay', direction: 'ingress', local_addr: '10.0.0.5:80', relay_addr: 'r:4433' };
     await run({ type: 'create_tunnel', tunnel: { ...tunnel, tunnel_encryption_key: 'e'.repeat(64) } });
-    const manager = device.config.manager;
+    const manager = (device.config as any).manager;
     const config = {
       version: 2,
       tunnels: [{ ...tunnel, name: 'renamed' }],
@@ -122,10 +122,10 @@ describe('edge commands', () => {
       flows: [{ id: 'flow-1', name: 'only', enabled: false, input_ids: ['in-1'], output_ids: [] }]
     };
     expect(await run({ type: 'update_config', config })).toEqual({ command_id: expect.any(String), success: true });
-    expect(device.config.manager).toBe(manager);
-    expect(device.config.flows).toEqual(config.flows);
+    expect((device.config as any).manager).toBe(manager);
+    expect((device.config as any).flows).toEqual(config.flows);
     // Node-local tunnel secrets the push lacks are merged back.
-    expect(device.config.tunnels).toEqual([{ ...tunnel, name: 'renamed', tunnel_encryption_key: 'e'.repeat(64) }]);
+    expect((device.config as any).tunnels).toEqual([{ ...tunnel, name: 'renamed', tunnel_encryption_key: 'e'.repeat(64) }]);
     const stats = await peer.takeType('stats', (f) => f.payload.flows.length === 1);
     expect(stats.payload.flows[0]).toMatchObject({ flow_id: 'flow-1', flow_name: 'only', state: 'Idle' });
     expect(stats.payload.active_flows).toBe(0);
@@ -289,7 +289,7 @@ describe('fault injection', () => {
     expect(peer.frames.some((f) => f.type === 'command_ack' && f.payload.command_id === hung)).toBe(false);
     expect(seen[0]).toEqual(['stop_flow', null]);
     expect(seen[1][0]).toBe('get_ptp_mode');
-    expect(device.config.flows[0].enabled).toBe(true);
+    expect((device.config as any).flows[0].enabled).toBe(true);
   });
 
   it('fail_commands fail with the given error; relays drop error_code and details, gateways keep them', async () => {

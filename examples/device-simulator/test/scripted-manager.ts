@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { SimulatedDevice, type SimulatedDeviceOptions } from '../src';
+import { SimulatedDevice, frameText, type SimulatedDeviceOptions } from '../src';
 
 export interface Frame {
   type: string;
@@ -39,7 +39,7 @@ export class Peer {
         this.binaryFrames.push(data as Buffer);
         return;
       }
-      const text = data.toString();
+      const text = frameText(data);
       this.texts.push(text);
       try {
         this.frames.push(JSON.parse(text) as Frame);

@@ -143,7 +143,7 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     // The flow goes Idle from the live stats, without a reload; the other one keeps running.
     await page.locator(`tr[data-flow-id="${flowId}"][data-flow-state="Idle"]`).waitFor();
     expect(await flowRow(page, otherFlowId).getAttribute('data-flow-state')).toBe('Running');
-    expect(device.config.flows.find((f: { id: string }) => f.id === flowId).enabled).toBe(false);
+    expect((device.config as any).flows.find((f: { id: string }) => f.id === flowId).enabled).toBe(false);
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(7);
 
     // An invalid form: the required flow_id left empty.
@@ -192,7 +192,7 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     expect(shown.version).toBe(2);
     expect(shown.flows.map((f: { id: string }) => f.id)).toEqual(['flow-1', 'Studio feed 2']);
     // Secrets are never shown: the SRT passphrases are placeholders.
-    const passphrases = device.config.inputs.map((input: { passphrase: string }) => input.passphrase);
+    const passphrases = (device.config as any).inputs.map((input: { passphrase: string }) => input.passphrase);
     expect(shown.inputs.map((input: { passphrase: string }) => input.passphrase)).toEqual(['***REDACTED***', '***REDACTED***']);
     expect(await viewer.textContent()).not.toContain(passphrases[0]);
     expect(shown).toEqual(((await env.t.admin.request('GET', `/api/v1/nodes/${id}/config`)).result as { config: unknown }).config);
@@ -214,9 +214,9 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.getByRole('region', { name: 'Configuration' }).getByTestId('command-result').getByText('update_config succeeded.').waitFor();
     expect(commandPosts).toEqual([{ type: 'update_config', config: shown }]);
-    expect(device.config.version).toBe(2);
+    expect((device.config as any).version).toBe(2);
     // The placeholders were put back to the secrets they stand for.
-    expect(device.config.inputs.map((input: { passphrase: string }) => input.passphrase)).toEqual(passphrases);
+    expect((device.config as any).inputs.map((input: { passphrase: string }) => input.passphrase)).toEqual(passphrases);
     // The manager's cached config was dropped by the change: the viewer shows a fresh read.
     await page.getByTestId('config-meta').getByText('Fetched from the node').waitFor();
     expect(JSON.parse((await viewer.textContent())!)).toEqual(shown);
@@ -368,7 +368,7 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     await page.route(`**/api/v1/nodes/${id}/config`, async (route: Route) => {
       held.push({ route, response: await route.fetch() });
     });
-    const heldCount = (n: number) => until(async () => held.length, (count) => count >= n, `${n} held config reads`);
+    const heldCount = (n: number) => until(() => Promise.resolve(held.length), (count) => count >= n, `${n} held config reads`);
     const enabledFlows = async (response: APIResponse) => ((await response.json()).config.flows as { id: string; enabled: boolean }[]).filter((f) => f.enabled).map((f) => f.id);
 
     await page.goto(`/nodes/${id}`);

@@ -85,8 +85,8 @@ export class AuditLog {
       const scope = filters.scope;
       if (scope) {
         q.where((s) => {
-          s.where('user_id', scope.user_id);
-          if (scope.node_ids.length > 0) s.orWhere((n) => n.where('target_type', 'node').whereIn('target_id', scope.node_ids));
+          void s.where('user_id', scope.user_id);
+          if (scope.node_ids.length > 0) void s.orWhere((n) => void n.where('target_type', 'node').whereIn('target_id', scope.node_ids));
         });
       }
       if (filters.user_id) q.where('user_id', filters.user_id);

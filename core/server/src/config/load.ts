@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type Joi from 'joi';
 import { CONFIG_OPTIONS, configSchema, resolvePaths, type ConfigKey, type ManagerConfig } from './schema';
 import { ConfigError } from './errors';
 
@@ -34,8 +35,9 @@ export function loadConfig(options: LoadConfigOptions = {}): ManagerConfig {
     raw[key] = LIST_OPTIONS.has(key) ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
   }
 
-  const { value, error } = configSchema.validate(raw, { abortEarly: true, convert: true });
-  if (error) {
+  const result = configSchema.validate(raw, { abortEarly: true, convert: true }) as Joi.ValidationResult<ManagerConfig>;
+  if (result.error) {
+    const { error } = result;
     const detail = error.details[0];
     const key = String(detail.path[0] ?? '');
     const envName = key in CONFIG_OPTIONS ? CONFIG_OPTIONS[key as ConfigKey].env : undefined;
@@ -46,7 +48,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ManagerConfig {
         : `invalid configuration: ${error.message}${where}`;
     throw new ConfigError(message);
   }
-  return resolvePaths(value as ManagerConfig, cwd);
+  return resolvePaths(result.value, cwd);
 }
 
 function readConfigFile(file: string | undefined, cwd: string): Record<string, unknown> {

@@ -68,7 +68,7 @@ export function openDatabase(target: DatabaseTarget): Knex {
           try {
             // SQLite's lower() only folds ASCII; case-insensitive searches expect it to fold
             // 'É' as MariaDB does.
-            conn.function('lower', { deterministic: true }, (value: unknown) => (value === null ? null : String(value).toLowerCase()));
+            conn.function('lower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : value));
             conn.pragma('foreign_keys = ON');
             conn.pragma('busy_timeout = 5000');
             conn.pragma('journal_mode = WAL');
@@ -109,7 +109,7 @@ export function openDatabase(target: DatabaseTarget): Knex {
  */
 export async function assertDatabaseUsable(db: Knex, target: DatabaseTarget): Promise<void> {
   if (target.client === 'sqlite') {
-    const [row] = (await db.raw('PRAGMA foreign_keys')) as { foreign_keys: number }[];
+    const [row] = await db.raw<{ foreign_keys: number }[]>('PRAGMA foreign_keys');
     if (row?.foreign_keys !== 1) throw new Error(`foreign keys are not enforced on ${target.filename}`);
     return;
   }

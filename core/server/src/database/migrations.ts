@@ -32,29 +32,26 @@ export class MigrationRegistry {
   get source(): Knex.MigrationSource<OwnedMigration> {
     const migrations = this.#migrations;
     return {
-      getMigrations: async () => [...migrations],
+      getMigrations: () => Promise.resolve([...migrations]),
       getMigrationName: (migration) => migration.fullName,
-      getMigration: async (migration) => ({ up: migration.up, down: migration.down })
+      getMigration: (migration) => Promise.resolve({ up: (db: Knex) => migration.up(db), down: (db: Knex) => migration.down(db) })
     };
   }
 
   /** Applies every pending migration. Returns the names applied. */
   async latest(db: Knex): Promise<string[]> {
-    const [, applied] = await db.migrate.latest({ migrationSource: this.source });
-    return applied as string[];
+    const [, applied] = (await db.migrate.latest({ migrationSource: this.source })) as [number, string[]];
+    return applied;
   }
 
   /** Reverts the last batch, or every migration with `all`. Returns the names reverted. */
   async rollback(db: Knex, all = false): Promise<string[]> {
-    const [, reverted] = await db.migrate.rollback({ migrationSource: this.source }, all);
-    return reverted as string[];
+    const [, reverted] = (await db.migrate.rollback({ migrationSource: this.source }, all)) as [number, string[]];
+    return reverted;
   }
 
   async status(db: Knex): Promise<{ applied: string[]; pending: string[] }> {
-    const [applied, pending] = await db.migrate.list({ migrationSource: this.source });
-    return {
-      applied: (applied as { name: string }[]).map((m) => m.name),
-      pending: (pending as OwnedMigration[]).map((m) => m.fullName)
-    };
+    const [applied, pending] = (await db.migrate.list({ migrationSource: this.source })) as [{ name: string }[], OwnedMigration[]];
+    return { applied: applied.map((m) => m.name), pending: pending.map((m) => m.fullName) };
   }
 }

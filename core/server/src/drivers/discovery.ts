@@ -96,7 +96,7 @@ export function dataDirDriverNames(dataDir: string): string[] {
   if (!fs.existsSync(manifest)) return [];
   let parsed: { dependencies?: Record<string, string> };
   try {
-    parsed = JSON.parse(fs.readFileSync(manifest, 'utf8'));
+    parsed = JSON.parse(fs.readFileSync(manifest, 'utf8')) as typeof parsed;
   } catch (err) {
     throw new ConfigError(`${manifest} is not valid JSON: ${(err as Error).message}`);
   }
@@ -133,7 +133,7 @@ async function loadDriverPackage(
   if (!manifestPath) return refuse('package is not installed');
   let pkg: { version?: string; bilbycast?: Partial<DriverManifest> };
   try {
-    pkg = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+    pkg = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as typeof pkg;
   } catch (err) {
     return refuse(`package.json cannot be read: ${(err as Error).message}`);
   }
@@ -181,6 +181,7 @@ function findPackageManifest(name: string, paths: string[]): string | undefined 
 /** CommonJS drivers load with require(); ESM-only ones through import(). */
 async function importModule(file: string): Promise<unknown> {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a driver package found at run time, not an import of this one
     return require(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw err;

@@ -60,7 +60,7 @@ export function resolveMasterKey(configured: string | undefined, dataDir: string
  * start stores an encrypted check value; later starts must be able to decrypt it.
  */
 export async function verifyMasterKey(db: Knex, box: SecretBox, keyFile?: string): Promise<void> {
-  const row = await db(KEY_CHECK_TABLE).where({ id: 1 }).first();
+  const row: { check_value: string } | undefined = await db(KEY_CHECK_TABLE).where({ id: 1 }).first('check_value');
   if (!row) {
     await db(KEY_CHECK_TABLE).insert({ id: 1, check_value: box.encrypt(KEY_CHECK_PLAINTEXT, KEY_CHECK_LOCATION) });
     return;

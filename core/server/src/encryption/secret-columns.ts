@@ -46,7 +46,7 @@ export async function reencryptSecrets(
   const reencrypted: Record<string, number> = {};
   await db.transaction(async (trx) => {
     for (const { table, column, idColumn } of columns) {
-      const rows: Record<string, unknown>[] = await trx(table).select(idColumn, column).whereNotNull(column);
+      const rows = (await trx(table).select(idColumn, column).whereNotNull(column)) as Record<string, unknown>[];
       for (const row of rows) {
         const where: SecretLocation = { table, column, rowId: row[idColumn] as string | number };
         const plaintext = from.decrypt(String(row[column]), where);

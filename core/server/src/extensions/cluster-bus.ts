@@ -6,7 +6,7 @@
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by plugins
 export interface BusTopics {}
 
-export type BusTopic = keyof BusTopics & string;
+export type BusTopic = Extract<keyof BusTopics, string>;
 
 /**
  * Publish/subscribe between the parts of the manager that other instances of it would also
@@ -17,10 +17,11 @@ export type BusTopic = keyof BusTopics & string;
 export interface ClusterBus {
   publish<T extends BusTopic>(topic: T, message: BusTopics[T]): void;
   /** Returns the unsubscribe function. A handler may be async: its rejection is reported like a throw. */
-  subscribe<T extends BusTopic>(topic: T, handler: (message: BusTopics[T]) => void | Promise<void>): () => void;
+  subscribe<T extends BusTopic>(topic: T, handler: (message: BusTopics[T]) => unknown): () => void;
 }
 
-type Subscription = { handler: (message: unknown) => void | Promise<void> };
+/** A handler's return value is ignored, but for a promise: its rejection is reported like a throw. */
+type Subscription = { handler: (message: unknown) => unknown };
 
 export class InProcessBus implements ClusterBus {
   // One object per subscription, so that subscribing the same function twice needs two unsubscribes.
@@ -39,7 +40,7 @@ export class InProcessBus implements ClusterBus {
     }
   }
 
-  subscribe<T extends BusTopic>(topic: T, handler: (message: BusTopics[T]) => void | Promise<void>): () => void {
+  subscribe<T extends BusTopic>(topic: T, handler: (message: BusTopics[T]) => unknown): () => void {
     const subscriptions = this.#subscriptions.get(topic) ?? new Set();
     this.#subscriptions.set(topic, subscriptions);
     const subscription: Subscription = { handler: handler as Subscription['handler'] };

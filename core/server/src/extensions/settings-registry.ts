@@ -43,12 +43,17 @@ declare module './cluster-bus' {
 
 const KEY = /^[a-z][a-z0-9_]{0,63}$/;
 
+/** joi's answer with the value as `unknown`: what it holds is for the setting's owner to read. */
+function validate(schema: Joi.Schema, value: unknown): { error?: Joi.ValidationError; value: unknown } {
+  return schema.validate(value);
+}
+
 interface Entry {
   owner: string;
   definition: SettingDefinition;
   value: unknown;
   source: SettingState['source'];
-  listeners: Set<{ listener: (value: unknown) => void | Promise<void> }>;
+  listeners: Set<{ listener: (value: unknown) => unknown }>;
   /** Counts applied changes: a delivery superseded by a newer change (made by a listener) stops. */
   version: number;
 }
@@ -73,19 +78,19 @@ export class SettingsRegistry {
     if (!KEY.test(definition.key)) throw new Error(`${owner}: setting key "${definition.key}" must be lower-case snake case (a-z, 0-9, _), at most 64 characters`);
     const known = this.#entries.get(definition.key);
     if (known) throw new Error(`${owner}: setting "${definition.key}" is already declared by ${known.owner}`);
-    const { error: defaultError } = definition.schema.validate(definition.default);
+    const { error: defaultError } = validate(definition.schema, definition.default);
     if (defaultError) throw new Error(`${owner}: setting "${definition.key}": the default is invalid: ${defaultError.message}`);
     const seeded = definition.seed?.value !== undefined;
-    let value: unknown = definition.schema.validate(definition.default).value;
+    let value: unknown = validate(definition.schema, definition.default).value;
     if (definition.seed && seeded) {
       // The operator's configuration, not the plugin, is wrong: a configuration error (exit status 2).
-      const { error, value: valid } = definition.schema.validate(definition.seed.value);
+      const { error, value: valid } = validate(definition.schema, definition.seed.value);
       if (error) throw new ConfigError(`${definition.seed.option}: ${error.message.replace(/^"value" /, '')} (setting ${definition.key})`);
       value = valid;
     }
     this.#entries.set(definition.key, {
       owner,
-      definition: definition as SettingDefinition,
+      definition,
       value,
       source: seeded ? 'config' : 'default',
       listeners: new Set(),
@@ -117,16 +122,16 @@ export class SettingsRegistry {
   /** Validates and applies a new value everywhere; the value as applied (joi may convert it). */
   change(key: string, value: unknown): unknown {
     const entry = this.#entry(key);
-    const { error, value: valid } = entry.definition.schema.validate(value);
+    const { error, value: valid } = validate(entry.definition.schema, value);
     if (error) throw new SettingError('invalid_setting', `${key}: ${error.message}`);
     this.bus.publish('settings.changed', { key, value: valid });
     return valid;
   }
 
   /** Hears the setting's changes (from any instance); returns the function that stops it. */
-  onChange<T = unknown>(key: string, listener: (value: T) => void | Promise<void>): () => void {
+  onChange<T = unknown>(key: string, listener: (value: T) => unknown): () => void {
     const listeners = this.#entry(key).listeners;
-    const subscription = { listener: listener as (value: unknown) => void | Promise<void> };
+    const subscription = { listener: listener as (value: unknown) => unknown };
     listeners.add(subscription);
     return () => listeners.delete(subscription);
   }
@@ -143,7 +148,7 @@ export class SettingsRegistry {
     if (!entry) return;
     // Checked again on arrival (a message may come from another build), and converted back from
     // its JSON form (a date travels as a string).
-    const { error, value: valid } = entry.definition.schema.validate(value);
+    const { error, value: valid } = validate(entry.definition.schema, value);
     if (error) {
       this.onListenerError(key, new SettingError('invalid_setting', `a change of ${key} arrived invalid and was ignored: ${error.message}`));
       return;
@@ -158,7 +163,7 @@ export class SettingsRegistry {
     }
   }
 
-  #notify(key: string, listener: (value: unknown) => void | Promise<void>, value: unknown): void {
+  #notify(key: string, listener: (value: unknown) => unknown, value: unknown): void {
     try {
       const result = listener(value);
       if (result instanceof Promise) result.catch((error: unknown) => this.onListenerError(key, error));

@@ -1,5 +1,6 @@
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
+import type { KnexClientInfo } from '../database/table-list';
 import type { Knex } from 'knex';
 
 const DB_CHECK_TIMEOUT_MS = 2000;
@@ -26,7 +27,7 @@ export function healthRoutes(db: Knex, version: string, startedAt: number): Serv
         handler: async (_request, h) => {
           const dbOk = await db
             .raw('select 1')
-            .timeout(DB_CHECK_TIMEOUT_MS, { cancel: db.client.config.client === 'mysql2' })
+            .timeout(DB_CHECK_TIMEOUT_MS, { cancel: (db.client as KnexClientInfo).config.client === 'mysql2' })
             .then(
               () => true,
               () => false

@@ -29,7 +29,7 @@ export class WebSocketRouter {
   route<C>(path: string, route: WebSocketRoute<C>): void {
     if (this.#routes.has(path)) throw new Error(`a WebSocket route for ${path} is already registered`);
     const wss = new WebSocketServer({ noServer: true, maxPayload: route.maxPayload });
-    this.#routes.set(path, { wss, route: route as WebSocketRoute<unknown> });
+    this.#routes.set(path, { wss, route });
   }
 
   attach(listener: HttpServer): void {

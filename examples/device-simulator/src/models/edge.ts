@@ -117,6 +117,7 @@ function validation(message: string): CommandError {
 }
 
 function checkId(value: unknown, what: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (typeof value !== 'string' || value === '' || Buffer.byteLength(value) > MAX_ID || /[\u0000-\u001f\u007f-\u009f]/.test(value)) {
     throw validation(`Invalid ${what}: id must be 1-${MAX_ID} bytes without control characters`);
   }
@@ -125,15 +126,15 @@ function checkId(value: unknown, what: string): string {
 
 function checkEndpoint(value: unknown, what: string): EdgeEndpointConfig {
   if (!isRecord(value)) throw validation(`Invalid ${what}: expected an object`);
-  checkId(value.id, what);
-  if (typeof value.type !== 'string' || value.type === '') throw validation(`Invalid ${what} '${value.id}': missing type`);
+  const id = checkId(value.id, what);
+  if (typeof value.type !== 'string' || value.type === '') throw validation(`Invalid ${what} '${id}': missing type`);
   return value as EdgeEndpointConfig;
 }
 
 function checkIds(value: unknown, what: string): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || !value.every((id) => typeof id === 'string')) throw validation(`Invalid flow config: ${what} must be a list of ids`);
-  return value as string[];
+  return value;
 }
 
 function checkUnique(items: { id: string }[], what: string): void {

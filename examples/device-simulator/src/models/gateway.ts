@@ -31,7 +31,8 @@ function slotOf(action: CommandAction): string {
 function alarmStatus(alarms: readonly object[]): 'ok' | 'degraded' | 'critical' {
   let status: 'ok' | 'degraded' | 'critical' = 'ok';
   for (const alarm of alarms) {
-    const severity = String((alarm as Obj).severity ?? '').toLowerCase();
+    const raw = (alarm as Obj).severity;
+    const severity = typeof raw === 'string' ? raw.toLowerCase() : '';
     if (severity === 'major' || severity === 'critical') return 'critical';
     if (severity === 'minor' || severity === 'warning') status = 'degraded';
   }
