@@ -112,7 +112,7 @@ export const plugin: Plugin<NodesOptions> = {
 
     manager.migrations.add('nodes', nodesMigrations);
     manager.backupTables.declare('nodes', { durable: ['nodes'] });
-    const liveFeed = new LiveFeed();
+    const liveFeed = new LiveFeed(manager.bus);
     manager.services.provide('liveFeed', liveFeed);
     const directory = new NodeDirectory(manager.db, options.registration_token_ttl_hours * 3_600_000);
     const historyIntervalMs = options.stats_history_interval_secs * 1000;
@@ -162,7 +162,7 @@ export const plugin: Plugin<NodesOptions> = {
     });
 
     const dashboard = new DashboardFeed(
-      { directory, hub, liveFeed, events: () => manager.services.get('events'), browserSessions: () => manager.services.get('browserSessions'), logger: manager.logger },
+      { directory, nodes: hub.service, liveFeed, events: () => manager.services.get('events'), browserSessions: () => manager.services.get('browserSessions'), logger: manager.logger },
       {
         statsIntervalMs: options.dashboard_stats_interval_ms,
         softBufferBytes: options.dashboard_buffer_soft_bytes,
@@ -173,8 +173,8 @@ export const plugin: Plugin<NodesOptions> = {
     manager.websockets.route('/ws/dashboard', dashboard.route);
 
     server.route([
-      ...nodeRoutes({ directory, hub, drivers: manager.drivers, audit: manager.audit, liveFeed, historyIntervalMs }),
-      ...commandRoutes({ directory, hub, drivers: manager.drivers, audit: manager.audit })
+      ...nodeRoutes({ directory, nodes: hub.service, drivers: manager.drivers, audit: manager.audit, historyIntervalMs }),
+      ...commandRoutes({ directory, commands: hub.service.commands, drivers: manager.drivers, audit: manager.audit })
     ]);
 
     server.ext('onPreStart', async () => {

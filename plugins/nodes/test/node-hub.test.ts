@@ -40,11 +40,12 @@ const sloppyDriver = defineDriver({
 describe('NodeHub', () => {
   let t: NodesTestManager;
   let hub: NodeHub;
-  const liveFeed = new LiveFeed();
+  let liveFeed: LiveFeed;
 
   beforeAll(async () => {
     t = await nodesManager('sqlite', { drivers: [sloppyDriver] });
-    const { db, drivers, logger, audit } = t.manager.context;
+    const { db, drivers, logger, audit, bus } = t.manager.context;
+    liveFeed = new LiveFeed(bus);
     hub = new NodeHub(
       { directory: new NodeDirectory(db, 3_600_000), drivers, logger, audit, liveFeed, events: () => undefined },
       hubOptions()
@@ -57,43 +58,43 @@ describe('NodeHub', () => {
 
   test('a command issued before the auth reply has gone out waits until it has (PROTOCOL.md §4.3)', async () => {
     const { token } = await t.admin.addNode('early command');
-    const auth = await hub.authenticate({ registration_token: token }, '127.0.0.1');
+    const auth = await hub.signIn.authenticate({ registration_token: token }, '127.0.0.1');
     if (!auth.ok) throw new Error(auth.message);
     const { sent, socket } = recordingSocket();
-    const session = (await hub.open(auth, socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null }))!;
-    const pending = hub.sendCommand(session.nodeId, { type: 'stop_flow', flow_id: 'main' }, 5000, true);
+    const session = (await hub.sessions.open(auth, socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null }))!;
+    const pending = hub.service.commands.send(session.nodeId, { type: 'stop_flow', flow_id: 'main' }, 5000, true);
     expect(sent).toEqual([]);
     socket.send('{"type":"register_ack"}');
-    hub.ready(session);
+    hub.sessions.ready(session);
     expect(sent[0]).toBe('{"type":"register_ack"}');
     const command = JSON.parse(sent[1]);
     expect(command).toMatchObject({ type: 'command', payload: { action: { type: 'stop_flow', flow_id: 'main' } } });
-    hub.onCommandAck(session, { command_id: command.payload.command_id, success: true });
+    session.channel.onCommandAck({ command_id: command.payload.command_id, success: true });
     await expect(pending).resolves.toMatchObject({ success: true });
   });
 
   test('a session keeps at most 500 unacknowledged alarms, the newest', async () => {
     const { token } = await t.admin.addNode('alarming');
-    const auth = await hub.authenticate({ registration_token: token }, '127.0.0.1');
+    const auth = await hub.signIn.authenticate({ registration_token: token }, '127.0.0.1');
     if (!auth.ok) throw new Error(auth.message);
-    const session = (await hub.open(auth, recordingSocket().socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null }))!;
-    for (let n = 1; n <= 600; n++) hub.onEvent(session, { severity: 'warning', category: `alarm-${n}`, message: 'x' }, 100);
-    expect(session.activeAlarms).toHaveLength(500);
-    expect(session.activeAlarms[0].category).toBe('alarm-101');
-    expect(session.activeAlarms[499].category).toBe('alarm-600');
+    const session = (await hub.sessions.open(auth, recordingSocket().socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null }))!;
+    for (let n = 1; n <= 600; n++) hub.telemetry.onEvent(session, { severity: 'warning', category: `alarm-${n}`, message: 'x' }, 100);
+    expect(session.telemetry.activeAlarms).toHaveLength(500);
+    expect(session.telemetry.activeAlarms[0].category).toBe('alarm-101');
+    expect(session.telemetry.activeAlarms[499].category).toBe('alarm-600');
   });
 
   test('a driver hook that answers something invalid gets the default instead', async () => {
     const { token } = await t.admin.addNode('sloppy device', 'sloppy');
-    const auth = await hub.authenticate({ registration_token: token }, '127.0.0.1');
+    const auth = await hub.signIn.authenticate({ registration_token: token }, '127.0.0.1');
     if (!auth.ok) throw new Error(auth.message);
     const healths: unknown[] = [];
     liveFeed.subscribe('node_health', ({ health }) => healths.push(health));
-    const session = (await hub.open(auth, recordingSocket().socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 1, deviceType: null }))!;
-    hub.onEvent(session, { severity: 'major', category: 'chassis', message: 'fan failure' }, 100);
+    const session = (await hub.sessions.open(auth, recordingSocket().socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 1, deviceType: null }))!;
+    hub.telemetry.onEvent(session, { severity: 'major', category: 'chassis', message: 'fan failure' }, 100);
     // "catastrophic" is no severity: stored as info, so no alarm.
-    expect(session.activeAlarms).toEqual([]);
-    hub.onHealth(session, { status: 'ok' });
+    expect(session.telemetry.activeAlarms).toEqual([]);
+    hub.telemetry.onHealth(session, { status: 'ok' });
     expect(healths.length).toBeGreaterThan(0);
     for (const health of healths) expect(['healthy', 'warning', 'critical']).toContain(health);
   });
@@ -106,15 +107,15 @@ describe('NodeHub', () => {
       hubOptions({ bytesPerMinute: 1000, now: () => clock.now })
     );
     const { token } = await t.admin.addNode('budgeted');
-    const auth = await tight.authenticate({ registration_token: token }, '127.0.0.1');
+    const auth = await tight.signIn.authenticate({ registration_token: token }, '127.0.0.1');
     if (!auth.ok) throw new Error(auth.message);
     const { sent, socket } = recordingSocket();
-    const session = (await tight.open(auth, socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null }))!;
-    tight.ready(session);
+    const session = (await tight.sessions.open(auth, socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null }))!;
+    tight.sessions.ready(session);
     expect(tight.admitFrame(session, 900, () => false)).toBe('process');
     // Over budget, nothing waiting: dropped, even if it looks like an answer.
     expect(tight.admitFrame(session, 200, () => true)).toBe('drop');
-    const pending = tight.sendCommand(session.nodeId, { type: 'quick' }, 5000, false);
+    const pending = tight.service.commands.send(session.nodeId, { type: 'quick' }, 5000, false);
     const commandId = JSON.parse(sent.at(-1)!).payload.command_id;
     // One request waiting: one frame that may be an answer is read; frames that cannot be are not.
     expect(tight.admitFrame(session, 200, () => false)).toBe('drop');
@@ -123,24 +124,24 @@ describe('NodeHub', () => {
     // That read answered nothing, so no other is read until a new minute, when everything is.
     clock.now += 60_000;
     expect(tight.admitFrame(session, 200, () => true)).toBe('process');
-    tight.onCommandAck(session, { command_id: commandId, success: true });
+    session.channel.onCommandAck({ command_id: commandId, success: true });
     await expect(pending).resolves.toMatchObject({ success: true });
     // A real answer read over budget gives its read back.
     clock.now += 60_000;
     expect(tight.admitFrame(session, 1200, () => false)).toBe('drop');
-    const second = tight.sendCommand(session.nodeId, { type: 'quick' }, 5000, false);
+    const second = tight.service.commands.send(session.nodeId, { type: 'quick' }, 5000, false);
     const secondId = JSON.parse(sent.at(-1)!).payload.command_id;
     expect(tight.admitFrame(session, 200, () => true)).toBe('answers_only');
-    tight.onCommandAck(session, { command_id: secondId, success: true });
+    session.channel.onCommandAck({ command_id: secondId, success: true });
     await expect(second).resolves.toMatchObject({ success: true });
-    const third = tight.sendCommand(session.nodeId, { type: 'quick' }, 5000, false);
+    const third = tight.service.commands.send(session.nodeId, { type: 'quick' }, 5000, false);
     expect(tight.admitFrame(session, 200, () => true)).toBe('answers_only');
-    tight.onCommandAck(session, { command_id: JSON.parse(sent.at(-1)!).payload.command_id, success: true });
+    session.channel.onCommandAck({ command_id: JSON.parse(sent.at(-1)!).payload.command_id, success: true });
     await third;
 
-    expect(tight.owns(session)).toBe(true);
-    tight.disconnect(session.nodeId, 'deleted');
-    expect(tight.owns(session)).toBe(false);
+    expect(tight.sessions.owns(session)).toBe(true);
+    tight.service.disconnect(session.nodeId, 'deleted');
+    expect(tight.sessions.owns(session)).toBe(false);
     await tight.stop();
   });
 
@@ -161,8 +162,8 @@ describe('NodeHub', () => {
       { directory, drivers, logger, audit, liveFeed, events: () => undefined },
       hubOptions({ authFailuresPerAddress: 8 })
     );
-    const burst = Array.from({ length: 20 }, () => slow.authenticate({ node_id: 'a2b4c6d8-0000-4000-8000-000000000001', node_secret: 'guess' }, '203.0.113.5'));
-    const others = Array.from({ length: 10 }, (_, i) => slow.authenticate({ node_id: `a2b4c6d8-0000-4000-8000-00000000010${i}`, node_secret: 'guess' }, '203.0.113.5'));
+    const burst = Array.from({ length: 20 }, () => slow.signIn.authenticate({ node_id: 'a2b4c6d8-0000-4000-8000-000000000001', node_secret: 'guess' }, '203.0.113.5'));
+    const others = Array.from({ length: 10 }, (_, i) => slow.signIn.authenticate({ node_id: `a2b4c6d8-0000-4000-8000-00000000010${i}`, node_secret: 'guess' }, '203.0.113.5'));
     answer();
     const results = [...(await Promise.all(burst)), ...(await Promise.all(others))];
     // Five checks for that node, three more for others from the address (eight in all): the rest refused unchecked.

@@ -107,6 +107,31 @@ describe.each(testDatabases())('/api/v1/nodes (%s)', (kind) => {
     expect(actions).toEqual(['node.create', 'node.update', 'node.delete']);
   });
 
+  test('the live feed travels on the cluster bus (`live.*` topics), each subscriber with its own JSON copy', async () => {
+    const { bus } = t.manager.context;
+    const heard: { topic: string; message: Record<string, unknown> }[] = [];
+    const stops = (['live.node_status', 'live.node_stats', 'live.node_removed'] as const).map((topic) =>
+      bus.subscribe(topic, (message) => {
+        heard.push({ topic, message: message as Record<string, unknown> });
+      })
+    );
+    try {
+      const { id, token } = await t.admin.addNode('on the bus');
+      expect(heard).toContainEqual({ topic: 'live.node_status', message: expect.objectContaining({ id, status: 'pending' }) });
+      const { device } = await RawDevice.signIn(t.nodeUrl, { registration_token: token, protocol_version: 4 });
+      await eventually(() => heard.some(({ topic, message }) => topic === 'live.node_status' && message.id === id && message.status === 'online'));
+      device.send({ type: 'stats', payload: { flows: [{ flow_id: 'a', state: 'Running' }], uptime_secs: 1 } });
+      const stats = await eventually(() => heard.find(({ topic, message }) => topic === 'live.node_stats' && message.node_id === id));
+      (stats.message.stats as { flows: unknown[] }).flows = [];
+      expect(((await viewer.request('GET', `/api/v1/nodes/${id}/stats`)).result as { stats: { flows: unknown[] } }).stats.flows).toHaveLength(1);
+      expect((await t.admin.request('DELETE', `/api/v1/nodes/${id}`)).statusCode).toBe(204);
+      expect(heard).toContainEqual({ topic: 'live.node_removed', message: { node_id: id } });
+      device.close();
+    } finally {
+      for (const stop of stops) stop();
+    }
+  });
+
   test('node scope: a scoped user sees only their nodes; others are 404 everywhere', async () => {
     const mine = await t.admin.addNode('scope mine');
     const theirs = await t.admin.addNode('scope theirs');

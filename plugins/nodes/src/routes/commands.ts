@@ -1,20 +1,18 @@
-import { apiError, auditActor, callerOf, fieldErrors, roleAtLeast, type AuditLog, type DriverRegistry, type Role } from '@bilbycast/core';
+import { apiError, callerOf, fieldErrors, roleAtLeast, type AuditLog, type DriverRegistry, type Role } from '@bilbycast/core';
 import type { CommandDefinition } from '@bilbycast/driver-sdk';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { CommandDeliveryError, CommandRefusedError, type CommandOutcome } from '../services/command-errors';
+import type { NodeCommands } from '../services/node-commands';
 import type { NodeDirectory } from '../services/node-directory';
-import type { NodeHub } from '../services/node-hub';
 import type { NodeRow } from '../services/node-view';
-import { nodeIdParams, visibleNode } from './node-access';
+import { admin, auditNode, noQuery, nodeIdParams, operator, visibleNode } from './node-access';
 
 /** Largest command body accepted (an edge `update_config` with many flows stays far below). */
 export const COMMAND_MAX_BYTES = 1024 * 1024;
 /** How long GET /nodes/{id}/config waits for a live `config_response`. */
 const CONFIG_TIMEOUT_MS = 15_000;
 const ROTATE_TIMEOUT_MS = 15_000;
-
-const operator = { bilbycast: { access: { role: 'operator' as const } } };
 
 /** Device-unreachable, timeout and refusal conditions as HTTP errors. */
 function deliveryError(err: unknown): never {
@@ -42,25 +40,17 @@ function commandResponse(h: ResponseToolkit, outcome: CommandOutcome) {
     .code(422);
 }
 
-/** Operator is the floor for any command; a driver may ask for more (never less). */
 /** Operator at least; admin when the driver says so, and always for rotating a node's secret. */
 function requiredRole(command: CommandDefinition): Role {
   return command.requires_role === 'admin' || command.name === 'rotate_secret' ? 'admin' : 'operator';
 }
 
 /** Commands, the node config and secret rotation. */
-export function commandRoutes(deps: { directory: NodeDirectory; hub: NodeHub; drivers: DriverRegistry; audit: AuditLog }): ServerRoute[] {
-  const { directory, hub, drivers, audit } = deps;
+export function commandRoutes(deps: { directory: NodeDirectory; commands: NodeCommands; drivers: DriverRegistry; audit: AuditLog }): ServerRoute[] {
+  const { directory, commands, drivers, audit } = deps;
 
   const auditCommand = (request: Request, nodeId: string, type: string, outcome: string, extra: Record<string, unknown> = {}) =>
-    audit.record({
-      ...auditActor(request),
-      action: 'node.command',
-      target_type: 'node',
-      target_id: nodeId,
-      outcome: outcome === 'success' ? 'success' : 'failure',
-      details: { type, result: outcome, ...extra }
-    });
+    auditNode(audit, request, { action: 'node.command', node_id: nodeId, outcome: outcome === 'success' ? 'success' : 'failure', details: { type, result: outcome, ...extra } });
 
   return [
     {
@@ -72,7 +62,7 @@ export function commandRoutes(deps: { directory: NodeDirectory; hub: NodeHub; dr
         plugins: operator,
         payload: { maxBytes: COMMAND_MAX_BYTES },
         validate: {
-          query: Joi.object({}),
+          query: noQuery,
           params: nodeIdParams,
           payload: Joi.object({
             action: Joi.object({ type: Joi.string().pattern(/^[a-z][a-z0-9_]{0,63}$/).required() }).unknown(true).required()
@@ -107,13 +97,13 @@ export function commandRoutes(deps: { directory: NodeDirectory; hub: NodeHub; dr
           }
           try {
             if (type === 'get_config') {
-              const { config } = await hub.requestConfig(row.id, command.timeout_ms, true);
+              const { config } = await commands.requestConfig(row.id, command.timeout_ms, true);
               await auditCommand(request, row.id, type, 'success');
               return h.response({ command_id: null, success: true, data: config });
             }
-            const prepared = hub.prepareCommand(row, command, value as Record<string, unknown>);
+            const prepared = commands.prepare(row, command, value as Record<string, unknown>);
             // The type last: a driver's schema cannot turn one command into another.
-            const outcome = await hub.sendCommand(row.id, { ...prepared, type }, command.timeout_ms, command.mutates);
+            const outcome = await commands.send(row.id, { ...prepared, type }, command.timeout_ms, command.mutates);
             await auditCommand(request, row.id, type, outcome.success ? 'success' : 'device_error', {
               command_id: outcome.command_id,
               error_code: outcome.error_code
@@ -137,7 +127,7 @@ export function commandRoutes(deps: { directory: NodeDirectory; hub: NodeHub; dr
         handler: async (request) => {
           const row = await visibleNode(request, directory);
           try {
-            return { node_id: row.id, ...(await hub.requestConfig(row.id, CONFIG_TIMEOUT_MS, (request.query as { refresh: boolean }).refresh)) };
+            return { node_id: row.id, ...(await commands.requestConfig(row.id, CONFIG_TIMEOUT_MS, (request.query as { refresh: boolean }).refresh)) };
           } catch (err) {
             deliveryError(err);
           }
@@ -150,8 +140,8 @@ export function commandRoutes(deps: { directory: NodeDirectory; hub: NodeHub; dr
       options: {
         tags: ['api', 'nodes'],
         description: 'Give the connected node a new secret; its previous one keeps working until it signs in with the new one (admin)',
-        plugins: { bilbycast: { access: { role: 'admin' as const } } },
-        validate: { query: Joi.object({}), params: nodeIdParams },
+        plugins: admin,
+        validate: { query: noQuery, params: nodeIdParams },
         handler: async (request, h) => {
           const row = await visibleNode(request, directory);
           const driver = drivers.get(row.device_type)?.definition;
@@ -166,7 +156,7 @@ export function commandRoutes(deps: { directory: NodeDirectory; hub: NodeHub; dr
   async function rotate(request: Request, h: ResponseToolkit, row: NodeRow, timeoutMs: number) {
     const nodeId = row.id;
     try {
-      const outcome = await hub.rotateSecret(row, timeoutMs);
+      const outcome = await commands.rotateSecret(row, timeoutMs);
       await auditCommand(request, nodeId, 'rotate_secret', outcome.success ? 'success' : 'device_error', { command_id: outcome.command_id });
       return commandResponse(h, outcome);
     } catch (err) {

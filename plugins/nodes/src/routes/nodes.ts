@@ -1,12 +1,11 @@
-import { apiError, auditActor, callerOf, isoDate, type AuditLog, type DriverRegistry } from '@bilbycast/core';
-import type { Request, ServerRoute } from '@hapi/hapi';
+import { apiError, callerOf, isoDate, type AuditLog, type DriverRegistry } from '@bilbycast/core';
+import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
-import type { LiveFeed } from '../services/live-feed';
 import type { NodeDirectory } from '../services/node-directory';
-import type { NodeHub } from '../services/node-hub';
-import { NODE_STATUSES, type NodeRow } from '../services/node-view';
+import type { NodeService } from '../services/node-service';
+import { NODE_STATUSES } from '../services/node-view';
 import { HISTORY_FIELDS } from '../services/stats-history';
-import { nodeIdParams, nodeNotFound, visibleNode } from './node-access';
+import { admin, auditNode, noQuery, nodeIdParams, nodeNotFound, viewer, visibleNode } from './node-access';
 
 /** No control characters, unpaired surrogates or line/paragraph separators. */
 const PRINTABLE = /^[^\p{Cc}\p{Cs}\p{Zl}\p{Zp}]*$/u;
@@ -24,20 +23,11 @@ const fields = {
     .messages({ 'object.tooLarge': '"metadata" must be at most 16 KB of JSON' })
 };
 
-const noQuery = Joi.object({});
-
-const admin = { bilbycast: { access: { role: 'admin' as const } } };
-const viewer = { bilbycast: { access: 'authenticated' as const } };
-
 const toIso = (date: Date | null | undefined) => (date === undefined ? undefined : date && date.toISOString());
 
 /** `/api/v1/nodes`: the node records (admin writes, scoped reads) and their live stats. */
-export function nodeRoutes(deps: { directory: NodeDirectory; hub: NodeHub; drivers: DriverRegistry; audit: AuditLog; liveFeed: LiveFeed; historyIntervalMs: number }): ServerRoute[] {
-  const { directory, hub, drivers, audit, liveFeed } = deps;
-  const publish = async (id: string) => {
-    const row = await directory.get(id);
-    if (row) liveFeed.publish('node_status', hub.view(row));
-  };
+export function nodeRoutes(deps: { directory: NodeDirectory; nodes: NodeService; drivers: DriverRegistry; audit: AuditLog; historyIntervalMs: number }): ServerRoute[] {
+  const { directory, nodes, drivers, audit } = deps;
   return [
     {
       method: 'GET',
@@ -55,7 +45,7 @@ export function nodeRoutes(deps: { directory: NodeDirectory; hub: NodeHub; drive
         },
         handler: async (request) => {
           const rows = await directory.list(request.query as { device_type?: string }, callerOf(request));
-          return rows.map((row) => hub.view(row));
+          return rows.map((row) => nodes.view(row));
         }
       }
     },
@@ -84,9 +74,9 @@ export function nodeRoutes(deps: { directory: NodeDirectory; hub: NodeHub; drive
             });
           }
           const { row, registration_token } = await directory.create({ ...input, description: input.description || null, expires_at: toIso(input.expires_at) ?? null });
-          await audit.record({ ...auditActor(request), action: 'node.create', target_type: 'node', target_id: row.id, details: { name: row.name, device_type: row.device_type } });
-          liveFeed.publish('node_status', hub.view(row));
-          return h.response({ ...hub.view(row), registration_token }).created(`/api/v1/nodes/${row.id}`);
+          await auditNode(audit, request, { action: 'node.create', node_id: row.id, details: { name: row.name, device_type: row.device_type } });
+          nodes.publishStatus(row);
+          return h.response({ ...nodes.view(row), registration_token }).created(`/api/v1/nodes/${row.id}`);
         }
       }
     },
@@ -100,11 +90,7 @@ export function nodeRoutes(deps: { directory: NodeDirectory; hub: NodeHub; drive
         validate: { query: noQuery, params: nodeIdParams },
         handler: async (request) => {
           const row = await visibleNode(request, directory);
-          const session = hub.session(row.id);
-          return {
-            ...hub.view(row),
-            connection: session ? { auth_method: session.authMethod, counters: session.counters, thumbnails: [...session.thumbnails.values()].map(({ data: _data, ...t }) => t) } : null
-          };
+          return { ...nodes.view(row), connection: nodes.connection(row.id) };
         }
       }
     },
@@ -129,13 +115,13 @@ export function nodeRoutes(deps: { directory: NodeDirectory; hub: NodeHub; drive
           if (input.expires_at !== undefined) patch.expires_at = toIso(input.expires_at);
           if (input.metadata !== undefined) patch.metadata = JSON.stringify(input.metadata);
           await directory.update(row.id, patch);
-          if (patch.expires_at !== undefined) hub.setExpiry(row.id, patch.expires_at);
-          await audit.record({ ...auditActor(request), action: 'node.update', target_type: 'node', target_id: row.id, details: { fields: Object.keys(patch) } });
+          if (patch.expires_at !== undefined) nodes.setExpiry(row.id, patch.expires_at);
+          await auditNode(audit, request, { action: 'node.update', node_id: row.id, details: { fields: Object.keys(patch) } });
           const updated = await directory.get(row.id);
           // Deleted by someone else meanwhile.
           if (!updated) throw nodeNotFound();
-          liveFeed.publish('node_status', hub.view(updated));
-          return hub.view(updated);
+          nodes.publishStatus(updated);
+          return nodes.view(updated);
         }
       }
     },
@@ -149,11 +135,10 @@ export function nodeRoutes(deps: { directory: NodeDirectory; hub: NodeHub; drive
         validate: { query: noQuery, params: nodeIdParams },
         handler: async (request, h) => {
           const row = await visibleNode(request, directory);
-          hub.disconnect(row.id, 'Node deleted');
+          nodes.disconnect(row.id, 'Node deleted');
           await directory.remove(row.id);
-          hub.forget(row.id);
-          await audit.record({ ...auditActor(request), action: 'node.delete', target_type: 'node', target_id: row.id, details: { name: row.name, device_type: row.device_type } });
-          liveFeed.publish('node_removed', { node_id: row.id });
+          await auditNode(audit, request, { action: 'node.delete', node_id: row.id, details: { name: row.name, device_type: row.device_type } });
+          nodes.removed(row.id);
           return h.response().code(204);
         }
       }
@@ -169,9 +154,9 @@ export function nodeRoutes(deps: { directory: NodeDirectory; hub: NodeHub; drive
         handler: async (request) => {
           const row = await visibleNode(request, directory);
           const issued = await directory.issueToken(row.id);
-          hub.disconnect(row.id, 'Registration token regenerated');
-          await audit.record({ ...auditActor(request), action: 'node.token', target_type: 'node', target_id: row.id, details: { name: row.name } });
-          await publish(row.id);
+          nodes.disconnect(row.id, 'Registration token regenerated');
+          await auditNode(audit, request, { action: 'node.token', node_id: row.id, details: { name: row.name } });
+          await nodes.publishStatusOf(row.id);
           return { node_id: row.id, ...issued };
         }
       }
@@ -186,15 +171,7 @@ export function nodeRoutes(deps: { directory: NodeDirectory; hub: NodeHub; drive
         validate: { query: noQuery, params: nodeIdParams },
         handler: async (request) => {
           const row = await visibleNode(request, directory);
-          const session = hub.session(row.id);
-          return {
-            node_id: row.id,
-            online: Boolean(session),
-            stats: session?.stats ?? null,
-            stats_at: session && session.statsAtMs ? new Date(session.statsAtMs).toISOString() : null,
-            summary: session?.summary ?? null,
-            health: session?.health ?? null
-          };
+          return { node_id: row.id, ...nodes.liveStats(row.id) };
         }
       }
     },
@@ -213,7 +190,7 @@ export function nodeRoutes(deps: { directory: NodeDirectory; hub: NodeHub; drive
             node_id: row.id,
             interval_secs: deps.historyIntervalMs / 1000,
             fields: HISTORY_FIELDS,
-            points: hub.history(row.id)?.points(since?.getTime() ?? 0) ?? []
+            points: nodes.history(row.id, since?.getTime() ?? 0)
           };
         }
       }
@@ -232,8 +209,8 @@ export function nodeRoutes(deps: { directory: NodeDirectory; hub: NodeHub; drive
         handler: async (request, h) => {
           const row = await visibleNode(request, directory);
           const { flow_id } = request.params as { flow_id: string };
-          const inputId = (request.query as { input_id?: string }).input_id ?? '';
-          const thumbnail = hub.session(row.id)?.thumbnails.get(`${flow_id}\u0000${inputId}`);
+          const { input_id } = request.query as { input_id?: string };
+          const thumbnail = nodes.thumbnail(row.id, flow_id, input_id ?? null);
           if (!thumbnail) throw apiError(404, 'thumbnail_not_found', 'No thumbnail for this flow');
           return h.response(Buffer.from(thumbnail.data, 'base64')).type('image/jpeg').header('Cache-Control', 'no-store').header('Last-Modified', new Date(thumbnail.at).toUTCString());
         }

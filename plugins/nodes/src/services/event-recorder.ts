@@ -32,6 +32,13 @@ export interface StoredEvent {
   acknowledged_at: string | null;
 }
 
+/** An unacknowledged warning or critical event, as health derivation sees it. */
+export interface ActiveAlarm {
+  severity: EventSeverity;
+  raw_severity: string;
+  category: string;
+}
+
 /** Unacknowledged alarm counts: `count` = critical + warning (info events are not alarms). */
 export interface AlarmCounts {
   count: number;
@@ -46,7 +53,7 @@ export interface AlarmCounts {
 export interface EventRecorder {
   record(event: NodeEventInput): Promise<StoredEvent>;
   /** The newest unacknowledged warning and critical events of a node (up to 500), for health derivation; events of `excludeCategories` are left out. */
-  activeAlarms(nodeId: string, excludeCategories?: ReadonlySet<string>): Promise<{ severity: EventSeverity; raw_severity: string; category: string }[]>;
+  activeAlarms(nodeId: string, excludeCategories?: ReadonlySet<string>): Promise<ActiveAlarm[]>;
   /** Unacknowledged alarm counts over the given nodes (null: every node). */
   alarmCounts(allowedNodeIds: string[] | null): Promise<AlarmCounts>;
 }

@@ -1,40 +1,42 @@
-import { EventEmitter } from 'node:events';
+import type { BusTopic, BusTopics, ClusterBus } from '@bilbycast/core';
 import type { DeviceHealth, DeviceSummary } from '@bilbycast/driver-sdk';
 import type { StoredEvent } from './event-recorder';
 import type { NodeView } from './node-view';
 
-/** Everything that changes live, as published to `/ws/dashboard` subscribers. */
-export interface LiveFeedMessages {
-  /** A node was created, changed, connected, disconnected or went stale. */
-  node_status: NodeView;
-  node_removed: { node_id: string };
-  /** The latest stats of a node (published for every stats message; the dashboard coalesces). */
-  node_stats: { node_id: string; at_ms: number; summary: DeviceSummary; stats: unknown };
-  node_health: { node_id: string; health: DeviceHealth; payload: unknown };
-  event: StoredEvent;
-  /** Events of these nodes were acknowledged (alarm counts changed). */
-  events_acknowledged: { node_ids: string[] };
-  /** Events were deleted (retention): alarm counts may have changed. */
-  events_removed: { count: number };
+declare module '@bilbycast/core' {
+  interface BusTopics {
+    /** A node was created, changed, connected, disconnected or went stale. */
+    'live.node_status': NodeView;
+    'live.node_removed': { node_id: string };
+    /** The latest stats of a node (published for every stats message; the dashboard coalesces). */
+    'live.node_stats': { node_id: string; at_ms: number; summary: DeviceSummary; stats: unknown };
+    'live.node_health': { node_id: string; health: DeviceHealth; payload: unknown };
+    'live.event': StoredEvent;
+    /** Events of these nodes were acknowledged (alarm counts changed). */
+    'live.events_acknowledged': { node_ids: string[] };
+    /** Events were deleted (retention): alarm counts may have changed. */
+    'live.events_removed': { count: number };
+  }
 }
 
-type Listener<K extends keyof LiveFeedMessages> = (message: LiveFeedMessages[K]) => void;
+type LiveTopic = Extract<BusTopic, `live.${string}`>;
 
-/** An in-process typed publish/subscribe channel between the hub, the events plugin and browsers. */
+/** Everything that changes live, as published to `/ws/dashboard` subscribers: the cluster bus's `live.*` topics, without the prefix. */
+export type LiveFeedMessages = { [T in LiveTopic as T extends `live.${infer K}` ? K : never]: BusTopics[T] };
+
+/**
+ * The typed live feed between the hub, the events plugin and browsers, carried by the cluster
+ * bus (`live.<topic>`), so every instance of the manager hears it. Messages are plain JSON:
+ * each subscriber gets its own copy.
+ */
 export class LiveFeed {
-  readonly #emitter = new EventEmitter();
-
-  constructor() {
-    // One listener per connected browser: no fixed upper bound.
-    this.#emitter.setMaxListeners(0);
-  }
+  constructor(private readonly bus: ClusterBus) {}
 
   publish<K extends keyof LiveFeedMessages>(topic: K, message: LiveFeedMessages[K]): void {
-    this.#emitter.emit(topic, message);
+    this.bus.publish<LiveTopic>(`live.${topic}`, message);
   }
 
-  subscribe<K extends keyof LiveFeedMessages>(topic: K, listener: Listener<K>): () => void {
-    this.#emitter.on(topic, listener);
-    return () => this.#emitter.off(topic, listener);
+  subscribe<K extends keyof LiveFeedMessages>(topic: K, listener: (message: LiveFeedMessages[K]) => void): () => void {
+    return this.bus.subscribe<LiveTopic>(`live.${topic}`, listener as (message: BusTopics[LiveTopic]) => void);
   }
 }

@@ -6,7 +6,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { EventRecorder } from '../services/event-recorder';
 import type { LiveFeed, LiveFeedMessages } from '../services/live-feed';
 import type { NodeDirectory } from '../services/node-directory';
-import type { NodeHub } from '../services/node-hub';
+import type { NodeService } from '../services/node-service';
 
 export interface DashboardOptions {
   /** Stats are sent at most this often per node (default 1 s). */
@@ -47,7 +47,7 @@ export class DashboardFeed {
   constructor(
     private readonly deps: {
       directory: NodeDirectory;
-      hub: NodeHub;
+      nodes: NodeService;
       liveFeed: LiveFeed;
       events: () => EventRecorder | undefined;
       browserSessions: () => BrowserSessions | undefined;
@@ -157,7 +157,7 @@ export class DashboardFeed {
     try {
       const rows = await this.deps.directory.list({}, credentials);
       const counts = await this.deps.events()?.alarmCounts(credentials.allowed_node_ids);
-      this.#send(client, { type: 'snapshot', nodes: rows.map((row) => this.deps.hub.view(row)), event_count: counts ?? null });
+      this.#send(client, { type: 'snapshot', nodes: rows.map((row) => this.deps.nodes.view(row)), event_count: counts ?? null });
     } catch (err) {
       this.deps.logger.warn({ err }, 'could not send the dashboard snapshot');
       socket.close(1011, 'Snapshot failed');
@@ -180,9 +180,9 @@ export class DashboardFeed {
     );
     // A newly opened detail page gets the node's latest full stats on the next tick, not a second later.
     for (const nodeId of client.detailed) {
-      const session = this.deps.hub.session(nodeId);
-      if (previous.has(nodeId) || client.pendingStats.has(nodeId) || !session?.summary) continue;
-      client.pendingStats.set(nodeId, { node_id: nodeId, at_ms: session.statsAtMs, summary: session.summary, stats: session.stats });
+      if (previous.has(nodeId) || client.pendingStats.has(nodeId)) continue;
+      const latest = this.deps.nodes.latestStats(nodeId);
+      if (latest) client.pendingStats.set(nodeId, latest);
     }
   }
 

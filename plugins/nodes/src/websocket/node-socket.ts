@@ -119,7 +119,7 @@ export function handleNodeSocket(
     phase = 'authenticating';
     // The time limit is for the first frame; a sign-in under way is answered however long it takes.
     clearTimeout(authTimer);
-    const result = await hub.authenticate(payload, clientAddress);
+    const result = await hub.signIn.authenticate(payload, clientAddress);
     if (!result.ok) return refuse(result.message);
     const auth = payload as Record<string, unknown>;
     const protocolVersion = Number.isInteger(auth.protocol_version) ? (auth.protocol_version as number) : 1;
@@ -127,13 +127,13 @@ export function handleNodeSocket(
     const deviceType = typeof auth.device_type === 'string' ? auth.device_type.slice(0, 64) : null;
     // The socket may close while the database is consulted: the device never hears the reply.
     const gone = () => (phase as string) === 'closed' || socket.readyState !== socket.OPEN;
-    if (gone()) return hub.abandon(result);
-    const opened = await hub.open(result, socket, { remoteAddr, softwareVersion, protocolVersion, deviceType });
+    if (gone()) return hub.signIn.abandon(result);
+    const opened = await hub.sessions.open(result, socket, { remoteAddr, softwareVersion, protocolVersion, deviceType });
     if (!opened) return refuse('Invalid node credentials');
     session = opened;
     if (gone()) {
-      hub.closed(session, 'connection lost during sign-in');
-      return hub.abandon(result);
+      hub.sessions.closed(session, 'connection lost during sign-in');
+      return hub.signIn.abandon(result);
     }
     const timestamp = new Date().toISOString();
     if (result.method === 'register_ack') {
@@ -143,7 +143,7 @@ export function handleNodeSocket(
     }
     phase = 'live';
     endAnonymousPhase();
-    hub.ready(session);
+    hub.sessions.ready(session);
     logger.info({ node_id: result.row.id, method: result.method, remote_addr: remoteAddr }, 'node connected');
     for (const message of early.splice(0)) safeDispatch(session, message.data, message.isBinary);
   }
@@ -152,7 +152,7 @@ export function handleNodeSocket(
   function safeDispatch(live: NodeSession, data: RawData, isBinary: boolean): void {
     // A session the hub let go (node deleted or re-tokened, superseded) may still deliver
     // frames until its close completes: they are not the node's any more.
-    if (!hub.owns(live)) return;
+    if (!hub.sessions.owns(live)) return;
     try {
       dispatch(live, data, isBinary);
     } catch (err) {
@@ -162,7 +162,7 @@ export function handleNodeSocket(
 
   function dispatch(live: NodeSession, data: RawData, isBinary: boolean): void {
     live.counters.messages++;
-    hub.seen(live);
+    hub.liveness.seen(live);
     const size = byteLength(data);
     const admission = hub.admitFrame(live, size, () => !isBinary && mayBeAnswer(data));
     if (admission === 'drop') return;
@@ -170,9 +170,8 @@ export function handleNodeSocket(
       live.counters.binary++;
       return;
     }
-    const awaitingAnswer = live.pending.size > 0 || live.configWaiters.length > 0;
     // A large frame is read only when the manager asked the device for something.
-    if (size > options.maxMessageBytes || (size > MAX_UNSOLICITED_BYTES && !awaitingAnswer)) {
+    if (size > options.maxMessageBytes || (size > MAX_UNSOLICITED_BYTES && !live.channel.awaitingAnswer)) {
       live.counters.oversize++;
       return;
     }
@@ -188,17 +187,17 @@ export function handleNodeSocket(
     }
     switch (envelope.type) {
       case 'stats':
-        return hub.onStats(live, envelope.payload);
+        return hub.telemetry.onStats(live, envelope.payload);
       case 'health':
-        return hub.onHealth(live, envelope.payload);
+        return hub.telemetry.onHealth(live, envelope.payload);
       case 'event':
-        return hub.onEvent(live, envelope.payload, size);
+        return hub.telemetry.onEvent(live, envelope.payload, size);
       case 'thumbnail':
-        return hub.onThumbnail(live, envelope.payload);
+        return hub.telemetry.onThumbnail(live, envelope.payload);
       case 'config_response':
-        return hub.onConfigResponse(live, envelope.payload);
+        return live.channel.onConfigResponse(envelope.payload);
       case 'command_ack':
-        return hub.onCommandAck(live, envelope.payload);
+        return live.channel.onCommandAck(envelope.payload);
       case 'pong':
         return;
       default:
@@ -226,7 +225,7 @@ export function handleNodeSocket(
       .catch((err: unknown) => {
         logger.error({ err, remote_addr: remoteAddr }, 'node authentication failed unexpectedly');
         // A session opened before the failure must not linger in the hub.
-        if (session && phase !== 'live') hub.closed(session, 'sign-in failed');
+        if (session && phase !== 'live') hub.sessions.closed(session, 'sign-in failed');
         if (phase !== 'live') refuse('Authentication is temporarily unavailable');
       })
       .finally(signInSettled);
@@ -234,7 +233,7 @@ export function handleNodeSocket(
 
   // The answer to the hub's keep-alive ping (only sent once the node is live).
   socket.on('pong', () => {
-    if (phase === 'live' && session) hub.seen(session);
+    if (phase === 'live' && session) hub.liveness.seen(session);
   });
 
   socket.on('close', () => {
@@ -243,7 +242,7 @@ export function handleNodeSocket(
     if (!signInPending) endAnonymousPhase();
     const wasLive = phase === 'live';
     phase = 'closed';
-    if (session && wasLive) hub.closed(session, 'connection closed');
+    if (session && wasLive) hub.sessions.closed(session, 'connection closed');
   });
 }
 
