@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { ConfigError } from '@bilbycast/core';
 import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
@@ -7,7 +9,7 @@ import { EventStore } from './services/event-store';
 
 export { EventStore, SEVERITIES, type EventFilter, type ListedEvent, type EventActor, type AckSelection, type EventSeverity } from './services/event-store';
 
-const pkg: { name: string; version: string } = require('../package.json');
+const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
 
 export interface EventsOptions {
   /** Events older than this many days are deleted (default 30). */
@@ -33,9 +35,9 @@ export const plugin: Plugin<EventsOptions> = {
   version: pkg.version,
   dependencies: ['@bilbycast/nodes'],
   register(server, rawOptions) {
-    const { value, error } = optionsSchema.validate(rawOptions ?? {});
-    if (error) throw new ConfigError(`events options: ${error.message}`);
-    const options = value as Required<EventsOptions>;
+    const validated = optionsSchema.validate(rawOptions ?? {}) as Joi.ValidationResult<Required<EventsOptions>>;
+    if (validated.error) throw new ConfigError(`events options: ${validated.error.message}`);
+    const options = validated.value;
     const { manager } = server;
     // The nodes plugin must come first: its migration creates the table events refer to.
     const liveFeed = manager.services.get('liveFeed');

@@ -86,7 +86,7 @@ describe.each(testDatabases())('event store on %s', (kind) => {
       raw_severity: '',
       category: '',
       message: '  ',
-      details: 'just text' as never,
+      details: 'just text',
       flow_id: ''
     });
     expect(blank).toMatchObject({

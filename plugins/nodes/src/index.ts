@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { ConfigError } from '@bilbycast/core';
 import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
@@ -95,7 +97,7 @@ const optionsSchema = Joi.object({
   dashboard_revalidate_secs: Joi.number().min(0.05).max(3600).default(30)
 });
 
-const pkg: { name: string; version: string } = require('../package.json');
+const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
 
 /**
  * The nodes plugin: the `nodes` table and `/api/v1/nodes` API, the `/ws/node` device
@@ -105,9 +107,9 @@ export const plugin: Plugin<NodesOptions> = {
   name: pkg.name,
   version: pkg.version,
   register(server, rawOptions) {
-    const { value, error } = optionsSchema.validate(rawOptions ?? {});
-    if (error) throw new ConfigError(`nodes options: ${error.message}`);
-    const options = value as Required<NodesOptions>;
+    const validated = optionsSchema.validate(rawOptions ?? {}) as Joi.ValidationResult<Required<NodesOptions>>;
+    if (validated.error) throw new ConfigError(`nodes options: ${validated.error.message}`);
+    const options = validated.value;
     const { manager } = server;
 
     manager.migrations.add('nodes', nodesMigrations);

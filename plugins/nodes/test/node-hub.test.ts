@@ -34,7 +34,7 @@ const sloppyDriver = defineDriver({
   display_name: 'Sloppy device',
   commands: [],
   mapEventSeverity: () => 'catastrophic' as never,
-  deriveHealth: (async () => 'healthy') as never
+  deriveHealth: (() => Promise.resolve('healthy')) as never
 });
 
 describe('NodeHub', () => {

@@ -25,7 +25,7 @@ describe.each(testDatabases())('/api/v1/nodes (%s)', (kind) => {
       metadata: { site: 'PER' }
     });
     expect(res.statusCode).toBe(201);
-    const created = res.result as Record<string, unknown>;
+    const created = res.result as { id: string; registration_expires_at: string } & Record<string, unknown>;
     expect(created).toMatchObject({
       name: 'Perth relay',
       description: 'Rack 4\nslot 2',
@@ -46,7 +46,7 @@ describe.each(testDatabases())('/api/v1/nodes (%s)', (kind) => {
     });
     expect(res.headers.location).toBe(`/api/v1/nodes/${created.id}`);
     // The token expires after the default 7 days.
-    const ttl = Date.parse(created.registration_expires_at as string) - Date.now();
+    const ttl = Date.parse(created.registration_expires_at) - Date.now();
     expect(ttl).toBeGreaterThan(6.9 * 86_400_000);
     expect(ttl).toBeLessThanOrEqual(7 * 86_400_000);
     const read = await viewer.request('GET', `/api/v1/nodes/${created.id}`);

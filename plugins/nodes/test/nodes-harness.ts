@@ -149,7 +149,7 @@ export class RawDevice {
         this.received.push({ type: '<binary>' });
         return;
       }
-      const envelope = JSON.parse(data.toString()) as Envelope;
+      const envelope = JSON.parse((data as Buffer).toString()) as Envelope;
       this.received.push(envelope);
       if (envelope.type === 'command' && this.onCommand) this.onCommand(envelope.payload, this);
       const waiter = this.#waiters.find((w) => w.predicate(envelope));
@@ -229,11 +229,11 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_
   for (;;) {
     try {
       const value = await check();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
     } catch (err) {
       last = err;
     }
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -126,19 +126,19 @@ export class EventStore implements EventRecorder {
     page: { page: number; per_page: number }
   ): Promise<{ total: number; events: ListedEvent[] }> {
     const matching = () => applyFilter(scopeToNodes(this.db('events'), scope, 'events.node_id'), filter);
-    const [{ n }] = await matching().count({ n: '*' });
-    const rows: ListedRow[] = await withNodeName(matching())
+    const [{ n }] = await matching().count<{ n: number | string }[]>({ n: '*' });
+    const rows = (await withNodeName(matching())
       .orderBy([{ column: 'events.created_at', order: 'desc' }, { column: 'events.id', order: 'desc' }])
       .limit(page.per_page)
-      .offset((page.page - 1) * page.per_page);
+      .offset((page.page - 1) * page.per_page)) as ListedRow[];
     return { total: Number(n), events: rows.map(toListedEvent) };
   }
 
   /** The event, when it exists within the scope. */
   async get(id: number, scope: Pick<ManagerCredentials, 'allowed_node_ids'>): Promise<ListedEvent | undefined> {
-    const row: ListedRow | undefined = await withNodeName(scopeToNodes(this.db('events'), scope, 'events.node_id'))
+    const row = (await withNodeName(scopeToNodes(this.db('events'), scope, 'events.node_id'))
       .where('events.id', id)
-      .first();
+      .first()) as ListedRow | undefined;
     return row && toListedEvent(row);
   }
 
@@ -148,7 +148,9 @@ export class EventStore implements EventRecorder {
    */
   async acknowledge(id: number, actor: EventActor): Promise<ListedEvent | undefined> {
     const outcome = await this.db.transaction(async (trx) => {
-      const event = await scopeToNodes(trx('events'), actor.credentials, 'node_id').where({ id }).first('node_id', 'severity', 'category');
+      const event = await scopeToNodes(trx('events'), actor.credentials, 'node_id')
+        .where({ id })
+        .first<{ node_id: string; severity: string; category: string } | undefined>('node_id', 'severity', 'category');
       if (!event) return undefined;
       // The conditional update decides between concurrent acknowledgements.
       const changed = (await trx('events').where({ id, acknowledged: false }).update(acknowledgement(actor))) > 0;
@@ -158,7 +160,7 @@ export class EventStore implements EventRecorder {
           trx
         );
       }
-      return { nodeId: event.node_id as string, changed };
+      return { nodeId: event.node_id, changed };
     });
     if (!outcome) return undefined;
     if (outcome.changed) this.liveFeed.publish('events_acknowledged', { node_ids: [outcome.nodeId] });
@@ -176,7 +178,7 @@ export class EventStore implements EventRecorder {
         const query = scopeToNodes(trx('events'), actor.credentials, 'events.node_id').where('events.acknowledged', false).where('events.id', '>', after);
         if ('ids' in selection) query.whereIn('events.id', selection.ids);
         else applyFilter(query, selection.filter);
-        const batch: { id: number; node_id: string }[] = await query.select('events.id', 'events.node_id').orderBy('events.id').limit(BATCH);
+        const batch = (await query.select('events.id', 'events.node_id').orderBy('events.id').limit(BATCH)) as { id: number; node_id: string }[];
         if (batch.length === 0) break;
         count += await trx('events').whereIn('id', batch.map((r) => r.id)).where('acknowledged', false).update(update);
         for (const row of batch) nodeIds.add(row.node_id);
@@ -204,7 +206,7 @@ function applyFilter<T extends Knex.QueryBuilder>(query: T, filter: EventFilter)
   if (filter.q) {
     // "!" escapes LIKE wildcards on both databases (a backslash means different things in their string literals).
     const pattern = `%${filter.q.toLowerCase().replace(/[!%_]/g, '!$&')}%`;
-    query.where((w) => w.whereRaw("lower(events.message) like ? escape '!'", [pattern]).orWhereRaw("lower(events.category) like ? escape '!'", [pattern]));
+    query.where((w) => void w.whereRaw("lower(events.message) like ? escape '!'", [pattern]).orWhereRaw("lower(events.category) like ? escape '!'", [pattern]));
   }
   return query;
 }
@@ -232,7 +234,7 @@ function clip(value: unknown, max: number): string {
 /** Details as JSON: a plain object as is, anything else as `{ value }`, an oversized one replaced by a marker. */
 function serializeDetails(details: unknown): string | null {
   if (details === null || details === undefined) return null;
-  const plain = typeof details === 'object' && !Array.isArray(details) && [Object.prototype, null].includes(Object.getPrototypeOf(details));
+  const plain = typeof details === 'object' && !Array.isArray(details) && [Object.prototype, null].includes(Object.getPrototypeOf(details) as object | null);
   const json = JSON.stringify(plain ? details : { value: details });
   const bytes = Buffer.byteLength(json);
   return bytes <= LIMITS.details_bytes ? json : JSON.stringify({ truncated: true, original_bytes: bytes });

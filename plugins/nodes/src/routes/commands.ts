@@ -90,9 +90,9 @@ export function commandRoutes(deps: { directory: NodeDirectory; commands: NodeCo
             }
             return rotate(request, h, row, command.timeout_ms);
           }
-          const { value, error } = command.params.validate(params, { abortEarly: false });
-          if (error) {
-            const errors = fieldErrors(error);
+          const validated = command.params.validate(params, { abortEarly: false }) as Joi.ValidationResult<Record<string, unknown>>;
+          if (validated.error) {
+            const errors = fieldErrors(validated.error);
             throw apiError(400, 'validation_error', errors.map((e) => e.message).join('; '), { source: 'action', errors });
           }
           try {
@@ -101,7 +101,7 @@ export function commandRoutes(deps: { directory: NodeDirectory; commands: NodeCo
               await auditCommand(request, row.id, type, 'success');
               return h.response({ command_id: null, success: true, data: config });
             }
-            const prepared = commands.prepare(row, command, value as Record<string, unknown>);
+            const prepared = commands.prepare(row, command, validated.value);
             // The type last: a driver's schema cannot turn one command into another.
             const outcome = await commands.send(row.id, { ...prepared, type }, command.timeout_ms, command.mutates);
             await auditCommand(request, row.id, type, outcome.success ? 'success' : 'device_error', {

@@ -19,7 +19,7 @@ const fields = {
     .messages({ 'date.greater': '"expires_at" must be in the future' }),
   metadata: Joi.object()
     .unknown(true)
-    .custom((value, helpers) => (JSON.stringify(value).length > 16_384 ? helpers.error('object.tooLarge') : value))
+    .custom((value: object, helpers) => (JSON.stringify(value).length > 16_384 ? helpers.error('object.tooLarge') : value))
     .messages({ 'object.tooLarge': '"metadata" must be at most 16 KB of JSON' })
 };
 
@@ -44,7 +44,7 @@ export function nodeRoutes(deps: { directory: NodeDirectory; nodes: NodeService;
           })
         },
         handler: async (request) => {
-          const rows = await directory.list(request.query as { device_type?: string }, callerOf(request));
+          const rows = await directory.list(request.query, callerOf(request));
           return rows.map((row) => nodes.view(row));
         }
       }

@@ -64,7 +64,7 @@ export class NodeDirectory {
     if (filters.q) {
       // '!' as the LIKE escape: a backslash would itself need escaping in MariaDB string literals.
       const pattern = `%${filters.q.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
-      query.where((q) => q.whereRaw("LOWER(name) LIKE ? ESCAPE '!'", [pattern]).orWhereRaw("LOWER(COALESCE(description, '')) LIKE ? ESCAPE '!'", [pattern]));
+      query.where((q) => void q.whereRaw("LOWER(name) LIKE ? ESCAPE '!'", [pattern]).orWhereRaw("LOWER(COALESCE(description, '')) LIKE ? ESCAPE '!'", [pattern]));
     }
     return query;
   }
@@ -164,7 +164,7 @@ export class NodeDirectory {
   ): Promise<boolean> {
     const changed = await this.db('nodes')
       .where({ id })
-      .where((q) => q.where('secret_hash', credentialHash).orWhere('previous_secret_hash', credentialHash))
+      .where((q) => void q.where('secret_hash', credentialHash).orWhere('previous_secret_hash', credentialHash))
       .update({ status: 'online', connected_at: at, last_seen_at: at, ...session, updated_at: at });
     return changed > 0;
   }

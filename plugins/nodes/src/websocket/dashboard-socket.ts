@@ -3,6 +3,7 @@ import type { BrowserSessions, EndedSessions } from '@bilbycast/auth';
 import { canAccessNode, type ManagerCredentials, type UpgradeDecision, type WebSocketRoute } from '@bilbycast/core';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
+import { frameText } from './frame-text';
 import type { EventRecorder } from '../services/event-recorder';
 import type { LiveFeed, LiveFeedMessages } from '../services/live-feed';
 import type { NodeDirectory } from '../services/node-directory';
@@ -169,7 +170,7 @@ export class DashboardFeed {
     if (isBinary) return;
     let message: { type?: unknown; node_ids?: unknown };
     try {
-      message = JSON.parse(data.toString());
+      message = JSON.parse(frameText(data)) as typeof message;
     } catch {
       return;
     }

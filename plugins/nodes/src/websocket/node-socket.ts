@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
+import { frameText } from './frame-text';
 import type { NodeHub } from '../services/node-hub';
 import type { NodeSession } from '../services/node-session';
 import type { UnauthenticatedSockets } from './unauthenticated-sockets';
@@ -248,7 +249,7 @@ export function handleNodeSocket(
 
 function parseEnvelope(data: RawData): { type: string; payload: unknown } | undefined {
   try {
-    const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+    const text = frameText(data);
     const value: unknown = JSON.parse(text);
     if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
     const { type, payload } = value as { type?: unknown; payload?: unknown };
@@ -266,7 +267,7 @@ function mayBeAnswer(data: RawData): boolean {
 
 function byteLength(data: RawData): number {
   if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
-  return (data as Buffer | ArrayBuffer).byteLength;
+  return data.byteLength;
 }
 
 function remoteAddress(request: IncomingMessage): string | null {
