@@ -18,7 +18,9 @@ const { loadConfig } = require('../core/server/dist');
 const { createDefaultManager } = require('../core/manager/dist');
 const { createFleet } = require('../examples/device-simulator/dist');
 
-const { values: args } = parseArgs({ options: { nodes: { type: 'string', default: '500' }, runs: { type: 'string', default: '5' }, 'no-record': { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: { nodes: { type: 'string', default: '500' }, runs: { type: 'string', default: '5' }, 'no-record': { type: 'boolean', default: false } }
+});
 const NODES = Number(args.nodes);
 const RUNS = Number(args.runs);
 const PASSWORD = 'Bench-Passw0rd!';
@@ -39,7 +41,13 @@ async function main() {
     await manager.start();
     const base = `http://127.0.0.1:${manager.server.listener.address().port}`;
     const login = await manager.server.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'admin', password: PASSWORD } });
-    const headers = { cookie: [].concat(login.headers['set-cookie']).map((c) => c.split(';')[0]).join('; '), 'x-csrf-token': login.result.csrf_token };
+    const headers = {
+      cookie: []
+        .concat(login.headers['set-cookie'])
+        .map((c) => c.split(';')[0])
+        .join('; '),
+      'x-csrf-token': login.result.csrf_token
+    };
     const tokens = [];
     for (let i = 0; i < NODES; i++) {
       const res = await manager.server.inject({ method: 'POST', url: '/api/v1/nodes', payload: { name: `edge ${String(i + 1).padStart(4, '0')}` }, headers });
@@ -53,7 +61,11 @@ async function main() {
     fleet.start();
     await fleet.waitAllOnline(120_000);
 
-    browser = await chromium.launch({ executablePath: process.env.BILBYCAST_CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await chromium.launch({
+      executablePath: process.env.BILBYCAST_CHROMIUM ?? '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-dev-shm-usage']
+    });
     const context = await browser.newContext({ baseURL: base, viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
     await page.goto('/login');
@@ -66,7 +78,10 @@ async function main() {
     const firstView = [];
     for (let run = 0; run < RUNS; run++) {
       await page.goto('/', { waitUntil: 'commit' });
-      await page.waitForFunction((n) => document.querySelectorAll('[data-testid="node-card"][data-status="online"]').length === n, NODES, { polling: 'raf', timeout: 60_000 });
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid="node-card"][data-status="online"]').length === n, NODES, {
+        polling: 'raf',
+        timeout: 60_000
+      });
       firstView.push(await page.evaluate(() => performance.now()));
     }
 
@@ -82,7 +97,13 @@ async function main() {
       const needle = `edge 0${String(10 + (i++ % 40)).padStart(2, '0')}`;
       const t0 = Date.now();
       await page.getByLabel('Search').fill(needle);
-      await page.waitForFunction((n) => [...document.querySelectorAll('[data-testid="node-card"] .node-name')].every((e) => e.textContent.includes(n)) && document.querySelectorAll('[data-testid="node-card"]').length > 0, needle, { polling: 'raf' });
+      await page.waitForFunction(
+        (n) =>
+          [...document.querySelectorAll('[data-testid="node-card"] .node-name')].every((e) => e.textContent.includes(n)) &&
+          document.querySelectorAll('[data-testid="node-card"]').length > 0,
+        needle,
+        { polling: 'raf' }
+      );
       searchLatency.push(Date.now() - t0);
       await page.getByLabel('Search').fill('');
       await page.waitForFunction((n) => document.querySelectorAll('[data-testid="node-card"]').length === n, NODES, { polling: 'raf' });

@@ -249,25 +249,21 @@ async function runBaseline(n, opts) {
 async function startManager(dataDir, port, { profile, managerNodeArgs = [], managerLogLevel = 'warn' }) {
   const logFile = path.join(dataDir, 'manager.log');
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(
-    process.execPath,
-    ['-r', MANAGER_PROBE, ...managerNodeArgs, ...(profile ? ['--inspect=127.0.0.1:0'] : []), MANAGER_BIN, 'serve'],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        BILBYCAST_DATA_DIR: dataDir,
-        BILBYCAST_HOST: '127.0.0.1',
-        BILBYCAST_PORT: String(port),
-        BILBYCAST_ADMIN_USERNAME: ADMIN.username,
-        BILBYCAST_ADMIN_PASSWORD: ADMIN.password,
-        BILBYCAST_LOG_LEVEL: managerLogLevel,
-        BILBYCAST_LOG_FORMAT: 'json',
-        NODE_ENV: 'production'
-      },
-      stdio: ['ignore', out, 'pipe', 'ipc']
-    }
-  );
+  const child = spawn(process.execPath, ['-r', MANAGER_PROBE, ...managerNodeArgs, ...(profile ? ['--inspect=127.0.0.1:0'] : []), MANAGER_BIN, 'serve'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      BILBYCAST_DATA_DIR: dataDir,
+      BILBYCAST_HOST: '127.0.0.1',
+      BILBYCAST_PORT: String(port),
+      BILBYCAST_ADMIN_USERNAME: ADMIN.username,
+      BILBYCAST_ADMIN_PASSWORD: ADMIN.password,
+      BILBYCAST_LOG_LEVEL: managerLogLevel,
+      BILBYCAST_LOG_FORMAT: 'json',
+      NODE_ENV: 'production'
+    },
+    stdio: ['ignore', out, 'pipe', 'ipc']
+  });
   fs.closeSync(out);
   let inspectorUrl;
   let stderr = '';
@@ -465,14 +461,20 @@ async function runManager(n, opts) {
 
     // 2. Connect the fleet (each device registers with its token), warm up.
     await manager.loop();
-    const started = await startFleet(`ws://127.0.0.1:${port}/ws/node`, nodes.map((x) => x.registration_token), opts);
+    const started = await startFleet(
+      `ws://127.0.0.1:${port}/ws/node`,
+      nodes.map((x) => x.registration_token),
+      opts
+    );
     fleet = started.fleet;
     const onlineInManager = await waitFor(`${n} nodes online in the manager`, async () => {
       const count = await manager.api.countOnline();
       return count === n ? count : false;
     });
     const rampLoop = await manager.loop();
-    log(`  all online in ${fmt(started.online_secs)} s (manager agrees: ${onlineInManager}); manager event-loop delay meanwhile p99 ${fmt(rampLoop?.p99)} ms, max ${fmt(rampLoop?.max)} ms; warm-up ${opts.warmup} s`);
+    log(
+      `  all online in ${fmt(started.online_secs)} s (manager agrees: ${onlineInManager}); manager event-loop delay meanwhile p99 ${fmt(rampLoop?.p99)} ms, max ${fmt(rampLoop?.max)} ms; warm-up ${opts.warmup} s`
+    );
     await sleep(opts.warmup * 1000);
 
     // 3. The ingest window: nothing but device traffic.
@@ -485,7 +487,9 @@ async function runManager(n, opts) {
     const profile = profiler ? await profiler.stop() : undefined;
     const after = await sampleCounters(manager.api, fleet, nodes, sample);
     const kept_up = (after.manager - before.manager) / (after.fleet - before.fleet);
-    log(`  ${fmt(window.msg_rate, 0)} msg/s, ${fmt(window.cores * 100)}% of a core, ${fmt(window.us_per_msg, 2)} µs/msg, RSS ${fmt(mib(window.rss_mean))} MiB, manager counted ${fmt(kept_up * 100)}% of the sampled frames, event-loop delay p99 ${fmt(ingestLoop?.p99)} ms max ${fmt(ingestLoop?.max)} ms`);
+    log(
+      `  ${fmt(window.msg_rate, 0)} msg/s, ${fmt(window.cores * 100)}% of a core, ${fmt(window.us_per_msg, 2)} µs/msg, RSS ${fmt(mib(window.rss_mean))} MiB, manager counted ${fmt(kept_up * 100)}% of the sampled frames, event-loop delay p99 ${fmt(ingestLoop?.p99)} ms max ${fmt(ingestLoop?.max)} ms`
+    );
 
     // 4. Commands under load.
     const commandProfiler = opts.profile ? await startProfile(manager.inspectorUrl()) : undefined;
@@ -497,7 +501,9 @@ async function runManager(n, opts) {
     const commandLoop = await manager.loop();
     // Manager CPU per command, net of the ingest load running meanwhile.
     const commandCpuMs = ((c1.cpu_seconds - window.cores * c1.seconds) / (2 * opts.commands)) * 1000;
-    log(`  commands: sequential p50 ${fmt(commands.sequential.p50)} ms p99 ${fmt(commands.sequential.p99)} ms; ${opts.concurrency} in flight p50 ${fmt(commands.concurrent.p50)} ms p99 ${fmt(commands.concurrent.p99)} ms; ${commands.errors.length} errors; ~${fmt(commandCpuMs, 2)} ms manager CPU per command`);
+    log(
+      `  commands: sequential p50 ${fmt(commands.sequential.p50)} ms p99 ${fmt(commands.sequential.p99)} ms; ${opts.concurrency} in flight p50 ${fmt(commands.concurrent.p50)} ms p99 ${fmt(commands.concurrent.p99)} ms; ${commands.errors.length} errors; ~${fmt(commandCpuMs, 2)} ms manager CPU per command`
+    );
     if (commands.errors.length) log(`  first errors: ${commands.errors.slice(0, 3).join(' | ')}`);
 
     // 5. One dashboard: snapshot, coalesced stats, event pushes.
@@ -505,7 +511,9 @@ async function runManager(n, opts) {
     const dashboard = await dashboardPhase(port, cookie, fleet, manager.pid, nodes, opts);
     const dashboardProfile = dashboardProfiler ? await dashboardProfiler.stop() : undefined;
     const dashboardLoop = await manager.loop();
-    log(`  dashboard: snapshot ${fmt(dashboard.snapshot_ms, 0)} ms; event push p50 ${fmt(dashboard.event_latency.p50)} ms p99 ${fmt(dashboard.event_latency.p99)} ms (${dashboard.events_missing} missing); stats staleness p50 ${fmt(dashboard.stats_staleness.p50, 0)} ms p99 ${fmt(dashboard.stats_staleness.p99, 0)} ms`);
+    log(
+      `  dashboard: snapshot ${fmt(dashboard.snapshot_ms, 0)} ms; event push p50 ${fmt(dashboard.event_latency.p50)} ms p99 ${fmt(dashboard.event_latency.p99)} ms (${dashboard.events_missing} missing); stats staleness p50 ${fmt(dashboard.stats_staleness.p50, 0)} ms p99 ${fmt(dashboard.stats_staleness.p99, 0)} ms`
+    );
 
     const final = await fleet.request('status');
     const result = {
@@ -525,7 +533,8 @@ async function runManager(n, opts) {
     };
     if (profile) result.profile = await saveProfile(profile, n, opts, `the ${opts.duration} s ingest window`, 'ingest');
     if (commandProfile) result.command_profile = await saveProfile(commandProfile, n, opts, `the command phase (${2 * opts.commands} commands)`, 'commands');
-    if (dashboardProfile) result.dashboard_profile = await saveProfile(dashboardProfile, n, opts, 'the dashboard phase (connect, snapshot, events)', 'dashboard');
+    if (dashboardProfile)
+      result.dashboard_profile = await saveProfile(dashboardProfile, n, opts, 'the dashboard phase (connect, snapshot, events)', 'dashboard');
     ok = true;
     return result;
   } finally {
@@ -538,8 +547,7 @@ async function runManager(n, opts) {
     if (opts.keep) {
       keepTempDir(dataDir);
       log(`  kept ${dataDir}`);
-    }
-    else removeTempDir(dataDir);
+    } else removeTempDir(dataDir);
   }
 }
 
@@ -562,7 +570,9 @@ async function saveProfile(profile, n, opts, what, tag, who = 'manager') {
 function codeVersion() {
   const git = (...args) => {
     try {
-      return require('node:child_process').execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      return require('node:child_process')
+        .execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        .trim();
     } catch {
       return '';
     }
@@ -627,11 +637,17 @@ function markdown(steps, opts, machine, failed) {
       `${code.stale_dist.length ? ` — **dist/ older than src/ in ${code.stale_dist.join(', ')}** (not rebuilt)` : ''}.`
   );
   lines.push('');
-  lines.push(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ram_gib} GiB RAM, ${machine.platform}, Linux ${machine.kernel}, Node ${machine.node}. ` +
-    `Manager: \`bilbycast-manager serve\`, SQLite, log level warn, one process. Fleet: edges from @bilbycast/device-simulator (2 flows, stats every ${opts.statsIntervalMs / 1000} s, health every ${opts.healthIntervalMs / 1000} s, no thumbnails), in one other process. ` +
-    `${opts.managerNodeArgs.length ? `Manager node flags: \`${opts.managerNodeArgs.join(' ')}\`. ` : ''}Window ${opts.duration} s after ${opts.warmup} s warm-up; ${opts.commands} sequential + ${opts.commands} commands ${opts.concurrency} in flight; ${opts.events} events over ${opts.dashboardSecs} s to one dashboard.`);
+  lines.push(
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ram_gib} GiB RAM, ${machine.platform}, Linux ${machine.kernel}, Node ${machine.node}. ` +
+      `Manager: \`bilbycast-manager serve\`, SQLite, log level warn, one process. Fleet: edges from @bilbycast/device-simulator (2 flows, stats every ${opts.statsIntervalMs / 1000} s, health every ${opts.healthIntervalMs / 1000} s, no thumbnails), in one other process. ` +
+      `${opts.managerNodeArgs.length ? `Manager node flags: \`${opts.managerNodeArgs.join(' ')}\`. ` : ''}Window ${opts.duration} s after ${opts.warmup} s warm-up; ${opts.commands} sequential + ${opts.commands} commands ${opts.concurrency} in flight; ${opts.events} events over ${opts.dashboardSecs} s to one dashboard.`
+  );
   lines.push('');
-  lines.push('| N | msg/s | baseline µs CPU/msg | manager µs CPU/msg | ratio (target ≤ 2) | manager cores | fleet cores | RSS idle → loaded (MiB) | RSS/node KB (target ≤ 100) | baseline RSS/node KB | cmd p50 / p99 ms (target p99 ≤ 50) | cmd p50 / p99 ms, ' + opts.concurrency + ' in flight | event push p50 / p99 ms | stats staleness p50 / p99 ms | manager counted |');
+  lines.push(
+    '| N | msg/s | baseline µs CPU/msg | manager µs CPU/msg | ratio (target ≤ 2) | manager cores | fleet cores | RSS idle → loaded (MiB) | RSS/node KB (target ≤ 100) | baseline RSS/node KB | cmd p50 / p99 ms (target p99 ≤ 50) | cmd p50 / p99 ms, ' +
+      opts.concurrency +
+      ' in flight | event push p50 / p99 ms | stats staleness p50 / p99 ms | manager counted |'
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of steps) {
     const m = s.manager;
@@ -646,7 +662,9 @@ function markdown(steps, opts, machine, failed) {
   lines.push('');
   const reached = steps.filter((s) => s.verdict.reached).map((s) => s.n);
   const meeting = steps.filter((s) => s.verdict.all_ok).map((s) => s.n);
-  lines.push(`Largest N reached (all online, manager kept up): **${reached.length ? Math.max(...reached) : 'none'}**; largest N meeting all three targets: **${meeting.length ? Math.max(...meeting) : 'none'}**.`);
+  lines.push(
+    `Largest N reached (all online, manager kept up): **${reached.length ? Math.max(...reached) : 'none'}**; largest N meeting all three targets: **${meeting.length ? Math.max(...meeting) : 'none'}**.`
+  );
   if (failed) lines.push(`- N = ${failed.n}: **not reached** (${failed.during} phase): ${failed.error}`);
   for (const s of steps) {
     const v = s.verdict;
@@ -668,7 +686,8 @@ function markdown(steps, opts, machine, failed) {
 }
 
 function appendResults(file, text) {
-  const header = '# Device-ingest benchmark results\n\nWritten by `npm run bench` (`bench/device-ingest.js`); newest last. See bench/README.md for what each column means.\n\n';
+  const header =
+    '# Device-ingest benchmark results\n\nWritten by `npm run bench` (`bench/device-ingest.js`); newest last. See bench/README.md for what each column means.\n\n';
   if (!fs.existsSync(file)) fs.writeFileSync(file, header);
   fs.appendFileSync(file, `${text}\n`);
 }
@@ -685,7 +704,8 @@ async function main() {
   const code = codeVersion();
   log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ram_gib} GiB, Node ${machine.node}`);
   log(`code: commit ${code.commit}${code.dirty_files ? ` + ${code.dirty_files} uncommitted changes in the packages` : ''}`);
-  if (code.stale_dist.length) log(`WARNING: src/ is newer than dist/ in ${code.stale_dist.join(', ')}: run \`npm run build\` first, or the bench measures old code`);
+  if (code.stale_dist.length)
+    log(`WARNING: src/ is newer than dist/ in ${code.stale_dist.join(', ')}: run \`npm run build\` first, or the bench measures old code`);
   const steps = [];
   let failed;
   for (const n of opts.steps) {
@@ -713,7 +733,29 @@ async function main() {
   console.log(`\n${text}`);
   fs.mkdirSync(path.join(__dirname, 'out'), { recursive: true });
   const json = path.join(__dirname, 'out', `device-ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(json, JSON.stringify({ machine, code, opts, failed, steps: steps.map(({ manager, baseline, ...rest }) => ({ ...rest, baseline: baseline && { ...baseline, profile: baseline.profile?.file }, manager: manager && { ...manager, profile: manager.profile?.file, command_profile: manager.command_profile?.file, dashboard_profile: manager.dashboard_profile?.file } })) }, null, 2));
+  fs.writeFileSync(
+    json,
+    JSON.stringify(
+      {
+        machine,
+        code,
+        opts,
+        failed,
+        steps: steps.map(({ manager, baseline, ...rest }) => ({
+          ...rest,
+          baseline: baseline && { ...baseline, profile: baseline.profile?.file },
+          manager: manager && {
+            ...manager,
+            profile: manager.profile?.file,
+            command_profile: manager.command_profile?.file,
+            dashboard_profile: manager.dashboard_profile?.file
+          }
+        }))
+      },
+      null,
+      2
+    )
+  );
   log(`raw numbers: ${path.relative(ROOT, json)}`);
   if (opts.write) {
     appendResults(opts.results, text);

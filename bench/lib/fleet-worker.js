@@ -57,7 +57,10 @@ const handlers = {
       device.on('command', () => commandsAnswered++);
       // Why connection attempts end, numbers stripped so that they group (for diagnostics).
       device.on('disconnected', (reason) => {
-        const key = String(reason).replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>').replace(/\d+/g, 'N').slice(0, 120);
+        const key = String(reason)
+          .replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>')
+          .replace(/\d+/g, 'N')
+          .slice(0, 120);
         disconnects[key] = (disconnects[key] || 0) + 1;
       });
     }
@@ -65,7 +68,15 @@ const handlers = {
     return { started: fleet.devices.length };
   },
   status() {
-    return { sent, sent_bytes: sentBytes, states: states(), total: fleet ? fleet.devices.length : 0, commands_answered: commandsAnswered, disconnects, rss: process.memoryUsage().rss };
+    return {
+      sent,
+      sent_bytes: sentBytes,
+      states: states(),
+      total: fleet ? fleet.devices.length : 0,
+      commands_answered: commandsAnswered,
+      disconnects,
+      rss: process.memoryUsage().rss
+    };
   },
   raise(msg) {
     const out = [];

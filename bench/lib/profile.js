@@ -114,7 +114,13 @@ function summarizeProfile(profile, top = 25) {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, ms: us / 1000, busy_pct: (100 * us) / busy }));
-  return { total_ms: total / 1000, busy_ms: busy / 1000, self: rank(self), packages: rank(pkg), inclusive: rank(inclusive).filter((r) => !r.name.startsWith('(root)')) };
+  return {
+    total_ms: total / 1000,
+    busy_ms: busy / 1000,
+    self: rank(self),
+    packages: rank(pkg),
+    inclusive: rank(inclusive).filter((r) => !r.name.startsWith('(root)'))
+  };
 }
 
 module.exports = { startProfile, summarizeProfile };

@@ -37,11 +37,9 @@ async function startPrivateMariaDb() {
   const dataDir = path.join(dir, 'data');
   const socket = path.join(dir, 'mariadb.sock');
   const asRoot = process.getuid && process.getuid() === 0 ? ['--user=root'] : [];
-  const install = spawnSync(
-    installDb,
-    ['--no-defaults', `--datadir=${dataDir}`, '--auth-root-authentication-method=socket', '--skip-test-db', ...asRoot],
-    { encoding: 'utf8' }
-  );
+  const install = spawnSync(installDb, ['--no-defaults', `--datadir=${dataDir}`, '--auth-root-authentication-method=socket', '--skip-test-db', ...asRoot], {
+    encoding: 'utf8'
+  });
   if (install.status !== 0) throw new Error(`mariadb-install-db failed:\n${install.stdout}\n${install.stderr}`);
 
   const port = await freePort();

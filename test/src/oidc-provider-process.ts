@@ -171,8 +171,7 @@ class CookieJar {
       const separator = pair.indexOf('=');
       const name = pair.slice(0, separator);
       const value = pair.slice(separator + 1);
-      const attribute = (key: string) =>
-        attributes.find((a) => a.toLowerCase().startsWith(`${key}=`))?.slice(key.length + 1);
+      const attribute = (key: string) => attributes.find((a) => a.toLowerCase().startsWith(`${key}=`))?.slice(key.length + 1);
       const cookiePath = attribute('path') ?? '/';
       const expires = attribute('expires');
       const expired = attribute('max-age') === '0' || (expires !== undefined && Date.parse(expires) <= Date.now());

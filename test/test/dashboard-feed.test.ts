@@ -39,7 +39,14 @@ describe.each(testDatabases())('/ws/dashboard (%s)', (kind) => {
 
   beforeAll(async () => {
     t = await nodesManager(kind, {
-      options: { dashboard_stats_interval_ms: 100, dashboard_buffer_soft_bytes: 16 * 1024, dashboard_buffer_hard_bytes: 256 * 1024, dashboard_revalidate_secs: 0.2, events_per_minute: 100_000, event_bytes_per_minute: 64 * 1024 * 1024 },
+      options: {
+        dashboard_stats_interval_ms: 100,
+        dashboard_buffer_soft_bytes: 16 * 1024,
+        dashboard_buffer_hard_bytes: 256 * 1024,
+        dashboard_revalidate_secs: 0.2,
+        events_per_minute: 100_000,
+        event_bytes_per_minute: 64 * 1024 * 1024
+      },
       plugins: [events]
     });
     host = new URL(t.baseUrl).host;
@@ -49,7 +56,8 @@ describe.each(testDatabases())('/ws/dashboard (%s)', (kind) => {
     await t.close();
   });
 
-  const open = (session: Session, extra: Record<string, string> = {}) => DashboardClient.open(url, { cookie: session.cookieHeader, origin: `http://${host}`, ...extra });
+  const open = (session: Session, extra: Record<string, string> = {}) =>
+    DashboardClient.open(url, { cookie: session.cookieHeader, origin: `http://${host}`, ...extra });
 
   test('needs a valid session cookie (401) and our own Origin (403)', async () => {
     await expect(DashboardClient.open(url, {})).rejects.toThrow('HTTP 401');
@@ -81,18 +89,31 @@ describe.each(testDatabases())('/ws/dashboard (%s)', (kind) => {
     for (let i = 1; i <= 30; i++) device.send({ type: 'stats', payload: { flows: [], uptime_secs: i } });
     other.send({ type: 'stats', payload: { flows: [], uptime_secs: 5 } });
     await eventually(() => client.of('node_stats').some((m) => m.nodes.some((n: any) => n.node_id === mine.id && n.summary.uptime_secs === 30)));
-    const updates = client.of('node_stats').flatMap((m) => m.nodes).filter((n: any) => n.node_id === mine.id);
+    const updates = client
+      .of('node_stats')
+      .flatMap((m) => m.nodes)
+      .filter((n: any) => n.node_id === mine.id);
     expect(updates.length).toBeLessThan(30);
     expect(updates.every((n: any) => n.stats === undefined)).toBe(true);
 
     // Asking for a node's full stats (its detail page) sends its latest ones at once, then adds them to
     // every update; another user's node cannot be asked for.
     client.socket.send(JSON.stringify({ type: 'subscribe_stats', node_ids: [mine.id, theirs.id] }));
-    const latest = await eventually(() => client.of('node_stats').flatMap((m) => m.nodes).find((n: any) => n.node_id === mine.id && n.stats));
+    const latest = await eventually(() =>
+      client
+        .of('node_stats')
+        .flatMap((m) => m.nodes)
+        .find((n: any) => n.node_id === mine.id && n.stats)
+    );
     expect(latest).toMatchObject({ summary: { uptime_secs: 30 }, stats: { flows: [], uptime_secs: 30 } });
     device.send({ type: 'stats', payload: { flows: [{ flow_id: 'main', state: 'Idle' }], uptime_secs: 31 } });
     other.send({ type: 'stats', payload: { flows: [], uptime_secs: 6 } });
-    const detailed = await eventually(() => client.of('node_stats').flatMap((m) => m.nodes).find((n: any) => n.summary.uptime_secs === 31 && n.stats));
+    const detailed = await eventually(() =>
+      client
+        .of('node_stats')
+        .flatMap((m) => m.nodes)
+        .find((n: any) => n.summary.uptime_secs === 31 && n.stats)
+    );
     expect(detailed.stats.flows).toEqual([{ flow_id: 'main', state: 'Idle' }]);
 
     device.send({ type: 'health', payload: { status: 'ok', version: '0.106.0' } });
@@ -201,7 +222,10 @@ describe.each(testDatabases())('/ws/dashboard (%s)', (kind) => {
     (slow.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
     const big = { blob: 'x'.repeat(30_000) };
     for (let i = 0; i < 800; i++) device.send({ type: 'event', payload: { severity: 'info', category: 'flood', message: `event ${i}`, details: big } });
-    await eventually(async () => (((await t.admin.request('GET', `/api/v1/events?node_id=${node.id}&category=flood&per_page=1`)).headers['x-total-count']) as string) === '800', 30_000);
+    await eventually(
+      async () => ((await t.admin.request('GET', `/api/v1/events?node_id=${node.id}&category=flood&per_page=1`)).headers['x-total-count'] as string) === '800',
+      30_000
+    );
     (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
     expect(await closed).toBe(1006);
     const fresh = await open(t.admin);
@@ -239,7 +263,10 @@ describe.each(testDatabases())('/ws/dashboard and session ends (%s)', (kind) => 
         return { statusCode: res.statusCode === 204 ? 200 : res.statusCode };
       }
     ]) {
-      await t.manager.context.db('users').where({ id: userId }).update({ is_active: true, password_hash: (await t.manager.context.db('users').where({ username: 'admin' }).first()).password_hash });
+      await t.manager.context
+        .db('users')
+        .where({ id: userId })
+        .update({ is_active: true, password_hash: (await t.manager.context.db('users').where({ username: 'admin' }).first()).password_hash });
       const session = await Session.login(t.manager, 'dash-ended');
       const client = await open(session);
       await client.waitFor((m) => m.type === 'snapshot');

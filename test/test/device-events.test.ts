@@ -22,7 +22,15 @@ describe.each(testDatabases())('device events end to end (%s)', (kind) => {
     device.send({
       type: 'event',
       timestamp: deviceTimestamp(),
-      payload: { severity: 'major', category: 'alarm', message: 'Input loss on slot 3', details: { error_code: 'input_loss', slot: 3 }, flow_id: 'svc-1', input_id: 'in-3', output_id: 'out-1' }
+      payload: {
+        severity: 'major',
+        category: 'alarm',
+        message: 'Input loss on slot 3',
+        details: { error_code: 'input_loss', slot: 3 },
+        flow_id: 'svc-1',
+        input_id: 'in-3',
+        output_id: 'out-1'
+      }
     });
     device.send({ type: 'event', payload: { severity: 'minor', category: 'alarm', message: 'CC errors' } });
     device.send({ type: 'event', payload: { severity: 'sparkly', category: 'vendor_api', message: 'Odd' } });

@@ -37,7 +37,8 @@ describe.each(testDatabases())('hostile devices and anonymous sockets (%s)', (ki
     await t.close();
   });
 
-  const nodeEvents = async (id: string) => (await t.admin.request('GET', `/api/v1/events?node_id=${id}&per_page=200`)).result as { category: string; message: string; details: any }[];
+  const nodeEvents = async (id: string) =>
+    (await t.admin.request('GET', `/api/v1/events?node_id=${id}&per_page=200`)).result as { category: string; message: string; details: any }[];
 
   async function registeredNode(name: string): Promise<{ id: string; secret: string }> {
     const { id, token } = await t.admin.addNode(name);
@@ -112,7 +113,9 @@ describe.each(testDatabases())('hostile devices and anonymous sockets (%s)', (ki
       expect((await signIn({ node_id: id, node_secret: 'wrong', protocol_version: 4 }, host)).message).toMatch(/locked out/);
     }
     const { device } = await RawDevice.signIn(t.nodeUrl, { node_id: id, node_secret: secret, protocol_version: 4 });
-    device.sendRaw(deviceFrame('event', { category: 'flow', details: null, flow_id: 'f', input_id: null, message: 'real alarm', output_id: null, severity: 'critical' }));
+    device.sendRaw(
+      deviceFrame('event', { category: 'flow', details: null, flow_id: 'f', input_id: null, message: 'real alarm', output_id: null, severity: 'critical' })
+    );
     const stored = await eventually(async () => {
       const list = await nodeEvents(id);
       return list.some((e) => e.message === 'real alarm') ? list : undefined;
@@ -124,7 +127,8 @@ describe.each(testDatabases())('hostile devices and anonymous sockets (%s)', (ki
 
   test('wrong secrets sent from elsewhere lock out that address, never the device', async () => {
     const { id, secret } = await registeredNode('targeted edge');
-    for (let i = 0; i < 3; i++) expect((await signIn({ node_id: id, node_secret: `wrong-${i}`, protocol_version: 4 }, '127.0.0.41')).message).toBe('Invalid node credentials');
+    for (let i = 0; i < 3; i++)
+      expect((await signIn({ node_id: id, node_secret: `wrong-${i}`, protocol_version: 4 }, '127.0.0.41')).message).toBe('Invalid node credentials');
     expect((await signIn({ node_id: id, node_secret: secret, protocol_version: 4 }, '127.0.0.41')).message).toMatch(/locked out/);
     // The real device, at its own address, signs in.
     expect((await signIn({ node_id: id, node_secret: secret, protocol_version: 4 })).type).toBe('auth_ok');
@@ -138,7 +142,17 @@ describe.each(testDatabases())('hostile devices and anonymous sockets (%s)', (ki
     const { device, reply } = await RawDevice.signIn(t.nodeUrl, { node_id: id, node_secret: secret, protocol_version: 4 });
     expect(reply.type).toBe('auth_ok');
     for (let i = 0; i < 30; i++) {
-      device.sendRaw(deviceFrame('event', { category: 'flood', details: { blob: 'b'.repeat(900) }, flow_id: null, input_id: null, message: `event ${i}`, output_id: null, severity: 'info' }));
+      device.sendRaw(
+        deviceFrame('event', {
+          category: 'flood',
+          details: { blob: 'b'.repeat(900) },
+          flow_id: null,
+          input_id: null,
+          message: `event ${i}`,
+          output_id: null,
+          severity: 'info'
+        })
+      );
     }
     device.sendRaw(deviceFrame('stats', { flows: [], uptime_secs: 77 }));
     await eventually(async () => ((await t.admin.request('GET', `/api/v1/nodes/${id}/stats`)).result as any).stats?.uptime_secs === 77);
@@ -149,7 +163,9 @@ describe.each(testDatabases())('hostile devices and anonymous sockets (%s)', (ki
     const stored = await eventually(async () => {
       const list = await nodeEvents(id);
       const flood = list.filter((e) => e.category === 'flood').length;
-      return list.some((e) => e.details?.error_code === 'event_bytes_limit_exceeded') && flood + view.connection.counters.events_dropped === 30 ? list : undefined;
+      return list.some((e) => e.details?.error_code === 'event_bytes_limit_exceeded') && flood + view.connection.counters.events_dropped === 30
+        ? list
+        : undefined;
     });
     // 8 KiB a minute holds at most eight of these ~1 KiB events (twice that if the test spans a minute boundary).
     expect(stored.filter((e) => e.category === 'flood').length).toBeLessThanOrEqual(16);
@@ -160,7 +176,10 @@ describe.each(testDatabases())('hostile devices and anonymous sockets (%s)', (ki
   test('a device that used up its event budget still gets its disconnect alarm stored', async () => {
     const { id, secret } = await registeredNode('noisy then gone');
     const { device } = await RawDevice.signIn(t.nodeUrl, { node_id: id, node_secret: secret, protocol_version: 4 });
-    for (let i = 0; i < 40; i++) device.sendRaw(deviceFrame('event', { category: 'noise', details: null, flow_id: null, input_id: null, message: `n${i}`, output_id: null, severity: 'info' }));
+    for (let i = 0; i < 40; i++)
+      device.sendRaw(
+        deviceFrame('event', { category: 'noise', details: null, flow_id: null, input_id: null, message: `n${i}`, output_id: null, severity: 'info' })
+      );
     device.sendRaw(deviceFrame('stats', { flows: [], uptime_secs: 55 }));
     await eventually(async () => ((await t.admin.request('GET', `/api/v1/nodes/${id}/stats`)).result as any).stats?.uptime_secs === 55);
     device.close();

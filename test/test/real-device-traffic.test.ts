@@ -12,7 +12,15 @@ function deviceFrame(type: string, payload: unknown): string {
 }
 
 /** The event a real edge queues after a failed session and sends right after its next auth. */
-const EDGE_LINK_WARNING = { category: 'manager', details: null, flow_id: null, input_id: null, message: 'Manager connection lost, rotating to next URL', output_id: null, severity: 'warning' };
+const EDGE_LINK_WARNING = {
+  category: 'manager',
+  details: null,
+  flow_id: null,
+  input_id: null,
+  message: 'Manager connection lost, rotating to next URL',
+  output_id: null,
+  severity: 'warning'
+};
 
 /**
  * Issue 9: the manager with the traffic real edges, relays and gateways send — frames shaped
@@ -47,7 +55,12 @@ describe.each(testDatabases())('real device traffic (%s)', (kind) => {
 
   const node = async (id: string) => (await t.admin.request('GET', `/api/v1/nodes/${id}`)).result as Record<string, any>;
   const nodeEvents = async (id: string, query = '') =>
-    (await t.admin.request('GET', `/api/v1/events?node_id=${id}&per_page=200${query}`)).result as { category: string; message: string; severity: string; details: any }[];
+    (await t.admin.request('GET', `/api/v1/events?node_id=${id}&per_page=200${query}`)).result as {
+      category: string;
+      message: string;
+      severity: string;
+      details: any;
+    }[];
   const command = (id: string, action: Record<string, unknown>) => t.admin.request('POST', `/api/v1/nodes/${id}/command`, { action });
   const stats = async (id: string) => ((await t.admin.request('GET', `/api/v1/nodes/${id}/stats`)).result as { stats: any }).stats;
 
@@ -146,14 +159,27 @@ describe.each(testDatabases())('real device traffic (%s)', (kind) => {
       // Add `Ü-Wagen`, and move the first input to the end (a secret follows its input, not its index).
       const edited = structuredClone(shown);
       edited.inputs.push(edited.inputs.shift());
-      edited.inputs.push({ id: 'Ü-Wagen in', name: 'OB van', type: 'srt', mode: 'listener', local_addr: '0.0.0.0:9100', latency_ms: 120, passphrase: 'a new passphrase' });
+      edited.inputs.push({
+        id: 'Ü-Wagen in',
+        name: 'OB van',
+        type: 'srt',
+        mode: 'listener',
+        local_addr: '0.0.0.0:9100',
+        latency_ms: 120,
+        passphrase: 'a new passphrase'
+      });
       edited.outputs.push({ id: 'Ü-Wagen out', name: 'OB out', type: 'udp', dest_addr: '239.1.9.9:5000' });
       edited.flows.push({ id: 'Ü-Wagen', name: 'OB van feed', enabled: true, input_ids: ['Ü-Wagen in'], output_ids: ['Ü-Wagen out'] });
       const update = await command(id, { type: 'update_config', config: edited });
       expect(update.statusCode).toBe(200);
       expect((edge.config as any).flows.map((f: { id: string }) => f.id)).toContain('Ü-Wagen');
       const byId = Object.fromEntries((edge.config as any).inputs.map((i: { id: string; passphrase: string }) => [i.id, i.passphrase]));
-      expect(byId).toEqual({ 'in-1': realPassphrases[0], 'Studio in 2': realPassphrases[1], 'Ü-Wagen in 3': realPassphrases[2], 'Ü-Wagen in': 'a new passphrase' });
+      expect(byId).toEqual({
+        'in-1': realPassphrases[0],
+        'Studio in 2': realPassphrases[1],
+        'Ü-Wagen in 3': realPassphrases[2],
+        'Ü-Wagen in': 'a new passphrase'
+      });
 
       expect((await command(id, { type: 'start_flow', flow_id: 'Ü-Wagen' })).statusCode).toBe(200);
       expect(received).toContainEqual({ type: 'start_flow', flow_id: 'Ü-Wagen' });
@@ -241,7 +267,10 @@ describe.each(testDatabases())('real device traffic (%s)', (kind) => {
       expect(relay.persisted.credentials?.node_id).toBe(id);
 
       // It registered long ago (a minute is the manager's margin for uptime estimates), and restarts.
-      await t.manager.context.db('nodes').where({ id }).update({ registered_at: new Date(Date.now() - 600_000).toISOString() });
+      await t.manager.context
+        .db('nodes')
+        .where({ id })
+        .update({ registered_at: new Date(Date.now() - 600_000).toISOString() });
       await relay.restart();
       await relay.waitForState('online');
       await eventually(async () => (await stats(id))?.uptime_secs < 3);
@@ -325,7 +354,10 @@ describe.each(testDatabases())('real device traffic (%s)', (kind) => {
       expect((first.result as { config: any }).config.manager.registration_token).toBe(REDACTED);
       expect(first.payload).not.toContain(token);
       // Registered long ago and restarted: distribution configured through the manager, then applied by a restart.
-      await t.manager.context.db('nodes').where({ id }).update({ registered_at: new Date(Date.now() - 600_000).toISOString() });
+      await t.manager.context
+        .db('nodes')
+        .where({ id })
+        .update({ registered_at: new Date(Date.now() - 600_000).toISOString() });
       await relay.restart();
       await relay.waitForState('online');
       await eventually(async () => (await stats(id))?.uptime_secs < 3);

@@ -99,7 +99,10 @@ function locationKey(steps: readonly Step[]): string {
 }
 
 function readablePath(steps: readonly Step[]): string {
-  return steps.map((step) => ('key' in step ? `.${step.key}` : 'id' in step ? `[id=${JSON.stringify(step.id)}]` : `[${step.index}]`)).join('').replace(/^\./, '');
+  return steps
+    .map((step) => ('key' in step ? `.${step.key}` : 'id' in step ? `[id=${JSON.stringify(step.id)}]` : `[${step.index}]`))
+    .join('')
+    .replace(/^\./, '');
 }
 
 /** Sets a property on a copy without ever invoking `__proto__`'s setter. */

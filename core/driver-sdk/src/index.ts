@@ -14,7 +14,16 @@
 import Joi from 'joi';
 
 export { Joi };
-export { REDACTED, NO_SECRETS, redactSecrets, restoreSecrets, findRedacted, type ConfigSecrets, type RedactedConfig, type RestoredConfig } from './config-secrets';
+export {
+  REDACTED,
+  NO_SECRETS,
+  redactSecrets,
+  restoreSecrets,
+  findRedacted,
+  type ConfigSecrets,
+  type RedactedConfig,
+  type RestoredConfig
+} from './config-secrets';
 
 /** The driver API version this SDK describes. Bumped on any incompatible contract change. */
 export const DRIVER_API_VERSION = 1;
@@ -132,7 +141,6 @@ export interface DriverDefinition {
   refuseCommand?(input: CommandCheckInput): CommandRefusal | null;
 }
 
-
 /**
  * Severity words devices use, mapped to the manager's three levels. Unknown words are info,
  * as PROTOCOL.md §11.1 (plugins/nodes) describes (the raw word is always kept beside the mapped one).
@@ -176,9 +184,13 @@ export function defaultDeriveHealth(input: HealthInput): DeviceHealth {
 }
 
 const commandSchema = Joi.object({
-  name: Joi.string().pattern(/^[a-z][a-z0-9_]{0,63}$/).required(),
+  name: Joi.string()
+    .pattern(/^[a-z][a-z0-9_]{0,63}$/)
+    .required(),
   description: Joi.string().min(1).max(500).required(),
-  requires_role: Joi.string().valid(...COMMAND_ROLES).required(),
+  requires_role: Joi.string()
+    .valid(...COMMAND_ROLES)
+    .required(),
   params: Joi.any()
     .custom((value, helpers) => {
       if (!Joi.isSchema(value) || value.type !== 'object') {
@@ -201,18 +213,26 @@ const secretPathSchema = Joi.string()
 
 /** The shape the manager checks a driver export against when it loads it. */
 export const driverDefinitionSchema = Joi.object({
-  device_type: Joi.string().pattern(/^[a-z][a-z0-9_]{0,63}$/).required(),
-  display_name: Joi.string().min(1).max(100).required(),
-  commands: Joi.array()
-    .items(commandSchema)
-    .unique('name')
+  device_type: Joi.string()
+    .pattern(/^[a-z][a-z0-9_]{0,63}$/)
     .required(),
+  display_name: Joi.string().min(1).max(100).required(),
+  commands: Joi.array().items(commandSchema).unique('name').required(),
   summarize: Joi.function().maxArity(1),
   deriveHealth: Joi.function().maxArity(1),
   mapEventSeverity: Joi.function().maxArity(1),
-  ui_sections: Joi.array().items(Joi.string().valid(...UI_SECTIONS)).unique(),
+  ui_sections: Joi.array()
+    .items(Joi.string().valid(...UI_SECTIONS))
+    .unique(),
   ai_protocol: Joi.string().max(20_000),
-  topology: Joi.object({ icon: Joi.string().pattern(/^[a-z0-9-]{1,40}$/).required(), color: Joi.string().pattern(/^#[0-9a-fA-F]{6}$/).required() }),
+  topology: Joi.object({
+    icon: Joi.string()
+      .pattern(/^[a-z0-9-]{1,40}$/)
+      .required(),
+    color: Joi.string()
+      .pattern(/^#[0-9a-fA-F]{6}$/)
+      .required()
+  }),
   config_secrets: Joi.array().items(secretPathSchema).max(200).unique(),
   refuseCommand: Joi.function().maxArity(1)
 }).required();

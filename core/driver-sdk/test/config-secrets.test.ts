@@ -24,7 +24,12 @@ describe('config secrets', () => {
       version: 2,
       manager: { node_id: 'n1', node_secret: REDACTED },
       server: { auth: REDACTED, listen_addr: '0.0.0.0:8080' },
-      inputs: [{ id: 'Studio in 2', srt: { passphrase: REDACTED } }, { id: 'in-1', passphrase: REDACTED }, { passphrase: REDACTED }, { id: 'no secret', passphrase: null }],
+      inputs: [
+        { id: 'Studio in 2', srt: { passphrase: REDACTED } },
+        { id: 'in-1', passphrase: REDACTED },
+        { passphrase: REDACTED },
+        { id: 'no secret', passphrase: null }
+      ],
       flows: [{ id: 'f', token: REDACTED, name: 'x' }]
     });
     expect(JSON.stringify(shown)).not.toMatch(/s3cret|first passphrase|second passphrase|anonymous item|"pw"|flow token/);
@@ -46,10 +51,25 @@ describe('config secrets', () => {
   });
 
   test('items without an id get their secrets back only while the list keeps its length; duplicate ids are never trusted', () => {
-    const paths = { paths: [{ addr: 'a', key: 'KEY-A' }, { addr: 'b', key: 'KEY-B' }], outputs: [{ id: 'x', key: 'X1' }, { id: 'x', key: 'X2' }] };
+    const paths = {
+      paths: [
+        { addr: 'a', key: 'KEY-A' },
+        { addr: 'b', key: 'KEY-B' }
+      ],
+      outputs: [
+        { id: 'x', key: 'X1' },
+        { id: 'x', key: 'X2' }
+      ]
+    };
     const { config: shown, secrets } = redactSecrets(paths, ['**.key']);
     const same = restoreSecrets(structuredClone(shown), secrets);
-    expect(same.config).toEqual({ paths: paths.paths, outputs: [{ id: 'x', key: 'X1' }, { id: 'x', key: 'X2' }] });
+    expect(same.config).toEqual({
+      paths: paths.paths,
+      outputs: [
+        { id: 'x', key: 'X1' },
+        { id: 'x', key: 'X2' }
+      ]
+    });
     expect(same.unresolved).toEqual([]);
     // The first path removed: the second must not inherit KEY-A.
     const removed = structuredClone(shown) as typeof paths;

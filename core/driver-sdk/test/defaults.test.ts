@@ -31,9 +31,16 @@ describe('driver hooks', () => {
 
 describe('defaultEventSeverity', () => {
   it.each([
-    ['critical', 'critical'], ['MAJOR', 'critical'], ['error', 'critical'],
-    ['warning', 'warning'], ['minor', 'warning'], ['degraded', 'warning'], ['something-new', 'info'],
-    ['info', 'info'], ['Cleared', 'info'], ['notice', 'info']
+    ['critical', 'critical'],
+    ['MAJOR', 'critical'],
+    ['error', 'critical'],
+    ['warning', 'warning'],
+    ['minor', 'warning'],
+    ['degraded', 'warning'],
+    ['something-new', 'info'],
+    ['info', 'info'],
+    ['Cleared', 'info'],
+    ['notice', 'info']
   ])('%s -> %s', (raw, expected) => {
     expect(defaultEventSeverity(raw)).toBe(expected);
   });

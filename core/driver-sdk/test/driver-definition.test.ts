@@ -1,14 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  COMMAND_ROLES,
-  DRIVER_API_VERSION,
-  Joi,
-  SUPPORTED_DRIVER_API_VERSIONS,
-  defineDriver,
-  describeDriverProblem,
-  driverDefinitionSchema
-} from '../src';
+import { COMMAND_ROLES, DRIVER_API_VERSION, Joi, SUPPORTED_DRIVER_API_VERSIONS, defineDriver, describeDriverProblem, driverDefinitionSchema } from '../src';
 
 /** A definition that conforms, as a driver author would write it. */
 function validDriver() {
@@ -89,15 +81,11 @@ describe('describeDriverProblem', () => {
   });
 
   it('rejects params given as a plain object', () => {
-    expect(describeDriverProblem(withCommand({ params: { flow_id: Joi.string() } }))).toBe(
-      '"commands[0].params" must be a joi object schema'
-    );
+    expect(describeDriverProblem(withCommand({ params: { flow_id: Joi.string() } }))).toBe('"commands[0].params" must be a joi object schema');
   });
 
   it('rejects params given as a non-object joi schema', () => {
-    expect(describeDriverProblem(withCommand({ params: Joi.string() }))).toBe(
-      '"commands[0].params" must be a joi object schema'
-    );
+    expect(describeDriverProblem(withCommand({ params: Joi.string() }))).toBe('"commands[0].params" must be a joi object schema');
   });
 
   it('rejects missing params', () => {
@@ -107,9 +95,7 @@ describe('describeDriverProblem', () => {
   });
 
   it('rejects a requires_role that is not a known role', () => {
-    expect(describeDriverProblem(withCommand({ requires_role: 'root' }))).toBe(
-      '"commands[0].requires_role" must be one of [viewer, operator, admin]'
-    );
+    expect(describeDriverProblem(withCommand({ requires_role: 'root' }))).toBe('"commands[0].requires_role" must be one of [viewer, operator, admin]');
   });
 
   it('rejects two commands with the same name', () => {

@@ -38,7 +38,9 @@ export function authOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): AuthOp
       issuer: read('oidc_issuer')!,
       client_id: read('oidc_client_id') ?? '',
       redirect_url: read('oidc_redirect_url') ?? '',
-      scopes: read('oidc_scopes')?.split(/[\s,]+/).filter(Boolean),
+      scopes: read('oidc_scopes')
+        ?.split(/[\s,]+/)
+        .filter(Boolean),
       label: read('oidc_label'),
       role_claim: read('oidc_role_claim'),
       role_map: roleMap as Record<string, never> | undefined,

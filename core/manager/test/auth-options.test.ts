@@ -31,7 +31,10 @@ describe('auth options from the environment', () => {
     const database = await createTestDatabase('sqlite');
     for (const [vars, expected] of [
       [{ BILBYCAST_OIDC_ISSUER: 'https://idp.example.com', BILBYCAST_OIDC_ROLE_MAP: '{not json' }, /BILBYCAST_OIDC_ROLE_MAP must be a JSON object/],
-      [{ BILBYCAST_OIDC_ISSUER: 'https://idp.example.com', BILBYCAST_OIDC_CLIENT_ID: 'm', BILBYCAST_OIDC_REDIRECT_URL: 'https://m.example.com/elsewhere' }, /redirect_url.*must end with \/api\/v1\/auth\/oidc\/callback/]
+      [
+        { BILBYCAST_OIDC_ISSUER: 'https://idp.example.com', BILBYCAST_OIDC_CLIENT_ID: 'm', BILBYCAST_OIDC_REDIRECT_URL: 'https://m.example.com/elsewhere' },
+        /redirect_url.*must end with \/api\/v1\/auth\/oidc\/callback/
+      ]
     ] as const) {
       const result = await runCli(['migrate', '--status'], { env: databaseEnv(database, { BILBYCAST_MASTER_KEY: randomMasterKey(), ...vars }) });
       expect(result.code).toBe(2);

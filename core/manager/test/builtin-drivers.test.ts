@@ -17,7 +17,9 @@ describe('built-in drivers of the standard build', () => {
     expect(manager.context.drivers.refused).toEqual([]);
     const res = await manager.server.inject({ url: '/api/v1/device-types', auth: { strategy: 'session', credentials: viewer } });
     expect(res.statusCode).toBe(200);
-    const types = (res.result as { device_types: { device_type: string; package: string; supported_commands: { name: string; params_schema: { type?: string } }[] }[] }).device_types;
+    const types = (
+      res.result as { device_types: { device_type: string; package: string; supported_commands: { name: string; params_schema: { type?: string } }[] }[] }
+    ).device_types;
     expect(types.map((t) => [t.device_type, t.package])).toEqual([
       ['appear_x', '@bilbycast/driver-appear-x'],
       ['edge', '@bilbycast/driver-edge'],

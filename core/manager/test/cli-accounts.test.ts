@@ -119,11 +119,7 @@ describe.each(testDatabases())('accounts from the command line (%s)', (kind) => 
     expect(await argon2.verify(after.password_hash, 'N3wPassw0rd!')).toBe(true);
     expect(await argon2.verify(after.password_hash, PASSWORD)).toBe(false);
 
-    expectOneLineError(
-      await runCli(['user', 'reset-password', 'nobody', '--password', 'N3wPassw0rd!'], { env }),
-      1,
-      /no user named "nobody"/
-    );
+    expectOneLineError(await runCli(['user', 'reset-password', 'nobody', '--password', 'N3wPassw0rd!'], { env }), 1, /no user named "nobody"/);
     expectOneLineError(
       await runCli(['user', 'reset-password', 'admin', '--password', 'alllowercase1'], { env }),
       1,
@@ -151,7 +147,13 @@ describe.each(testDatabases())('accounts from the command line (%s)', (kind) => 
     const [admin] = await readUsers(database);
     const db = openDatabase(database);
     try {
-      await db('auth_mfa').insert({ user_id: admin.id, enabled: true, totp_secret: 'sealed', recovery_code_hashes: '[]', updated_at: new Date().toISOString() });
+      await db('auth_mfa').insert({
+        user_id: admin.id,
+        enabled: true,
+        totp_secret: 'sealed',
+        recovery_code_hashes: '[]',
+        updated_at: new Date().toISOString()
+      });
     } finally {
       await db.destroy();
     }

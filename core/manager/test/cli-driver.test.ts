@@ -142,7 +142,7 @@ describe('driver add', () => {
     expect(fs.existsSync(path.join(modules(), 'acme-fixture-driver', 'index.js'))).toBe(true);
   });
 
-  it('never runs a package\'s install scripts', async () => {
+  it("never runs a package's install scripts", async () => {
     const marker = path.join(root, 'postinstall-ran');
     const script = `node -e "require('fs').writeFileSync(${JSON.stringify(marker).replace(/"/g, "'")}, 'x')"`;
     const tgz = await packDriver('scripted-driver', 'scripted_device', 1, '1.0.0', { preinstall: script, install: script, postinstall: script });
@@ -153,7 +153,15 @@ describe('driver add', () => {
   });
 
   it('refuses git repositories, URLs, version ranges and tags before running npm', async () => {
-    for (const spec of ['github:acme/driver', 'git+https://example.invalid/acme/driver.git', 'https://example.invalid/driver-1.0.0.tgz', 'acme-driver', 'acme-driver@^1.0.0', 'acme-driver@latest', '@acme/driver@1.x']) {
+    for (const spec of [
+      'github:acme/driver',
+      'git+https://example.invalid/acme/driver.git',
+      'https://example.invalid/driver-1.0.0.tgz',
+      'acme-driver',
+      'acme-driver@^1.0.0',
+      'acme-driver@latest',
+      '@acme/driver@1.x'
+    ]) {
       const result = await cli(path.join(root, 'refused-data'), ['driver', 'add', spec]);
       expect([spec, result.status]).toEqual([spec, 1]);
       expect(result.stderr).toMatch(/not an npm package name with an exact version \(name@1\.2\.3\) or a local \.tgz file/);
@@ -188,9 +196,7 @@ describe('driver add', () => {
     const tgz = await packDriver('acme-future-driver', 'future_device', 99);
     const result = await cli(dataDir, ['driver', 'add', tgz]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain(
-      'acme-future-driver refused: driver apiVersion 99 is not supported (this manager supports 1); the install was undone'
-    );
+    expect(result.stderr).toContain('acme-future-driver refused: driver apiVersion 99 is not supported (this manager supports 1); the install was undone');
     expect(result.stdout).not.toContain('Installed');
     expect(Object.keys(driverDeps(dataDir))).toEqual(['acme-fixture-driver']);
     expect(fs.existsSync(path.join(modules(), 'acme-future-driver'))).toBe(false);

@@ -33,7 +33,10 @@ describe('help', () => {
     [['setup'], ['--username <name>', '--password <password>', '--display-name <name>', '--email <email>']],
     [['migrate'], ['--status', '--rollback', '--all']],
     [['user'], ['reset-password', 'reset-mfa']],
-    [['user', 'reset-password'], ['<username>', '--password <password>']],
+    [
+      ['user', 'reset-password'],
+      ['<username>', '--password <password>']
+    ],
     [['user', 'reset-mfa'], ['<username>']],
     [['rotate-master-key'], []],
     [['driver'], ['list', 'add']],

@@ -144,7 +144,11 @@ describe.each(testDatabases())('rotate-master-key (%s)', (kind) => {
     // As if it had stopped after re-encrypting, before swapping the files.
     fs.renameSync(keyFile, `${keyFile}.new`);
     fs.writeFileSync(keyFile, oldKey, { mode: 0o600 });
-    expectOneLineError(await runCli(['migrate'], { env }), 2, /master\.key\.new is left from an interrupted rotate-master-key: if it is the database's key, move it to .*master\.key/);
+    expectOneLineError(
+      await runCli(['migrate'], { env }),
+      2,
+      /master\.key\.new is left from an interrupted rotate-master-key: if it is the database's key, move it to .*master\.key/
+    );
     fs.renameSync(`${keyFile}.new`, keyFile);
     expectSuccess(await runCli(['migrate'], { env }));
   });
@@ -180,10 +184,6 @@ describe.each(testDatabases())('rotate-master-key (%s)', (kind) => {
     expectSuccess(await runCli(['migrate'], { env: rotated }));
     await expectServeWorks(rotated);
     expectOneLineError(await runCli(['migrate'], { env }), 2, MISMATCH);
-    expectOneLineError(
-      await runCli(['serve'], { env: { ...env, BILBYCAST_HOST: '127.0.0.1', BILBYCAST_PORT: '0' } }),
-      2,
-      MISMATCH
-    );
+    expectOneLineError(await runCli(['serve'], { env: { ...env, BILBYCAST_HOST: '127.0.0.1', BILBYCAST_PORT: '0' } }), 2, MISMATCH);
   });
 });

@@ -3,16 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createTestDatabase, testDatabases, type TestDatabase } from '@bilbycast/tests';
-import {
-  databaseEnv,
-  httpGet,
-  killLeftovers,
-  logEntries,
-  randomMasterKey,
-  startServe,
-  stopServe,
-  type CliResult
-} from './run-cli';
+import { databaseEnv, httpGet, killLeftovers, logEntries, randomMasterKey, startServe, stopServe, type CliResult } from './run-cli';
 
 jest.setTimeout(60_000);
 
@@ -80,9 +71,7 @@ describe.each(testDatabases())('serve (%s)', (kind) => {
     const { cli } = await startServe(databaseEnv(database), []);
     const result = await stopServe(cli, 'SIGTERM');
     expect([result.code, result.timedOut]).toEqual([0, false]);
-    expect(logEntries(result.stdout)).toContainEqual(
-      expect.objectContaining({ level: 40, msg: expect.stringMatching(/^generated a new master key/) })
-    );
+    expect(logEntries(result.stdout)).toContainEqual(expect.objectContaining({ level: 40, msg: expect.stringMatching(/^generated a new master key/) }));
     expect(fs.readFileSync(path.join(database.dataDir, 'master.key'), 'utf8')).toMatch(/^[0-9a-f]{64}\n$/);
   });
 });

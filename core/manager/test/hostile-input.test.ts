@@ -33,12 +33,22 @@ describe.each(testDatabases())('hostile input on every route (%s)', (kind) => {
     manager = await createDefaultManager(testConfig(database));
     await manager.initialize();
     await manager.context.db('users').insert({
-      id: crypto.randomUUID(), username: 'fuzz', username_key: 'fuzz', display_name: 'fuzz', role: 'super_admin',
-      is_active: true, password_hash: await hashPassword(PASSWORD), created_at: nowIso(), updated_at: nowIso()
+      id: crypto.randomUUID(),
+      username: 'fuzz',
+      username_key: 'fuzz',
+      display_name: 'fuzz',
+      role: 'super_admin',
+      is_active: true,
+      password_hash: await hashPassword(PASSWORD),
+      created_at: nowIso(),
+      updated_at: nowIso()
     });
     const login = await manager.server.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'fuzz', password: PASSWORD } });
     headers = {
-      cookie: ([] as string[]).concat(login.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; '),
+      cookie: ([] as string[])
+        .concat(login.headers['set-cookie'] ?? [])
+        .map((c) => c.split(';')[0])
+        .join('; '),
       'x-csrf-token': (login.result as { csrf_token: string }).csrf_token
     };
   });

@@ -105,17 +105,32 @@ describe.each(testDatabases())('role x endpoint matrix on %s', (kind) => {
     callers.push({ name: 'anonymous', role: null, headers: () => ({}) });
     for (const role of ROLE_ORDER) {
       await manager.context.db('users').insert({
-        id: crypto.randomUUID(), username: `m-${role}`, username_key: `m-${role}`, display_name: role, role,
-        is_active: true, password_hash: await hashPassword(PASSWORD), created_at: nowIso(), updated_at: nowIso()
+        id: crypto.randomUUID(),
+        username: `m-${role}`,
+        username_key: `m-${role}`,
+        display_name: role,
+        role,
+        is_active: true,
+        password_hash: await hashPassword(PASSWORD),
+        created_at: nowIso(),
+        updated_at: nowIso()
       });
       const login = await manager.server.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: `m-${role}`, password: PASSWORD } });
-      const cookies = ([] as string[]).concat(login.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+      const cookies = ([] as string[])
+        .concat(login.headers['set-cookie'] ?? [])
+        .map((c) => c.split(';')[0])
+        .join('; ');
       const csrf = (login.result as { csrf_token: string }).csrf_token;
       callers.push({ name: `${role} session`, role, headers: (method) => ({ cookie: cookies, ...(method === 'get' ? {} : { 'x-csrf-token': csrf }) }) });
     }
     // A viewer-capped API token of an admin acts as a viewer.
     const admin = callers.find((c) => c.role === 'admin')!;
-    const token = await manager.server.inject({ method: 'POST', url: '/api/v1/auth/tokens', payload: { name: 'matrix', role: 'viewer' }, headers: admin.headers('post') });
+    const token = await manager.server.inject({
+      method: 'POST',
+      url: '/api/v1/auth/tokens',
+      payload: { name: 'matrix', role: 'viewer' },
+      headers: admin.headers('post')
+    });
     const secret = (token.result as { token: string }).token;
     callers.push({ name: 'viewer-capped token', role: 'viewer', token: true, headers: () => ({ authorization: `Bearer ${secret}` }) });
   });
@@ -154,7 +169,8 @@ describe.each(testDatabases())('role x endpoint matrix on %s', (kind) => {
                 ? 'insufficient_role'
                 : 'passes';
         const actual = res.statusCode === 401 ? 'unauthorized' : code === 'insufficient_role' || code === 'session_required' ? code : 'passes';
-        if (actual !== expected) rows.push(`${route.method.toUpperCase()} ${route.path} as ${caller.name}: expected ${expected}, got ${res.statusCode} ${code ?? ''}`);
+        if (actual !== expected)
+          rows.push(`${route.method.toUpperCase()} ${route.path} as ${caller.name}: expected ${expected}, got ${res.statusCode} ${code ?? ''}`);
       }
     }
     expect(rows).toEqual([]);

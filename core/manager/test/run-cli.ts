@@ -97,9 +97,7 @@ export class RunningCli {
   constructor(readonly child: ChildProcess) {
     this.out = collect(child);
     this.closed = new Promise((resolve) =>
-      child.once('close', (code, signal) =>
-        resolve({ code, signal, stdout: this.out.stdout(), stderr: this.out.stderr(), timedOut: false })
-      )
+      child.once('close', (code, signal) => resolve({ code, signal, stdout: this.out.stdout(), stderr: this.out.stderr(), timedOut: false }))
     );
     void this.closed.then(() => (this.exited = true));
   }

@@ -74,7 +74,6 @@ export interface ManagerContext {
   clientAddress(message: IncomingMessage): string;
 }
 
-
 declare module '@hapi/hapi' {
   interface Server {
     manager: ManagerContext;
@@ -198,7 +197,9 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
   };
   server.decorate('server', 'manager', context);
   server.decorate('request', 'clientIp', (request: Request) => clientAddress(request.info.remoteAddress, request.headers['x-forwarded-for']), { apply: true });
-  server.decorate('request', 'forwardedHttps', (request: Request) => forwardedHttps(request.info.remoteAddress, request.headers['x-forwarded-proto']), { apply: true });
+  server.decorate('request', 'forwardedHttps', (request: Request) => forwardedHttps(request.info.remoteAddress, request.headers['x-forwarded-proto']), {
+    apply: true
+  });
   context.migrations.add('core', [...coreMigrations, auditMigration]);
   // The key check belongs to the master key in use, not to the data: a restore keeps its own.
   context.backupTables.declare('core', { durable: [AUDIT_TABLE], ephemeral: [KEY_CHECK_TABLE] });
@@ -236,7 +237,10 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     if (!known) await verifyMasterKey(db, secrets, masterKey.file);
     const undeclared = (await listTables(db)).filter((table) => !table.startsWith('knex_migrations') && !context.backupTables.has(table));
     if (undeclared.length > 0) {
-      logger.warn({ tables: undeclared }, 'tables no plugin declared for backup (durable or ephemeral): a backup refuses to run until their plugin declares them');
+      logger.warn(
+        { tables: undeclared },
+        'tables no plugin declared for backup (durable or ephemeral): a backup refuses to run until their plugin declares them'
+      );
     }
   });
   server.ext('onPreStop', async () => {
@@ -246,15 +250,17 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     await db.destroy();
   });
 
-  server.route([...healthRoutes(db, version, context.startedAt), ...auditRoutes(context.audit), ...driverRoutes(context.drivers), ...deviceTypeRoutes(context.drivers, logger)]);
+  server.route([
+    ...healthRoutes(db, version, context.startedAt),
+    ...auditRoutes(context.audit),
+    ...driverRoutes(context.drivers),
+    ...deviceTypeRoutes(context.drivers, logger)
+  ]);
   for (const plugin of options.plugins ?? []) {
     await server.register(plugin as ServerRegisterPluginObject<unknown>);
   }
 
-  logger.info(
-    { database: describeDatabase(database), drivers: context.drivers.list().map((d) => d.definition.device_type) },
-    'manager configured'
-  );
+  logger.info({ database: describeDatabase(database), drivers: context.drivers.list().map((d) => d.definition.device_type) }, 'manager configured');
 
   let initialized: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;

@@ -59,8 +59,7 @@ describe('central access enforcement', () => {
   it('checks authentication and the minimum role, with insufficient_role naming the role needed', async () => {
     const manager = await createManager({ config: testConfig(database), plugins: [headerAuth] });
     await manager.initialize();
-    const get = (url: string, role?: Role) =>
-      manager.server.inject({ url, headers: role ? { 'x-test-role': role } : {} });
+    const get = (url: string, role?: Role) => manager.server.inject({ url, headers: role ? { 'x-test-role': role } : {} });
 
     expect((await get('/api/v1/any')).statusCode).toBe(401);
     expect((await get('/api/v1/any', 'viewer')).statusCode).toBe(200);

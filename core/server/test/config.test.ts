@@ -91,9 +91,7 @@ describe('loadConfig', () => {
   });
 
   it('resolves a relative sqlite: database path against cwd and leaves other URLs alone', () => {
-    expect(loadConfig({ env: { BILBYCAST_DATABASE_URL: 'sqlite:db/m.db' }, cwd: dir }).database_url).toBe(
-      `sqlite:${path.join(dir, 'db/m.db')}`
-    );
+    expect(loadConfig({ env: { BILBYCAST_DATABASE_URL: 'sqlite:db/m.db' }, cwd: dir }).database_url).toBe(`sqlite:${path.join(dir, 'db/m.db')}`);
     expect(loadConfig({ env: { BILBYCAST_DATABASE_URL: 'sqlite:///srv/m.db' }, cwd: dir }).database_url).toBe('sqlite:/srv/m.db');
     const mysql = 'mysql://u:p@127.0.0.1:3306/db';
     expect(loadConfig({ env: { BILBYCAST_DATABASE_URL: mysql }, cwd: dir }).database_url).toBe(mysql);
@@ -108,12 +106,19 @@ describe('loadConfig', () => {
 
   it('reads BILBYCAST_TRUSTED_PROXIES as a list of addresses or ranges and refuses anything else', () => {
     expect(loadConfig({ env: {}, cwd: dir }).trusted_proxies).toEqual([]);
-    expect(loadConfig({ env: { BILBYCAST_TRUSTED_PROXIES: '192.0.2.10, 198.51.100.0/24' }, cwd: dir }).trusted_proxies).toEqual(['192.0.2.10', '198.51.100.0/24']);
-    expect(() => loadConfig({ env: { BILBYCAST_TRUSTED_PROXIES: '10.0.0.0/8,lb.example' }, cwd: dir })).toThrow(/trusted_proxies.*BILBYCAST_TRUSTED_PROXIES|BILBYCAST_TRUSTED_PROXIES.*trusted_proxies/);
+    expect(loadConfig({ env: { BILBYCAST_TRUSTED_PROXIES: '192.0.2.10, 198.51.100.0/24' }, cwd: dir }).trusted_proxies).toEqual([
+      '192.0.2.10',
+      '198.51.100.0/24'
+    ]);
+    expect(() => loadConfig({ env: { BILBYCAST_TRUSTED_PROXIES: '10.0.0.0/8,lb.example' }, cwd: dir })).toThrow(
+      /trusted_proxies.*BILBYCAST_TRUSTED_PROXIES|BILBYCAST_TRUSTED_PROXIES.*trusted_proxies/
+    );
   });
 
   it('refuses trust_proxy_header without trusted_proxies (no private network is trusted by default)', () => {
-    expect(() => loadConfig({ env: { BILBYCAST_TRUST_PROXY_HEADER: '1' }, cwd: dir })).toThrow(/trust_proxy_header needs trusted_proxies.*BILBYCAST_TRUSTED_PROXIES/);
+    expect(() => loadConfig({ env: { BILBYCAST_TRUST_PROXY_HEADER: '1' }, cwd: dir })).toThrow(
+      /trust_proxy_header needs trusted_proxies.*BILBYCAST_TRUSTED_PROXIES/
+    );
     expect(loadConfig({ env: { BILBYCAST_TRUST_PROXY_HEADER: '1', BILBYCAST_TRUSTED_PROXIES: '10.0.0.4' }, cwd: dir }).trust_proxy_header).toBe(true);
   });
 
@@ -302,20 +307,17 @@ describe('parseDatabaseUrl', () => {
     expect(() => parseDatabaseUrl('postgres://x', '/data')).toThrow(/unsupported scheme "postgres:"/);
   });
 
-  it.each(['mysql://user:pw@db.example.net', 'mysql://user:pw@db.example.net/', 'mariadb://user:pw@db:3306'])(
-    'rejects %s (no database)',
-    (url) => {
-      let error: unknown;
-      try {
-        parseDatabaseUrl(url, '/data');
-      } catch (err) {
-        error = err;
-      }
-      expect(error).toBeInstanceOf(ConfigError);
-      expect((error as Error).message).toMatch(/must name a host and a database/);
-      expect((error as Error).message).not.toContain('pw@');
+  it.each(['mysql://user:pw@db.example.net', 'mysql://user:pw@db.example.net/', 'mariadb://user:pw@db:3306'])('rejects %s (no database)', (url) => {
+    let error: unknown;
+    try {
+      parseDatabaseUrl(url, '/data');
+    } catch (err) {
+      error = err;
     }
-  );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/must name a host and a database/);
+    expect((error as Error).message).not.toContain('pw@');
+  });
 });
 
 describe('describeDatabase', () => {

@@ -30,7 +30,9 @@ if (mysqlOnly.length) {
       const database = await createTestDatabase('mysql', { mysqlCharset: 'latin1' });
       try {
         const manager = await createManager({ config: testConfig(database) });
-        await expect(manager.start()).rejects.toThrow(/uses the latin1 character set; the manager needs utf8mb4\. Create it with: CREATE DATABASE .* CHARACTER SET utf8mb4/);
+        await expect(manager.start()).rejects.toThrow(
+          /uses the latin1 character set; the manager needs utf8mb4\. Create it with: CREATE DATABASE .* CHARACTER SET utf8mb4/
+        );
         const probe = openDatabase(parseDatabaseUrl(database.url, database.dataDir));
         expect(await probe.schema.hasTable('users')).toBe(false);
         expect(await probe.schema.hasTable('knex_migrations')).toBe(false);

@@ -11,7 +11,12 @@ const headerAuth: Plugin<unknown> = {
       authenticate(request, h) {
         const role = request.headers['x-test-role'] as Role | undefined;
         if (!role) return h.unauthenticated(new Error('no role'));
-        const credentials: ManagerCredentials = { user: { id: role, username: role, display_name: null, email: null, role }, role, allowed_node_ids: null, method: 'token' };
+        const credentials: ManagerCredentials = {
+          user: { id: role, username: role, display_name: null, email: null, role },
+          role,
+          allowed_node_ids: null,
+          method: 'token'
+        };
         return h.authenticated({ credentials: credentials as never });
       }
     }));
@@ -133,7 +138,11 @@ describe('conditional parameters in the published JSON Schema', () => {
       ]
     });
     const database = await createTestDatabase('sqlite');
-    const manager = await createManager({ config: testConfig(database), plugins: [headerAuth], drivers: [{ definition: tunnel, package: 'tunneller', version: '1.0.0' }] });
+    const manager = await createManager({
+      config: testConfig(database),
+      plugins: [headerAuth],
+      drivers: [{ definition: tunnel, package: 'tunneller', version: '1.0.0' }]
+    });
     try {
       await manager.initialize();
       const res = await manager.server.inject({ url: '/api/v1/device-types/tunneller', headers: { 'x-test-role': 'viewer' } });

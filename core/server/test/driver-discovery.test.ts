@@ -259,12 +259,15 @@ describe('driver discovery', () => {
   });
 
   it('loads integrator-passed driver objects and refuses an invalid one', async () => {
-    const manager = await create({}, {
-      drivers: [
-        { definition: validIntegratorDriver('embedded'), package: 'my-integration', version: '5.0.0' },
-        { definition: { device_type: 'broken', display_name: 'Broken' }, package: 'broken-integration', version: '0.0.1' }
-      ]
-    });
+    const manager = await create(
+      {},
+      {
+        drivers: [
+          { definition: validIntegratorDriver('embedded'), package: 'my-integration', version: '5.0.0' },
+          { definition: { device_type: 'broken', display_name: 'Broken' }, package: 'broken-integration', version: '0.0.1' }
+        ]
+      }
+    );
     const loaded = manager.context.drivers.get('embedded');
     expect(loaded).toMatchObject({ package: 'my-integration', version: '5.0.0', source: 'integrator' });
     expect(loaded!.definition.commands.map((c) => c.name)).toEqual(['ping']);
@@ -299,10 +302,13 @@ describe('driver discovery', () => {
     const nodeModules = listDataDirDrivers(database.dataDir, ['mid-driver']);
     writeDriverPackage(nodeModules, 'mid-driver', { deviceType: 'mid' });
 
-    const manager = await create({}, {
-      builtinDrivers: ['zeta-driver'],
-      drivers: [{ definition: validIntegratorDriver('alpha'), package: 'alpha-integration', version: '1.0.0' }]
-    });
+    const manager = await create(
+      {},
+      {
+        builtinDrivers: ['zeta-driver'],
+        drivers: [{ definition: validIntegratorDriver('alpha'), package: 'alpha-integration', version: '1.0.0' }]
+      }
+    );
     expect(manager.context.drivers.list().map((d) => [d.definition.device_type, d.source])).toEqual([
       ['alpha', 'integrator'],
       ['mid', 'data_dir'],

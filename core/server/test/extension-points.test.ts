@@ -105,7 +105,13 @@ describe('the settings registry', () => {
   it('starts from the default or the seeding option, validates changes, and tells the owner', () => {
     const { registry, failures } = make();
     registry.declare('@bilbycast/nodes', interval);
-    registry.declare('@bilbycast/events', { key: 'events_retention_days', schema: Joi.number().integer().min(1).max(365), default: 30, description: 'Days kept', seed: { option: 'BILBYCAST_EVENTS_RETENTION_DAYS', value: 7 } });
+    registry.declare('@bilbycast/events', {
+      key: 'events_retention_days',
+      schema: Joi.number().integer().min(1).max(365),
+      default: 30,
+      description: 'Days kept',
+      seed: { option: 'BILBYCAST_EVENTS_RETENTION_DAYS', value: 7 }
+    });
     expect(registry.get('stats_interval_ms')).toBe(1000);
     expect(registry.list().map((s) => [s.key, s.value, s.source, s.seed_option])).toEqual([
       ['stats_interval_ms', 1000, 'default', null],

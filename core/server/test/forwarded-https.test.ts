@@ -68,7 +68,10 @@ describe('cookies on a request a trusted proxy received over HTTPS', () => {
   });
 
   it('are left alone when the header comes from anyone else or says http', async () => {
-    for (const [peer, proto] of [['192.0.2.50', 'https'], ['10.0.0.5', 'http']]) {
+    for (const [peer, proto] of [
+      ['192.0.2.50', 'https'],
+      ['10.0.0.5', 'http']
+    ]) {
       const { forwardedHttps, cookie } = await fetchCookie(peer, proto);
       expect(forwardedHttps).toBe(false);
       expect(cookie).toBe('plain=value; HttpOnly; SameSite=Lax; Path=/');

@@ -115,7 +115,8 @@ describe('start and graceful stop', () => {
   }
 
   it('answers a malformed or refused upgrade and closes the connection; the server carries on', async () => {
-    const upgrade = (target: string) => `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+    const upgrade = (target: string) =>
+      `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
     // An unparsable target once crashed the process (an unhandled rejection).
     expect(await rawExchange(upgrade('//['))).toMatch(/^HTTP\/1\.1 400 /);
     // Refused upgrades used to stay half-open for ever.

@@ -288,9 +288,7 @@ describe.each(testDatabases())('master key on %s', (kind) => {
 
       const withNewKey = await startManager(newKey);
       await withNewKey.initialize();
-      expect(withNewKey.context.secrets.decrypt((await readSecrets(withNewKey.context.db))['a-0001'] as string, at('a-0001'))).toBe(
-        'first secret'
-      );
+      expect(withNewKey.context.secrets.decrypt((await readSecrets(withNewKey.context.db))['a-0001'] as string, at('a-0001'))).toBe('first secret');
       await withNewKey.stop();
 
       const withOldKey = await startManager(oldKey);

@@ -6,18 +6,20 @@ import { createManager, type Migration } from '../src';
 const widgets: Migration[] = [
   {
     name: '001_widgets',
-    up: (db) => db.schema.createTable('widgets', (t) => {
-      t.string('id', 36).primary();
-      t.string('name', 64).notNullable();
-    }),
+    up: (db) =>
+      db.schema.createTable('widgets', (t) => {
+        t.string('id', 36).primary();
+        t.string('name', 64).notNullable();
+      }),
     down: (db) => db.schema.dropTable('widgets')
   },
   {
     name: '002_widget_parts',
-    up: (db) => db.schema.createTable('widget_parts', (t) => {
-      t.string('id', 36).primary();
-      t.string('widget_id', 36).notNullable().references('id').inTable('widgets').onDelete('CASCADE');
-    }),
+    up: (db) =>
+      db.schema.createTable('widget_parts', (t) => {
+        t.string('id', 36).primary();
+        t.string('widget_id', 36).notNullable().references('id').inTable('widgets').onDelete('CASCADE');
+      }),
     down: (db) => db.schema.dropTable('widget_parts')
   }
 ];
@@ -50,7 +52,10 @@ describe.each(testDatabases())('migrations on %s', (kind) => {
     // error class can come from another jest module registry, which defeats toThrow.)
     const outcome = await db('widget_parts')
       .insert({ id: 'p1', widget_id: 'missing' })
-      .then(() => 'inserted', (err: { code?: string }) => String(err.code));
+      .then(
+        () => 'inserted',
+        (err: { code?: string }) => String(err.code)
+      );
     expect(outcome).toMatch(/^(SQLITE_CONSTRAINT_FOREIGNKEY|ER_NO_REFERENCED_ROW_2)$/);
 
     const reverted = await migrations.rollback(db, true);

@@ -17,7 +17,9 @@ describe('node scope helpers', () => {
     await db.schema.createTable('scope_probe', (t) => t.string('node_id', 36).primary());
     await db('scope_probe').insert([{ node_id: 'a' }, { node_id: 'b' }, { node_id: 'c' }]);
     const ids = async (scope: string[] | null) =>
-      (await scopeToNodes(db('scope_probe').select('node_id').orderBy('node_id'), { allowed_node_ids: scope }, 'node_id')).map((r: { node_id: string }) => r.node_id);
+      (await scopeToNodes(db('scope_probe').select('node_id').orderBy('node_id'), { allowed_node_ids: scope }, 'node_id')).map(
+        (r: { node_id: string }) => r.node_id
+      );
     expect(await ids(null)).toEqual(['a', 'b', 'c']);
     expect(await ids(['c', 'a', 'zz'])).toEqual(['a', 'c']);
     expect(await ids([])).toEqual([]);

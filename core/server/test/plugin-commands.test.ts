@@ -8,9 +8,12 @@ function manifest(calls: string[], form: 'plain' | 'module' = 'plain'): CliManif
     name: 'first',
     register: () => undefined,
     cli: (cli) => {
-      cli.group('things', 'manage things').command('count').action(() => {
-        calls.push('count');
-      });
+      cli
+        .group('things', 'manage things')
+        .command('count')
+        .action(() => {
+          calls.push('count');
+        });
       cli.program.command('fail').action(() => {
         throw new CommandFailed('the thing failed');
       });
@@ -63,7 +66,10 @@ describe('commands contributed by plugins', () => {
     try {
       expect(await runCli(manifest([]), ['node', 'cli', 'fail'])).toBe(1);
       expect(await runCli(manifest([]), ['node', 'cli', 'nothing'])).toBe(2);
-      expect(stderr.mock.calls.map(([text]) => String(text))).toEqual(['test-manager: the thing failed\n', 'test-manager: unknown command "nothing" (see test-manager --help)\n']);
+      expect(stderr.mock.calls.map(([text]) => String(text))).toEqual([
+        'test-manager: the thing failed\n',
+        'test-manager: unknown command "nothing" (see test-manager --help)\n'
+      ]);
     } finally {
       stderr.mockRestore();
     }

@@ -27,11 +27,13 @@ describe('TLS', () => {
     const ca = fs.readFileSync(cert);
 
     const body = await new Promise<string>((resolve, reject) => {
-      https.get({ host: '127.0.0.1', port, path: '/health', ca }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve(text));
-      }).on('error', reject);
+      https
+        .get({ host: '127.0.0.1', port, path: '/health', ca }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve(text));
+        })
+        .on('error', reject);
     });
     expect(JSON.parse(body)).toMatchObject({ status: 'ok' });
 

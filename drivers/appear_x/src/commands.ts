@@ -133,9 +133,13 @@ const specs: Spec[] = [
 
   // Encoder / decoder runtime configuration.
   read('get_hip_encoders', 'Runtime configuration of the encoders on the card.'),
-  write('set_hip_encoders', 'Replace the runtime configuration of the encoders.', { config: freeObject().required().description('Encoder configuration as returned by get_hip_encoders, edited') }),
+  write('set_hip_encoders', 'Replace the runtime configuration of the encoders.', {
+    config: freeObject().required().description('Encoder configuration as returned by get_hip_encoders, edited')
+  }),
   read('get_hip_decoders', 'Runtime configuration of the decoders on the card.'),
-  write('set_hip_decoders', 'Replace the runtime configuration of the decoders.', { config: freeObject().required().description('Decoder configuration as returned by get_hip_decoders, edited') }),
+  write('set_hip_decoders', 'Replace the runtime configuration of the decoders.', {
+    config: freeObject().required().description('Decoder configuration as returned by get_hip_decoders, edited')
+  }),
 
   // SCTE-35 / DPI / ESAM.
   read('get_dpi', 'DPI (digital program insertion) configuration.'),

@@ -104,7 +104,9 @@ describe('appear_x command parameters', () => {
     expect(validate('set_coder_services', { coder_services: [{ key: UUID, value: { name: 'enc1' } }] }).error).toBeUndefined();
     expect(validate('set_coder_services', {}).error?.message).toContain('"coder_services" is required');
     expect(validate('set_coder_services', { coder_services: [{ value: {} }] }).error?.message).toContain('"coder_services[0].key" is required');
-    expect(validate('set_coder_services', { coder_services: [{ key: UUID, value: 3 }] }).error?.message).toContain('"coder_services[0].value" must be of type object');
+    expect(validate('set_coder_services', { coder_services: [{ key: UUID, value: 3 }] }).error?.message).toContain(
+      '"coder_services[0].value" must be of type object'
+    );
     expect(validate('set_coder_services', { coder_services: [{ key: UUID, value: {} }], slot: -1 }).error?.message).toContain('"slot"');
   });
 
@@ -171,13 +173,19 @@ describe('appear_x summarize', () => {
     expect(summarize({ flows: [{ flow_id: 'a' }, { flow_id: 'b' }], active_flows: 1 })).toMatchObject({ flows_total: 2, flows_active: 1 });
   });
 
-  it.each([null, undefined, 'x', 7, [], { tunnels: 'no' }, { alarms: 'many', uptime_secs: 'long', slots: 3, inputs: { 1: 'x' } }, { alarms: [null, 5, 'MAJOR'] }])(
-    'never throws on %p',
-    (garbage) => {
-      expect(() => summarize(garbage)).not.toThrow();
-      expect(summarize(garbage).metrics).toBeDefined();
-    }
-  );
+  it.each([
+    null,
+    undefined,
+    'x',
+    7,
+    [],
+    { tunnels: 'no' },
+    { alarms: 'many', uptime_secs: 'long', slots: 3, inputs: { 1: 'x' } },
+    { alarms: [null, 5, 'MAJOR'] }
+  ])('never throws on %p', (garbage) => {
+    expect(() => summarize(garbage)).not.toThrow();
+    expect(summarize(garbage).metrics).toBeDefined();
+  });
 });
 
 describe('appear_x health and severity', () => {

@@ -38,9 +38,13 @@ describe('flow commands', () => {
 
 describe('input and output commands', () => {
   it('validates protocol variants', () => {
-    expect(check('create_input', { input: { id: 'rtp-in', name: 'RTP', type: 'rtp', bind_addr: '239.1.1.1:5000', interface_addr: '10.0.0.2' } })).toBeUndefined();
+    expect(
+      check('create_input', { input: { id: 'rtp-in', name: 'RTP', type: 'rtp', bind_addr: '239.1.1.1:5000', interface_addr: '10.0.0.2' } })
+    ).toBeUndefined();
     expect(check('create_input', { input: { id: 'rtsp', name: 'Cam', type: 'rtsp', rtsp_url: 'rtsp://cam.local/stream', transport: 'tcp' } })).toBeUndefined();
-    expect(check('create_input', { input: { id: 'a', name: 'A', type: 'st2110_30', bind_addr: '239.10.0.1:5004', channels: 8, sample_rate: 48000 } })).toBeUndefined();
+    expect(
+      check('create_input', { input: { id: 'a', name: 'A', type: 'st2110_30', bind_addr: '239.10.0.1:5004', channels: 8, sample_rate: 48000 } })
+    ).toBeUndefined();
     expect(check('create_input', { input: { id: 'a', name: 'A', type: 'st2110_20', bind_addr: '239.10.0.1:5004' } })).toMatch(/input\.width/);
     expect(check('create_input', { input: { type: 'udp', bind_addr: '0.0.0.0:5000' } })).toMatch(/input\.id/);
     expect(check('create_input', { input: { id: 'a', name: 'A', type: 'rtsp', rtsp_url: 'http://x/' } })).toMatch(/rtsp_url/);
@@ -64,9 +68,16 @@ describe('input and output commands', () => {
 describe('tunnel, flow group, PTP and system commands', () => {
   const key = 'a'.repeat(64);
   const relayTunnel = {
-    id: '0b6f1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d', name: 'syd-per', enabled: true, protocol: 'udp', mode: 'relay',
-    direction: 'egress', local_addr: '0.0.0.0:9100', relay_addr: 'relay.example.com:4433',
-    tunnel_encryption_key: key, tunnel_bind_secret: key
+    id: '0b6f1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d',
+    name: 'syd-per',
+    enabled: true,
+    protocol: 'udp',
+    mode: 'relay',
+    direction: 'egress',
+    local_addr: '0.0.0.0:9100',
+    relay_addr: 'relay.example.com:4433',
+    tunnel_encryption_key: key,
+    tunnel_bind_secret: key
   };
 
   it('validates tunnels', () => {

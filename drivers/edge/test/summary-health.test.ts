@@ -4,20 +4,72 @@ import driver, { deriveHealth, summarize } from '../src';
 const mapEventSeverity = driver.mapEventSeverity!;
 
 const example = {
-  flows: [{
-    flow_id: 'main', flow_name: 'Main feed', state: 'Running', health: 'Healthy', active_input_id: 'srt-in', uptime_secs: 812,
-    input: { input_type: 'srt', state: 'receiving', mode: 'listener', local_addr: '0.0.0.0:9000', packets_received: 1048576,
-      bytes_received: 197132288, bitrate_bps: 8000000, packets_lost: 0, packets_filtered: 0, packets_recovered_fec: 0, redundancy_switches: 0 },
-    outputs: [{ output_id: 'udp-out', output_name: 'Playout', output_type: 'udp', state: 'active', dest_addr: '239.1.1.1:5000',
-      packets_sent: 1048570, bytes_sent: 197131160, bitrate_bps: 8000000, packets_dropped: 0, fec_packets_sent: 0 }]
-  }],
-  tunnels: [{
-    id: '0b6f…', name: 'syd-per', protocol: 'udp', mode: 'relay', direction: 'egress', local_addr: '0.0.0.0:9100', state: 'ready',
-    relay_addrs: ['relay.example.com:4433'], active_relay_idx: 0, active_relay_addr: 'relay.example.com:4433',
-    stats: { packets_sent: 1, packets_received: 0, bytes_sent: 1316, bytes_received: 0, bitrate_in_bps: 0, bitrate_out_bps: 8100000,
-      send_errors: 0, decrypt_errors: 0, connections_total: 0, connections_active: 0 }
-  }],
-  uptime_secs: 86400, active_flows: 1, total_flows: 1,
+  flows: [
+    {
+      flow_id: 'main',
+      flow_name: 'Main feed',
+      state: 'Running',
+      health: 'Healthy',
+      active_input_id: 'srt-in',
+      uptime_secs: 812,
+      input: {
+        input_type: 'srt',
+        state: 'receiving',
+        mode: 'listener',
+        local_addr: '0.0.0.0:9000',
+        packets_received: 1048576,
+        bytes_received: 197132288,
+        bitrate_bps: 8000000,
+        packets_lost: 0,
+        packets_filtered: 0,
+        packets_recovered_fec: 0,
+        redundancy_switches: 0
+      },
+      outputs: [
+        {
+          output_id: 'udp-out',
+          output_name: 'Playout',
+          output_type: 'udp',
+          state: 'active',
+          dest_addr: '239.1.1.1:5000',
+          packets_sent: 1048570,
+          bytes_sent: 197131160,
+          bitrate_bps: 8000000,
+          packets_dropped: 0,
+          fec_packets_sent: 0
+        }
+      ]
+    }
+  ],
+  tunnels: [
+    {
+      id: '0b6f…',
+      name: 'syd-per',
+      protocol: 'udp',
+      mode: 'relay',
+      direction: 'egress',
+      local_addr: '0.0.0.0:9100',
+      state: 'ready',
+      relay_addrs: ['relay.example.com:4433'],
+      active_relay_idx: 0,
+      active_relay_addr: 'relay.example.com:4433',
+      stats: {
+        packets_sent: 1,
+        packets_received: 0,
+        bytes_sent: 1316,
+        bytes_received: 0,
+        bitrate_in_bps: 0,
+        bitrate_out_bps: 8100000,
+        send_errors: 0,
+        decrypt_errors: 0,
+        connections_total: 0,
+        connections_active: 0
+      }
+    }
+  ],
+  uptime_secs: 86400,
+  active_flows: 1,
+  total_flows: 1,
   system_resources: { cpu_percent: 12.5, ram_percent: 41.0, ram_used_mb: 3280, ram_total_mb: 8000 },
   standby_inputs: []
 };
@@ -84,9 +136,15 @@ describe('deriveHealth', () => {
 
 describe('mapEventSeverity', () => {
   it.each([
-    ['info', 'info'], ['warning', 'warning'], ['critical', 'critical'],
-    ['minor', 'warning'], ['major', 'critical'], ['CRITICAL', 'critical'], ['Warning', 'warning'],
-    ['whatever', 'info'], ['', 'info']
+    ['info', 'info'],
+    ['warning', 'warning'],
+    ['critical', 'critical'],
+    ['minor', 'warning'],
+    ['major', 'critical'],
+    ['CRITICAL', 'critical'],
+    ['Warning', 'warning'],
+    ['whatever', 'info'],
+    ['', 'info']
   ])('%s → %s', (raw, expected) => {
     expect(mapEventSeverity(raw)).toBe(expected);
   });

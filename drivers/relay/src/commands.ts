@@ -26,7 +26,9 @@ const bindToken = Joi.string()
 const noParams = () => Joi.object({});
 
 const cascadeSource = Joi.alternatives().try(
-  Joi.string().uri({ scheme: ['http', 'https'] }).max(2048),
+  Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .max(2048),
   Joi.object().unknown(true)
 );
 

@@ -178,15 +178,20 @@ describe('relay summarize', () => {
     expect(summary).toMatchObject({ tunnels_active: 1, tunnels_total: 1, metrics: { connected_edges: 1 } });
   });
 
-  it.each([null, undefined, 'x', 42, [], { tunnels: 'no' }, { tunnels: [null, 1, 'x'], edges: {}, total_bandwidth_bps: 'fast', uptime_secs: -1, distribution: 'x' }])(
-    'never throws on %p',
-    (garbage) => {
-      expect(() => summarize(garbage)).not.toThrow();
-      const summary = summarize(garbage);
-      expect(summary.metrics).toBeDefined();
-      expect(summary.bitrate_bps).toBeUndefined();
-    }
-  );
+  it.each([
+    null,
+    undefined,
+    'x',
+    42,
+    [],
+    { tunnels: 'no' },
+    { tunnels: [null, 1, 'x'], edges: {}, total_bandwidth_bps: 'fast', uptime_secs: -1, distribution: 'x' }
+  ])('never throws on %p', (garbage) => {
+    expect(() => summarize(garbage)).not.toThrow();
+    const summary = summarize(garbage);
+    expect(summary.metrics).toBeDefined();
+    expect(summary.bitrate_bps).toBeUndefined();
+  });
 });
 
 describe('relay health and severity', () => {
@@ -239,7 +244,13 @@ describe('relay write-back guard', () => {
     // A stale health from before the restart is outweighed by fresher stats.
     expect(
       driver.refuseCommand!(
-        input({ health: { uptime_secs: 500 }, health_at_ms: registered + 100_000, stats: { uptime_secs: 20 }, stats_at_ms: registered + 300_000, now_ms: registered + 300_000 })
+        input({
+          health: { uptime_secs: 500 },
+          health_at_ms: registered + 100_000,
+          stats: { uptime_secs: 20 },
+          stats_at_ms: registered + 300_000,
+          now_ms: registered + 300_000
+        })
       )
     ).toBeNull();
   });
@@ -247,7 +258,9 @@ describe('relay write-back guard', () => {
   it('allows after a restart (with a minute of margin for late or rounded uptimes), other commands always, and refuses when the uptime is unknown', () => {
     expect(driver.refuseCommand!(input({ stats: { uptime_secs: 10 }, stats_at_ms: registered + 300_000 }))).toBeNull();
     // A restart 50 s after registering is within the margin: refused, the safe side.
-    expect(driver.refuseCommand!(input({ stats: { uptime_secs: 10 }, stats_at_ms: registered + 60_000 }))).toMatchObject({ error_code: 'relay_restart_required' });
+    expect(driver.refuseCommand!(input({ stats: { uptime_secs: 10 }, stats_at_ms: registered + 60_000 }))).toMatchObject({
+      error_code: 'relay_restart_required'
+    });
     expect(driver.refuseCommand!(input({ registered_at: 'not a date', stats: { uptime_secs: 10 }, stats_at_ms: registered + 300_000 }))).toMatchObject({
       error_code: 'relay_restart_required'
     });
@@ -267,6 +280,8 @@ describe('relay write-back guard', () => {
   });
 
   it('declares the secrets of its config_response, distribution.token_secret included', () => {
-    expect(driver.config_secrets).toEqual(expect.arrayContaining(['distribution.token_secret', 'api_token', 'manager.node_secret', 'manager.registration_token']));
+    expect(driver.config_secrets).toEqual(
+      expect.arrayContaining(['distribution.token_secret', 'api_token', 'manager.node_secret', 'manager.registration_token'])
+    );
   });
 });

@@ -58,8 +58,20 @@ export async function startDemo(options: { dataDir: string; port: number; host?:
     const known = saved.find((s) => s.name === node.name && existing.has(s.node_id));
     const registration = known
       ? { credentials: { node_id: known.node_id, node_secret: known.node_secret } }
-      : { registration_token: ((await api(manager, session, 'POST', '/api/v1/nodes', { name: node.name, device_type: node.device_type, description: node.description })) as { registration_token: string }).registration_token };
-    const device = new SimulatedDevice({ url: `ws://${config.host}:${address.port}/ws/node`, kind: node.kind, name: node.name, reconnect_delay_ms: 2000, ...registration });
+      : {
+          registration_token: (
+            (await api(manager, session, 'POST', '/api/v1/nodes', { name: node.name, device_type: node.device_type, description: node.description })) as {
+              registration_token: string;
+            }
+          ).registration_token
+        };
+    const device = new SimulatedDevice({
+      url: `ws://${config.host}:${address.port}/ws/node`,
+      kind: node.kind,
+      name: node.name,
+      reconnect_delay_ms: 2000,
+      ...registration
+    });
     device.on('credentials', (credentials: DeviceCredentials) => {
       const others = saved.filter((s) => s.name !== node.name);
       saved.splice(0, saved.length, ...others, { name: node.name, ...credentials });
@@ -102,7 +114,8 @@ function pick<T>(items: T[]): T {
 /** Signs the demo administrator in; the session cookie and CSRF header for `api()`. */
 async function signIn(manager: Manager): Promise<Record<string, string>> {
   const login = await manager.server.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: DEMO_USERNAME, password: DEMO_PASSWORD } });
-  if (login.statusCode !== 200) throw new Error(`the demo administrator cannot sign in (${login.statusCode}); was ${manager.context.config.data_dir} set up with another password?`);
+  if (login.statusCode !== 200)
+    throw new Error(`the demo administrator cannot sign in (${login.statusCode}); was ${manager.context.config.data_dir} set up with another password?`);
   const cookies = ([] as string[]).concat(login.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]);
   return { cookie: cookies.join('; '), 'x-csrf-token': (login.result as { csrf_token: string }).csrf_token };
 }

@@ -97,9 +97,7 @@ function readCredentials(file: string): Map<string, SavedDevice> {
   if (!Array.isArray(list)) throw new UsageError(`--credentials ${file} must hold {"devices": [...]}`);
   list.forEach((entry, i) => {
     const e = (entry ?? {}) as Record<string, unknown>;
-    const valid =
-      DEVICE_KINDS.includes(e.kind as DeviceKind) &&
-      [e.name, e.node_id, e.node_secret].every((v) => typeof v === 'string' && v !== '');
+    const valid = DEVICE_KINDS.includes(e.kind as DeviceKind) && [e.name, e.node_id, e.node_secret].every((v) => typeof v === 'string' && v !== '');
     if (!valid) throw new UsageError(`--credentials ${file}: devices[${i}] needs kind (edge|relay|gateway), name, node_id and node_secret`);
     const device = e as unknown as SavedDevice;
     saved.set(key(device.kind, device.name), { kind: device.kind, name: device.name, node_id: device.node_id, node_secret: device.node_secret });
@@ -147,7 +145,10 @@ function plan(argv: string[]): Plan | 'help' {
   const tokens =
     values['token-file'] !== undefined
       ? readTokenFile(values['token-file'])
-      : (values.tokens ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
+      : (values.tokens ?? '')
+          .split(',')
+          .map((t) => t.trim())
+          .filter((t) => t !== '');
   const saved = values.credentials !== undefined ? readCredentials(values.credentials) : new Map<string, SavedDevice>();
   const statsInterval = count(values['stats-interval-ms'], 'stats-interval-ms', 1);
   const flows = count(values.flows, 'flows');

@@ -52,16 +52,40 @@ interface KindProfile {
 
 const PROFILES: Record<DeviceKind, KindProfile> = {
   edge: {
-    software_version: '0.106.0', protocol_version: 4, stats_interval_ms: 1000, thumbnail_interval_ms: 5000, manager_client: true,
-    event_capacity: 4096, ack_get_config: false, concurrent_commands: true, warn_binary: true, max_payload: 64 * 1024 * 1024
+    software_version: '0.106.0',
+    protocol_version: 4,
+    stats_interval_ms: 1000,
+    thumbnail_interval_ms: 5000,
+    manager_client: true,
+    event_capacity: 4096,
+    ack_get_config: false,
+    concurrent_commands: true,
+    warn_binary: true,
+    max_payload: 64 * 1024 * 1024
   },
   relay: {
-    software_version: '0.10.6', protocol_version: 1, stats_interval_ms: 1000, thumbnail_interval_ms: 0, manager_client: true,
-    event_capacity: 1024, ack_get_config: false, concurrent_commands: false, warn_binary: false, max_payload: 64 * 1024 * 1024
+    software_version: '0.10.6',
+    protocol_version: 1,
+    stats_interval_ms: 1000,
+    thumbnail_interval_ms: 0,
+    manager_client: true,
+    event_capacity: 1024,
+    ack_get_config: false,
+    concurrent_commands: false,
+    warn_binary: false,
+    max_payload: 64 * 1024 * 1024
   },
   gateway: {
-    software_version: '0.11.8', protocol_version: 1, stats_interval_ms: 5000, thumbnail_interval_ms: 0, manager_client: false,
-    event_capacity: 4096, ack_get_config: true, concurrent_commands: false, warn_binary: false, max_payload: 5 * 1024 * 1024
+    software_version: '0.11.8',
+    protocol_version: 1,
+    stats_interval_ms: 5000,
+    thumbnail_interval_ms: 0,
+    manager_client: false,
+    event_capacity: 4096,
+    ack_get_config: true,
+    concurrent_commands: false,
+    warn_binary: false,
+    max_payload: 5 * 1024 * 1024
   }
 };
 
@@ -121,7 +145,8 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
   constructor(options: SimulatedDeviceOptions) {
     super();
     if (!DEVICE_KINDS.includes(options.kind)) throw new TypeError(`unknown device kind '${String(options.kind)}'`);
-    if (typeof options.url !== 'string' || !/^wss?:\/\//i.test(options.url)) throw new TypeError(`url must start with ws:// or wss:// (got '${String(options.url)}')`);
+    if (typeof options.url !== 'string' || !/^wss?:\/\//i.test(options.url))
+      throw new TypeError(`url must start with ws:// or wss:// (got '${String(options.url)}')`);
     if (options.kind === 'gateway' && !options.credentials && !options.registration_token) {
       throw new TypeError('a gateway needs a registration_token or credentials (the SDK refuses to start without one)');
     }
@@ -158,7 +183,11 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
     };
     const flows = options.flows ?? 2;
     this.model =
-      options.kind === 'edge' ? new EdgeModel(host, flows) : options.kind === 'relay' ? new RelayModel(host) : new GatewayModel(host, flows, options.alarms ?? []);
+      options.kind === 'edge'
+        ? new EdgeModel(host, flows)
+        : options.kind === 'relay'
+          ? new RelayModel(host)
+          : new GatewayModel(host, flows, options.alarms ?? []);
   }
 
   /** The device's in-memory configuration (edge: AppConfig version 2). Change it through commands. */
@@ -469,7 +498,9 @@ export class SimulatedDevice extends EventEmitter<SimulatedDeviceEvents> {
         outcome = this.model.execute(action);
       } catch (err) {
         outcome =
-          err instanceof CommandError ? { success: false, error: err.message, error_code: err.error_code } : { success: false, error: err instanceof Error ? err.message : String(err) };
+          err instanceof CommandError
+            ? { success: false, error: err.message, error_code: err.error_code }
+            : { success: false, error: err instanceof Error ? err.message : String(err) };
       }
     }
     if ('config' in outcome) {

@@ -63,8 +63,15 @@ export function createFleet(options: FleetOptions): Fleet {
         }
         const timer = setTimeout(() => {
           cleanup();
-          const names = [...pending].slice(0, 5).map((d) => `${d.name} (${d.state})`).join(', ');
-          reject(new Error(`${devices.length - pending.size}/${devices.length} devices online after ${timeoutMs} ms; not online: ${names}${pending.size > 5 ? ', …' : ''}`));
+          const names = [...pending]
+            .slice(0, 5)
+            .map((d) => `${d.name} (${d.state})`)
+            .join(', ');
+          reject(
+            new Error(
+              `${devices.length - pending.size}/${devices.length} devices online after ${timeoutMs} ms; not online: ${names}${pending.size > 5 ? ', …' : ''}`
+            )
+          );
         }, timeoutMs);
       });
     }

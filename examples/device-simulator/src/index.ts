@@ -8,12 +8,4 @@ export { rfc3339Nanos } from './clock';
 export { frameText, sortedJson } from './wire-json';
 export { THUMBNAIL_HEIGHT, THUMBNAIL_JPEG_BASE64, THUMBNAIL_WIDTH } from './thumbnail';
 export { EDGE_CAPABILITIES, resourceIds } from './models/edge';
-export type {
-  CommandAction,
-  CommandOutcome,
-  DeviceCredentials,
-  DeviceEvent,
-  DeviceKind,
-  DeviceState,
-  SimulatedDeviceOptions
-} from './types';
+export type { CommandAction, CommandOutcome, DeviceCredentials, DeviceEvent, DeviceKind, DeviceState, SimulatedDeviceOptions } from './types';

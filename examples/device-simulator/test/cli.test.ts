@@ -134,7 +134,9 @@ describe('bilbycast-simulator run', () => {
       },
       2
     );
-    expect(JSON.parse(fs.readFileSync(file, 'utf8')).devices).toEqual([{ kind: 'edge', name: 'edge-1', node_id: 'id-edge', node_secret: 'rotated-secret-123456' }]);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).devices).toEqual([
+      { kind: 'edge', name: 'edge-1', node_id: 'id-edge', node_secret: 'rotated-secret-123456' }
+    ]);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
   });
 });

@@ -29,7 +29,17 @@ describe('edge commands', () => {
 
   it('get_config: only a config_response (no ack) holding a version 2 config without secrets', async () => {
     const { peer } = await ctx.online({ kind: 'edge', name: 'edge-cfg', credentials: { node_id: 'node-7', node_secret: 'very-secret' } });
-    const tunnel = { id: '0b6f5d1e-0000-4000-8000-000000000001', name: 't', protocol: 'udp', mode: 'relay', direction: 'egress', local_addr: '0.0.0.0:9100', relay_addr: 'relay:4433', tunnel_encryption_key: 'k'.repeat(64), tunnel_bind_secret: 'b'.repeat(64) };
+    const tunnel = {
+      id: '0b6f5d1e-0000-4000-8000-000000000001',
+      name: 't',
+      protocol: 'udp',
+      mode: 'relay',
+      direction: 'egress',
+      local_addr: '0.0.0.0:9100',
+      relay_addr: 'relay:4433',
+      tunnel_encryption_key: 'k'.repeat(64),
+      tunnel_bind_secret: 'b'.repeat(64)
+    };
     await peer.ack(peer.command({ type: 'create_tunnel', tunnel }));
     const id = peer.command({ type: 'get_config' });
     const config = (await peer.takeType('config_response')).payload;
@@ -50,7 +60,9 @@ describe('edge commands', () => {
       ],
       flow_groups: []
     });
-    expect(config.tunnels).toEqual([{ id: tunnel.id, name: 't', protocol: 'udp', mode: 'relay', direction: 'egress', local_addr: '0.0.0.0:9100', relay_addr: 'relay:4433' }]);
+    expect(config.tunnels).toEqual([
+      { id: tunnel.id, name: 't', protocol: 'udp', mode: 'relay', direction: 'egress', local_addr: '0.0.0.0:9100', relay_addr: 'relay:4433' }
+    ]);
     const text = JSON.stringify(config);
     expect(text).not.toContain('very-secret');
     expect(text).not.toContain('node_secret');
@@ -71,30 +83,55 @@ describe('edge commands', () => {
     const run = async (action: Record<string, unknown>) => (await peer.ack(peer.command(action))).payload;
 
     expect(await run({ type: 'create_input', input: { id: 'in-x', name: 'X', type: 'udp', bind_addr: '0.0.0.0:5000' } })).toMatchObject({ success: true });
-    expect(await run({ type: 'create_output', output: { id: 'out-x', name: 'X out', type: 'srt', mode: 'caller', remote_addr: '10.0.0.1:9000' } })).toMatchObject({ success: true });
+    expect(
+      await run({ type: 'create_output', output: { id: 'out-x', name: 'X out', type: 'srt', mode: 'caller', remote_addr: '10.0.0.1:9000' } })
+    ).toMatchObject({ success: true });
     expect(await run({ type: 'create_flow', flow: { id: 'flow-x', name: 'X', enabled: true, input_ids: ['in-x'], output_ids: ['out-x'] } })).toEqual({
       command_id: expect.any(String),
       success: true
     });
     await peer.takeType('event', (f) => f.payload.message === "Flow 'X' started");
     const stats = await peer.takeType('stats', (f) => flowOf(f, 'flow-x')?.state === 'Running');
-    expect(flowOf(stats, 'flow-x')).toMatchObject({ input: { input_type: 'udp', bind_addr: '0.0.0.0:5000' }, outputs: [{ output_type: 'srt', mode: 'caller', remote_addr: '10.0.0.1:9000' }] });
+    expect(flowOf(stats, 'flow-x')).toMatchObject({
+      input: { input_type: 'udp', bind_addr: '0.0.0.0:5000' },
+      outputs: [{ output_type: 'srt', mode: 'caller', remote_addr: '10.0.0.1:9000' }]
+    });
 
     expect(await run({ type: 'create_flow', flow: { id: 'flow-x', name: 'again' } })).toMatchObject({ success: false, error_code: 'validation_error' });
-    expect(await run({ type: 'create_flow', flow: { id: 'flow-y', name: 'Y', input_ids: ['nope'] } })).toMatchObject({ success: false, error_code: 'validation_error' });
-    expect(await run({ type: 'delete_input', input_id: 'in-x' })).toMatchObject({ success: false, error_code: 'validation_error', error: expect.stringContaining("used by flow 'flow-x'") });
+    expect(await run({ type: 'create_flow', flow: { id: 'flow-y', name: 'Y', input_ids: ['nope'] } })).toMatchObject({
+      success: false,
+      error_code: 'validation_error'
+    });
+    expect(await run({ type: 'delete_input', input_id: 'in-x' })).toMatchObject({
+      success: false,
+      error_code: 'validation_error',
+      error: expect.stringContaining("used by flow 'flow-x'")
+    });
     expect(await run({ type: 'delete_flow', flow_id: 'nope' })).toMatchObject({ success: false, error_code: 'unknown_flow' });
     expect(await run({ type: 'restart_flow' })).toMatchObject({ success: false, error_code: 'missing_field' });
 
-    expect(await run({ type: 'add_output', flow_id: 'flow-x', output: { id: 'out-y', name: 'Y', type: 'udp', dest_addr: '239.0.0.9:5000' } })).toMatchObject({ success: true });
-    expect(await run({ type: 'add_output', flow_id: 'flow-x', output: { id: 'out-y', name: 'Y', type: 'udp' } })).toMatchObject({ error_code: 'output_already_member' });
+    expect(await run({ type: 'add_output', flow_id: 'flow-x', output: { id: 'out-y', name: 'Y', type: 'udp', dest_addr: '239.0.0.9:5000' } })).toMatchObject({
+      success: true
+    });
+    expect(await run({ type: 'add_output', flow_id: 'flow-x', output: { id: 'out-y', name: 'Y', type: 'udp' } })).toMatchObject({
+      error_code: 'output_already_member'
+    });
     expect((device.config as any).flows.find((f: { id: string }) => f.id === 'flow-x').output_ids).toEqual(['out-x', 'out-y']);
     expect(await run({ type: 'remove_output', flow_id: 'flow-x', output_id: 'out-x' })).toMatchObject({ success: true });
     expect(await run({ type: 'remove_input', flow_id: 'flow-x', input_id: 'in-x' })).toMatchObject({ error_code: 'active_input_in_use' });
-    expect(await run({ type: 'update_input', input_id: 'in-x', input: { name: 'X2', type: 'rtp', bind_addr: '0.0.0.0:5004' } })).toMatchObject({ success: true });
-    expect((device.config as any).inputs.find((i: { id: string }) => i.id === 'in-x')).toEqual({ id: 'in-x', name: 'X2', type: 'rtp', bind_addr: '0.0.0.0:5004' });
+    expect(await run({ type: 'update_input', input_id: 'in-x', input: { name: 'X2', type: 'rtp', bind_addr: '0.0.0.0:5004' } })).toMatchObject({
+      success: true
+    });
+    expect((device.config as any).inputs.find((i: { id: string }) => i.id === 'in-x')).toEqual({
+      id: 'in-x',
+      name: 'X2',
+      type: 'rtp',
+      bind_addr: '0.0.0.0:5004'
+    });
 
-    expect(await run({ type: 'update_flow', flow_id: 'flow-x', flow: { name: 'X renamed', enabled: true, input_ids: ['in-x'], output_ids: ['out-y'] } })).toMatchObject({
+    expect(
+      await run({ type: 'update_flow', flow_id: 'flow-x', flow: { name: 'X renamed', enabled: true, input_ids: ['in-x'], output_ids: ['out-y'] } })
+    ).toMatchObject({
       success: true
     });
     await peer.takeType('stats', (f) => flowOf(f, 'flow-x')?.flow_name === 'X renamed');
@@ -110,7 +147,15 @@ describe('edge commands', () => {
     const run = async (action: Record<string, unknown>) => (await peer.ack(peer.command(action))).payload;
     expect(await run({ type: 'update_config', config: { version: 1, flows: [] } })).toMatchObject({ success: false, error_code: 'validation_error' });
 
-    const tunnel = { id: '0b6f5d1e-0000-4000-8000-000000000003', name: 't', protocol: 'tcp', mode: 'relay', direction: 'ingress', local_addr: '10.0.0.5:80', relay_addr: 'r:4433' };
+    const tunnel = {
+      id: '0b6f5d1e-0000-4000-8000-000000000003',
+      name: 't',
+      protocol: 'tcp',
+      mode: 'relay',
+      direction: 'ingress',
+      local_addr: '10.0.0.5:80',
+      relay_addr: 'r:4433'
+    };
     await run({ type: 'create_tunnel', tunnel: { ...tunnel, tunnel_encryption_key: 'e'.repeat(64) } });
     const manager = (device.config as any).manager;
     const config = {
@@ -214,7 +259,10 @@ describe('relay commands', () => {
     expect(await run({ type: 'close_tunnel', tunnel_id: tunnelId })).toMatchObject({ success: true });
     expect(await run({ type: 'revoke_tunnel', tunnel_id: tunnelId })).toMatchObject({ success: true });
     expect((await run({ type: 'list_tunnels' })).data).toEqual([]);
-    expect((await run({ type: 'list_edges' })).data).toEqual([expect.objectContaining({ edge_id: 'Studio edge 1' }), expect.objectContaining({ edge_id: 'Ü-Wagen 2 (backup)' })]);
+    expect((await run({ type: 'list_edges' })).data).toEqual([
+      expect.objectContaining({ edge_id: 'Studio edge 1' }),
+      expect.objectContaining({ edge_id: 'Ü-Wagen 2 (backup)' })
+    ]);
     expect(await run({ type: 'disconnect_edge', edge_id: 'Studio edge 1' })).toMatchObject({ success: true });
     expect((await run({ type: 'list_edges' })).data).toEqual([expect.objectContaining({ edge_id: 'Ü-Wagen 2 (backup)' })]);
     expect((await run({ type: 'list_udp_sessions' })).data).toEqual([]);
@@ -304,7 +352,13 @@ describe('fault injection', () => {
 
     const gateway = await ctx.online({ kind: 'gateway', fail_commands: { get_alarms: fail.start_flow, get_inputs: { error: 'chassis busy' } } });
     const gid = gateway.peer.command({ type: 'get_alarms' });
-    expect((await gateway.peer.ack(gid)).payload).toEqual({ command_id: gid, success: false, error: 'Port conflict: 0.0.0.0:9000', error_code: 'port_conflict', details: { addr: '0.0.0.0:9000' } });
+    expect((await gateway.peer.ack(gid)).payload).toEqual({
+      command_id: gid,
+      success: false,
+      error: 'Port conflict: 0.0.0.0:9000',
+      error_code: 'port_conflict',
+      details: { addr: '0.0.0.0:9000' }
+    });
     const gid2 = gateway.peer.command({ type: 'get_inputs' });
     expect((await gateway.peer.ack(gid2)).payload.error_code).toBe('internal_error');
   });

@@ -3,7 +3,9 @@ import { RFC3339_NANOS, useManager } from './scripted-manager';
 
 describe('sortedJson: JSON as serde_json writes it', () => {
   it('sorts keys at every depth by their UTF-8 bytes and is otherwise JSON.stringify', () => {
-    expect(sortedJson({ type: 'event', payload: { b: [{ z: 1, a: null }], a: 'x' }, timestamp: 't' })).toBe('{"payload":{"a":"x","b":[{"a":null,"z":1}]},"timestamp":"t","type":"event"}');
+    expect(sortedJson({ type: 'event', payload: { b: [{ z: 1, a: null }], a: 'x' }, timestamp: 't' })).toBe(
+      '{"payload":{"a":"x","b":[{"a":null,"z":1}]},"timestamp":"t","type":"event"}'
+    );
     // Integer-like keys are text to serde: "10" before "2"; a code point above U+FFFF after U+E000.
     expect(sortedJson({ 2: 'b', 10: 'a', '\u{1F600}': 1, '\uE000': 2 })).toBe('{"10":"a","2":"b","\uE000":2,"\u{1F600}":1}');
     expect(sortedJson({ when: new Date(0), skip: undefined, f: () => 1, s: Symbol('x'), list: [undefined, NaN] })).toBe(
@@ -64,7 +66,13 @@ describe('restarts and what the device saved', () => {
     const next = await ctx.manager.nextPeer();
     await next.authenticate();
     const warning = await next.takeType('event', (f) => f.payload.category === 'manager' && f.payload.severity === 'warning');
-    expect(warning.payload).toEqual({ category: 'manager', details: null, flow_id: null, message: 'Manager connection lost, rotating to next URL: connection reset', severity: 'warning' });
+    expect(warning.payload).toEqual({
+      category: 'manager',
+      details: null,
+      flow_id: null,
+      message: 'Manager connection lost, rotating to next URL: connection reset',
+      severity: 'warning'
+    });
     expect(warning.timestamp).toMatch(RFC3339_NANOS);
   });
 

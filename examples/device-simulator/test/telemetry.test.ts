@@ -14,7 +14,12 @@ describe('edge telemetry', () => {
 
     const s = fullStats.payload;
     expect(s).toMatchObject({ active_flows: 2, total_flows: 2, tunnels: [], standby_inputs: [] });
-    expect(s.system_resources).toEqual({ cpu_percent: expect.any(Number), ram_percent: expect.any(Number), ram_used_mb: expect.any(Number), ram_total_mb: 8000 });
+    expect(s.system_resources).toEqual({
+      cpu_percent: expect.any(Number),
+      ram_percent: expect.any(Number),
+      ram_used_mb: expect.any(Number),
+      ram_total_mb: 8000
+    });
     expect(s.flows[0]).toMatchObject({
       flow_id: 'flow-1',
       flow_name: 'edge-a feed 1',
@@ -69,7 +74,15 @@ describe('edge telemetry', () => {
     await peer.takeType('event', (f) => f.payload.message === 'Connected to manager');
     const queued = peer.frames.filter((f) => f.type === 'event' && f.payload.category === 'test');
     expect(queued).toHaveLength(4096);
-    expect(queued[0].payload).toEqual({ severity: 'info', category: 'test', message: 'event 0', flow_id: 'flow-1', input_id: null, output_id: null, details: null });
+    expect(queued[0].payload).toEqual({
+      severity: 'info',
+      category: 'test',
+      message: 'event 0',
+      flow_id: 'flow-1',
+      input_id: null,
+      output_id: null,
+      details: null
+    });
     expect(queued[4095].payload.message).toBe('event 4095');
   });
 
@@ -77,9 +90,19 @@ describe('edge telemetry', () => {
     const { device, peer } = await ctx.online({ kind: 'edge' });
     device.raiseEvent({ severity: 'critical', category: 'port_conflict', message: 'boom', input_id: 'in-1', details: { error_code: 'port_conflict' } });
     const event = await peer.takeType('event', (f) => f.payload.category === 'port_conflict');
-    expect(event.payload).toEqual({ severity: 'critical', category: 'port_conflict', message: 'boom', input_id: 'in-1', details: { error_code: 'port_conflict' }, flow_id: null, output_id: null });
+    expect(event.payload).toEqual({
+      severity: 'critical',
+      category: 'port_conflict',
+      message: 'boom',
+      input_id: 'in-1',
+      details: { error_code: 'port_conflict' },
+      flow_id: null,
+      output_id: null
+    });
     // Keys sorted at every depth, as serde_json writes them: `type` comes last.
-    expect(peer.texts.find((text) => text.includes('port_conflict'))).toMatch(/^\{"payload":\{"category":"port_conflict","details":\{"error_code":"port_conflict"\},"flow_id":null,"input_id":"in-1",.*\},"timestamp":"[^"]+\+00:00","type":"event"\}$/);
+    expect(peer.texts.find((text) => text.includes('port_conflict'))).toMatch(
+      /^\{"payload":\{"category":"port_conflict","details":\{"error_code":"port_conflict"\},"flow_id":null,"input_id":"in-1",.*\},"timestamp":"[^"]+\+00:00","type":"event"\}$/
+    );
   });
 });
 

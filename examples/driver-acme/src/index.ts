@@ -6,7 +6,10 @@ interface AcmeStats {
   uptime_secs?: number;
 }
 
-const encoderId = Joi.string().pattern(/^enc[0-9]{1,2}$/).required().description('Encoder id, e.g. enc1');
+const encoderId = Joi.string()
+  .pattern(/^enc[0-9]{1,2}$/)
+  .required()
+  .description('Encoder id, e.g. enc1');
 
 /** Numbers for the dashboard; any payload shape is tolerated. */
 function summarize(stats: unknown): DeviceSummary {

@@ -21,7 +21,15 @@ describe('ACME example driver', () => {
   });
 
   it('summarises stats and tolerates any payload', () => {
-    expect(driver.summarize!({ encoders: [{ id: 'enc1', running: true, bitrate_kbps: 8000 }, { id: 'enc2', running: false }], uptime_secs: 30 })).toEqual({
+    expect(
+      driver.summarize!({
+        encoders: [
+          { id: 'enc1', running: true, bitrate_kbps: 8000 },
+          { id: 'enc2', running: false }
+        ],
+        uptime_secs: 30
+      })
+    ).toEqual({
       flows_active: 1,
       flows_total: 2,
       bitrate_bps: 8_000_000,

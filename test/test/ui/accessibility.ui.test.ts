@@ -22,7 +22,9 @@ describe.each(testDatabases().slice(0, 1))('UI: accessibility and layout of ever
         .filter((el) => (el as HTMLInputElement).type !== 'hidden' && (el as HTMLElement).offsetParent !== null)
         .filter((el) => {
           const control = el as HTMLInputElement;
-          return !(control.labels && control.labels.length > 0) && !control.getAttribute('aria-label') && !control.getAttribute('aria-labelledby') && !control.title;
+          return (
+            !(control.labels && control.labels.length > 0) && !control.getAttribute('aria-label') && !control.getAttribute('aria-labelledby') && !control.title
+          );
         })
         .map((el) => el.outerHTML.slice(0, 120))
     );

@@ -155,7 +155,10 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
     await form.getByLabel('New password', { exact: true }).fill('Better-Passw0rd');
     await form.getByLabel('Confirm new password').fill('Better-Passw0rd');
     await form.getByRole('button', { name: 'Change password' }).click();
-    await form.getByRole('status').getByText(/Password changed\. \d+ other sessions? (was|were) signed out\./).waitFor();
+    await form
+      .getByRole('status')
+      .getByText(/Password changed\. \d+ other sessions? (was|were) signed out\./)
+      .waitFor();
     // The feed reconnects with the fresh session: no reload, no login page.
     await page.locator('.feed-status.feed-connected').waitFor();
     await page.unrouteAll();
@@ -191,7 +194,11 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
     const me = await fetch(`${env.t.baseUrl}/api/v1/auth/me`, { headers: bearer });
     expect(me.status).toBe(200);
     expect(((await me.json()) as { username: string }).username).toBe('token-user');
-    const ack = await fetch(`${env.t.baseUrl}/api/v1/events/ack`, { method: 'POST', headers: { ...bearer, 'content-type': 'application/json' }, body: JSON.stringify({ ids: [1] }) });
+    const ack = await fetch(`${env.t.baseUrl}/api/v1/events/ack`, {
+      method: 'POST',
+      headers: { ...bearer, 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: [1] })
+    });
     expect(ack.status).toBe(403);
 
     // Shown once: after Done and a reload, only the prefix is left.
@@ -249,10 +256,16 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
     expect(await profile.getByLabel('Current password').count()).toBe(0);
     // The sign-in is made older than ten minutes.
     const userId = (await env.t.manager.context.db('users').where({ username: 'email-user' }).first()).id;
-    await env.t.manager.context.db('auth_sessions').where({ user_id: userId }).update({ created_at: new Date(Date.now() - 11 * 60_000).toISOString() });
+    await env.t.manager.context
+      .db('auth_sessions')
+      .where({ user_id: userId })
+      .update({ created_at: new Date(Date.now() - 11 * 60_000).toISOString() });
     await profile.getByLabel('Email').fill('someone@example.com');
     await profile.getByRole('button', { name: 'Save profile' }).click();
-    await profile.getByRole('alert').getByText(/Enter your current password/).waitFor();
+    await profile
+      .getByRole('alert')
+      .getByText(/Enter your current password/)
+      .waitFor();
     await profile.getByLabel('Current password').fill(PASSWORD);
     await profile.getByRole('button', { name: 'Save profile' }).click();
     await profile.getByRole('status').getByText('Profile saved.').waitFor();
@@ -301,7 +314,10 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
       const { page, errors } = await openRecording();
       await page.route('**/api/v1/auth/logout', (route) => route.abort());
       await page.getByRole('button', { name: 'Sign out' }).click();
-      await page.getByRole('alert').getByText('Signing out could not be confirmed by the manager: your session may still be active. Sign in and sign out again.').waitFor();
+      await page
+        .getByRole('alert')
+        .getByText('Signing out could not be confirmed by the manager: your session may still be active. Sign in and sign out again.')
+        .waitFor();
       expect(new URL(page.url()).pathname).toBe('/login');
       expect(errors).toEqual([]);
     });
@@ -309,7 +325,9 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
     test('a session that ends while the manager is failing leads to the login page, without errors', async () => {
       const { page, errors } = await openRecording();
       const tokens = page.getByRole('region', { name: 'API tokens' });
-      await page.route('**/api/v1/auth/me', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{"error_code":"unavailable","message":"Unavailable"}' }));
+      await page.route('**/api/v1/auth/me', (route) =>
+        route.fulfill({ status: 503, contentType: 'application/json', body: '{"error_code":"unavailable","message":"Unavailable"}' })
+      );
       await revokeSessions();
       const me = page.waitForResponse((res) => res.url().endsWith('/api/v1/auth/me'));
       // Any request now answers 401, which sends the page to the login page.

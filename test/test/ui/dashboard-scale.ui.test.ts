@@ -39,7 +39,10 @@ describe.each(testDatabases().slice(0, 1))('UI: dashboard with %s and 500 simula
     const { page } = await env.signIn('admin', '/');
     await page.getByTestId('card-total').getByText(String(NODES), { exact: true }).waitFor();
     await page.getByTestId('card-online').getByText(String(NODES), { exact: true }).waitFor();
-    await page.locator('[data-testid="node-card"][data-status="online"]').nth(NODES - 1).waitFor();
+    await page
+      .locator('[data-testid="node-card"][data-status="online"]')
+      .nth(NODES - 1)
+      .waitFor();
     expect(await page.locator('[data-testid="node-card"]').count()).toBe(NODES);
 
     // Stats keep arriving: a card's bitrate shows a value and changes over time.

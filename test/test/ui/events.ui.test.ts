@@ -72,7 +72,10 @@ describe.each(testDatabases().slice(0, 1))('UI: events (%s)', (kind) => {
     await badgeShows(page, before);
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(4);
 
-    const stored = (await env.t.admin.request('GET', `/api/v1/events?node_id=${nodeId}&category=srt`)).result as { acknowledged: boolean; acknowledged_by: string }[];
+    const stored = (await env.t.admin.request('GET', `/api/v1/events?node_id=${nodeId}&category=srt`)).result as {
+      acknowledged: boolean;
+      acknowledged_by: string;
+    }[];
     expect(stored).toHaveLength(1);
     expect(stored[0].acknowledged).toBe(true);
   });
@@ -186,8 +189,13 @@ describe.each(testDatabases().slice(0, 1))('UI: events (%s)', (kind) => {
     expect(await page.getByTestId('card-alarms').getAttribute('href')).toBe(await page.getByTestId('alarm-badge').getAttribute('href'));
 
     await page.getByTestId('alarm-badge').click();
-    await page.waitForURL((url) => url.pathname === '/events' && url.searchParams.get('acknowledged') === 'false' && url.searchParams.get('severity') === 'warning,critical');
-    await page.getByTestId('events-total').getByText(`${count} matching event${count === 1 ? '' : 's'}`, { exact: true }).waitFor();
+    await page.waitForURL(
+      (url) => url.pathname === '/events' && url.searchParams.get('acknowledged') === 'false' && url.searchParams.get('severity') === 'warning,critical'
+    );
+    await page
+      .getByTestId('events-total')
+      .getByText(`${count} matching event${count === 1 ? '' : 's'}`, { exact: true })
+      .waitFor();
     await rows(page, 'Alarm link: critical').waitFor();
     expect(await rows(page, 'Alarm link: note').count()).toBe(0);
     expect(await page.getByLabel('Severity').inputValue()).toBe('warning,critical');
@@ -197,7 +205,10 @@ describe.each(testDatabases().slice(0, 1))('UI: events (%s)', (kind) => {
     device.raiseEvent({ severity: 'warning', category: 'alarm-link', message: 'Alarm link: live warning' });
     await page.locator('[data-testid="event-row"][data-new="true"]', { hasText: 'Alarm link: live warning' }).waitFor();
     expect(await rows(page, 'Alarm link: live note').count()).toBe(0);
-    await page.getByTestId('events-total').getByText(`${count + 1} matching events`, { exact: true }).waitFor();
+    await page
+      .getByTestId('events-total')
+      .getByText(`${count + 1} matching events`, { exact: true })
+      .waitFor();
     await badgeShows(page, count + 1);
 
     // The Severity select offers the combination too.

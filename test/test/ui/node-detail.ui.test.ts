@@ -69,7 +69,11 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
   async function waitForMoreSamples(page: Page, n: number) {
     const chart = page.getByTestId('bitrate-chart');
     const start = Number(await chart.getAttribute('data-points'));
-    await until(async () => Number(await chart.getAttribute('data-points')), (count) => count >= start + n, `${n} more chart points`);
+    await until(
+      async () => Number(await chart.getAttribute('data-points')),
+      (count) => count >= start + n,
+      `${n} more chart points`
+    );
   }
 
   test('an edge: header, live flows, bitrate chart, events and thumbnails', async () => {
@@ -111,9 +115,17 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
 
     // Thumbnails of both flows load as images.
     const thumbs = page.getByRole('region', { name: 'Thumbnails' }).getByRole('img');
-    await until(() => thumbs.count(), (count) => count === 2, 'two thumbnail images');
+    await until(
+      () => thumbs.count(),
+      (count) => count === 2,
+      'two thumbnail images'
+    );
     for (const img of await thumbs.all()) {
-      await until(() => img.evaluate((el: HTMLImageElement) => (el.complete ? el.naturalWidth : 0)), (width) => width === 320, 'a decoded thumbnail');
+      await until(
+        () => img.evaluate((el: HTMLImageElement) => (el.complete ? el.naturalWidth : 0)),
+        (width) => width === 320,
+        'a decoded thumbnail'
+      );
     }
 
     expect(await page.getByTestId('offline-banner').count()).toBe(0);
@@ -196,7 +208,10 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     expect(shown.inputs.map((input: { passphrase: string }) => input.passphrase)).toEqual(['***REDACTED***', '***REDACTED***']);
     expect(await viewer.textContent()).not.toContain(passphrases[0]);
     expect(shown).toEqual(((await env.t.admin.request('GET', `/api/v1/nodes/${id}/config`)).result as { config: unknown }).config);
-    await page.getByRole('region', { name: 'Configuration' }).getByRole('button', { name: /Copy config/ }).waitFor();
+    await page
+      .getByRole('region', { name: 'Configuration' })
+      .getByRole('button', { name: /Copy config/ })
+      .waitFor();
 
     // The editor is pre-filled with the same config.
     const editor = page.getByLabel('Configuration JSON');
@@ -205,7 +220,10 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     // Invalid JSON: a clear message, nothing sent.
     await editor.fill('{ "version": 2, ');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await page.getByTestId('config-parse-error').getByText(/Invalid JSON/).waitFor();
+    await page
+      .getByTestId('config-parse-error')
+      .getByText(/Invalid JSON/)
+      .waitFor();
     expect(commandPosts).toEqual([]);
 
     // Applying the unchanged config succeeds on the device.
@@ -237,7 +255,11 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     await device.stop();
     device.start();
     await device.waitForState('online');
-    await until(async () => ((await env.t.admin.request('GET', `/api/v1/nodes/${id}`)).result as any).connection?.auth_method, (m) => m === 'auth_ok', 'a secret sign-in');
+    await until(
+      async () => ((await env.t.admin.request('GET', `/api/v1/nodes/${id}`)).result as any).connection?.auth_method,
+      (m) => m === 'auth_ok',
+      'a secret sign-in'
+    );
     const secretBefore = device.credentials!.node_secret;
 
     // Operator: admin-only commands are listed, disabled, with the reason.
@@ -251,7 +273,10 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     }
     expect(await select.locator('option', { hasText: 'rotate_secret' }).textContent()).toBe('rotate_secret (admin only)');
     await select.selectOption('upgrade_binary');
-    for (const input of await commandsSection(operator.page).getByRole('group', { name: 'Parameters of upgrade_binary' }).locator('input, select, textarea').all()) {
+    for (const input of await commandsSection(operator.page)
+      .getByRole('group', { name: 'Parameters of upgrade_binary' })
+      .locator('input, select, textarea')
+      .all()) {
       expect(await input.isDisabled()).toBe(true);
     }
     // Operator commands stay runnable.
@@ -368,8 +393,14 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     await page.route(`**/api/v1/nodes/${id}/config`, async (route: Route) => {
       held.push({ route, response: await route.fetch() });
     });
-    const heldCount = (n: number) => until(() => Promise.resolve(held.length), (count) => count >= n, `${n} held config reads`);
-    const enabledFlows = async (response: APIResponse) => ((await response.json()).config.flows as { id: string; enabled: boolean }[]).filter((f) => f.enabled).map((f) => f.id);
+    const heldCount = (n: number) =>
+      until(
+        () => Promise.resolve(held.length),
+        (count) => count >= n,
+        `${n} held config reads`
+      );
+    const enabledFlows = async (response: APIResponse) =>
+      ((await response.json()).config.flows as { id: string; enabled: boolean }[]).filter((f) => f.enabled).map((f) => f.id);
 
     await page.goto(`/nodes/${id}`);
     await heldCount(1);
@@ -407,7 +438,8 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     const { id, device } = await env.simulate('Events edge', { kind: 'edge' });
     const storedEvent = (message: string) =>
       until(
-        async () => ((await env.t.admin.request('GET', `/api/v1/events?node_id=${id}`)).result as { id: number; message: string }[]).find((e) => e.message === message),
+        async () =>
+          ((await env.t.admin.request('GET', `/api/v1/events?node_id=${id}`)).result as { id: number; message: string }[]).find((e) => e.message === message),
         (event) => event !== undefined,
         `the stored event "${message}"`
       );
@@ -439,7 +471,6 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     await events.getByText('Missed while away').waitFor();
     expect(feeds.length).toBe(2);
   }, 60_000);
-
 
   /** The command schemas the manager publishes, by `<device type>.<command>`. */
   async function commandSchemas(): Promise<Map<string, Record<string, unknown>>> {
@@ -505,7 +536,9 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
         const byMessage = (list: { keyword: string; instancePath: string; message?: string }[]) =>
           [
             ...new Set(
-              list.filter((e) => !['oneOf', 'if'].includes(e.keyword)).map((e) => `${e.instancePath} ${e.keyword} ${e.message?.replace(/ \(items ## .*\)$/, '')}`)
+              list
+                .filter((e) => !['oneOf', 'if'].includes(e.keyword))
+                .map((e) => `${e.instancePath} ${e.keyword} ${e.message?.replace(/ \(items ## .*\)$/, '')}`)
             )
           ].sort();
         expect({ label, data, messages: byMessage(errors ?? []) }).toEqual({ label, data, messages: byMessage(reference) });
@@ -524,13 +557,31 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     const extra: [Record<string, unknown>, unknown[]][] = [
       [{ anyOf: [{ type: 'string' }, { type: 'integer', minimum: 3 }] }, ['a', 3, 2, 1.5, null]],
       [{ oneOf: [{ type: 'integer' }, { type: 'number', maximum: 2 }] }, [1, 5, 1.5, 'x']],
-      [{ type: 'object', if: { properties: { a: { const: 1 } }, required: ['a'] }, then: { required: ['b'] }, else: { required: ['c'] } }, [{ a: 1 }, { a: 1, b: 2 }, { c: 1 }, {}]],
-      [{ definitions: { id: { type: 'string', pattern: '^x' } }, type: 'array', items: { $ref: '#/definitions/id' }, uniqueItems: true }, [['x1', 'x2'], ['x1', 'x1'], ['y']]],
-      [{ type: 'object', dependencies: { a: ['b'], c: { required: ['d'] } }, propertyNames: { maxLength: 3 } }, [{ a: 1 }, { a: 1, b: 1 }, { c: 1 }, { toolong: 1 }]],
+      [
+        { type: 'object', if: { properties: { a: { const: 1 } }, required: ['a'] }, then: { required: ['b'] }, else: { required: ['c'] } },
+        [{ a: 1 }, { a: 1, b: 2 }, { c: 1 }, {}]
+      ],
+      [
+        { definitions: { id: { type: 'string', pattern: '^x' } }, type: 'array', items: { $ref: '#/definitions/id' }, uniqueItems: true },
+        [['x1', 'x2'], ['x1', 'x1'], ['y']]
+      ],
+      [
+        { type: 'object', dependencies: { a: ['b'], c: { required: ['d'] } }, propertyNames: { maxLength: 3 } },
+        [{ a: 1 }, { a: 1, b: 1 }, { c: 1 }, { toolong: 1 }]
+      ],
       [{ type: ['string', 'null'], not: { const: 'no' }, format: 'email' }, ['a@b.co', 'no', null, 'x', 3]],
       [{ type: 'number', multipleOf: 0.1, exclusiveMaximum: 1 }, [0.3, 0.35, 1, 0.9]],
       [{ type: 'array', items: [{ type: 'string' }], additionalItems: false, contains: { const: 'k' }, minItems: 1 }, [['k'], ['k', 'x'], ['z'], []]],
-      [{ type: 'object', properties: { a: false }, patternProperties: { '^n_': { type: 'number' } }, additionalProperties: { type: 'string' }, maxProperties: 2 }, [{ a: 1 }, { n_1: 'x', b: 2 }, { b: 'x', c: 'y', d: 'z' }]]
+      [
+        {
+          type: 'object',
+          properties: { a: false },
+          patternProperties: { '^n_': { type: 'number' } },
+          additionalProperties: { type: 'string' },
+          maxProperties: 2
+        },
+        [{ a: 1 }, { n_1: 'x', b: 2 }, { b: 'x', c: 'y', d: 'z' }]
+      ]
     ];
     for (const [schema, values] of extra) for (const data of values) check(schema, schema, data);
   }, 60_000);
@@ -563,10 +614,14 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     expect(shown('edge.start_flow', { flow_id: 'a\u0007b' })).toEqual([
       { property: '.flow_id', name: 'pattern', stack: '.flow_id must match pattern "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"' }
     ]);
-    expect(shown('edge.start_flow', { flow_id: 'flow-1', extra: 1 })).toEqual([{ property: '', name: 'additionalProperties', stack: 'must NOT have additional properties' }]);
+    expect(shown('edge.start_flow', { flow_id: 'flow-1', extra: 1 })).toEqual([
+      { property: '', name: 'additionalProperties', stack: 'must NOT have additional properties' }
+    ]);
     expect(validator.validate(schema('edge.start_flow'), { flow_id: 'flow-1' })).toEqual({});
     // A cleared field (rjsf keeps it as undefined) counts as missing.
-    expect(shown('edge.start_flow', { flow_id: undefined })).toEqual([{ property: 'flow_id', name: 'required', stack: "must have required property 'flow_id'" }]);
+    expect(shown('edge.start_flow', { flow_id: undefined })).toEqual([
+      { property: 'flow_id', name: 'required', stack: "must have required property 'flow_id'" }
+    ]);
 
     // enum, integer minimum/maximum and type.
     expect(shown('edge.set_ptp_mode', { mode: 'sometimes', domain: 200, priority1: -1, scan_timeout: 1.5 })).toEqual([
@@ -577,14 +632,25 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
     ]);
 
     // Arrays: minItems, uniqueItems, and each item's own constraints.
-    expect(shown('appear_x.delete_coder_services', { ids: [] })).toEqual([{ property: '.ids', name: 'minItems', stack: '.ids must NOT have fewer than 1 items' }]);
+    expect(shown('appear_x.delete_coder_services', { ids: [] })).toEqual([
+      { property: '.ids', name: 'minItems', stack: '.ids must NOT have fewer than 1 items' }
+    ]);
     expect(shown('appear_x.delete_coder_services', { ids: ['a', 'b c', 'a'] })).toEqual([
       { property: '.ids.1', name: 'pattern', stack: '.ids.1 must match pattern "^[A-Za-z0-9._:-]+$"' },
       { property: '.ids', name: 'uniqueItems', stack: '.ids must NOT have duplicate items (items ## 0 and 2 are identical)' }
     ]);
 
     // Nested objects: errors carry the nested field's path; formats (uuid, ipv4, uri) are checked.
-    const tunnel = { id: 'not-a-uuid', name: '', protocol: 'tcp', mode: 'direct', direction: 'ingress', local_addr: 'h:1', relay_addrs: ['a', 'b', 'c'], source: '1.2.3' };
+    const tunnel = {
+      id: 'not-a-uuid',
+      name: '',
+      protocol: 'tcp',
+      mode: 'direct',
+      direction: 'ingress',
+      local_addr: 'h:1',
+      relay_addrs: ['a', 'b', 'c'],
+      source: '1.2.3'
+    };
     expect(shown('edge.create_tunnel', { tunnel })).toEqual(
       expect.arrayContaining([
         { property: '.tunnel.id', name: 'format', stack: '.tunnel.id must match format "uuid"' },
@@ -594,10 +660,20 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
       ])
     );
     // A valid relay tunnel passes: the schema's when/then adds its condition, not a closed object.
-    const relayTunnel = { id: '7d7c4a56-2a7e-4c43-9a55-4f8f0bde3f11', name: 'to studio', protocol: 'tcp', mode: 'relay', direction: 'egress', local_addr: '0.0.0.0:9000', relay_addr: 'relay.example:4433' };
+    const relayTunnel = {
+      id: '7d7c4a56-2a7e-4c43-9a55-4f8f0bde3f11',
+      name: 'to studio',
+      protocol: 'tcp',
+      mode: 'relay',
+      direction: 'egress',
+      local_addr: '0.0.0.0:9000',
+      relay_addr: 'relay.example:4433'
+    };
     expect(shown('edge.create_tunnel', { tunnel: relayTunnel })).toEqual([]);
     const { relay_addr: _none, ...noRelay } = relayTunnel;
-    expect(shown('edge.create_tunnel', { tunnel: noRelay })).toEqual(expect.arrayContaining([expect.objectContaining({ property: '.tunnel.relay_addr', name: 'required' })]));
+    expect(shown('edge.create_tunnel', { tunnel: noRelay })).toEqual(
+      expect.arrayContaining([expect.objectContaining({ property: '.tunnel.relay_addr', name: 'required' })])
+    );
     expect(shown('relay.configure_distribution', { public_base_url: 'no uri', cascade_sources: ['srt://up:9000', 5] })).toEqual(
       expect.arrayContaining([
         { property: '.public_base_url', name: 'format', stack: '.public_base_url must match format "uri"' },
@@ -639,7 +715,11 @@ describe.each(testDatabases().slice(0, 1))('UI: node detail page (%s)', (kind) =
 
     // isValid, which rjsf uses to pick oneOf/anyOf options and if/then branches, resolves
     // references against the root schema; a broken schema is reported (the rjsf adapter catches isValid's throw).
-    const root = { definitions: { port: { type: 'integer', minimum: 1, maximum: 65535 } }, type: 'object', properties: { port: { $ref: '#/definitions/port' } } };
+    const root = {
+      definitions: { port: { type: 'integer', minimum: 1, maximum: 65535 } },
+      type: 'object',
+      properties: { port: { $ref: '#/definitions/port' } }
+    };
     expect(validator.isValid({ $ref: '#/definitions/port' }, 8080, root)).toBe(true);
     expect(validator.isValid({ $ref: '#/definitions/port' }, 0, root)).toBe(false);
     expect(validator.isValid({ type: 'object', properties: { port: { $ref: '#/definitions/port' } } }, { port: 70000 }, root)).toBe(false);

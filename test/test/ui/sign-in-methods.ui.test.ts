@@ -54,7 +54,10 @@ describe.each(testDatabases().slice(0, 1))('UI: sign-in methods (%s)', (kind) =>
     await anonymous.goto('/login');
     await anonymous.getByRole('link', { name: 'Company SSO' }).click();
     await anonymous.waitForURL((url) => url.pathname === '/login' && url.searchParams.get('error') === 'sso_not_linked');
-    await anonymous.getByRole('alert').getByText(/not linked/).waitFor();
+    await anonymous
+      .getByRole('alert')
+      .getByText(/not linked/)
+      .waitFor();
 
     const { page } = await env.signIn('alice', '/account');
     const section = page.getByRole('region', { name: 'Single sign-on' });
@@ -78,7 +81,14 @@ describe.each(testDatabases().slice(0, 1))('UI: sign-in methods (%s)', (kind) =>
 
     await section.getByRole('button', { name: 'Remove alice-at-idp' }).click();
     await section.getByText('No identity provider account is linked to you.').waitFor();
-    expect((await env.t.admin.request('GET', `/api/v1/users/${(await env.t.manager.context.db('users').where({ username_key: 'alice' }).first()).id}/sso-identities`)).result).toEqual([]);
+    expect(
+      (
+        await env.t.admin.request(
+          'GET',
+          `/api/v1/users/${(await env.t.manager.context.db('users').where({ username_key: 'alice' }).first()).id}/sso-identities`
+        )
+      ).result
+    ).toEqual([]);
   });
 
   test('a super_admin resets a user’s lost MFA and links an identity for them from the users page', async () => {
@@ -110,7 +120,9 @@ describe.each(testDatabases().slice(0, 1))('UI: sign-in methods (%s)', (kind) =>
     await dialog.getByLabel('Subject at the identity provider').fill('dora-at-idp');
     await dialog.getByRole('button', { name: 'Link', exact: true }).click();
     await dialog.getByRole('alert').getByText('That identity is already linked to another user').waitFor();
-    const actions = (await env.t.manager.context.db('audit_log').whereIn('action', ['user.mfa_reset', 'user.sso_link']).andWhere({ username: 'carl' })).map((r) => r.action);
+    const actions = (await env.t.manager.context.db('audit_log').whereIn('action', ['user.mfa_reset', 'user.sso_link']).andWhere({ username: 'carl' })).map(
+      (r) => r.action
+    );
     expect(actions.sort()).toEqual(['user.mfa_reset', 'user.sso_link']);
   });
 });

@@ -6,9 +6,18 @@ describe.each(testDatabases().slice(0, 1))('UI: the SSO button (%s)', (kind) => 
   let env: UiTestEnv;
 
   beforeAll(async () => {
-    env = await uiEnv(kind, {}, {
-      oidc: { issuer: 'https://idp.example.invalid', client_id: 'bilbycast', redirect_url: 'https://manager.example.invalid/api/v1/auth/oidc/callback', label: 'Sign in with Example SSO' }
-    });
+    env = await uiEnv(
+      kind,
+      {},
+      {
+        oidc: {
+          issuer: 'https://idp.example.invalid',
+          client_id: 'bilbycast',
+          redirect_url: 'https://manager.example.invalid/api/v1/auth/oidc/callback',
+          label: 'Sign in with Example SSO'
+        }
+      }
+    );
   });
   afterAll(async () => {
     await env.close();

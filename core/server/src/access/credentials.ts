@@ -29,11 +29,7 @@ export function canAccessNode(credentials: Pick<ManagerCredentials, 'allowed_nod
 }
 
 /** Narrows a query to the caller's nodes: `scopeToNodes(db('nodes'), creds, 'id')`. */
-export function scopeToNodes<T extends Knex.QueryBuilder>(
-  query: T,
-  credentials: Pick<ManagerCredentials, 'allowed_node_ids'>,
-  column: string
-): T {
+export function scopeToNodes<T extends Knex.QueryBuilder>(query: T, credentials: Pick<ManagerCredentials, 'allowed_node_ids'>, column: string): T {
   if (credentials.allowed_node_ids === null) return query;
   return query.whereIn(column, credentials.allowed_node_ids) as T;
 }

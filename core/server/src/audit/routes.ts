@@ -29,7 +29,7 @@ export function auditRoutes(audit: AuditLog): ServerRoute[] {
           })
         },
         handler: async (request, h) => {
-          const query = request.query as unknown as Parameters<AuditLog["query"]>[0];
+          const query = request.query as unknown as Parameters<AuditLog['query']>[0];
           const toIso = (v?: string) => (v ? new Date(v).toISOString() : undefined);
           const caller = callerOf(request);
           const scope = caller.allowed_node_ids === null ? undefined : { user_id: caller.user.id, node_ids: caller.allowed_node_ids };

@@ -23,11 +23,7 @@ export async function commandManager(manifest: CliManifest, config: ManagerConfi
 }
 
 /** Runs `work` against an initialized manager (migrated, started-up plugins) and shuts it down. */
-export async function withInitializedManager<T>(
-  manifest: CliManifest,
-  config: ManagerConfig,
-  work: (manager: Manager) => Promise<T>
-): Promise<T> {
+export async function withInitializedManager<T>(manifest: CliManifest, config: ManagerConfig, work: (manager: Manager) => Promise<T>): Promise<T> {
   const manager = await commandManager(manifest, config);
   try {
     await manager.initialize();

@@ -32,7 +32,12 @@ export function loadConfig(options: LoadConfigOptions = {}): ManagerConfig {
   for (const [key, option] of Object.entries(CONFIG_OPTIONS)) {
     const value = env[option.env];
     if (value === undefined || value === '') continue;
-    raw[key] = LIST_OPTIONS.has(key) ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
+    raw[key] = LIST_OPTIONS.has(key)
+      ? value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : value;
   }
 
   const result = configSchema.validate(raw, { abortEarly: true, convert: true }) as Joi.ValidationResult<ManagerConfig>;
@@ -42,10 +47,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ManagerConfig {
     const key = String(detail.path[0] ?? '');
     const envName = key in CONFIG_OPTIONS ? CONFIG_OPTIONS[key as ConfigKey].env : undefined;
     const where = envName ? ` (${envName} or "${key}" in the config file)` : '';
-    const message =
-      detail.type === 'object.unknown'
-        ? `unknown option "${key}" in the config file`
-        : `invalid configuration: ${error.message}${where}`;
+    const message = detail.type === 'object.unknown' ? `unknown option "${key}" in the config file` : `invalid configuration: ${error.message}${where}`;
     throw new ConfigError(message);
   }
   return resolvePaths(result.value, cwd);

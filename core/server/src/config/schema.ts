@@ -91,16 +91,22 @@ export const CONFIG_OPTIONS = {
   trust_proxy_header: {
     env: 'BILBYCAST_TRUST_PROXY_HEADER',
     schema: Joi.boolean().truthy('1').falsy('0').default(false),
-    meaning: 'Behind a load balancer: rate limits and the audit log use the client address from X-Forwarded-For, and X-Forwarded-Proto: https marks cookies Secure and adds HSTS, believed only from trusted_proxies (which must then be set).'
+    meaning:
+      'Behind a load balancer: rate limits and the audit log use the client address from X-Forwarded-For, and X-Forwarded-Proto: https marks cookies Secure and adds HSTS, believed only from trusted_proxies (which must then be set).'
   },
   trusted_proxies: {
     env: 'BILBYCAST_TRUSTED_PROXIES',
-    schema: Joi.array().items(Joi.string().ip({ cidr: 'optional' })).default([]),
-    meaning: 'Proxies (addresses or CIDR ranges, comma-separated in the environment) whose X-Forwarded-For and X-Forwarded-Proto are believed; required with trust_proxy_header. No default: a whole private network is not a proxy.'
+    schema: Joi.array()
+      .items(Joi.string().ip({ cidr: 'optional' }))
+      .default([]),
+    meaning:
+      'Proxies (addresses or CIDR ranges, comma-separated in the environment) whose X-Forwarded-For and X-Forwarded-Proto are believed; required with trust_proxy_header. No default: a whole private network is not a proxy.'
   },
   log_level: {
     env: 'BILBYCAST_LOG_LEVEL',
-    schema: Joi.string().valid(...LOG_LEVELS).default('info'),
+    schema: Joi.string()
+      .valid(...LOG_LEVELS)
+      .default('info'),
     meaning: 'fatal, error, warn, info, debug, trace or silent.'
   },
   log_format: {
@@ -122,14 +128,14 @@ export const CONFIG_OPTIONS = {
 
 export type ConfigKey = keyof typeof CONFIG_OPTIONS;
 
-export const configSchema = Joi.object(
-  Object.fromEntries(Object.entries(CONFIG_OPTIONS).map(([key, option]) => [key, option.schema]))
-)
+export const configSchema = Joi.object(Object.fromEntries(Object.entries(CONFIG_OPTIONS).map(([key, option]) => [key, option.schema])))
   .and('tls_cert', 'tls_key')
   .and('admin_username', 'admin_password')
   // Believing X-Forwarded-For from every private address would let any host there pick its own address.
   .custom((config: { trust_proxy_header?: boolean; trusted_proxies?: string[] }, helpers) =>
-    config.trust_proxy_header && (config.trusted_proxies ?? []).length === 0 ? helpers.error('proxy.untrusted', { label: 'trusted_proxies' }, { path: ['trusted_proxies'] }) : config
+    config.trust_proxy_header && (config.trusted_proxies ?? []).length === 0
+      ? helpers.error('proxy.untrusted', { label: 'trusted_proxies' }, { path: ['trusted_proxies'] })
+      : config
   )
   .messages({
     'object.and': '{{#presentWithLabels}} must be set together with {{#missingWithLabels}}',

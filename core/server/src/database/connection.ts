@@ -5,8 +5,7 @@ import { ConfigError } from '../config/errors';
 export const SQLITE_FILE = 'bilbycast-manager.db';
 
 export type DatabaseTarget =
-  | { client: 'sqlite'; filename: string }
-  | { client: 'mysql'; host: string; port: number; user: string; password: string; database: string };
+  { client: 'sqlite'; filename: string } | { client: 'mysql'; host: string; port: number; user: string; password: string; database: string };
 
 /**
  * Reads `database_url`: unset means the SQLite file in the data dir; `sqlite:<path>` a SQLite
@@ -40,9 +39,7 @@ export function parseDatabaseUrl(url: string | undefined, dataDir: string): Data
     }
     return { client: 'mysql', host: parsed.hostname, port: parsed.port ? Number(parsed.port) : 3306, user, password, database };
   }
-  throw new ConfigError(
-    `BILBYCAST_DATABASE_URL has unsupported scheme "${scheme ?? url.split(':')[0]}:" (use sqlite: or mysql://)`
-  );
+  throw new ConfigError(`BILBYCAST_DATABASE_URL has unsupported scheme "${scheme ?? url.split(':')[0]}:" (use sqlite: or mysql://)`);
 }
 
 /** The parts of a better-sqlite3 connection used to set it up. */
@@ -126,7 +123,5 @@ export async function assertDatabaseUsable(db: Knex, target: DatabaseTarget): Pr
 
 /** A short description of the target that never includes a password (for logs and the CLI). */
 export function describeDatabase(target: DatabaseTarget): string {
-  return target.client === 'sqlite'
-    ? `SQLite ${target.filename}`
-    : `MariaDB/MySQL ${target.user}@${target.host}:${target.port}/${target.database}`;
+  return target.client === 'sqlite' ? `SQLite ${target.filename}` : `MariaDB/MySQL ${target.user}@${target.host}:${target.port}/${target.database}`;
 }

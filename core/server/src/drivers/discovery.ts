@@ -1,11 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  SUPPORTED_DRIVER_API_VERSIONS,
-  describeDriverProblem,
-  type DriverDefinition
-} from '@bilbycast/driver-sdk';
+import { SUPPORTED_DRIVER_API_VERSIONS, describeDriverProblem, type DriverDefinition } from '@bilbycast/driver-sdk';
 import { ConfigError } from '../config/errors';
 
 /** Where a driver came from. */
@@ -122,11 +118,7 @@ function linkDriverSdk(driversDir: string): void {
   fs.symlinkSync(sdkDir, target, 'dir');
 }
 
-async function loadDriverPackage(
-  name: string,
-  source: DriverSource,
-  resolvePaths: string[]
-): Promise<LoadedDriver | RefusedDriver> {
+async function loadDriverPackage(name: string, source: DriverSource, resolvePaths: string[]): Promise<LoadedDriver | RefusedDriver> {
   const refuse = (reason: string, version?: string): RefusedDriver => ({ package: name, version, source, reason });
 
   const manifestPath = findPackageManifest(name, resolvePaths);
@@ -143,10 +135,7 @@ async function loadDriverPackage(
     return refuse('package.json has no "bilbycast": { "driver", "apiVersion" } block', version);
   }
   if (!SUPPORTED_DRIVER_API_VERSIONS.includes(block.apiVersion)) {
-    return refuse(
-      `driver apiVersion ${block.apiVersion} is not supported (this manager supports ${SUPPORTED_DRIVER_API_VERSIONS.join(', ')})`,
-      version
-    );
+    return refuse(`driver apiVersion ${block.apiVersion} is not supported (this manager supports ${SUPPORTED_DRIVER_API_VERSIONS.join(', ')})`, version);
   }
 
   let exported: unknown;

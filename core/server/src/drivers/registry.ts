@@ -24,9 +24,7 @@ export class DriverRegistry {
   }
 
   list(): LoadedDriver[] {
-    return [...this.#byType.values()].sort((a, b) =>
-      a.definition.device_type.localeCompare(b.definition.device_type)
-    );
+    return [...this.#byType.values()].sort((a, b) => a.definition.device_type.localeCompare(b.definition.device_type));
   }
 
   get(deviceType: string): LoadedDriver | undefined {

@@ -48,10 +48,7 @@ export function resolveMasterKey(configured: string | undefined, dataDir: string
   } catch (err) {
     throw new ConfigError(`cannot create master key file ${file}: ${(err as NodeJS.ErrnoException).code}`);
   }
-  logger.warn(
-    { file },
-    'generated a new master key: back this file up; without it encrypted secrets cannot be recovered'
-  );
+  logger.warn({ file }, 'generated a new master key: back this file up; without it encrypted secrets cannot be recovered');
   return { key, source: 'file', file };
 }
 
@@ -66,14 +63,15 @@ export async function verifyMasterKey(db: Knex, box: SecretBox, keyFile?: string
     return;
   }
   // An interrupted rotate-master-key may have re-encrypted the database and left its key here.
-  const leftover = keyFile && fs.existsSync(`${keyFile}.new`) ? `; ${keyFile}.new is left from an interrupted rotate-master-key: if it is the database's key, move it to ${keyFile}` : '';
+  const leftover =
+    keyFile && fs.existsSync(`${keyFile}.new`)
+      ? `; ${keyFile}.new is left from an interrupted rotate-master-key: if it is the database's key, move it to ${keyFile}`
+      : '';
   try {
     if (box.decrypt(row.check_value, KEY_CHECK_LOCATION) === KEY_CHECK_PLAINTEXT) return;
   } catch (err) {
     if (err instanceof SecretDecryptionError && err.keyId && err.keyId !== box.keyId) {
-      throw new ConfigError(
-        `the master key (id ${box.keyId}) does not match this database, whose secrets use key ${err.keyId}${leftover}`
-      );
+      throw new ConfigError(`the master key (id ${box.keyId}) does not match this database, whose secrets use key ${err.keyId}${leftover}`);
     }
   }
   throw new ConfigError(`the master key (id ${box.keyId}) does not match this database's encrypted secrets${leftover}`);

@@ -7,11 +7,7 @@ export interface SecretLocation {
   rowId: string | number;
 }
 
-export type SecretErrorCode =
-  | 'malformed_ciphertext'
-  | 'unsupported_version'
-  | 'wrong_master_key'
-  | 'integrity_check_failed';
+export type SecretErrorCode = 'malformed_ciphertext' | 'unsupported_version' | 'wrong_master_key' | 'integrity_check_failed';
 
 /** A stored secret could not be decrypted. The message never contains key material. */
 export class SecretDecryptionError extends Error {
@@ -100,15 +96,9 @@ export class SecretBox {
     decipher.setAAD(additionalData(where, keyId));
     decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
     try {
-      return Buffer.concat([decipher.update(body.subarray(IV_BYTES, body.length - TAG_BYTES)), decipher.final()]).toString(
-        'utf8'
-      );
+      return Buffer.concat([decipher.update(body.subarray(IV_BYTES, body.length - TAG_BYTES)), decipher.final()]).toString('utf8');
     } catch {
-      throw new SecretDecryptionError(
-        'integrity_check_failed',
-        `${describe(where)} failed its integrity check (tampered, or copied from another row)`,
-        keyId
-      );
+      throw new SecretDecryptionError('integrity_check_failed', `${describe(where)} failed its integrity check (tampered, or copied from another row)`, keyId);
     }
   }
 }

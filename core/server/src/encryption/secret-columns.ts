@@ -37,12 +37,7 @@ export interface RotationReport {
  * Re-encrypts every registered secret column from one master key to another inside a single
  * transaction: either every value moves to the new key, or none does.
  */
-export async function reencryptSecrets(
-  db: Knex,
-  columns: Required<SecretColumn>[],
-  from: SecretBox,
-  to: SecretBox
-): Promise<RotationReport> {
+export async function reencryptSecrets(db: Knex, columns: Required<SecretColumn>[], from: SecretBox, to: SecretBox): Promise<RotationReport> {
   const reencrypted: Record<string, number> = {};
   await db.transaction(async (trx) => {
     for (const { table, column, idColumn } of columns) {

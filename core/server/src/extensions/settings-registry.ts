@@ -75,7 +75,8 @@ export class SettingsRegistry {
   }
 
   declare<T>(owner: string, definition: SettingDefinition<T>): void {
-    if (!KEY.test(definition.key)) throw new Error(`${owner}: setting key "${definition.key}" must be lower-case snake case (a-z, 0-9, _), at most 64 characters`);
+    if (!KEY.test(definition.key))
+      throw new Error(`${owner}: setting key "${definition.key}" must be lower-case snake case (a-z, 0-9, _), at most 64 characters`);
     const known = this.#entries.get(definition.key);
     if (known) throw new Error(`${owner}: setting "${definition.key}" is already declared by ${known.owner}`);
     const { error: defaultError } = validate(definition.schema, definition.default);

@@ -26,12 +26,7 @@ const CODE_BY_STATUS: Record<number, string> = {
  * An API error with a machine-readable `error_code` and optional extra fields, answered as
  * `{ statusCode, error, message, error_code, ...extra }`.
  */
-export function apiError(
-  statusCode: number,
-  errorCode: string,
-  message: string,
-  extra: Record<string, unknown> = {}
-): Boom.Boom {
+export function apiError(statusCode: number, errorCode: string, message: string, extra: Record<string, unknown> = {}): Boom.Boom {
   return new Boom.Boom(message, { statusCode, data: { error_code: errorCode, ...extra } });
 }
 

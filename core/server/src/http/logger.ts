@@ -30,17 +30,13 @@ export const REDACTED_PATHS = [
  * The manager's pino logger: JSON, or readable output on a terminal (log_format "auto"),
  * with credentials redacted. Tests may pass a destination stream to capture lines.
  */
-export function createLogger(
-  config: Pick<ManagerConfig, 'log_level' | 'log_format'>,
-  destination?: DestinationStream
-): Logger {
+export function createLogger(config: Pick<ManagerConfig, 'log_level' | 'log_format'>, destination?: DestinationStream): Logger {
   const options = {
     level: config.log_level,
     base: { service: 'bilbycast-manager' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' }
   };
-  const pretty =
-    !destination && (config.log_format === 'pretty' || (config.log_format === 'auto' && process.stdout.isTTY === true));
+  const pretty = !destination && (config.log_format === 'pretty' || (config.log_format === 'auto' && process.stdout.isTTY === true));
   if (pretty) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:standard' } } });
   }

@@ -30,12 +30,22 @@ export const inputOutputCommands = [
     output_id: outputId,
     active: Joi.boolean().required().description('true to send, false to pause')
   }),
-  command('test_input', 'Probe an input that is not in a running flow and report', { input_id: inputId }, {
-    mutates: false,
-    timeout_ms: TEST_TIMEOUT_MS
-  }),
-  command('test_output', 'Probe an output that is not in a running flow and report', { output_id: outputId }, {
-    mutates: false,
-    timeout_ms: TEST_TIMEOUT_MS
-  })
+  command(
+    'test_input',
+    'Probe an input that is not in a running flow and report',
+    { input_id: inputId },
+    {
+      mutates: false,
+      timeout_ms: TEST_TIMEOUT_MS
+    }
+  ),
+  command(
+    'test_output',
+    'Probe an output that is not in a running flow and report',
+    { output_id: outputId },
+    {
+      mutates: false,
+      timeout_ms: TEST_TIMEOUT_MS
+    }
+  )
 ];

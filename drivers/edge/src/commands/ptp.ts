@@ -7,7 +7,10 @@ export const PTP_MODES = ['auto', 'grandmaster', 'slave-only', 'off'] as const;
 export const ptpCommands = [
   command('get_ptp_mode', 'Read the PTP role and settings', {}, { role: 'viewer', mutates: false }),
   command('set_ptp_mode', 'Set the PTP role (auto, grandmaster, slave-only, off) and settings', {
-    mode: Joi.string().valid(...PTP_MODES).required().description('PTP role'),
+    mode: Joi.string()
+      .valid(...PTP_MODES)
+      .required()
+      .description('PTP role'),
     iface: ifaceName.description('PTP interface ([A-Za-z0-9._-], 1-15 chars)'),
     domain: Joi.number().integer().min(0).max(127).description('PTP domain'),
     priority1: Joi.number().integer().min(0).max(255).description('BMCA priority1'),

@@ -20,10 +20,17 @@ export const systemCommands = [
     'upgrade_binary',
     'Download, verify and stage a new edge release, then restart into it',
     {
-      version: Joi.string().pattern(/^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/, 'semver').required().description('Target version'),
+      version: Joi.string()
+        .pattern(/^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/, 'semver')
+        .required()
+        .description('Target version'),
       channel: Joi.string().valid('stable', 'beta', 'nightly').required().description('Release channel'),
-      target_arch: Joi.string().pattern(/^[a-z0-9_-]{1,32}$/).description('Target architecture (default: this node)'),
-      variant: Joi.string().pattern(/^[a-z0-9_-]{1,32}$/).description('Build variant')
+      target_arch: Joi.string()
+        .pattern(/^[a-z0-9_-]{1,32}$/)
+        .description('Target architecture (default: this node)'),
+      variant: Joi.string()
+        .pattern(/^[a-z0-9_-]{1,32}$/)
+        .description('Build variant')
     },
     { role: 'admin', timeout_ms: UPGRADE_TIMEOUT_MS }
   )

@@ -30,10 +30,7 @@ const socketAddrMessages = {
 };
 
 /** A `host:port` socket address whose port must be 1-65535. */
-export const socketAddr = Joi.string()
-  .max(261)
-  .custom(checkSocketAddr, 'socket address')
-  .messages(socketAddrMessages);
+export const socketAddr = Joi.string().max(261).custom(checkSocketAddr, 'socket address').messages(socketAddrMessages);
 
 /** A bind address: `host:port`, port 0 is not allowed either (the edge needs a fixed port). */
 export const bindAddr = socketAddr;

@@ -86,11 +86,21 @@ export const appConfigSchema = Joi.object({
   node_id: Joi.string().max(128).description('Edge node id'),
   server: opaque.description('Local API server settings'),
   device_name: Joi.string().max(256).description('Device name'),
-  inputs: Joi.array().items(Joi.object({ id: idSchema.required().description('Input id'), type: Joi.string().required().description('Input type') }).unknown(true)).description('Top-level inputs'),
-  outputs: Joi.array().items(Joi.object({ id: idSchema.required().description('Output id'), type: Joi.string().required().description('Output type') }).unknown(true)).description('Top-level outputs'),
-  flows: Joi.array().items(Joi.object({ id: idSchema.required().description('Flow id') }).unknown(true)).description('Flows'),
-  tunnels: Joi.array().items(Joi.object({ id: Joi.string().required().description('Tunnel id') }).unknown(true)).description('Tunnels'),
-  flow_groups: Joi.array().items(Joi.object({ id: idSchema.required().description('Flow group id') }).unknown(true)).description('Flow groups')
+  inputs: Joi.array()
+    .items(Joi.object({ id: idSchema.required().description('Input id'), type: Joi.string().required().description('Input type') }).unknown(true))
+    .description('Top-level inputs'),
+  outputs: Joi.array()
+    .items(Joi.object({ id: idSchema.required().description('Output id'), type: Joi.string().required().description('Output type') }).unknown(true))
+    .description('Top-level outputs'),
+  flows: Joi.array()
+    .items(Joi.object({ id: idSchema.required().description('Flow id') }).unknown(true))
+    .description('Flows'),
+  tunnels: Joi.array()
+    .items(Joi.object({ id: Joi.string().required().description('Tunnel id') }).unknown(true))
+    .description('Tunnels'),
+  flow_groups: Joi.array()
+    .items(Joi.object({ id: idSchema.required().description('Flow group id') }).unknown(true))
+    .description('Flow groups')
 })
   .unknown(true)
   .description('Full edge configuration (AppConfig)');

@@ -24,9 +24,29 @@ import {
 
 /** Input types the edge knows; variants not modelled in detail are accepted loosely. */
 export const INPUT_TYPES = [
-  'rtp', 'udp', 'srt', 'rist', 'rtmp', 'rtsp', 'webrtc', 'whep',
-  'st2110_30', 'st2110_31', 'st2110_40', 'st2110_20', 'st2110_23', 'rtp_audio',
-  'bonded', 'test_pattern', 'mosaic', 'media_player', 'replay', 'mxl_video', 'mxl_audio', 'mxl_anc', 'sdi'
+  'rtp',
+  'udp',
+  'srt',
+  'rist',
+  'rtmp',
+  'rtsp',
+  'webrtc',
+  'whep',
+  'st2110_30',
+  'st2110_31',
+  'st2110_40',
+  'st2110_20',
+  'st2110_23',
+  'rtp_audio',
+  'bonded',
+  'test_pattern',
+  'mosaic',
+  'media_player',
+  'replay',
+  'mxl_video',
+  'mxl_audio',
+  'mxl_anc',
+  'sdi'
 ] as const;
 
 /** Fields common to the transport-stream inputs. */
@@ -167,8 +187,19 @@ function alternativesFor(extra: Record<string, Joi.Schema>): Joi.AlternativesSch
       ...chain,
       {
         is: Joi.valid(...others),
-        then: Joi.object({ type: Joi.string().valid(...others).required().description('Input type'), ...extra }).unknown(true),
-        otherwise: Joi.object({ type: Joi.string().valid(...INPUT_TYPES).required().description('Input type') }).unknown(true)
+        then: Joi.object({
+          type: Joi.string()
+            .valid(...others)
+            .required()
+            .description('Input type'),
+          ...extra
+        }).unknown(true),
+        otherwise: Joi.object({
+          type: Joi.string()
+            .valid(...INPUT_TYPES)
+            .required()
+            .description('Input type')
+        }).unknown(true)
       }
     ]
   });

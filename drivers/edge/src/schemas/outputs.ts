@@ -21,9 +21,26 @@ import {
 } from './common';
 
 export const OUTPUT_TYPES = [
-  'rtp', 'udp', 'srt', 'rist', 'rtmp', 'hls', 'cmaf', 'webrtc',
-  'st2110_30', 'st2110_31', 'st2110_40', 'st2110_20', 'st2110_23', 'rtp_audio',
-  'bonded', 'display', 'sdi', 'mxl_video', 'mxl_audio', 'mxl_anc'
+  'rtp',
+  'udp',
+  'srt',
+  'rist',
+  'rtmp',
+  'hls',
+  'cmaf',
+  'webrtc',
+  'st2110_30',
+  'st2110_31',
+  'st2110_40',
+  'st2110_20',
+  'st2110_23',
+  'rtp_audio',
+  'bonded',
+  'display',
+  'sdi',
+  'mxl_video',
+  'mxl_audio',
+  'mxl_anc'
 ] as const;
 
 const base = {
@@ -161,8 +178,19 @@ export const outputConfigSchema = Joi.alternatives()
       })),
       {
         is: Joi.valid(...others),
-        then: Joi.object({ type: Joi.string().valid(...others).required().description('Output type'), ...base }).unknown(true),
-        otherwise: Joi.object({ type: Joi.string().valid(...OUTPUT_TYPES).required().description('Output type') }).unknown(true)
+        then: Joi.object({
+          type: Joi.string()
+            .valid(...others)
+            .required()
+            .description('Output type'),
+          ...base
+        }).unknown(true),
+        otherwise: Joi.object({
+          type: Joi.string()
+            .valid(...OUTPUT_TYPES)
+            .required()
+            .description('Output type')
+        }).unknown(true)
       }
     ]
   })

@@ -53,12 +53,43 @@ export interface EdgeConfig extends Obj {
 
 /** Capability bits every current edge build advertises (PROTOCOL.md §12.2). */
 export const EDGE_CAPABILITIES: readonly string[] = Object.freeze([
-  'st2110-30', 'st2110-31', 'st2110-40', 'st2110-20', 'st2110-23', 'ptp', 'is-04', 'is-05', 'is-08',
-  'bcp-004', 'redundancy-2022-7', 'audio-encode', 'optional-input', 'resources', 'tr101290_full',
-  'hitless_2022_7', 'pid_bus_switch_slot', 'node_bus', 'pes_splice', 'upgrade', 'master_clock',
-  'av-skew', 'network-info', 'egress_dejitter', 'egress_pacing', 'epoch_lock', 'ingress_dejitter',
-  'node_tuning', 'media_player_tuning', 'interface-binding', 'bonding', 'native-udp-tunnel',
-  'tunnel-nic-pin', 'bond-leg-test', 'bond-leg-capacity', 'bond-probe-responder', 'media-player-audio-only-v1'
+  'st2110-30',
+  'st2110-31',
+  'st2110-40',
+  'st2110-20',
+  'st2110-23',
+  'ptp',
+  'is-04',
+  'is-05',
+  'is-08',
+  'bcp-004',
+  'redundancy-2022-7',
+  'audio-encode',
+  'optional-input',
+  'resources',
+  'tr101290_full',
+  'hitless_2022_7',
+  'pid_bus_switch_slot',
+  'node_bus',
+  'pes_splice',
+  'upgrade',
+  'master_clock',
+  'av-skew',
+  'network-info',
+  'egress_dejitter',
+  'egress_pacing',
+  'epoch_lock',
+  'ingress_dejitter',
+  'node_tuning',
+  'media_player_tuning',
+  'interface-binding',
+  'bonding',
+  'native-udp-tunnel',
+  'tunnel-nic-pin',
+  'bond-leg-test',
+  'bond-leg-capacity',
+  'bond-probe-responder',
+  'media-player-audio-only-v1'
 ]);
 
 const PTP_MODES = ['auto', 'grandmaster', 'slave-only', 'off'];
@@ -101,7 +132,15 @@ function initialConfig(host: ModelHost, flows: number): EdgeConfig {
   };
   for (let i = 1; i <= flows; i++) {
     const ids = resourceIds(i);
-    config.inputs.push({ id: ids.input, name: `SRT in ${i}`, type: 'srt', mode: 'listener', local_addr: `0.0.0.0:${9000 + i}`, latency_ms: 120, passphrase: `${host.name} passphrase ${i}` });
+    config.inputs.push({
+      id: ids.input,
+      name: `SRT in ${i}`,
+      type: 'srt',
+      mode: 'listener',
+      local_addr: `0.0.0.0:${9000 + i}`,
+      latency_ms: 120,
+      passphrase: `${host.name} passphrase ${i}`
+    });
     config.outputs.push({ id: ids.output, name: `UDP out ${i}`, type: 'udp', dest_addr: `239.1.${(i >> 8) & 255}.${i & 255}:5000` });
     config.flows.push({ id: ids.flow, name: `${host.name} feed ${i}`, enabled: true, input_ids: [ids.input], output_ids: [ids.output], thumbnail: true });
   }
@@ -150,7 +189,13 @@ export class EdgeModel implements KindModel {
   /** Running flows by id; a flow runs while it is configured and enabled. */
   private readonly running = new Map<string, { name: string; meter: Meter }>();
   private readonly ptp: Obj = {
-    mode: 'auto', iface: 'eth0', domain: 0, priority1: 128, scan_timeout: 10, offset_warn_ns: 1000, path_delay_warn_ns: 10000
+    mode: 'auto',
+    iface: 'eth0',
+    domain: 0,
+    priority1: 128,
+    scan_timeout: 10,
+    offset_warn_ns: 1000,
+    path_delay_warn_ns: 10000
   };
   private readonly handlers: Record<string, Handler>;
 
@@ -360,8 +405,16 @@ export class EdgeModel implements KindModel {
       status.active_relay_addr = relayAddrs[0];
     }
     status.stats = {
-      packets_sent: 0, packets_received: 0, bytes_sent: 0, bytes_received: 0, bitrate_in_bps: 0, bitrate_out_bps: 0,
-      send_errors: 0, decrypt_errors: 0, connections_total: 0, connections_active: 0
+      packets_sent: 0,
+      packets_received: 0,
+      bytes_sent: 0,
+      bytes_received: 0,
+      bitrate_in_bps: 0,
+      bitrate_out_bps: 0,
+      send_errors: 0,
+      decrypt_errors: 0,
+      connections_total: 0,
+      connections_active: 0
     };
     return status;
   }
@@ -398,7 +451,10 @@ export class EdgeModel implements KindModel {
     if (!isRecord(value)) throw validation('Invalid flow config: expected an object');
     const id = checkId(value.id, 'flow config');
     if (typeof value.name !== 'string' || value.name === '') throw validation(`Invalid flow config '${id}': missing name`);
-    for (const [field, list] of [['input_ids', config.inputs], ['output_ids', config.outputs]] as const) {
+    for (const [field, list] of [
+      ['input_ids', config.inputs],
+      ['output_ids', config.outputs]
+    ] as const) {
       for (const ref of checkIds(value[field], field)) {
         if (!list.some((item) => item.id === ref)) throw validation(`Invalid flow config '${id}': unknown ${field.slice(0, -4)} '${ref}'`);
       }

@@ -6,7 +6,19 @@
  */
 import { THUMBNAIL_JPEG_BASE64 } from '../thumbnail';
 import type { CommandAction, CommandOutcome, DeviceEvent } from '../types';
-import { CommandError, type Handler, type KindModel, Meter, type ModelHost, dispatch, eventWithNulls, hash32, isRecord, lanAddress, uptimeSecs } from './common';
+import {
+  CommandError,
+  type Handler,
+  type KindModel,
+  Meter,
+  type ModelHost,
+  dispatch,
+  eventWithNulls,
+  hash32,
+  isRecord,
+  lanAddress,
+  uptimeSecs
+} from './common';
 
 type Obj = Record<string, unknown>;
 

@@ -200,7 +200,14 @@ export class RelayModel implements KindModel {
       list.push({
         tunnel_id: id,
         status: 'empty',
-        stats: { bytes_ingress: 0, bytes_egress: 0, tcp_streams_total: 0, tcp_streams_active: 0, udp_datagrams_total: 0, uptime_secs: uptimeSecs(tunnel.since, now) }
+        stats: {
+          bytes_ingress: 0,
+          bytes_egress: 0,
+          tcp_streams_total: 0,
+          tcp_streams_active: 0,
+          udp_datagrams_total: 0,
+          uptime_secs: uptimeSecs(tunnel.since, now)
+        }
       });
     }
     return list;
