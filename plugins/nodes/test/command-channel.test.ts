@@ -51,4 +51,23 @@ describe('CommandChannel', () => {
     expect(commands.secrets).not.toBe(NO_SECRETS);
     expect(sent).toHaveLength(3);
   });
+
+  test('a config_response to a get_config sent before a mutating command that has since succeeded is answered, not cached', async () => {
+    const { commands, idOf } = channel();
+    const config = commands.fetchConfig(5000);
+    const update = commands.command({ type: 'update_config' }, 5000, true);
+    // The device applies the update and acks it before the config it read earlier arrives.
+    commands.onCommandAck({ command_id: idOf('update_config'), success: true });
+    await update;
+    commands.onConfigResponse({ srt: { passphrase: 'before the update' } });
+    await expect(config).resolves.toEqual({ srt: { passphrase: REDACTED } });
+    expect(commands.config).toBeUndefined();
+    expect(commands.secrets).toBe(NO_SECRETS);
+    // A get_config sent after it is current again.
+    const fresh = commands.fetchConfig(5000);
+    commands.onConfigResponse({ srt: { passphrase: 'after the update' } });
+    await fresh;
+    expect(commands.config?.value).toEqual({ srt: { passphrase: REDACTED } });
+    expect(commands.secrets).not.toBe(NO_SECRETS);
+  });
 });

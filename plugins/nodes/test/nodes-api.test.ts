@@ -1,5 +1,30 @@
+import { defineDriver } from '@bilbycast/driver-sdk';
 import { testDatabases } from '@bilbycast/tests';
+import WebSocket from 'ws';
+import { NodeDirectory } from '../src/services/node-directory';
 import { RawDevice, Session, eventually, nodesManager, seedUser, type NodesTestManager } from './nodes-harness';
+
+/** A third-party driver whose summary is no plain JSON (a BigInt). */
+const bigintDriver = defineDriver({
+  device_type: 'bigint',
+  display_name: 'BigInt summary',
+  commands: [],
+  summarize: () => ({ metrics: {}, uptime_secs: 1n }) as never
+});
+
+/** A browser's `/ws/dashboard` feed: every message kept. */
+async function dashboard(t: NodesTestManager, session: Session): Promise<{ socket: WebSocket; messages: { type: string; [key: string]: any }[] }> {
+  const host = new URL(t.baseUrl).host;
+  const socket = new WebSocket(`ws://${host}/ws/dashboard`, { headers: { cookie: session.cookieHeader, origin: `http://${host}` } });
+  const messages: { type: string; [key: string]: any }[] = [];
+  socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString())));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  await eventually(() => messages.some((m) => m.type === 'snapshot'));
+  return { socket, messages };
+}
 
 describe.each(testDatabases())('/api/v1/nodes (%s)', (kind) => {
   let t: NodesTestManager;
@@ -7,7 +32,7 @@ describe.each(testDatabases())('/api/v1/nodes (%s)', (kind) => {
   let viewer: Session;
 
   beforeAll(async () => {
-    t = await nodesManager(kind, { options: { stats_history_interval_secs: 0.001 } });
+    t = await nodesManager(kind, { options: { stats_history_interval_secs: 0.001, dashboard_stats_interval_ms: 50 }, drivers: [bigintDriver] });
     await seedUser(t.manager, 'op', 'operator');
     await seedUser(t.manager, 'view', 'viewer');
     operator = await Session.login(t.manager, 'op');
@@ -122,14 +147,123 @@ describe.each(testDatabases())('/api/v1/nodes (%s)', (kind) => {
       await eventually(() => heard.some(({ topic, message }) => topic === 'live.node_status' && message.id === id && message.status === 'online'));
       device.send({ type: 'stats', payload: { flows: [{ flow_id: 'a', state: 'Running' }], uptime_secs: 1 } });
       const stats = await eventually(() => heard.find(({ topic, message }) => topic === 'live.node_stats' && message.node_id === id));
-      (stats.message.stats as { flows: unknown[] }).flows = [];
-      expect(((await viewer.request('GET', `/api/v1/nodes/${id}/stats`)).result as { stats: { flows: unknown[] } }).stats.flows).toHaveLength(1);
+      (stats.message.summary as { flows_total: number }).flows_total = 99;
+      expect(((await viewer.request('GET', `/api/v1/nodes/${id}/stats`)).result as { summary: { flows_total: number } }).summary.flows_total).toBe(1);
       expect((await t.admin.request('DELETE', `/api/v1/nodes/${id}`)).statusCode).toBe(204);
       expect(heard).toContainEqual({ topic: 'live.node_removed', message: { node_id: id } });
       device.close();
     } finally {
       for (const stop of stops) stop();
     }
+  });
+
+  test('live.node_stats carries the summary, not the full stats; a browser’s detail page still gets them', async () => {
+    const { bus } = t.manager.context;
+    const heard: Record<string, unknown>[] = [];
+    const stop = bus.subscribe('live.node_stats', (message) => void heard.push(message as unknown as Record<string, unknown>));
+    const browser = await dashboard(t, t.admin);
+    try {
+      const { id, token } = await t.admin.addNode('detail page');
+      const { device } = await RawDevice.signIn(t.nodeUrl, { registration_token: token, protocol_version: 4 });
+      browser.socket.send(JSON.stringify({ type: 'subscribe_stats', node_ids: [id] }));
+      const flows = [{ flow_id: 'main', state: 'Running' }];
+      device.send({ type: 'stats', payload: { flows, uptime_secs: 7 } });
+      const message = await eventually(() => heard.find((m) => m.node_id === id));
+      expect(Object.keys(message).sort()).toEqual(['at_ms', 'node_id', 'summary']);
+      const entry = await eventually(() =>
+        browser.messages.filter((m) => m.type === 'node_stats').flatMap((m) => m.nodes).find((n: { node_id: string; stats?: unknown }) => n.node_id === id && n.stats)
+      );
+      expect(entry).toEqual({ node_id: id, at: new Date(message.at_ms as number).toISOString(), summary: message.summary, stats: { flows, uptime_secs: 7 } });
+      device.close();
+    } finally {
+      stop();
+      browser.socket.close();
+    }
+  });
+
+  test('a driver summary that is not plain JSON is replaced by an empty one: the API and the feed keep working', async () => {
+    const { bus } = t.manager.context;
+    const heard: { node_id: string; summary: unknown }[] = [];
+    const stop = bus.subscribe('live.node_stats', (message) => void heard.push(message));
+    try {
+      const { id, token } = await t.admin.addNode('bigint summary', 'bigint');
+      const { device } = await RawDevice.signIn(t.nodeUrl, { registration_token: token, protocol_version: 4 });
+      device.send({ type: 'stats', payload: { uptime_secs: 1 } });
+      device.send({ type: 'stats', payload: { uptime_secs: 2 } });
+      await eventually(() => heard.filter((m) => m.node_id === id).length === 2);
+      expect(heard.find((m) => m.node_id === id)?.summary).toEqual({ metrics: {} });
+      const list = await viewer.request('GET', '/api/v1/nodes');
+      expect(list.statusCode).toBe(200);
+      expect((list.result as { id: string; summary: unknown }[]).find((n) => n.id === id)?.summary).toEqual({ metrics: {} });
+      expect((await t.admin.request('PUT', `/api/v1/nodes/${id}`, { name: 'bigint summary, renamed' })).statusCode).toBe(200);
+      device.close();
+    } finally {
+      stop();
+    }
+  });
+
+  test('delete and re-token of an online node: node_status only from the route (none after node_removed, one per re-token)', async () => {
+    const { bus } = t.manager.context;
+    const heard: { topic: string; id: string; status?: string }[] = [];
+    const stops = [
+      bus.subscribe('live.node_status', (node) => void heard.push({ topic: 'node_status', id: node.id, status: node.status })),
+      bus.subscribe('live.node_removed', ({ node_id }) => void heard.push({ topic: 'node_removed', id: node_id }))
+    ];
+    const settle = () => new Promise((r) => setTimeout(r, 300));
+    try {
+      const retoken = await t.admin.addNode('re-tokened online');
+      const first = await RawDevice.signIn(t.nodeUrl, { registration_token: retoken.token });
+      await eventually(() => heard.some((m) => m.id === retoken.id && m.status === 'online'));
+      const before = heard.length;
+      expect((await t.admin.request('POST', `/api/v1/nodes/${retoken.id}/token`)).statusCode).toBe(200);
+      await first.device.closed;
+      await settle();
+      expect(heard.slice(before)).toEqual([{ topic: 'node_status', id: retoken.id, status: 'pending' }]);
+
+      const doomed = await t.admin.addNode('deleted online');
+      const second = await RawDevice.signIn(t.nodeUrl, { registration_token: doomed.token });
+      await eventually(() => heard.some((m) => m.id === doomed.id && m.status === 'online'));
+      const from = heard.length;
+      expect((await t.admin.request('DELETE', `/api/v1/nodes/${doomed.id}`)).statusCode).toBe(204);
+      await second.device.closed;
+      await settle();
+      expect(heard.slice(from)).toEqual([{ topic: 'node_removed', id: doomed.id }]);
+    } finally {
+      for (const stop of stops) stop();
+    }
+  });
+
+  test('delete: node_removed goes out even when the audit entry cannot be written', async () => {
+    const { bus, audit } = t.manager.context;
+    const removed: string[] = [];
+    const stop = bus.subscribe('live.node_removed', ({ node_id }) => void removed.push(node_id));
+    const { id } = await t.admin.addNode('audit fails');
+    const spy = jest.spyOn(audit, 'record').mockRejectedValueOnce(new Error('audit store down'));
+    try {
+      expect((await t.admin.request('DELETE', `/api/v1/nodes/${id}`)).statusCode).toBe(500);
+      expect(removed).toEqual([id]);
+      expect((await t.admin.request('GET', `/api/v1/nodes/${id}`)).statusCode).toBe(404);
+    } finally {
+      spy.mockRestore();
+      stop();
+    }
+  });
+
+  test('an older session’s markOffline after a newer session’s markOnline leaves the node online', async () => {
+    const { id } = await t.admin.addNode('quick reconnect');
+    const { db } = t.manager.context;
+    const hash = 'a'.repeat(64);
+    await db('nodes').where({ id }).update({ secret_hash: hash, status: 'offline' });
+    const directory = new NodeDirectory(db, 3_600_000);
+    const session = { software_version: null, protocol_version: 4, remote_addr: null };
+    const older = '2026-05-01T10:00:00.000Z';
+    const newer = '2026-05-01T10:00:01.000Z';
+    expect(await directory.markOnline(id, hash, older, session)).toBe(true);
+    expect(await directory.markOnline(id, hash, newer, session)).toBe(true);
+    await directory.markOffline(id, older, older, null);
+    expect(await db('nodes').where({ id }).first()).toMatchObject({ status: 'online', connected_at: newer });
+    await directory.markOffline(id, newer, newer, null);
+    expect(await db('nodes').where({ id }).first()).toMatchObject({ status: 'offline', connected_at: null });
   });
 
   test('node scope: a scoped user sees only their nodes; others are 404 everywhere', async () => {

@@ -137,8 +137,9 @@ export function nodeRoutes(deps: { directory: NodeDirectory; nodes: NodeService;
           const row = await visibleNode(request, directory);
           nodes.disconnect(row.id, 'Node deleted');
           await directory.remove(row.id);
-          await auditNode(audit, request, { action: 'node.delete', node_id: row.id, details: { name: row.name, device_type: row.device_type } });
+          // Gone whatever happens to the audit entry: memory is freed and browsers are told at once.
           nodes.removed(row.id);
+          await auditNode(audit, request, { action: 'node.delete', node_id: row.id, details: { name: row.name, device_type: row.device_type } });
           return h.response().code(204);
         }
       }
@@ -155,8 +156,9 @@ export function nodeRoutes(deps: { directory: NodeDirectory; nodes: NodeService;
           const row = await visibleNode(request, directory);
           const issued = await directory.issueToken(row.id);
           nodes.disconnect(row.id, 'Registration token regenerated');
-          await auditNode(audit, request, { action: 'node.token', node_id: row.id, details: { name: row.name } });
+          // The one node_status of a re-token (the silent close publishes none), whatever happens to the audit entry.
           await nodes.publishStatusOf(row.id);
+          await auditNode(audit, request, { action: 'node.token', node_id: row.id, details: { name: row.name } });
           return { node_id: row.id, ...issued };
         }
       }

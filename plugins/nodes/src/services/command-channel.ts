@@ -11,6 +11,13 @@ interface PendingRequest {
   answer: Answer;
   /** A successful answer means the device changed: the cached config is stale. */
   mutates: boolean;
+  /**
+   * A mutating command: its number among the mutating commands sent. A get_config: how many had
+   * been sent before it (its answer may predate any sent later).
+   */
+  mutationStamp: number;
+  /** A get_config already acked (a gateway acks it before its config_response): its read over budget was given back. */
+  acked?: boolean;
   resolve(value: unknown): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
@@ -31,6 +38,9 @@ export class CommandChannel {
   #answersReadOverBudget = 0;
   #config: { value: unknown; at: string } | undefined;
   #secrets: ConfigSecrets = NO_SECRETS;
+  /** Mutating commands sent so far, and the newest of them (by that count) the device confirmed. */
+  #mutationsSent = 0;
+  #newestMutationApplied = 0;
 
   constructor(
     private readonly socket: Pick<WebSocket, 'send'>,
@@ -81,9 +91,16 @@ export class CommandChannel {
     const ack = (payload ?? {}) as Record<string, unknown>;
     const id = typeof ack.command_id === 'string' ? ack.command_id : undefined;
     const request = id === undefined ? undefined : this.#waiting.get(id);
-    if (request?.answer !== 'command_ack') {
-      // Late (after its timeout) or unknown; a gateway's ack to get_config is expected and ignored.
-      if (!request) this.counters.late_acks++;
+    if (!request) {
+      // Late (after its timeout) or unknown.
+      this.counters.late_acks++;
+      return;
+    }
+    if (request.answer !== 'command_ack') {
+      // A gateway's ack to get_config is expected and ignored, but it was a real answer: the read
+      // it may have taken over budget is given back (once), so the config_response behind it is read.
+      if (!request.acked && this.#answersReadOverBudget > 0) this.#answersReadOverBudget--;
+      request.acked = true;
       return;
     }
     const outcome: CommandOutcome = { command_id: id!, success: ack.success === true };
@@ -98,6 +115,7 @@ export class CommandChannel {
     if (outcome.success && request.mutates) {
       this.#config = undefined;
       this.#secrets = NO_SECRETS;
+      this.#newestMutationApplied = Math.max(this.#newestMutationApplied, request.mutationStamp);
     }
     this.#answer(id!, request, outcome);
   }
@@ -116,8 +134,12 @@ export class CommandChannel {
         : payload;
     // Secrets the driver declares never leave the session: only the redacted copy is cached or shown.
     const { config: shown, secrets } = redactSecrets(config, this.configSecrets);
-    this.#config = { value: shown, at: new Date().toISOString() };
-    this.#secrets = secrets;
+    // A command sent after this get_config changed the device already: the answer may predate it,
+    // so it is shown to whoever asked but not kept as current (nor are its secrets).
+    if (this.#newestMutationApplied <= entry[1].mutationStamp) {
+      this.#config = { value: shown, at: new Date().toISOString() };
+      this.#secrets = secrets;
+    }
     this.#answer(entry[0], entry[1], shown);
   }
 
@@ -154,7 +176,8 @@ export class CommandChannel {
         this.#waiting.delete(commandId);
         reject(new CommandDeliveryError('command_timeout', timeoutMessage));
       }, timeoutMs);
-      this.#waiting.set(commandId, { answer, mutates, resolve, reject, timer });
+      if (mutates) this.#mutationsSent++;
+      this.#waiting.set(commandId, { answer, mutates, mutationStamp: this.#mutationsSent, resolve, reject, timer });
       const frame = JSON.stringify({ type: 'command', timestamp: new Date().toISOString(), payload: { command_id: commandId, action } });
       if (this.#outbox) this.#outbox.push(frame);
       else this.socket.send(frame);

@@ -8,8 +8,11 @@ declare module '@bilbycast/core' {
     /** A node was created, changed, connected, disconnected or went stale. */
     'live.node_status': NodeView;
     'live.node_removed': { node_id: string };
-    /** The latest stats of a node (published for every stats message; the dashboard coalesces). */
-    'live.node_stats': { node_id: string; at_ms: number; summary: DeviceSummary; stats: unknown };
+    /**
+     * A node sent stats (published for every stats message; the dashboard coalesces): the summary
+     * only — full stats (up to 2 MiB) stay with the node service, which the dashboard asks for detail pages.
+     */
+    'live.node_stats': { node_id: string; at_ms: number; summary: DeviceSummary };
     'live.node_health': { node_id: string; health: DeviceHealth; payload: unknown };
     'live.event': StoredEvent;
     /** Events of these nodes were acknowledged (alarm counts changed). */
@@ -26,8 +29,8 @@ export type LiveFeedMessages = { [T in LiveTopic as T extends `live.${infer K}` 
 
 /**
  * The typed live feed between the hub, the events plugin and browsers, carried by the cluster
- * bus (`live.<topic>`), so every instance of the manager hears it. Messages are plain JSON:
- * each subscriber gets its own copy.
+ * bus (`live.<topic>`). The bus is in-process today; a broker behind it would carry the feed
+ * between instances. Messages are plain JSON: each subscriber gets its own copy.
  */
 export class LiveFeed {
   constructor(private readonly bus: ClusterBus) {}

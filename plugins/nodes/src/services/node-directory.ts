@@ -169,13 +169,17 @@ export class NodeDirectory {
     return changed > 0;
   }
 
-  /** Offline, keeping the last health payload the node sent (JSON) for when it is not connected. */
-  async markOffline(id: string, lastSeenAt: string | null, lastHealth: string | null): Promise<void> {
+  /**
+   * Offline, keeping the last health payload the node sent (JSON) for when it is not connected —
+   * only if the row still records the session that connected at `connectedAt`: a quick
+   * reconnect's markOnline may commit first, and the newer session must stay online.
+   */
+  async markOffline(id: string, connectedAt: string, lastSeenAt: string | null, lastHealth: string | null): Promise<void> {
     const patch: Record<string, unknown> = { status: 'offline', connected_at: null, updated_at: nowIso() };
     if (lastSeenAt) patch.last_seen_at = lastSeenAt;
     if (lastHealth) patch.last_health = lastHealth;
-    // A node whose token was regenerated meanwhile stays pending.
-    await this.db('nodes').where({ id }).whereNot('status', 'pending').update(patch);
+    // A node whose token was regenerated meanwhile stays pending (its connected_at is cleared too).
+    await this.db('nodes').where({ id, connected_at: connectedAt }).whereNot('status', 'pending').update(patch);
   }
 
   /** At start-up: nobody is connected yet, whatever the table says after a crash. */

@@ -100,6 +100,6 @@ export class NodeHub {
   /** Re-reads a node's unacknowledged alarms (after acknowledgements) and re-derives its health. */
   async refreshAlarms(nodeId: string): Promise<void> {
     const session = this.sessions.get(nodeId);
-    if (session) await this.telemetry.refreshAlarms(session);
+    if (session) await this.telemetry.refreshAlarms(session, (s) => this.sessions.owns(s));
   }
 }

@@ -1,6 +1,5 @@
 import type { DeviceSummary } from '@bilbycast/driver-sdk';
 import type { DeviceSignIn } from './device-sign-in';
-import type { LiveFeedMessages } from './live-feed';
 import type { NodeCommands } from './node-commands';
 import type { NodeEvents } from './node-events';
 import type { ProtocolCounters, Thumbnail } from './node-session';
@@ -24,6 +23,14 @@ export interface NodeLiveStats {
   stats_at: string | null;
   summary: DeviceSummary | null;
   health: unknown;
+}
+
+/** A connected node's latest stats with its summary (what a dashboard detail page shows). */
+export interface NodeLatestStats {
+  node_id: string;
+  at_ms: number;
+  summary: DeviceSummary;
+  stats: unknown;
 }
 
 /**
@@ -61,8 +68,8 @@ export class NodeService {
     };
   }
 
-  /** The node's latest stats as the live feed carried them; undefined before any. */
-  latestStats(nodeId: string): LiveFeedMessages['node_stats'] | undefined {
+  /** The node's latest stats and summary; undefined while offline or before any. */
+  latestStats(nodeId: string): NodeLatestStats | undefined {
     const state = this.parts.sessions.get(nodeId)?.telemetry;
     if (!state?.summary) return undefined;
     return { node_id: nodeId, at_ms: state.statsAtMs, summary: state.summary, stats: state.stats };

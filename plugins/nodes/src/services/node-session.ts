@@ -40,14 +40,17 @@ export interface SessionTelemetry {
   persisted: { software_version: string | null; capabilities: string | null; health: DeviceHealth | null };
   /** Unacknowledged alarms that count toward health (never link alarms), oldest first. */
   activeAlarms: ActiveAlarm[];
+  /** Alarms added live so far: a refresh keeps those that arrived while it read the store. */
+  alarmsAdded: number;
   thumbnails: Map<string, Thumbnail>;
   /** Base64 characters held in `thumbnails`. */
   thumbnailChars: number;
 }
 
 /**
- * One authenticated `/ws/node` connection, held by the session registry. It never leaves the
- * services: routes and the dashboard get plain views from the node service.
+ * One authenticated `/ws/node` connection, held by the session registry and by its device
+ * socket (websocket/node-socket.ts), which hands it to the hub's parts. Routes and the
+ * dashboard never see one: they get plain views from the node service.
  */
 export interface NodeSession {
   readonly nodeId: string;
@@ -63,7 +66,7 @@ export interface NodeSession {
   readonly counters: ProtocolCounters;
   /** The "connected" event of this session was stored: its "disconnected" one always is too. */
   connectEventStored: boolean;
-  /** Set when the node is deleted or re-tokened: no disconnect event, no status write. */
+  /** Set when the node is deleted or re-tokened (or the session superseded): no disconnect event, no status write or publication. */
   silentClose: boolean;
   readonly channel: CommandChannel;
   readonly telemetry: SessionTelemetry;

@@ -83,12 +83,12 @@ export class SessionRegistry {
         remote_addr: info.remoteAddr
       });
     } catch (err) {
-      this.#release(session);
+      this.#abandon(session, previous);
       throw err;
     }
     if (!stillValid) {
       // Deleted, or its credentials revoked, while it was signing in.
-      this.#release(session);
+      this.#abandon(session, previous);
       return null;
     }
     this.deps.signIn.succeeded(auth);
@@ -113,22 +113,15 @@ export class SessionRegistry {
     this.deps.writes.track(this.publishStatusOf(session.nodeId));
   }
 
-  /** Socket closed: only the session that still owns the node cleans up. */
+  /**
+   * Socket closed: only the session that still owns the node cleans up. A silent close (node
+   * deleted or re-tokened) publishes nothing: the route that caused it does.
+   */
   closed(session: NodeSession, reason: string): void {
     session.channel.failAll('Node disconnected before answering');
     if (!this.#release(session)) return;
-    if (session.silentClose) {
-      this.deps.writes.track(this.publishStatusOf(session.nodeId));
-      return;
-    }
-    const health = session.telemetry.health === null ? null : JSON.stringify(session.telemetry.health);
-    this.deps.writes.track(
-      this.deps.directory.markOffline(session.nodeId, new Date(session.lastMessageAtMs).toISOString(), health).then(() => this.publishStatusOf(session.nodeId))
-    );
-    // The disconnect of a session whose connect was stored is always stored: a device that used
-    // up its event budget must not hide the alarm that matters most (pairs are bounded by the
-    // connect events, which do count).
-    this.deps.events.raise(session.nodeId, 'critical', 'connection', `Node disconnected from manager (${reason})`, {}, session.connectEventStored ? 'exempt' : 'budget');
+    if (session.silentClose) return;
+    this.#wentOffline(session, reason);
   }
 
   /** Closes the node's session without a disconnect event (node deleted or re-tokened). */
@@ -177,6 +170,31 @@ export class SessionRegistry {
 
   publishRemoved(nodeId: string): void {
     this.deps.liveFeed.publish('node_removed', { node_id: nodeId });
+  }
+
+  /** Marks the session's node offline (unless a newer session holds the row), publishes its status and raises the disconnect event. */
+  #wentOffline(session: NodeSession, reason: string): void {
+    const health = session.telemetry.health === null ? null : JSON.stringify(session.telemetry.health);
+    this.deps.writes.track(
+      this.deps.directory
+        .markOffline(session.nodeId, session.connectedAt, new Date(session.lastMessageAtMs).toISOString(), health)
+        .then(() => this.publishStatusOf(session.nodeId))
+    );
+    // The disconnect of a session whose connect was stored is always stored: a device that used
+    // up its event budget must not hide the alarm that matters most (pairs are bounded by the
+    // connect events, which do count).
+    this.deps.events.raise(session.nodeId, 'critical', 'connection', `Node disconnected from manager (${reason})`, {}, session.connectEventStored ? 'exempt' : 'budget');
+  }
+
+  /**
+   * A sign-in that could not be brought online (markOnline failed or refused): its queued
+   * requests fail now, and the session it superseded — already closed — goes offline properly.
+   */
+  #abandon(session: NodeSession, superseded: NodeSession | undefined): void {
+    session.channel.failAll('The node could not be brought online');
+    // A newer sign-in took over meanwhile: the node is its business now.
+    if (!this.#release(session) || !superseded) return;
+    this.#wentOffline(superseded, 'superseded by a sign-in that failed');
   }
 
   /** Drops the session if it still owns the node; false when it no longer did. */

@@ -46,6 +46,7 @@ export function newSessionTelemetry(row: NodeRow, softwareVersion: string | null
     healthAtMs: 0,
     persisted: { software_version: softwareVersion, capabilities: row.capabilities, health: row.health },
     activeAlarms: [],
+    alarmsAdded: 0,
     thumbnails: new Map(),
     thumbnailChars: 0
   };
@@ -61,6 +62,8 @@ export function newSessionTelemetry(row: NodeRow, softwareVersion: string | null
 export class Telemetry {
   /** Chart history per node; it outlives sessions (a reconnect keeps the chart). */
   readonly #history = new Map<string, StatsHistory>();
+  /** Sessions whose driver's summarize hook already failed (warned once per session). */
+  readonly #summaryWarned = new WeakSet<NodeSession>();
 
   constructor(
     private readonly deps: { directory: NodeDirectory; liveFeed: LiveFeed; events: NodeEvents; logger: Logger; writes: BackgroundWrites },
@@ -76,23 +79,26 @@ export class Telemetry {
     const now = Date.now();
     let stats = payload as Record<string, unknown>;
     const flows = stats.flows;
-    if (Array.isArray(flows) && flows.length > 0) {
-      state.flowsAtMs = now;
-    } else if (Array.isArray(flows) && now - state.flowsAtMs < EMPTY_FLOWS_GRACE_MS) {
+    const hasFlows = Array.isArray(flows) && flows.length > 0;
+    if (Array.isArray(flows) && !hasFlows && now - state.flowsAtMs < EMPTY_FLOWS_GRACE_MS) {
       // The edge's 1 s fallback sample says `flows: []` between normal samples: not a deletion.
       const previousFlows = (state.stats as { flows?: unknown } | null)?.flows;
       if (Array.isArray(previousFlows)) stats = { ...stats, flows: previousFlows };
     }
+    // Before any state changes: a summary that cannot be kept (not plain JSON) is replaced, never stored.
+    const summary = this.#summarize(session, stats);
+    if (hasFlows) state.flowsAtMs = now;
     state.stats = stats;
     state.statsAtMs = now;
-    state.summary = this.#summarize(session, stats);
+    state.summary = summary;
     let history = this.#history.get(session.nodeId);
     if (!history) {
       history = new StatsHistory(this.options.historyPoints, this.options.historyIntervalMs);
       this.#history.set(session.nodeId, history);
     }
-    history.add(now, state.summary);
-    this.deps.liveFeed.publish('node_stats', { node_id: session.nodeId, at_ms: now, summary: state.summary, stats });
+    history.add(now, summary);
+    // Only what every dashboard needs goes on the bus; full stats are read from the node service for detail pages.
+    this.deps.liveFeed.publish('node_stats', { node_id: session.nodeId, at_ms: now, summary });
   }
 
   onHealth(session: NodeSession, payload: unknown): void {
@@ -205,15 +211,22 @@ export class Telemetry {
 
   /** At sign-in: the node's unacknowledged alarms (none when they cannot be read). */
   async loadAlarms(session: NodeSession): Promise<void> {
-    const loading = this.#alarmsOf(session.nodeId);
-    if (loading) this.#setAlarms(session, await loading.catch(() => []));
+    const alarms = await this.#alarmsOf(session.nodeId).catch(() => []);
+    if (alarms) this.#setAlarms(session, alarms);
   }
 
-  /** After acknowledgements: the alarms are read again and health re-derived. */
-  async refreshAlarms(session: NodeSession): Promise<void> {
-    const loading = this.#alarmsOf(session.nodeId);
-    if (!loading) return;
-    this.#setAlarms(session, await loading);
+  /**
+   * After acknowledgements: the alarms are read again and health re-derived — only while the
+   * session still owns the node (`owns`, checked after the read). Alarms that arrived during the
+   * read are kept on top of what it found.
+   */
+  async refreshAlarms(session: NodeSession, owns: (session: NodeSession) => boolean): Promise<void> {
+    const addedBefore = session.telemetry.alarmsAdded;
+    const stored = await this.#alarmsOf(session.nodeId);
+    if (!stored || !owns(session)) return;
+    const addedSince = session.telemetry.alarmsAdded - addedBefore;
+    // Live alarms are appended: those added since the read began are the newest ones.
+    this.#setAlarms(session, addedSince > 0 ? [...stored, ...session.telemetry.activeAlarms.slice(-addedSince)] : stored);
     this.#rederiveHealth(session);
   }
 
@@ -221,9 +234,14 @@ export class Telemetry {
     this.#history.delete(nodeId);
   }
 
-  /** A node's unacknowledged alarms that count toward health, oldest first (link alarms left out by the query, so they cannot crowd out real ones). */
-  #alarmsOf(nodeId: string): Promise<ActiveAlarm[]> | undefined {
-    return this.deps.events.activeAlarms(nodeId, LINK_ALARM_CATEGORIES)?.then((alarms) => alarms.reverse());
+  /**
+   * A node's unacknowledged alarms that count toward health, oldest first (link alarms left out
+   * by the query, so they cannot crowd out real ones); undefined without an event store. Async,
+   * so a store that throws rather than rejects fails the same way.
+   */
+  async #alarmsOf(nodeId: string): Promise<ActiveAlarm[] | undefined> {
+    const alarms = await this.deps.events.activeAlarms(nodeId, LINK_ALARM_CATEGORIES);
+    return alarms?.reverse();
   }
 
   /**
@@ -240,14 +258,28 @@ export class Telemetry {
     const alarms = session.telemetry.activeAlarms;
     alarms.push(alarm);
     if (alarms.length > MAX_ACTIVE_ALARMS) alarms.shift();
+    session.telemetry.alarmsAdded++;
     return true;
   }
 
+  /**
+   * The driver's summary as plain JSON (a copy): it goes on the bus, into API answers and
+   * dashboard snapshots, so a BigInt or a cycle would break them all. A hook that throws or
+   * answers something that is not JSON gets an empty summary (warned once per session).
+   */
   #summarize(session: NodeSession, stats: unknown): DeviceSummary {
     try {
-      return session.driver?.summarize?.(stats) ?? { metrics: {} };
+      const summary = session.driver?.summarize?.(stats) ?? { metrics: {} };
+      // JSON.stringify throws on a BigInt or a cycle, and answers undefined (JSON.parse then throws) for a function.
+      return JSON.parse(JSON.stringify(summary)) as DeviceSummary;
     } catch (err) {
-      this.deps.logger.debug({ err, node_id: session.nodeId }, 'driver summarize failed');
+      if (this.#summaryWarned.has(session)) {
+        this.deps.logger.debug({ err, node_id: session.nodeId }, 'driver summarize failed');
+      } else {
+        this.#summaryWarned.add(session);
+        const context = { err, node_id: session.nodeId, device_type: session.driver?.device_type };
+        this.deps.logger.warn(context, 'driver summarize failed or answered no plain JSON: empty summary used');
+      }
       return { metrics: {} };
     }
   }

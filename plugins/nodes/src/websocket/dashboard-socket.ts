@@ -26,6 +26,7 @@ interface Client {
   cookieHeader: string;
   /** Nodes whose full stats (not only the summary) this browser asked for: its open detail pages. */
   detailed: Set<string>;
+  /** Summaries waiting for the next tick (full stats are read at the tick, for detailed nodes only). */
   pendingStats: Map<string, LiveFeedMessages['node_stats']>;
   countDirty: boolean;
 }
@@ -112,8 +113,8 @@ export class DashboardFeed {
     // A revoked session's feed closes at once, not at the next re-check.
     this.#stopListening = this.deps.browserSessions()?.onEnded((ended) => this.#sessionsEnded(ended));
     this.#timers = [
-      setInterval(() => void this.#tick(), this.options.statsIntervalMs).unref(),
-      setInterval(() => void this.#revalidate(), this.options.revalidateMs).unref()
+      setInterval(() => void this.#tick().catch((err: unknown) => this.deps.logger.warn({ err }, 'dashboard stats tick failed')), this.options.statsIntervalMs).unref(),
+      setInterval(() => void this.#revalidate().catch((err: unknown) => this.deps.logger.warn({ err }, 'dashboard revalidation failed')), this.options.revalidateMs).unref()
     ];
   }
 
@@ -183,7 +184,7 @@ export class DashboardFeed {
     for (const nodeId of client.detailed) {
       if (previous.has(nodeId) || client.pendingStats.has(nodeId)) continue;
       const latest = this.deps.nodes.latestStats(nodeId);
-      if (latest) client.pendingStats.set(nodeId, latest);
+      if (latest) client.pendingStats.set(nodeId, { node_id: nodeId, at_ms: latest.at_ms, summary: latest.summary });
     }
   }
 
@@ -207,21 +208,30 @@ export class DashboardFeed {
 
   async #tick(): Promise<void> {
     for (const client of this.#clients) {
-      if (client.pendingStats.size > 0 && client.socket.bufferedAmount <= this.options.softBufferBytes) {
-        const nodes = [...client.pendingStats.values()].map(({ node_id, at_ms, summary, stats }) => ({
-          node_id,
-          at: new Date(at_ms).toISOString(),
-          summary,
-          ...(client.detailed.has(node_id) ? { stats } : {})
-        }));
-        client.pendingStats.clear();
-        this.#send(client, { type: 'node_stats', nodes });
+      // One browser's failure must not cost the others their updates.
+      try {
+        await this.#tickClient(client);
+      } catch (err) {
+        this.deps.logger.warn({ err, user: client.credentials.user.username }, 'could not update a dashboard client');
       }
-      if (client.countDirty) {
-        client.countDirty = false;
-        const counts = await this.deps.events()?.alarmCounts(client.credentials.allowed_node_ids).catch(() => undefined);
-        if (counts) this.#send(client, { type: 'event_count', ...counts });
-      }
+    }
+  }
+
+  async #tickClient(client: Client): Promise<void> {
+    if (client.pendingStats.size > 0 && client.socket.bufferedAmount <= this.options.softBufferBytes) {
+      const nodes = [...client.pendingStats.values()].map((pending) => {
+        // The bus carries summaries only: a detail page's full stats are the node's latest, read now.
+        const latest = client.detailed.has(pending.node_id) ? this.deps.nodes.latestStats(pending.node_id) : undefined;
+        const { node_id, at_ms, summary } = latest ?? pending;
+        return { node_id, at: new Date(at_ms).toISOString(), summary, ...(latest ? { stats: latest.stats } : {}) };
+      });
+      client.pendingStats.clear();
+      this.#send(client, { type: 'node_stats', nodes });
+    }
+    if (client.countDirty) {
+      client.countDirty = false;
+      const counts = await this.deps.events()?.alarmCounts(client.credentials.allowed_node_ids).catch(() => undefined);
+      if (counts) this.#send(client, { type: 'event_count', ...counts });
     }
   }
 
