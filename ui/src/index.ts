@@ -5,7 +5,7 @@ import Inert from '@hapi/inert';
 import Joi from 'joi';
 import type { Plugin } from '@hapi/hapi';
 
-const pkg: { name: string; version: string } = require('../package.json');
+const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
 
 /** Where `vite build` writes the UI (see web/vite.config.mts). */
 export const WEB_ROOT = path.join(__dirname, '..', 'dist', 'web');
@@ -27,7 +27,7 @@ export const plugin: Plugin<{ root?: string }> = {
   version: pkg.version,
   async register(server, options) {
     const root = options?.root ?? WEB_ROOT;
-    await server.register(Inert, { once: true } as never);
+    await server.register(Inert, { once: true });
     const indexFile = path.join(root, 'index.html');
 
     server.route([

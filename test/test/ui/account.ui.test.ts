@@ -1,5 +1,5 @@
 import { saveScreenshot, testDatabases } from '@bilbycast/tests';
-import { request, type Page } from 'playwright-core';
+import { request, type Page, type WebSocketRoute } from 'playwright-core';
 import { currentTotp } from '../../../plugins/auth/src/services/totp';
 import { PASSWORD, uiEnv, type UiTestEnv } from './ui-harness';
 
@@ -282,8 +282,14 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
      * Signed in on /account with everything loaded (a later request would meet the ended session
      * first), recording the page's uncaught errors (unhandled promise rejections included).
      */
-    async function openRecording(): Promise<{ page: Page; errors: Error[] }> {
+    async function openRecording(options: { keepFeedOpen?: boolean } = {}): Promise<{ page: Page; errors: Error[] }> {
       const page = await open('leaving-user');
+      if (options.keepFeedOpen) {
+        // The feed's own re-check (every second here) would close it on the ended session and sign
+        // the page out before the test's click: the page never hears the server close it.
+        await page.routeWebSocket('**/ws/dashboard', (ws: WebSocketRoute) => ws.connectToServer().onClose(() => undefined));
+        await page.reload();
+      }
       await page.getByRole('region', { name: 'API tokens' }).getByText('You have no API tokens.').waitFor();
       await page.getByRole('region', { name: 'Active sessions' }).getByText('This session').waitFor();
       const errors: Error[] = [];
@@ -297,7 +303,7 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
     const revokeSessions = () => env.t.manager.context.db('auth_sessions').where({ user_id: userId }).delete();
 
     test('after the session was ended elsewhere still lands on the login page, without errors', async () => {
-      const { page, errors } = await openRecording();
+      const { page, errors } = await openRecording({ keepFeedOpen: true });
       await revokeSessions();
       const logout = page.waitForResponse((res) => res.url().endsWith('/api/v1/auth/logout'));
       await page.getByRole('button', { name: 'Sign out' }).click();

@@ -4,7 +4,7 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly body: Record<string, any> = {}
+    readonly body: Record<string, unknown> = {}
   ) {
     super(message);
     this.name = 'ApiError';
@@ -12,7 +12,7 @@ export class ApiError extends Error {
 
   /** Field errors of a 400 `validation_error`: `{path, message, type}`. */
   get fieldErrors(): { path: string; message: string; type: string }[] {
-    return Array.isArray(this.body.errors) ? this.body.errors : [];
+    return Array.isArray(this.body.errors) ? (this.body.errors as { path: string; message: string; type: string }[]) : [];
   }
 }
 
@@ -75,7 +75,7 @@ async function send<T>(method: string, path: string, body?: unknown): Promise<Ap
   }
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
   const text = await res.text();
-  let data: any = null;
+  let data: unknown;
   try {
     data = text ? JSON.parse(text) : null;
   } catch {
@@ -83,10 +83,18 @@ async function send<T>(method: string, path: string, body?: unknown): Promise<Ap
   }
   if (!res.ok) {
     if (res.status === 401 && !path.startsWith('/api/v1/auth/login') && !path.startsWith('/api/v1/auth/mfa/verify') && path !== '/api/v1/auth/me') onUnauthorized();
-    const message = (data && (data.message || data.error)) || `${res.status} ${res.statusText}`;
-    throw new ApiError(res.status, (data && data.error_code) || 'error', message, data ?? {});
+    // An error answer is normally `{error_code, message, …}`; anything else still makes an ApiError.
+    const body = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>;
+    const message = errorText(body.message) || errorText(body.error) || `${res.status} ${res.statusText}`;
+    throw new ApiError(res.status, errorText(body.error_code) || 'error', message, body);
   }
   return { data: data as T, headers: res.headers };
+}
+
+/** A field of an error answer as text ('' when absent or empty, as the `||` fallbacks expect). */
+function errorText(value: unknown): string {
+  if (!value) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 export const api = {

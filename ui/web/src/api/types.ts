@@ -3,6 +3,7 @@
  * for type checking only; nothing of them is bundled), with what only the UI adds.
  */
 import type { CommandView, DeviceTypeView, Role } from '@bilbycast/core';
+import type { RJSFSchema } from '@rjsf/utils';
 import type { DeviceHealth, DeviceSummary, EventSeverity } from '@bilbycast/driver-sdk';
 import type { AlarmCounts, NodeStatus, NodeView, StoredEvent } from '@bilbycast/nodes';
 import type { User as ServerUser } from '@bilbycast/users';
@@ -20,6 +21,8 @@ export type User = ServerUser & { recovery_codes_left?: number };
 
 export type { DeviceSummary, NodeStatus };
 export type Health = DeviceHealth;
+/** A device's full stats as it sent them: a JSON object whose fields depend on the device. */
+export type DeviceStats = Record<string, unknown>;
 export type Node = NodeView;
 
 export interface CreatedNode extends Node {
@@ -31,7 +34,7 @@ export type Severity = EventSeverity;
 export type NodeEvent = StoredEvent & { node_name?: string };
 export type { AlarmCounts };
 
-/** A command with its parameters as JSON Schema (loose: rjsf reads it as it comes). */
-export type CommandInfo = Omit<CommandView, 'params_schema'> & { params_schema: Record<string, any> };
+/** A command with its parameters as JSON Schema (as rjsf reads it). */
+export type CommandInfo = Omit<CommandView, 'params_schema'> & { params_schema: RJSFSchema };
 
 export type DeviceType = Omit<DeviceTypeView, 'supported_commands'> & { supported_commands: CommandInfo[] };

@@ -23,7 +23,7 @@ function RequireAuth() {
     setUnauthorizedHandler(() => {
       // The login page is shown whether or not the manager answers.
       refresh().catch(() => undefined);
-      navigate(loginUrl(window.location.pathname + window.location.search), { replace: true });
+      void navigate(loginUrl(window.location.pathname + window.location.search), { replace: true });
     });
   }, [navigate, refresh]);
   if (user === undefined) return <div className="loading">Loading…</div>;

@@ -48,7 +48,7 @@ export function Shell() {
             className="secondary small"
             onClick={() => {
               // Leave first, so the sign-in guard does not remember this page as "next".
-              navigate('/login', { replace: true });
+              void navigate('/login', { replace: true });
               logout().catch(() => navigate('/login?error=signout_failed', { replace: true }));
             }}
           >

@@ -6,11 +6,11 @@ import { rememberSignInNotice } from '../app/SignInNotice';
 interface AuthState {
   /** undefined while loading, null when signed out. */
   user: User | null | undefined;
-  refresh(): Promise<User | null>;
+  refresh: () => Promise<User | null>;
   /** Ends the session (one that had already ended counts as done); signed out here either way. */
-  logout(): Promise<void>;
+  logout: () => Promise<void>;
   /** The signed-in user has at least this role (the server enforces it regardless). */
-  can(role: Role): boolean;
+  can: (role: Role) => boolean;
 }
 
 const AuthContext = createContext<AuthState | null>(null);
@@ -18,21 +18,24 @@ const AuthContext = createContext<AuthState | null>(null);
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<User | null | undefined>(undefined);
 
-  const refresh = useCallback(async () => {
-    // A write in flight may be replacing this session (its response sets the new cookie).
-    await writesSettled();
-    try {
-      const me = await api.get<User>('/api/v1/auth/me');
-      setUser(me);
-      return me;
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) {
-        setUser(null);
-        return null;
-      }
-      throw err;
-    }
-  }, []);
+  const refresh = useCallback(
+    () =>
+      // A write in flight may be replacing this session (its response sets the new cookie).
+      writesSettled()
+        .then(() => api.get<User>('/api/v1/auth/me'))
+        .then(
+          (me) => {
+            setUser(me);
+            return me;
+          },
+          (err: unknown) => {
+            if (!(err instanceof ApiError && err.status === 401)) throw err;
+            setUser(null);
+            return null;
+          }
+        ),
+    []
+  );
 
   const logout = useCallback(async () => {
     // The next person to sign in in this tab must not see this account's notice.

@@ -25,15 +25,16 @@ async function copyText(text: string): Promise<boolean> {
 /** Copies `text` to the clipboard and says so. */
 export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  const copy = async () => {
+    setState((await copyText(text)) ? 'copied' : 'failed');
+    window.setTimeout(() => setState('idle'), 1500);
+  };
   return (
     <button
       type="button"
       className="secondary small"
       aria-label={`${label}: ${text.length > 40 ? 'value' : text}`}
-      onClick={async () => {
-        setState((await copyText(text)) ? 'copied' : 'failed');
-        window.setTimeout(() => setState('idle'), 1500);
-      }}
+      onClick={() => void copy()}
     >
       {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed' : label}
     </button>

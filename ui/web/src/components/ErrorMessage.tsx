@@ -19,7 +19,7 @@ export function ErrorMessage({ error }: { error: unknown }) {
   }
   return (
     <div className="error-box" role="alert">
-      {error instanceof Error ? error.message : String(error)}
+      {error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error)}
     </div>
   );
 }

@@ -15,7 +15,7 @@ const SOURCE_LABEL: Record<SsoIdentity['source'], string> = {
 };
 
 /** Identity provider accounts linked to a user, each with a Remove button. */
-export function SsoIdentityTable({ label, identities, disabled, onRemove }: { label: string; identities: SsoIdentity[]; disabled?: boolean; onRemove(identity: SsoIdentity): void }) {
+export function SsoIdentityTable({ label, identities, disabled, onRemove }: { label: string; identities: SsoIdentity[]; disabled?: boolean; onRemove: (identity: SsoIdentity) => void }) {
   return (
     <table aria-label={label}>
       <thead>

@@ -5,14 +5,17 @@ import { api } from '../api/client';
 export function useApiGet<T>(path: string) {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const reload = useCallback(async () => {
-    try {
-      setData(await api.get<T>(path));
-      setError(null);
-    } catch (err) {
-      setError(err);
-    }
-  }, [path]);
+  const reload = useCallback(
+    () =>
+      api.get<T>(path).then(
+        (value) => {
+          setData(value);
+          setError(null);
+        },
+        (err: unknown) => setError(err)
+      ),
+    [path]
+  );
   useEffect(() => {
     void reload();
   }, [reload]);

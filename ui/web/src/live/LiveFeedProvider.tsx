@@ -1,5 +1,5 @@
-import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import type { AlarmCounts, DeviceSummary, Health, Node, NodeEvent } from '../api/types';
+import { createContext, useCallback, useContext, useEffect, useEffectEvent, useMemo, useRef, useState, type ReactNode } from 'react';
+import type { AlarmCounts, DeviceStats, DeviceSummary, Health, Node, NodeEvent } from '../api/types';
 import { useAuth } from '../auth/AuthProvider';
 
 export type FeedStatus = 'connecting' | 'connected' | 'reconnecting';
@@ -8,8 +8,20 @@ export interface LiveStats {
   at: string;
   summary: DeviceSummary;
   /** Full stats, only for nodes subscribed with useNodeStats(). */
-  stats?: any;
+  stats?: DeviceStats;
 }
+
+/** What `/ws/dashboard` sends (plugins/nodes, websocket/dashboard-socket.ts). */
+type FeedMessage =
+  | { type: 'snapshot'; nodes: Node[]; event_count: AlarmCounts | null }
+  | { type: 'node_status'; node: Node }
+  | { type: 'node_removed'; node_id: string }
+  | { type: 'node_stats'; nodes: ({ node_id: string } & LiveStats)[] }
+  | { type: 'node_health'; node_id: string; health: Health; payload?: unknown }
+  | { type: 'event'; event: NodeEvent }
+  | { type: 'events_acknowledged'; node_ids: string[] }
+  | ({ type: 'event_count' } & AlarmCounts)
+  | { type: 'session_invalidated' };
 
 interface LiveFeedState {
   status: FeedStatus;
@@ -20,11 +32,11 @@ interface LiveFeedState {
   bitrateHistory: Map<string, number[]>;
   eventCount: AlarmCounts | null;
   /** Subscribe to new events as they arrive; returns an unsubscribe function. */
-  onEvent(listener: (event: NodeEvent) => void): () => void;
+  onEvent: (listener: (event: NodeEvent) => void) => () => void;
   /** Subscribe to acknowledgements (by anyone) of events of these nodes. */
-  onAcknowledged(listener: (nodeIds: string[]) => void): () => void;
+  onAcknowledged: (listener: (nodeIds: string[]) => void) => () => void;
   /** Ask for a node's full stats and health (its detail page is open). */
-  watch(nodeId: string): () => void;
+  watch: (nodeId: string) => () => void;
   healthPayload: Map<string, unknown>;
 }
 
@@ -68,8 +80,8 @@ export function LiveFeedProvider({ children }: { children: ReactNode }) {
         setStatus('connected');
         sendWatched();
       };
-      socket.onmessage = (message) => handle(JSON.parse(message.data as string));
-      socket.onclose = (close) => {
+      socket.onmessage = (message) => handle(JSON.parse(message.data as string) as FeedMessage);
+      socket.onclose = () => {
         // Under StrictMode the first socket closes after the second one was created.
         if (socketRef.current === socket) socketRef.current = null;
         if (stopped) return;
@@ -90,10 +102,10 @@ export function LiveFeedProvider({ children }: { children: ReactNode }) {
       delay = Math.min(delay * 2, 30_000);
     };
 
-    const handle = (message: any) => {
+    const handle = (message: FeedMessage) => {
       switch (message.type) {
         case 'snapshot':
-          setNodes(new Map((message.nodes as Node[]).map((n) => [n.id, n])));
+          setNodes(new Map(message.nodes.map((n) => [n.id, n])));
           if (message.event_count) setEventCount(message.event_count);
           break;
         case 'node_status':
@@ -107,7 +119,7 @@ export function LiveFeedProvider({ children }: { children: ReactNode }) {
           });
           break;
         case 'node_stats': {
-          const updates = message.nodes as ({ node_id: string } & LiveStats)[];
+          const updates = message.nodes;
           setStats((prev) => {
             const next = new Map(prev);
             for (const u of updates) next.set(u.node_id, { at: u.at, summary: u.summary, stats: u.stats ?? prev.get(u.node_id)?.stats });
@@ -135,15 +147,15 @@ export function LiveFeedProvider({ children }: { children: ReactNode }) {
         case 'node_health':
           setNodes((prev) => {
             const node = prev?.get(message.node_id);
-            return node && prev ? new Map(prev).set(node.id, { ...node, health: message.health as Health }) : prev;
+            return node && prev ? new Map(prev).set(node.id, { ...node, health: message.health }) : prev;
           });
           if (message.payload !== undefined) setHealthPayload((prev) => new Map(prev).set(message.node_id, message.payload));
           break;
         case 'event':
-          for (const listener of listeners.current) listener(message.event as NodeEvent);
+          for (const listener of listeners.current) listener(message.event);
           break;
         case 'events_acknowledged':
-          for (const listener of ackListeners.current) listener(message.node_ids as string[]);
+          for (const listener of ackListeners.current) listener(message.node_ids);
           break;
         case 'event_count':
           setEventCount({ count: message.count, critical: message.critical, warning: message.warning });
@@ -198,15 +210,15 @@ export function useLiveFeed(): LiveFeedState {
 
 /** A node's full live stats while the calling component is mounted. */
 export function useNodeStats(nodeId: string | undefined): LiveStats | undefined {
-  const feed = useLiveFeed();
-  useEffect(() => (nodeId ? feed.watch(nodeId) : undefined), [nodeId, feed.watch]);
-  return nodeId ? feed.stats.get(nodeId) : undefined;
+  const { watch, stats } = useLiveFeed();
+  useEffect(() => (nodeId ? watch(nodeId) : undefined), [nodeId, watch]);
+  return nodeId ? stats.get(nodeId) : undefined;
 }
 
 /** Calls `listener` for each new event pushed by the server. */
 export function useLiveEvents(listener: (event: NodeEvent) => void): void {
-  const feed = useLiveFeed();
-  const ref = useRef(listener);
-  ref.current = listener;
-  useEffect(() => feed.onEvent((event) => ref.current(event)), [feed.onEvent]);
+  const { onEvent } = useLiveFeed();
+  // The latest listener, without subscribing again on every render.
+  const onLiveEvent = useEffectEvent(listener);
+  useEffect(() => onEvent((event) => onLiveEvent(event)), [onEvent]);
 }

@@ -15,7 +15,7 @@ interface AuditRecord {
   target_type: string | null;
   target_id: string | null;
   ip: string | null;
-  outcome: 'success' | 'failure' | string;
+  outcome: 'success' | 'failure';
   details: Record<string, unknown>;
   created_at: string;
 }
@@ -54,6 +54,21 @@ const KNOWN_ACTIONS = [
 
 const PER_PAGE = 50;
 
+/** The filters in the page's URL. */
+function filtersOf(params: URLSearchParams) {
+  return {
+    action: params.get('action') ?? '',
+    user_id: params.get('user_id') ?? '',
+    from: params.get('from') ?? '',
+    to: params.get('to') ?? ''
+  };
+}
+
+/** The page number in the page's URL. */
+function pageOf(params: URLSearchParams): number {
+  return Math.max(1, Number(params.get('page')) || 1);
+}
+
 /** `/admin/audit`: who did what, newest first, filtered by action, user and time; the filters live in the URL. */
 export function AuditPage() {
   return (
@@ -65,18 +80,21 @@ export function AuditPage() {
 
 function AuditLog() {
   const [params, setParams] = useSearchParams();
-  const filters = {
-    action: params.get('action') ?? '',
-    user_id: params.get('user_id') ?? '',
-    from: params.get('from') ?? '',
-    to: params.get('to') ?? ''
-  };
-  const page = Math.max(1, Number(params.get('page')) || 1);
+  const filters = filtersOf(params);
+  const page = pageOf(params);
   const [data, setData] = useState<AuditPage | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [loading, setLoading] = useState(false);
   const [users, setUsers] = useState<User[]>([]);
   const [reloadTick, setReloadTick] = useState(0);
+  const query = params.toString();
+
+  // Loading from the render that asks for other records (the URL changed, or a reload) until they arrive.
+  const [loading, setLoading] = useState(true);
+  const [requested, setRequested] = useState({ query, reloadTick });
+  if (requested.query !== query || requested.reloadTick !== reloadTick) {
+    setRequested({ query, reloadTick });
+    setLoading(true);
+  }
 
   // The form's own state; applied to the URL on submit.
   const [action, setAction] = useState(filters.action);
@@ -85,21 +103,23 @@ function AuditLog() {
   const [to, setTo] = useState(isoToLocalInput(filters.to));
 
   // The URL's filters changed (Back, Forward, a link): the form shows them.
-  useEffect(() => {
+  const filtersKey = JSON.stringify(filters);
+  const [formFor, setFormFor] = useState(filtersKey);
+  if (formFor !== filtersKey) {
+    setFormFor(filtersKey);
     setAction(filters.action);
     setUserId(filters.user_id);
     setFrom(isoToLocalInput(filters.from));
     setTo(isoToLocalInput(filters.to));
-  }, [filters.action, filters.user_id, filters.from, filters.to]);
+  }
 
-  const query = params.toString();
   useEffect(() => {
     let cancelled = false;
+    const url = new URLSearchParams(query);
     const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
-    q.set('page', String(page));
+    for (const [k, v] of Object.entries(filtersOf(url))) if (v) q.set(k, v);
+    q.set('page', String(pageOf(url)));
     q.set('per_page', String(PER_PAGE));
-    setLoading(true);
     request<AuditPage>('GET', `/api/v1/audit?${q}`).then(
       ({ data: body, headers }) => {
         if (cancelled) return;

@@ -28,6 +28,7 @@ export function EventsPage() {
   const { user, can } = useAuth();
   const canAck = can('operator');
   const feed = useLiveFeed();
+  const { onAcknowledged } = feed;
 
   const [events, setEvents] = useState<NodeEvent[] | null>(null);
   const [total, setTotal] = useState(0);
@@ -44,10 +45,17 @@ export function EventsPage() {
   const [confirmAll, setConfirmAll] = useState(false);
   const [newElsewhere, setNewElsewhere] = useState(0);
   const [reloadKey, setReloadKey] = useState(0);
-  const [now, setNow] = useState(Date.now());
+  const [now, setNow] = useState(() => Date.now());
   const [users, setUsers] = useState<Map<string, string>>(new Map());
   /** Live events that arrive while a page is loading (merged when it arrives); null when idle. */
   const pendingLive = useRef<NodeEvent[] | null>(null);
+
+  // Loading from the render that asks for another list (filters, page, a reload) until it arrives.
+  const [requested, setRequested] = useState({ query, page, reloadKey });
+  if (requested.query !== query || requested.page !== page || requested.reloadKey !== reloadKey) {
+    setRequested({ query, page, reloadKey });
+    setLoading(true);
+  }
 
   useEffect(() => {
     const timer = window.setInterval(() => setNow(Date.now()), 15_000);
@@ -67,7 +75,6 @@ export function EventsPage() {
   useEffect(() => {
     let cancelled = false;
     pendingLive.current = [];
-    setLoading(true);
     request<NodeEvent[]>('GET', `/api/v1/events?${query}`).then(
       ({ data, headers }) => {
         if (cancelled) return;
@@ -110,7 +117,7 @@ export function EventsPage() {
   }, [feed.status]);
 
   // Acknowledgements by anyone (another operator, a bulk ack) show without a manual refresh.
-  useEffect(() => feed.onAcknowledged(() => setReloadKey((k) => k + 1)), [feed.onAcknowledged]);
+  useEffect(() => onAcknowledged(() => setReloadKey((k) => k + 1)), [onAcknowledged]);
 
   useLiveEvents((event) => {
     if (!matchesFilters(event, filters)) return;
@@ -185,7 +192,7 @@ export function EventsPage() {
 
   const onSelectAll = (on: boolean) => setSelected(on ? new Set((events ?? []).filter((e) => !e.acknowledged).map((e) => e.id)) : new Set());
 
-  const onAck = useCallback(async (id: number) => {
+  const acknowledge = useCallback(async (id: number) => {
     setBusy((prev) => new Set(prev).add(id));
     setActionError(null);
     setNotice(null);
@@ -207,6 +214,7 @@ export function EventsPage() {
       });
     }
   }, []);
+  const onAck = useCallback((id: number) => void acknowledge(id), [acknowledge]);
 
   const bulkAck = async (body: { ids: number[] } | { filter: Record<string, string> }) => {
     setBulkBusy(true);
@@ -239,7 +247,7 @@ export function EventsPage() {
         </span>
         {canAck && (
           <>
-            <button type="button" disabled={selectedCount === 0 || bulkBusy} onClick={() => bulkAck({ ids: [...selected] })}>
+            <button type="button" disabled={selectedCount === 0 || bulkBusy} onClick={() => void bulkAck({ ids: [...selected] })}>
               Acknowledge selected{selectedCount > 0 ? ` (${selectedCount})` : ''}
             </button>
             <button type="button" className="secondary" disabled={bulkBusy || filters.acknowledged === 'true'} onClick={() => setConfirmAll(true)}>
@@ -308,7 +316,7 @@ export function EventsPage() {
             {hasFilters(filters) ? '' : ' — no filters are set, so this is every unacknowledged event you can see'}, on all pages?
           </p>
           <div className="row">
-            <button type="button" disabled={bulkBusy} onClick={() => bulkAck({ filter: ackFilter(filters) })}>
+            <button type="button" disabled={bulkBusy} onClick={() => void bulkAck({ filter: ackFilter(filters) })}>
               {bulkBusy ? 'Acknowledging…' : 'Acknowledge all'}
             </button>
             <button type="button" className="secondary" onClick={() => setConfirmAll(false)}>

@@ -51,12 +51,16 @@ export function LoginPage() {
   const [challenge, setChallenge] = useState<string | null>(null);
   const codeStep = challenge !== null || formChallenge;
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const errorCode = params.get('error');
+  const [error, setError] = useState<string | null>(() => urlError(errorCode));
   const [sso, setSso] = useState<{ enabled: boolean; label: string | null } | null>(null);
 
   // Also when the page is already open (a failed sign-out arrives here after the page shows).
-  const errorCode = params.get('error');
-  useEffect(() => setError(urlError(errorCode)), [errorCode]);
+  const [shownErrorCode, setShownErrorCode] = useState(errorCode);
+  if (errorCode !== shownErrorCode) {
+    setShownErrorCode(errorCode);
+    setError(urlError(errorCode));
+  }
 
   useEffect(() => {
     api.get<{ enabled: boolean; label: string | null }>('/api/v1/auth/oidc/status').then(setSso, () => setSso(null));
@@ -64,7 +68,7 @@ export function LoginPage() {
 
   const finish = async (target = next) => {
     await refresh();
-    navigate(target, { replace: true });
+    void navigate(target, { replace: true });
   };
 
   const leaveCodeStep = () => {
@@ -132,7 +136,7 @@ export function LoginPage() {
       <div className="login-card">
         <h1>bilbycast manager</h1>
         {!codeStep ? (
-          <form onSubmit={submitPassword} aria-label="Sign in">
+          <form onSubmit={(e) => void submitPassword(e)} aria-label="Sign in">
             <label>
               Username
               <input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required autoFocus />
@@ -156,7 +160,7 @@ export function LoginPage() {
             )}
           </form>
         ) : (
-          <form onSubmit={submitCode} aria-label="Verification code">
+          <form onSubmit={(e) => void submitCode(e)} aria-label="Verification code">
             <p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>
             <label>
               Code

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { api, ApiError } from '../api/client';
 import type { CommandInfo, DeviceType } from '../api/types';
@@ -14,7 +14,7 @@ import { NodeHeader } from './node-detail/NodeHeader';
 import { StatsSection } from './node-detail/StatsPanels';
 import { Thumbnails } from './node-detail/Thumbnails';
 import type { NodeRecord, StatsResponse } from './node-detail/types';
-import { commandRole } from './node-detail/util';
+import { commandRole, flowsOf } from './node-detail/util';
 import './node-detail/node-detail.css';
 
 // The generated command forms (rjsf and its validator) load only with this page.
@@ -43,16 +43,18 @@ function NodeDetail({ id }: { id: string }) {
 
   // Reads overlap (status changes, the 15 s poll): only the latest one's answer is kept.
   const latestRead = useRef(0);
-  const loadRecord = useCallback(async () => {
+  const loadRecord = useCallback(() => {
     const read = ++latestRead.current;
-    try {
-      const next = await api.get<NodeRecord>(`/api/v1/nodes/${id}`);
-      if (read !== latestRead.current) return;
-      setRecord(next);
-      setLoadError(null);
-    } catch (err) {
-      if (read === latestRead.current) setLoadError(err);
-    }
+    return api.get<NodeRecord>(`/api/v1/nodes/${id}`).then(
+      (next) => {
+        if (read !== latestRead.current) return;
+        setRecord(next);
+        setLoadError(null);
+      },
+      (err: unknown) => {
+        if (read === latestRead.current) setLoadError(err);
+      }
+    );
   }, [id]);
 
   useEffect(() => {
@@ -81,9 +83,10 @@ function NodeDetail({ id }: { id: string }) {
   const node: NodeRecord | null = record ? { ...record, ...(fromFeed ?? {}), connection: record.connection } : null;
   const stats = live?.stats ?? initialStats?.stats ?? null;
   const health = feed.healthPayload.get(id) ?? initialStats?.health ?? null;
-  const flows: any[] = stats && Array.isArray(stats.flows) ? stats.flows : [];
-  const flowIds = useMemo(() => flows.map((f) => f?.flow_id).filter((f): f is string => typeof f === 'string'), [flows.map((f) => f?.flow_id).join('\u0000')]);
-  const flowNames = new Map<string, string>(flows.filter((f) => f?.flow_id).map((f) => [f.flow_id, f.flow_name ?? f.flow_id]));
+  const flows = flowsOf(stats) ?? [];
+  // (A new array with every stats message: CommandsPanel rebuilds its form only when the ids change.)
+  const flowIds = flows.map((f) => f.flow_id);
+  const flowNames = new Map<string, string>(flows.filter((f) => f.flow_id).map((f) => [f.flow_id, f.flow_name ?? f.flow_id]));
 
   const onCommandCompleted = useCallback((command: CommandInfo, result: CommandResult) => {
     if (result.ok && command.mutates !== false && command.name !== 'get_config') setConfigReload((n) => n + 1);
@@ -146,7 +149,7 @@ function NodeDetail({ id }: { id: string }) {
         </div>
         <div className="nd-column">
           <NodeEvents nodeId={id} />
-          {health && (
+          {!!health && (
             <section className="panel" aria-labelledby="health-heading">
               <h2 id="health-heading">Health report</h2>
               <details className="nd-details">

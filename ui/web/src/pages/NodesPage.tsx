@@ -87,7 +87,7 @@ function ManagedNodes() {
   const close = () => setDialog(null);
 
   // A deleted node's row takes the dialog's opener with it.
-  const heading = useFocusAfterClose<HTMLHeadingElement>(dialog !== null);
+  const { target: headingRef, requestFocus: focusHeadingAfterClose } = useFocusAfterClose<HTMLHeadingElement>(dialog !== null);
 
   const after = (message: string) => {
     setNotice(message);
@@ -97,7 +97,7 @@ function ManagedNodes() {
   return (
     <>
       <div className="page-head">
-        <h1 ref={heading.target} tabIndex={-1}>
+        <h1 ref={headingRef} tabIndex={-1}>
           Nodes
         </h1>
         <button type="button" onClick={() => setDialog({ kind: 'add' })}>
@@ -242,7 +242,7 @@ function ManagedNodes() {
               const node = dialog.node;
               await api.delete(`/api/v1/nodes/${node.id}`);
               setListed((prev) => prev?.filter((n) => n.id !== node.id) ?? prev);
-              heading.requestFocus();
+              focusHeadingAfterClose();
               close();
               after(`Node “${node.name}” deleted.`);
             }}
@@ -253,17 +253,16 @@ function ManagedNodes() {
   );
 }
 
-function AddNodeForm({ deviceTypes, onCancel, onCreated }: { deviceTypes: DeviceType[]; onCancel(): void; onCreated(node: CreatedNode): void }) {
+function AddNodeForm({ deviceTypes, onCancel, onCreated }: { deviceTypes: DeviceType[]; onCancel: () => void; onCreated: (node: CreatedNode) => void }) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [deviceType, setDeviceType] = useState('edge');
+  const [chosenType, setDeviceType] = useState('edge');
   const [expires, setExpires] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
-  useEffect(() => {
-    if (deviceTypes.length > 0 && !deviceTypes.some((t) => t.device_type === deviceType)) setDeviceType(deviceTypes[0].device_type);
-  }, [deviceTypes, deviceType]);
+  // A type the manager does not offer (the default before the list arrives): its first type instead.
+  const deviceType = deviceTypes.length > 0 && !deviceTypes.some((t) => t.device_type === chosenType) ? deviceTypes[0].device_type : chosenType;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -281,7 +280,7 @@ function AddNodeForm({ deviceTypes, onCancel, onCreated }: { deviceTypes: Device
   };
 
   return (
-    <form onSubmit={submit} noValidate aria-label="Add node">
+    <form onSubmit={(e) => void submit(e)} noValidate aria-label="Add node">
       <NameAndDescription name={name} description={description} onName={setName} onDescription={setDescription} />
       <label>
         Device type
@@ -310,7 +309,7 @@ function AddNodeForm({ deviceTypes, onCancel, onCreated }: { deviceTypes: Device
   );
 }
 
-function EditNodeForm({ node, onCancel, onSaved }: { node: Node; onCancel(): void; onSaved(node: Node): void }) {
+function EditNodeForm({ node, onCancel, onSaved }: { node: Node; onCancel: () => void; onSaved: (node: Node) => void }) {
   const [name, setName] = useState(node.name);
   const [description, setDescription] = useState(node.description ?? '');
   const initialExpiry = isoToLocalInput(node.expires_at);
@@ -339,7 +338,7 @@ function EditNodeForm({ node, onCancel, onSaved }: { node: Node; onCancel(): voi
   };
 
   return (
-    <form onSubmit={submit} noValidate aria-label="Edit node">
+    <form onSubmit={(e) => void submit(e)} noValidate aria-label="Edit node">
       <NameAndDescription name={name} description={description} onName={setName} onDescription={setDescription} />
       <Field label="Expires" hint="Clear it for no expiry.">
         <input type="datetime-local" value={expires} onChange={(e) => setExpires(e.target.value)} />
@@ -361,7 +360,7 @@ function EditNodeForm({ node, onCancel, onSaved }: { node: Node; onCancel(): voi
 }
 
 /** The name and description inputs the add and edit forms share. */
-function NameAndDescription(props: { name: string; description: string; onName(value: string): void; onDescription(value: string): void }) {
+function NameAndDescription(props: { name: string; description: string; onName: (value: string) => void; onDescription: (value: string) => void }) {
   return (
     <>
       <label>

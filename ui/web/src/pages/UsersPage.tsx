@@ -67,7 +67,7 @@ function UserAdmin() {
   const [nodes, setNodes] = useState<Node[]>([]);
   const [dialog, setDialog] = useState<DialogState | null>(null);
   // A deleted user's row takes the dialog's opener with it.
-  const heading = useFocusAfterClose<HTMLHeadingElement>(dialog !== null);
+  const { target: headingRef, requestFocus: focusHeadingAfterClose } = useFocusAfterClose<HTMLHeadingElement>(dialog !== null);
   const [notice, setNotice] = useState<string | null>(null);
 
   useEffect(() => {
@@ -94,7 +94,7 @@ function UserAdmin() {
   return (
     <>
       <div className="page-head">
-        <h1 ref={heading.target} tabIndex={-1}>
+        <h1 ref={headingRef} tabIndex={-1}>
           Users
         </h1>
         <button type="button" onClick={() => setDialog({ kind: 'create' })}>
@@ -239,7 +239,7 @@ function UserAdmin() {
             onCancel={close}
             run={async () => {
               await api.delete(`/api/v1/users/${dialog.user.id}`);
-              heading.requestFocus();
+              focusHeadingAfterClose();
               done(`User “${dialog.user.username}” deleted.`);
             }}
             renderError={(error) => <UserError error={error} />}
@@ -264,8 +264,8 @@ function UserForm({
   grantable: Role[];
   /** The admin is limited to some nodes: "all nodes" is not theirs to give. */
   limited: boolean;
-  onCancel(): void;
-  onSaved(user: User): void;
+  onCancel: () => void;
+  onSaved: (user: User) => void;
 }) {
   const editing = user !== undefined;
   const [username, setUsername] = useState('');
@@ -327,7 +327,7 @@ function UserForm({
     });
 
   return (
-    <form onSubmit={submit} noValidate aria-label={editing ? 'Edit user' : 'Add user'}>
+    <form onSubmit={(e) => void submit(e)} noValidate aria-label={editing ? 'Edit user' : 'Add user'}>
       <div className="form-grid">
         {editing ? (
           <p className="wide muted">

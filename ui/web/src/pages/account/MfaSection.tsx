@@ -114,7 +114,7 @@ export function MfaSection({ user }: { user: User }) {
       )}
 
       {!enabled && !setup && (
-        <form onSubmit={begin} aria-label="Set up two-factor sign-in" className="account-form">
+        <form onSubmit={(e) => void begin(e)} aria-label="Set up two-factor sign-in" className="account-form">
           <label>
             Current password
             <input type="password" value={setupPassword} onChange={(e) => setSetupPassword(e.target.value)} maxLength={128} autoComplete="current-password" />
@@ -143,7 +143,7 @@ export function MfaSection({ user }: { user: User }) {
             </li>
             <li>Enter the 6-digit code the app shows:</li>
           </ol>
-          <form onSubmit={confirm} aria-label="Confirm authenticator" className="account-form">
+          <form onSubmit={(e) => void confirm(e)} aria-label="Confirm authenticator" className="account-form">
             <label>
               Code from your app
               <input value={code} onChange={(e) => setCode(e.target.value)} inputMode="numeric" autoComplete="one-time-code" required maxLength={32} />
@@ -161,7 +161,7 @@ export function MfaSection({ user }: { user: User }) {
       )}
 
       {enabled && (
-        <form onSubmit={changeEnabled} aria-label="Change two-factor sign-in" className="account-form">
+        <form onSubmit={(e) => void changeEnabled(e)} aria-label="Change two-factor sign-in" className="account-form">
           <p data-testid="recovery-codes-left" className={(user.recovery_codes_left ?? 0) <= 2 ? 'severity-warning' : 'muted'}>
             {user.recovery_codes_left ?? 0} unused recovery code{user.recovery_codes_left === 1 ? '' : 's'} left.
           </p>

@@ -3,7 +3,7 @@ import { api, ApiError } from '../../api/client';
 import { ErrorMessage } from '../../components/ErrorMessage';
 
 /** Change your password (POST /api/v1/auth/change-password); the server ends your other sessions and, unless kept, your API tokens. */
-export function PasswordSection({ onChanged }: { onChanged(): void }) {
+export function PasswordSection({ onChanged }: { onChanged: () => void }) {
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [confirm, setConfirm] = useState('');
@@ -50,7 +50,7 @@ export function PasswordSection({ onChanged }: { onChanged(): void }) {
         At least 8 characters, with an upper-case letter, a lower-case letter and a digit. Changing your password signs out all your other sessions and
         revokes your API tokens (unless you keep them); this session stays signed in.
       </p>
-      <form onSubmit={submit} aria-label="Change password" className="account-form">
+      <form onSubmit={(e) => void submit(e)} aria-label="Change password" className="account-form">
         <label>
           Current password
           <input type="password" value={current} onChange={(e) => setCurrent(e.target.value)} autoComplete="current-password" required />

@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
 import type { User } from '../../api/types';
 import { useAuth } from '../../auth/AuthProvider';
@@ -14,10 +14,13 @@ export function ProfileSection({ user }: { user: User }) {
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
 
-  useEffect(() => {
+  // The profile changed (saved here, or elsewhere and refreshed): the form shows it.
+  const [shown, setShown] = useState({ display_name: user.display_name, email: user.email });
+  if (shown.display_name !== user.display_name || shown.email !== user.email) {
+    setShown({ display_name: user.display_name, email: user.email });
     setDisplayName(user.display_name ?? '');
     setEmail(user.email ?? '');
-  }, [user.display_name, user.email]);
+  }
 
   // A new email is a sensitive change: the server asks for the password unless the sign-in is recent.
   const emailChanged = (email.trim() || null) !== (user.email ?? null);
@@ -58,7 +61,7 @@ export function ProfileSection({ user }: { user: User }) {
         <dt>Role</dt>
         <dd className="role">{user.role.replace('_', ' ')}</dd>
       </dl>
-      <form onSubmit={submit} aria-label="Profile" className="account-form">
+      <form onSubmit={(e) => void submit(e)} aria-label="Profile" className="account-form">
         <label>
           Display name
           <input value={displayName} onChange={(e) => setDisplayName(e.target.value)} maxLength={128} autoComplete="name" />

@@ -42,13 +42,7 @@ export function SessionsSection({ reloadKey }: { reloadKey: number }) {
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
 
-  const load = useCallback(async () => {
-    try {
-      setSessions(await api.get<Session[]>('/api/v1/auth/sessions'));
-    } catch (err) {
-      setError(err);
-    }
-  }, []);
+  const load = useCallback(() => api.get<Session[]>('/api/v1/auth/sessions').then(setSessions, (err: unknown) => setError(err)), []);
 
   useEffect(() => {
     void load();
@@ -81,7 +75,7 @@ export function SessionsSection({ reloadKey }: { reloadKey: number }) {
       <div className="row">
         <span className="muted">Browsers signed in to your account.</span>
         <span className="spacer" />
-        <button type="button" className="secondary" disabled={busy || others.length === 0} onClick={() => revoke(others.map((s) => s.id))}>
+        <button type="button" className="secondary" disabled={busy || others.length === 0} onClick={() => void revoke(others.map((s) => s.id))}>
           End all other sessions
         </button>
       </div>
@@ -121,7 +115,7 @@ export function SessionsSection({ reloadKey }: { reloadKey: number }) {
                   <td>{formatDateTime(s.expires_at)}</td>
                   <td>
                     {!s.current && (
-                      <button type="button" className="secondary small" disabled={busy} onClick={() => revoke([s.id])}>
+                      <button type="button" className="secondary small" disabled={busy} onClick={() => void revoke([s.id])}>
                         End session
                       </button>
                     )}

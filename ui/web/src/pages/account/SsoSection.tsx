@@ -26,18 +26,17 @@ export function SsoSection({ mfaEnabled }: { mfaEnabled: boolean }) {
   const linkedNow = params.get('sso') === 'linked';
   const linkError = params.get('sso_error');
 
-  const load = useCallback(async () => {
-    try {
-      const [sso, list] = await Promise.all([
-        api.get<{ enabled: boolean; label: string | null }>('/api/v1/auth/oidc/status'),
-        api.get<SsoIdentity[]>('/api/v1/auth/sso-identities')
-      ]);
-      setStatus(sso);
-      setIdentities(list);
-    } catch (err) {
-      setError(err);
-    }
-  }, []);
+  const load = useCallback(
+    () =>
+      Promise.all([api.get<{ enabled: boolean; label: string | null }>('/api/v1/auth/oidc/status'), api.get<SsoIdentity[]>('/api/v1/auth/sso-identities')]).then(
+        ([sso, list]) => {
+          setStatus(sso);
+          setIdentities(list);
+        },
+        (err: unknown) => setError(err)
+      ),
+    []
+  );
 
   useEffect(() => {
     void load();
@@ -96,10 +95,10 @@ export function SsoSection({ mfaEnabled }: { mfaEnabled: boolean }) {
       {identities.length === 0 ? (
         <p>No identity provider account is linked to you.</p>
       ) : (
-        <SsoIdentityTable label="Linked identities" identities={identities} onRemove={remove} />
+        <SsoIdentityTable label="Linked identities" identities={identities} onRemove={(identity) => void remove(identity)} />
       )}
       {status.enabled && (
-        <form onSubmit={link} aria-label="Link an identity provider account" className="account-form">
+        <form onSubmit={(e) => void link(e)} aria-label="Link an identity provider account" className="account-form">
           <p className="muted">A linked account signs you in without your password or second factor, so linking one asks for both.</p>
           <label>
             Current password

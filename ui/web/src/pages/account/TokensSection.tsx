@@ -7,6 +7,7 @@ import { ErrorMessage } from '../../components/ErrorMessage';
 import { formatDateTime, formatRelative } from '../../components/format';
 import { useApiGet } from '../../components/useApiGet';
 import { useFocusAfterClose } from '../../components/useFocusAfterClose';
+import { useNow } from '../../components/useNow';
 
 interface ApiToken {
   id: string;
@@ -32,7 +33,9 @@ export function TokensSection({ user }: { user: User }) {
   const [created, setCreated] = useState<(ApiToken & { token: string }) | null>(null);
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
   // A revoked token's row takes the dialog's opener with it.
-  const heading = useFocusAfterClose<HTMLHeadingElement>(revoking !== null);
+  const { target: headingRef, requestFocus: focusHeadingAfterClose } = useFocusAfterClose<HTMLHeadingElement>(revoking !== null);
+  // For the "expired" marks.
+  const now = useNow(30_000);
 
   const create = async (e: FormEvent) => {
     e.preventDefault();
@@ -67,7 +70,7 @@ export function TokensSection({ user }: { user: User }) {
     try {
       await api.delete(`/api/v1/auth/tokens/${revoking.id}`);
       if (created?.id === revoking.id) setCreated(null);
-      heading.requestFocus();
+      focusHeadingAfterClose();
       setRevoking(null);
       await load();
     } catch (err) {
@@ -78,17 +81,17 @@ export function TokensSection({ user }: { user: User }) {
     }
   };
 
-  const expired = (t: ApiToken) => t.expires_at !== null && Date.parse(t.expires_at) <= Date.now();
+  const expired = (t: ApiToken) => t.expires_at !== null && Date.parse(t.expires_at) <= now;
 
   return (
     <section className="panel" aria-labelledby="tokens-heading">
-      <h2 id="tokens-heading" ref={heading.target} tabIndex={-1}>
+      <h2 id="tokens-heading" ref={headingRef} tabIndex={-1}>
         API tokens
       </h2>
       <p className="muted">
         For scripts: send <code>Authorization: Bearer bct_…</code>. A token acts with your current rights, optionally capped at a lower role.
       </p>
-      <form onSubmit={create} aria-label="Create API token" className="row token-form">
+      <form onSubmit={(e) => void create(e)} aria-label="Create API token" className="row token-form">
         <label>
           Token name
           <input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} required placeholder="e.g. monitoring script" />
@@ -182,7 +185,7 @@ export function TokensSection({ user }: { user: User }) {
           Revoke <strong>{revoking?.name}</strong>? Scripts using it stop working at once.
         </p>
         <div className="row">
-          <button type="button" className="danger" onClick={revoke} disabled={busy}>
+          <button type="button" className="danger" onClick={() => void revoke()} disabled={busy}>
             Revoke token
           </button>
           <button type="button" className="secondary" onClick={() => setRevoking(null)}>

@@ -13,12 +13,22 @@ export function ConfirmAction({
   text: ReactNode;
   confirmLabel: string;
   danger?: boolean;
-  onCancel(): void;
-  run(): Promise<void>;
-  renderError?(error: unknown): ReactNode;
+  onCancel: () => void;
+  run: () => Promise<void>;
+  renderError?: (error: unknown) => ReactNode;
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const confirm = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await run();
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
   return (
     <div>
       <p className="confirm-text">{text}</p>
@@ -31,16 +41,7 @@ export function ConfirmAction({
           type="button"
           className={danger ? 'danger' : undefined}
           disabled={busy}
-          onClick={async () => {
-            setBusy(true);
-            setError(null);
-            try {
-              await run();
-            } catch (err) {
-              setError(err);
-              setBusy(false);
-            }
-          }}
+          onClick={() => void confirm()}
         >
           {busy ? 'Working…' : confirmLabel}
         </button>

@@ -30,7 +30,7 @@ function deviceConfig(deviceType: string, token: string, url: string): { file: s
  * token expires, and the lines for the device's config. Shown once; the server never returns
  * the token again.
  */
-export function RegistrationToken({ issued, onDone }: { issued: IssuedToken; onDone(): void }) {
+export function RegistrationToken({ issued, onDone }: { issued: IssuedToken; onDone: () => void }) {
   const url = nodeSocketUrl();
   const config = deviceConfig(issued.device_type, issued.registration_token, url);
   const secure = url.startsWith('wss:');

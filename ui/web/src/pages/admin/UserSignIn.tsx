@@ -10,7 +10,7 @@ import { useBusyAction } from '../../components/useBusyAction';
  * An administrator's help with another user's sign-in: reset a lost second factor, and see, link
  * or remove the identity provider accounts that sign in as them. Every change is audited.
  */
-export function UserSignIn({ user, onChanged, onClose }: { user: User; onChanged(message: string): void; onClose(): void }) {
+export function UserSignIn({ user, onChanged, onClose }: { user: User; onChanged: (message: string) => void; onClose: () => void }) {
   const { can } = useAuth();
   const path = `/api/v1/users/${user.id}/sso-identities`;
   const [identities, setIdentities] = useState<SsoIdentity[] | null>(null);
@@ -19,15 +19,17 @@ export function UserSignIn({ user, onChanged, onClose }: { user: User; onChanged
   const [confirmReset, setConfirmReset] = useState(false);
   const { busy, error, setError, run } = useBusyAction();
 
-  const load = useCallback(async () => {
-    try {
-      const [list, status] = await Promise.all([api.get<SsoIdentity[]>(path), api.get<{ enabled: boolean }>('/api/v1/auth/oidc/status')]);
-      setIdentities(list);
-      setSsoEnabled(status.enabled);
-    } catch (err) {
-      setError(err);
-    }
-  }, [path]);
+  const load = useCallback(
+    () =>
+      Promise.all([api.get<SsoIdentity[]>(path), api.get<{ enabled: boolean }>('/api/v1/auth/oidc/status')]).then(
+        ([list, status]) => {
+          setIdentities(list);
+          setSsoEnabled(status.enabled);
+        },
+        (err: unknown) => setError(err)
+      ),
+    [path, setError]
+  );
 
   useEffect(() => {
     void load();
@@ -70,7 +72,7 @@ export function UserSignIn({ user, onChanged, onClose }: { user: User; onChanged
               <button type="button" className="secondary" onClick={() => setConfirmReset(false)}>
                 Cancel
               </button>
-              <button type="button" className="danger" disabled={busy} onClick={resetMfa}>
+              <button type="button" className="danger" disabled={busy} onClick={() => void resetMfa()}>
                 Reset MFA
               </button>
             </div>
@@ -93,11 +95,11 @@ export function UserSignIn({ user, onChanged, onClose }: { user: User; onChanged
       ) : identities.length === 0 ? (
         <p className="muted">None linked.</p>
       ) : (
-        <SsoIdentityTable label={`Single sign-on identities of ${user.username}`} identities={identities} disabled={busy} onRemove={remove} />
+        <SsoIdentityTable label={`Single sign-on identities of ${user.username}`} identities={identities} disabled={busy} onRemove={(identity) => void remove(identity)} />
       )}
       {/* Only a super_admin links an identity for someone else (it signs in past password and MFA). */}
       {ssoEnabled && can('super_admin') && (
-        <form onSubmit={link} aria-label="Link an identity" className="row">
+        <form onSubmit={(e) => void link(e)} aria-label="Link an identity" className="row">
           <label>
             Subject at the identity provider
             <input value={subject} onChange={(e) => setSubject(e.target.value)} maxLength={255} required />

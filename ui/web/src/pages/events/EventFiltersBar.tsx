@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useEffectEvent, useMemo, useRef, useState } from 'react';
 import type { Node } from '../../api/types';
 import { isoToLocalInput, localInputToIso, type EventFilters } from './filters';
 
@@ -13,11 +13,11 @@ function severityLabel(value: string): string {
 }
 
 /** A text filter that applies itself after a pause in typing (or at once on Enter). */
-function DebouncedText({ label, value, onCommit, type = 'text', placeholder }: { label: string; value: string; onCommit(value: string): void; type?: string; placeholder?: string }) {
+function DebouncedText({ label, value, onCommit, type = 'text', placeholder }: { label: string; value: string; onCommit: (value: string) => void; type?: string; placeholder?: string }) {
   const [text, setText] = useState(value);
   const committed = useRef(value);
-  const commitRef = useRef(onCommit);
-  commitRef.current = onCommit;
+  // The latest onCommit, without restarting the pause when the parent renders.
+  const commitAfterPause = useEffectEvent((text: string) => onCommit(text));
 
   // The URL changed from elsewhere (a link, Back, "Clear filters"): show its value.
   useEffect(() => {
@@ -31,7 +31,7 @@ function DebouncedText({ label, value, onCommit, type = 'text', placeholder }: {
     if (text === committed.current) return;
     const timer = window.setTimeout(() => {
       committed.current = text;
-      commitRef.current(text);
+      commitAfterPause(text);
     }, DEBOUNCE_MS);
     return () => window.clearTimeout(timer);
   }, [text]);
@@ -47,7 +47,7 @@ function DebouncedText({ label, value, onCommit, type = 'text', placeholder }: {
         onKeyDown={(e) => {
           if (e.key === 'Enter' && text !== committed.current) {
             committed.current = text;
-            commitRef.current(text);
+            onCommit(text);
           }
         }}
       />
@@ -59,7 +59,7 @@ function DebouncedText({ label, value, onCommit, type = 'text', placeholder }: {
  * A datetime-local filter. A half-typed value reads as '' in the browser, so an empty value
  * is applied only when the field is left (a complete value applies at once).
  */
-function DateTimeFilter({ label, value, end = false, onCommit }: { label: string; value: string; end?: boolean; onCommit(iso: string): void }) {
+function DateTimeFilter({ label, value, end = false, onCommit }: { label: string; value: string; end?: boolean; onCommit: (iso: string) => void }) {
   const [text, setText] = useState(isoToLocalInput(value));
   const committed = useRef(value);
 
@@ -94,7 +94,7 @@ function DateTimeFilter({ label, value, end = false, onCommit }: { label: string
 }
 
 /** The listing's filters; every change goes to the URL (the page reads it back from there). */
-export function EventFiltersBar({ filters, nodes, onChange, onClear }: { filters: EventFilters; nodes: Map<string, Node> | null; onChange(changes: Partial<EventFilters>): void; onClear(): void }) {
+export function EventFiltersBar({ filters, nodes, onChange, onClear }: { filters: EventFilters; nodes: Map<string, Node> | null; onChange: (changes: Partial<EventFilters>) => void; onClear: () => void }) {
   const sortedNodes = useMemo(() => [...(nodes?.values() ?? [])].sort((a, b) => a.name.localeCompare(b.name)), [nodes]);
   const unknownNode = filters.node_id !== '' && nodes !== null && !nodes.has(filters.node_id);
   // A linked combination that is not offered (e.g. "info,critical") is still shown as chosen.

@@ -12,8 +12,8 @@ interface RowProps {
   canAck: boolean;
   selected: boolean;
   busy: boolean;
-  onSelect(id: number, selected: boolean): void;
-  onAck(id: number): void;
+  onSelect: (id: number, selected: boolean) => void;
+  onAck: (id: number) => void;
 }
 
 function scopeText(event: NodeEvent): string {
@@ -97,16 +97,16 @@ const EventRow = memo(function EventRow({ event, nodeName, ackedBy, now, isNew, 
 
 export interface EventsTableProps {
   events: NodeEvent[];
-  nodeName(event: NodeEvent): string;
-  userName(id: string | null): string | null;
+  nodeName: (event: NodeEvent) => string;
+  userName: (id: string | null) => string | null;
   now: number;
   fresh: Set<number>;
   canAck: boolean;
   selected: Set<number>;
   busy: Set<number>;
-  onSelect(id: number, selected: boolean): void;
-  onSelectAll(selected: boolean): void;
-  onAck(id: number): void;
+  onSelect: (id: number, selected: boolean) => void;
+  onSelectAll: (selected: boolean) => void;
+  onAck: (id: number) => void;
 }
 
 export function EventsTable({ events, nodeName, userName, now, fresh, canAck, selected, busy, onSelect, onSelectAll, onAck }: EventsTableProps) {

@@ -118,11 +118,13 @@ export function BitrateChart({ nodeId, live }: { nodeId: string; live: LiveStats
   }, [nodeId]);
 
   // One point per live summary.
+  const liveAt = live?.at;
+  const liveBitrate = live?.summary?.bitrate_bps;
   useEffect(() => {
-    if (!live || typeof live.summary?.bitrate_bps !== 'number') return;
-    append(series.current, Date.parse(live.at) / 1000, live.summary.bitrate_bps);
+    if (liveAt === undefined || typeof liveBitrate !== 'number') return;
+    append(series.current, Date.parse(liveAt) / 1000, liveBitrate);
     redraw();
-  }, [live?.at]);
+  }, [liveAt, liveBitrate]);
 
   return (
     <section className="panel" aria-labelledby="chart-heading">

@@ -15,16 +15,16 @@ import { commandRole } from './util';
  * top-level `flow_id` gets the node's flow ids as suggestions.
  */
 export function formSchema(command: CommandInfo, flowIds: string[]): RJSFSchema {
-  const schema: Record<string, any> = structuredClone(command.params_schema && typeof command.params_schema === 'object' ? command.params_schema : { type: 'object' });
+  const schema: RJSFSchema = structuredClone(command.params_schema && typeof command.params_schema === 'object' ? command.params_schema : { type: 'object' });
   if (command.name === 'rotate_secret' && schema.properties) {
     delete schema.properties.new_secret;
-    if (Array.isArray(schema.required)) schema.required = schema.required.filter((r: string) => r !== 'new_secret');
+    if (Array.isArray(schema.required)) schema.required = schema.required.filter((r) => r !== 'new_secret');
   }
   const flowId = schema.properties?.flow_id;
   if (flowId && typeof flowId === 'object' && flowId.type === 'string' && !flowId.enum && !flowId.examples && flowIds.length > 0) {
     flowId.examples = flowIds;
   }
-  return schema as RJSFSchema;
+  return schema;
 }
 
 function hasParameters(schema: RJSFSchema): boolean {
@@ -61,7 +61,7 @@ export function CommandsPanel({
   deviceType: DeviceType | null;
   flowIds: string[];
   online: boolean;
-  onCompleted(command: CommandInfo, result: CommandResult): void;
+  onCompleted: (command: CommandInfo, result: CommandResult) => void;
 }) {
   const { can, user } = useAuth();
   const commands = deviceType?.supported_commands ?? [];
@@ -71,7 +71,9 @@ export function CommandsPanel({
   const [result, setResult] = useState<CommandResult | null>(null);
 
   const command = commands.find((c) => c.name === selected) ?? commands[0];
-  const schema = useMemo(() => (command ? formSchema(command, flowIds) : null), [command, flowIds.join('\u0000')]);
+  // Stats (and with them a new flowIds array) arrive every second: the schema changes only when the ids do.
+  const flowIdsKey = JSON.stringify(flowIds);
+  const schema = useMemo(() => (command ? formSchema(command, JSON.parse(flowIdsKey) as string[]) : null), [command, flowIdsKey]);
 
   if (!deviceType) return null;
 

@@ -3,9 +3,9 @@ import { api } from '../../api/client';
 import { CopyButton } from '../../components/CopyButton';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { formatDateTime, formatRelative } from '../../components/format';
+import { useNow } from '../../components/useNow';
 import { ResultView, runCommand, type CommandResult } from './command-result';
 import type { ConfigResponse } from './types';
-import { useNow } from './util';
 
 /**
  * The node's own configuration (operator+): cached by the manager or fetched live, with a
@@ -25,11 +25,12 @@ export function ConfigPanel({
   canEdit: boolean;
   /** Changes when a command changed the node (the cached config is stale). */
   reloadToken: number;
-  onApplied(result: CommandResult): void;
+  onApplied: (result: CommandResult) => void;
 }) {
   const now = useNow(10_000);
   const [config, setConfig] = useState<ConfigResponse | null>(null);
-  const [loading, setLoading] = useState(false);
+  // (Online, it loads at once: see below.)
+  const [loading, setLoading] = useState(online);
   const [error, setError] = useState<unknown>(null);
   const [text, setText] = useState('');
   const dirty = useRef(false);
@@ -40,29 +41,46 @@ export function ConfigPanel({
   // Loads overlap (the node reconnects, a command completes): only the latest one's answer
   // is shown, and it is loading until that one is done.
   const latestLoad = useRef(0);
+  /** Reads the config (`loading` and `error` are reset by whoever starts the load). */
   const load = useCallback(
-    async (refresh: boolean) => {
+    (refresh: boolean) => {
       const current = ++latestLoad.current;
-      setLoading(true);
-      setError(null);
-      try {
-        const response = await api.get<ConfigResponse>(`/api/v1/nodes/${nodeId}/config${refresh ? '?refresh=true' : ''}`);
-        if (current !== latestLoad.current) return;
-        setConfig(response);
-        if (!dirty.current) setText(JSON.stringify(response.config, null, 2));
-      } catch (err) {
-        if (current === latestLoad.current) setError(err);
-      } finally {
-        if (current === latestLoad.current) setLoading(false);
-      }
+      return api.get<ConfigResponse>(`/api/v1/nodes/${nodeId}/config${refresh ? '?refresh=true' : ''}`).then(
+        (response) => {
+          if (current !== latestLoad.current) return;
+          setConfig(response);
+          if (!dirty.current) setText(JSON.stringify(response.config, null, 2));
+          setLoading(false);
+        },
+        (err: unknown) => {
+          if (current !== latestLoad.current) return;
+          setError(err);
+          setLoading(false);
+        }
+      );
     },
     [nodeId]
   );
 
-  // The node's config once it is online, and again after a command changed it.
+  // The node's config once it is online, and again after a command changed it: loading from
+  // the render where that happens.
+  const [requested, setRequested] = useState({ nodeId, online, reloadToken });
+  if (requested.nodeId !== nodeId || requested.online !== online || requested.reloadToken !== reloadToken) {
+    setRequested({ nodeId, online, reloadToken });
+    if (online) {
+      setLoading(true);
+      setError(null);
+    }
+  }
   useEffect(() => {
     if (online) void load(false);
   }, [online, reloadToken, load]);
+
+  const refreshFromNode = () => {
+    setLoading(true);
+    setError(null);
+    void load(true);
+  };
 
   const apply = async (e: FormEvent) => {
     e.preventDefault();
@@ -94,7 +112,7 @@ export function ConfigPanel({
       <div className="nd-section-head">
         <h2 id="config-heading">Configuration</h2>
         <div className="row">
-          <button type="button" className="secondary small" onClick={() => void load(true)} disabled={loading}>
+          <button type="button" className="secondary small" onClick={refreshFromNode} disabled={loading}>
             {loading ? 'Fetching…' : 'Refresh from node'}
           </button>
           {config && <CopyButton text={json} label="Copy config" />}
@@ -113,7 +131,7 @@ export function ConfigPanel({
         </>
       )}
       {canEdit && (
-        <form className="nd-config-editor" onSubmit={apply} aria-labelledby="config-editor-heading">
+        <form className="nd-config-editor" onSubmit={(e) => void apply(e)} aria-labelledby="config-editor-heading">
           <h3 id="config-editor-heading" className="nd-subheading">
             Edit and apply (update_config)
           </h3>

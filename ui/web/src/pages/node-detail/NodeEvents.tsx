@@ -5,14 +5,14 @@ import type { NodeEvent } from '../../api/types';
 import { SeverityBadge } from '../../components/Badges';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { formatDateTime, formatRelative } from '../../components/format';
+import { useNow } from '../../components/useNow';
 import { useLiveEvents, useLiveFeed } from '../../live/LiveFeedProvider';
-import { useNow } from './util';
 
 const SHOWN = 20;
 
 /** The node's 20 most recent events, with new ones and acknowledgements arriving live. */
 export function NodeEvents({ nodeId }: { nodeId: string }) {
-  const feed = useLiveFeed();
+  const { status: feedStatus, onAcknowledged } = useLiveFeed();
   const [events, setEvents] = useState<NodeEvent[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [reloadKey, setReloadKey] = useState(0);
@@ -36,17 +36,17 @@ export function NodeEvents({ nodeId }: { nodeId: string }) {
 
   // Events and acknowledgements while the feed was not connected were never pushed: reload
   // once it is (again); and on acknowledgements of this node's events, by anyone.
-  const feedStatus = useRef(feed.status);
+  const previousStatus = useRef(feedStatus);
   useEffect(() => {
-    if (feedStatus.current !== 'connected' && feed.status === 'connected') setReloadKey((k) => k + 1);
-    feedStatus.current = feed.status;
-  }, [feed.status]);
+    if (previousStatus.current !== 'connected' && feedStatus === 'connected') setReloadKey((k) => k + 1);
+    previousStatus.current = feedStatus;
+  }, [feedStatus]);
   useEffect(
     () =>
-      feed.onAcknowledged((nodeIds) => {
+      onAcknowledged((nodeIds) => {
         if (nodeIds.includes(nodeId)) setReloadKey((k) => k + 1);
       }),
-    [feed.onAcknowledged, nodeId]
+    [onAcknowledged, nodeId]
   );
 
   useLiveEvents((event) => {

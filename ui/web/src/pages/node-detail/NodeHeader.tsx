@@ -2,8 +2,8 @@ import { useState } from 'react';
 import { HealthBadge, StatusBadge } from '../../components/Badges';
 import { CopyButton } from '../../components/CopyButton';
 import { formatBitrate, formatDateTime, formatRelative, formatUptime } from '../../components/format';
+import { useNow } from '../../components/useNow';
 import type { NodeRecord } from './types';
-import { useNow } from './util';
 
 const CHIPS_SHOWN = 12;
 

@@ -1,17 +1,7 @@
+import type { DeviceStats } from '../../api/types';
 import { formatBitrate, formatUptime } from '../../components/format';
-import { humanize, scalar } from './util';
-
-/** A flow as edges and gateways report it in `stats.flows[]` (fields vary by device). */
-interface FlowStats {
-  flow_id: string;
-  flow_name?: string;
-  state?: string;
-  health?: string;
-  uptime_secs?: number;
-  active_input_id?: string;
-  input?: { input_type?: string; state?: string; mode?: string; local_addr?: string; bitrate_bps?: number } | null;
-  outputs?: { output_id?: string; output_name?: string; output_type?: string; state?: string; bitrate_bps?: number }[];
-}
+import type { FlowStats } from './types';
+import { flowsOf, humanize, rowsOf, scalar } from './util';
 
 function stateClass(state: string | undefined): string {
   const s = (state ?? '').toLowerCase();
@@ -122,7 +112,7 @@ export function GenericTable({ rows, label, maxColumns = 8 }: { rows: Record<str
           {rows.slice(0, 200).map((row, i) => (
             <tr key={i}>
               {shown.map((c) => (
-                <td key={c}>{/bitrate|bandwidth|_bps$/.test(c) && typeof row[c] === 'number' ? formatBitrate(row[c] as number) : scalar(row[c])}</td>
+                <td key={c}>{/bitrate|bandwidth|_bps$/.test(c) && typeof row[c] === 'number' ? formatBitrate(row[c]) : scalar(row[c])}</td>
               ))}
             </tr>
           ))}
@@ -152,11 +142,13 @@ export function MetricsList({ metrics }: { metrics: Record<string, number> | und
  * What the node is doing, from its (live) stats: flows for edges and gateways, tunnels and
  * edges for relays, and the summary metrics for every kind.
  */
-export function StatsSection({ stats, metrics, online }: { stats: any; metrics: Record<string, number> | undefined; online: boolean }) {
-  const flows: FlowStats[] | null = stats && Array.isArray(stats.flows) ? stats.flows.filter((f: any) => f && typeof f.flow_id === 'string') : null;
-  const isRelay = stats && (Array.isArray(stats.edges) || 'connected_edges' in stats) && !flows;
-  const tunnels: Record<string, unknown>[] = stats && Array.isArray(stats.tunnels) ? stats.tunnels : [];
-  const alarms: Record<string, unknown>[] = stats && Array.isArray(stats.alarms) ? stats.alarms : [];
+export function StatsSection({ stats, metrics, online }: { stats: DeviceStats | null; metrics: Record<string, number> | undefined; online: boolean }) {
+  const flows = flowsOf(stats);
+  const isRelay = !!stats && (Array.isArray(stats.edges) || 'connected_edges' in stats) && !flows;
+  const tunnels = rowsOf(stats?.tunnels);
+  const alarms = rowsOf(stats?.alarms);
+  const edges = rowsOf(stats?.edges);
+  const udpSessions = rowsOf(stats?.udp_sessions);
 
   return (
     <>
@@ -172,11 +164,11 @@ export function StatsSection({ stats, metrics, online }: { stats: any; metrics: 
           <h3 className="nd-subheading">Tunnels</h3>
           <GenericTable rows={tunnels} label="Tunnels" />
           <h3 className="nd-subheading">Connected edges</h3>
-          <GenericTable rows={Array.isArray(stats.edges) ? stats.edges : []} label="Connected edges" />
-          {Array.isArray(stats.udp_sessions) && stats.udp_sessions.length > 0 && (
+          <GenericTable rows={edges} label="Connected edges" />
+          {udpSessions.length > 0 && (
             <>
               <h3 className="nd-subheading">UDP sessions</h3>
-              <GenericTable rows={stats.udp_sessions} label="UDP sessions" />
+              <GenericTable rows={udpSessions} label="UDP sessions" />
             </>
           )}
         </section>

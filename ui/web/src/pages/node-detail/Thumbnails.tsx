@@ -35,7 +35,7 @@ function Thumbnail({ nodeId, thumbnail, label }: { nodeId: string; thumbnail: Th
       }
     };
     void load();
-    const timer = window.setInterval(load, REFRESH_MS);
+    const timer = window.setInterval(() => void load(), REFRESH_MS);
     return () => {
       stopped = true;
       window.clearInterval(timer);

@@ -29,7 +29,7 @@ export function ResultView({ result }: { result: CommandResult | null }) {
   return (
     <div className="nd-result" data-testid="command-result" data-outcome="failure">
       <ErrorMessage error={result.error} />
-      {details && (
+      {!!details && (
         <details className="nd-details">
           <summary>Details from the device</summary>
           <pre>{JSON.stringify(details, null, 2)}</pre>

@@ -27,10 +27,10 @@ import { SchemaValidator, toFormErrors } from './json-schema-validation';
  * `@rjsf/validator-ajv8` does: the error schema for inline field errors, `transformErrors` and
  * `customValidate`.
  */
-export class CspSafeValidator<T = any, S extends RJSFSchema = RJSFSchema, F extends FormContextType = any> implements ValidatorType<T, S, F> {
+export class CspSafeValidator<T = unknown, S extends RJSFSchema = RJSFSchema, F extends FormContextType = FormContextType> implements ValidatorType<T, S, F> {
   readonly #schemas = new SchemaValidator();
 
-  rawValidation<Result = any>(schema: S, formData?: T): { errors?: Result[]; validationError?: Error } {
+  rawValidation<Result = unknown>(schema: S, formData?: T): { errors?: Result[]; validationError?: Error } {
     return this.#schemas.validate(schema, formData) as { errors?: Result[]; validationError?: Error };
   }
 

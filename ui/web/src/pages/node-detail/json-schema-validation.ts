@@ -18,7 +18,7 @@ export interface SchemaError {
   params: Record<string, unknown>;
   message: string;
   /** The schema object holding the keyword (its title names the field). */
-  parentSchema?: Record<string, any>;
+  parentSchema?: Record<string, unknown>;
 }
 
 type Lookup = Record<string, Schema | boolean>;
@@ -29,8 +29,10 @@ interface Prepared {
 
 const BASE = 'https://rjsf.invalid/';
 
-const isObject = (value: unknown): value is Record<string, any> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 const has = (value: unknown, key: string) => isObject(value) && Object.prototype.hasOwnProperty.call(value, key);
+/** `value?.[key]` on a JSON value of unknown shape. */
+const member = (value: unknown, key: string): unknown => (value === null || value === undefined ? undefined : (value as Record<string, unknown>)[key]);
 
 /** The decoded segments of a cfworker location (`#/a/b~1c/0`, URI-encoded). */
 function segments(location: string): string[] {
@@ -52,16 +54,17 @@ function asJson(data: unknown): unknown {
  */
 function toSchemaErrors(units: OutputUnit[], root: Prepared, data: unknown): SchemaError[] {
   /** The schema object holding the keyword at `location`, and the keyword's value. */
-  const schemaAt = (location: string): { parent: Record<string, any>; value: any } => {
+  const schemaAt = (location: string): { parent: Record<string, unknown>; value: unknown } => {
     const parts = segments(location);
     const keyword = parts.pop()!;
-    let node: any = root.schema;
+    let node: unknown = root.schema;
     for (const part of parts) {
-      node = part === '$ref' && typeof node?.__absolute_ref__ === 'string' ? root.lookup[node.__absolute_ref__] : node?.[part];
+      const ref = part === '$ref' ? member(node, '__absolute_ref__') : undefined;
+      node = typeof ref === 'string' ? root.lookup[ref] : member(node, part);
     }
     return { parent: isObject(node) ? node : {}, value: isObject(node) ? node[keyword] : undefined };
   };
-  const valueAt = (location: string) => segments(location).reduce<any>((value, part) => value?.[part], data);
+  const valueAt = (location: string) => segments(location).reduce<unknown>(member, data);
   const counters = new Map<string, number>();
   const nth = (key: string) => {
     const n = counters.get(key) ?? 0;
@@ -77,12 +80,14 @@ function toSchemaErrors(units: OutputUnit[], root: Prepared, data: unknown): Sch
     const { keyword, keywordLocation: schemaPath } = unit;
     const instancePath = toPointer(segments(unit.instanceLocation));
     const { parent, value } = schemaAt(schemaPath);
+    /** The keyword's value as the messages show it. */
+    const shown = String(value);
     const data = valueAt(unit.instanceLocation);
     const push = (params: Record<string, unknown>, message: string) => errors.push({ instancePath, schemaPath, keyword, params, message, parentSchema: parent });
 
     switch (keyword) {
       case 'type': {
-        const type = Array.isArray(value) ? value.join(',') : String(value);
+        const type = Array.isArray(value) ? value.join(',') : shown;
         push({ type }, `must be ${type}`);
         break;
       }
@@ -97,34 +102,34 @@ function toSchemaErrors(units: OutputUnit[], root: Prepared, data: unknown): Sch
       case 'exclusiveMinimum':
       case 'exclusiveMaximum': {
         const comparison = { minimum: '>=', maximum: '<=', exclusiveMinimum: '>', exclusiveMaximum: '<' }[keyword];
-        push({ comparison, limit: value }, `must be ${comparison} ${value}`);
+        push({ comparison, limit: value }, `must be ${comparison} ${shown}`);
         break;
       }
       case 'multipleOf':
-        push({ multipleOf: value }, `must be multiple of ${value}`);
+        push({ multipleOf: value }, `must be multiple of ${shown}`);
         break;
       case 'minLength':
       case 'maxLength':
-        push({ limit: value }, `must NOT have ${keyword === 'maxLength' ? 'more' : 'fewer'} than ${value} characters`);
+        push({ limit: value }, `must NOT have ${keyword === 'maxLength' ? 'more' : 'fewer'} than ${shown} characters`);
         break;
       case 'pattern':
-        push({ pattern: value }, `must match pattern "${value}"`);
+        push({ pattern: value }, `must match pattern "${shown}"`);
         break;
       case 'format':
-        push({ format: value }, `must match format "${value}"`);
+        push({ format: value }, `must match format "${shown}"`);
         break;
       case 'minItems':
       case 'maxItems':
-        push({ limit: value }, `must NOT have ${keyword === 'maxItems' ? 'more' : 'fewer'} than ${value} items`);
+        push({ limit: value }, `must NOT have ${keyword === 'maxItems' ? 'more' : 'fewer'} than ${shown} items`);
         break;
       case 'minProperties':
       case 'maxProperties':
-        push({ limit: value }, `must NOT have ${keyword === 'maxProperties' ? 'more' : 'fewer'} than ${value} properties`);
+        push({ limit: value }, `must NOT have ${keyword === 'maxProperties' ? 'more' : 'fewer'} than ${shown} properties`);
         break;
       case 'uniqueItems': {
         // The last item that repeats an earlier one, and that one (Ajv's message names such a pair).
         const items = data as unknown[];
-        const key = (v: unknown) => JSON.stringify(v, (_k, x) => (isObject(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
+        const key = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (isObject(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
         let pair = { i: 0, j: 0 };
         for (let a = items.length - 1, found = false; a > 0 && !found; a--) {
           const j = items.slice(0, a).findIndex((b) => key(b) === key(items[a]));
@@ -143,7 +148,7 @@ function toSchemaErrors(units: OutputUnit[], root: Prepared, data: unknown): Sch
       case 'dependencies': {
         if (nested(next)) break; // a schema dependency: its errors follow
         const pairs = Object.entries(value as Record<string, unknown>).flatMap(([property, deps]) =>
-          has(data, property) && Array.isArray(deps) ? deps.filter((d) => !has(data, d)).map((missingProperty) => ({ property, missingProperty, deps })) : []
+          has(data, property) && Array.isArray(deps) ? (deps as string[]).filter((d) => !has(data, d)).map((missingProperty) => ({ property, missingProperty, deps })) : []
         );
         const pair = pairs[nth(`${instancePath} ${schemaPath}`)];
         if (!pair) {
@@ -239,7 +244,7 @@ export function toFormErrors(errors: SchemaError[]): FormError[] {
     const named = [params.missingProperty, params.property].filter((p): p is string => typeof p === 'string');
     if (named.length > 0) {
       for (const name of named) {
-        const fieldTitle = parentSchema?.properties?.[name]?.title;
+        const fieldTitle = member(member(parentSchema?.properties, name), 'title');
         if (typeof fieldTitle === 'string' && fieldTitle) {
           message = message.replace(`'${name}'`, `'${fieldTitle}'`);
           title = fieldTitle;
@@ -273,8 +278,9 @@ export class SchemaValidator {
   #roots = new WeakMap<object, Prepared>();
 
   #prepare(schema: object, base: string): Prepared {
-    const { $id: _id, ...copy } = structuredClone(schema) as Schema;
-    return { schema: copy, lookup: dereference(copy, Object.create(null), new URL(base, BASE)) };
+    const copy = structuredClone(schema) as Schema;
+    delete copy.$id;
+    return { schema: copy, lookup: dereference(copy, Object.create(null) as Lookup, new URL(base, BASE)) };
   }
 
   /** Every error of `data` against `schema`, Ajv-shaped; a schema that cannot be used (a `$ref` to nowhere, a bad pattern) gives `validationError`. */
@@ -297,7 +303,7 @@ export class SchemaValidator {
     // The part is placed inside the root document (at a pointer nothing else uses), so its
     // `#/definitions/…` references resolve against the root schema.
     const part = structuredClone(schema) as Schema;
-    const lookup = dereference(part, Object.create(root.lookup), new URL('root', BASE), '/__rjsf_isValid_part');
+    const lookup = dereference(part, Object.create(root.lookup) as Lookup, new URL('root', BASE), '/__rjsf_isValid_part');
     return validate(asJson(data), part, '7', lookup, true).valid;
   }
 

@@ -1,4 +1,4 @@
-import type { DeviceSummary, Node } from '../../api/types';
+import type { DeviceStats, DeviceSummary, Node } from '../../api/types';
 
 export interface ThumbnailInfo {
   flow_id: string;
@@ -21,10 +21,23 @@ export interface NodeRecord extends Node {
 export interface StatsResponse {
   node_id: string;
   online: boolean;
-  stats: any;
+  stats: DeviceStats | null;
   stats_at: string | null;
   summary: DeviceSummary | null;
-  health: any;
+  /** The node's last health message as it sent it. */
+  health: unknown;
+}
+
+/** A flow as edges and gateways report it in `stats.flows[]` (fields vary by device). */
+export interface FlowStats {
+  flow_id: string;
+  flow_name?: string;
+  state?: string;
+  health?: string;
+  uptime_secs?: number;
+  active_input_id?: string;
+  input?: { input_type?: string; state?: string; mode?: string; local_addr?: string; bitrate_bps?: number } | null;
+  outputs?: { output_id?: string; output_name?: string; output_type?: string; state?: string; bitrate_bps?: number }[];
 }
 
 export interface HistoryPoint {
