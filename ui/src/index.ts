@@ -38,7 +38,13 @@ export const plugin: Plugin<{ root?: string }> = {
           plugins: publicAccess,
           description: 'UI assets (content-hashed)',
           // Vite's file names: a bounded flat name, so no traversal and no over-long paths.
-          validate: { params: Joi.object({ file: Joi.string().pattern(/^[\w.-]{1,200}$/).required() }) },
+          validate: {
+            params: Joi.object({
+              file: Joi.string()
+                .pattern(/^[\w.-]{1,200}$/)
+                .required()
+            })
+          },
           handler: { directory: { path: path.join(root, 'assets'), redirectToSlash: false, index: false } },
           cache: { expiresIn: 365 * 24 * 3600 * 1000, privacy: 'public' }
         }
@@ -53,12 +59,10 @@ export const plugin: Plugin<{ root?: string }> = {
             if (NOT_UI.test(request.path)) throw apiError(404, 'not_found', 'Not Found');
             const file = path.join(root, request.path);
             // Top-level static files (favicon…) as they are; everything else is a page of the app.
-            if (request.path !== '/' && path.dirname(file) === root && fs.existsSync(file) && fs.statSync(file).isFile()) return h.file(file, { confine: root });
+            if (request.path !== '/' && path.dirname(file) === root && fs.existsSync(file) && fs.statSync(file).isFile())
+              return h.file(file, { confine: root });
             if (!fs.existsSync(indexFile)) {
-              return h
-                .response('The web UI is not built. Run `npm run build:ui` (npm start does it when it is missing).\n')
-                .type('text/plain')
-                .code(503);
+              return h.response('The web UI is not built. Run `npm run build:ui` (npm start does it when it is missing).\n').type('text/plain').code(503);
             }
             return h.file(indexFile, { confine: false }).header('Cache-Control', 'no-cache');
           }

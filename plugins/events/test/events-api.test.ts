@@ -227,7 +227,10 @@ describe.each(testDatabases())('events API on %s', (kind) => {
 
   it('lets viewers read but not acknowledge, and refuses anonymous callers', async () => {
     const event = await insertEvent(env.db, { node_id: nodeA, severity: 'critical' });
-    for (const [url, payload] of [[`/api/v1/events/${event}/ack`, undefined], ['/api/v1/events/ack', { ids: [event] }]] as const) {
+    for (const [url, payload] of [
+      [`/api/v1/events/${event}/ack`, undefined],
+      ['/api/v1/events/ack', { ids: [event] }]
+    ] as const) {
       const res = await viewer.request('POST', url, payload);
       expect(res.statusCode).toBe(403);
       expect(body(res)).toMatchObject({ error_code: 'insufficient_role', required_role: 'operator' });

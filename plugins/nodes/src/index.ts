@@ -75,16 +75,35 @@ export interface NodesOptions {
 const MIB = 1024 * 1024;
 
 const optionsSchema = Joi.object({
-  registration_token_ttl_hours: Joi.number().min(0.001).max(24 * 365).default(168),
+  registration_token_ttl_hours: Joi.number()
+    .min(0.001)
+    .max(24 * 365)
+    .default(168),
   offline_after_secs: Joi.number().min(0.1).max(3600).default(45),
   auth_timeout_ms: Joi.number().integer().min(50).max(120_000).default(10_000),
-  max_message_bytes: Joi.number().integer().min(64 * 1024).max(64 * MIB).default(8 * MIB),
-  sign_in_max_bytes: Joi.number().integer().min(4096).max(MIB).default(64 * 1024),
+  max_message_bytes: Joi.number()
+    .integer()
+    .min(64 * 1024)
+    .max(64 * MIB)
+    .default(8 * MIB),
+  sign_in_max_bytes: Joi.number()
+    .integer()
+    .min(4096)
+    .max(MIB)
+    .default(64 * 1024),
   max_unauthenticated_sockets: Joi.number().integer().min(1).max(1_000_000).default(4096),
   max_unauthenticated_per_address: Joi.number().integer().min(1).max(1_000_000).default(128),
   events_per_minute: Joi.number().integer().min(1).max(1_000_000).default(1000),
-  event_bytes_per_minute: Joi.number().integer().min(4096).max(1024 * MIB).default(256 * 1024),
-  message_bytes_per_minute: Joi.number().integer().min(MIB).max(64 * 1024 * MIB).default(64 * MIB),
+  event_bytes_per_minute: Joi.number()
+    .integer()
+    .min(4096)
+    .max(1024 * MIB)
+    .default(256 * 1024),
+  message_bytes_per_minute: Joi.number()
+    .integer()
+    .min(MIB)
+    .max(64 * 1024 * MIB)
+    .default(64 * MIB),
   auth_failures_before_lockout: Joi.number().integer().min(1).max(1000).default(5),
   auth_failures_per_address: Joi.number().integer().min(1).max(1_000_000).default(50),
   auth_lockout_window_secs: Joi.number().min(0.1).max(86_400).default(60),
@@ -92,8 +111,16 @@ const optionsSchema = Joi.object({
   stats_history_interval_secs: Joi.number().min(0.001).max(3600).default(5),
   stats_history_points: Joi.number().integer().min(10).max(100_000).default(360),
   dashboard_stats_interval_ms: Joi.number().integer().min(10).max(60_000).default(1000),
-  dashboard_buffer_soft_bytes: Joi.number().integer().min(1024).max(256 * MIB).default(MIB),
-  dashboard_buffer_hard_bytes: Joi.number().integer().min(1024).max(1024 * MIB).default(16 * MIB),
+  dashboard_buffer_soft_bytes: Joi.number()
+    .integer()
+    .min(1024)
+    .max(256 * MIB)
+    .default(MIB),
+  dashboard_buffer_hard_bytes: Joi.number()
+    .integer()
+    .min(1024)
+    .max(1024 * MIB)
+    .default(16 * MIB),
   dashboard_revalidate_secs: Joi.number().min(0.05).max(3600).default(30)
 });
 
@@ -146,7 +173,10 @@ export const plugin: Plugin<NodesOptions> = {
       refusals++;
       const now = Date.now();
       if (now - refusalLoggedAt < 10_000) return;
-      manager.logger.warn({ refused: refusals, last_remote_addr: remoteAddr, waiting: unauthenticated.total }, 'node sockets refused: too many waiting to sign in');
+      manager.logger.warn(
+        { refused: refusals, last_remote_addr: remoteAddr, waiting: unauthenticated.total },
+        'node sockets refused: too many waiting to sign in'
+      );
       refusals = 0;
       refusalLoggedAt = now;
     };
@@ -164,7 +194,14 @@ export const plugin: Plugin<NodesOptions> = {
     });
 
     const dashboard = new DashboardFeed(
-      { directory, nodes: hub.service, liveFeed, events: () => manager.services.get('events'), browserSessions: () => manager.services.get('browserSessions'), logger: manager.logger },
+      {
+        directory,
+        nodes: hub.service,
+        liveFeed,
+        events: () => manager.services.get('events'),
+        browserSessions: () => manager.services.get('browserSessions'),
+        logger: manager.logger
+      },
       {
         statsIntervalMs: options.dashboard_stats_interval_ms,
         softBufferBytes: options.dashboard_buffer_soft_bytes,

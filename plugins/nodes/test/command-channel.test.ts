@@ -5,7 +5,16 @@ import type { ProtocolCounters } from '../src/services/node-session';
 
 function channel() {
   const sent: { payload: { command_id: string; action: { type: string } } }[] = [];
-  const counters: ProtocolCounters = { messages: 0, malformed: 0, unknown_types: 0, oversize: 0, binary: 0, late_acks: 0, events_dropped: 0, budget_dropped: 0 };
+  const counters: ProtocolCounters = {
+    messages: 0,
+    malformed: 0,
+    unknown_types: 0,
+    oversize: 0,
+    binary: 0,
+    late_acks: 0,
+    events_dropped: 0,
+    budget_dropped: 0
+  };
   const commands = new CommandChannel({ send: (frame: string) => sent.push(JSON.parse(frame)) }, ['**.passphrase'], counters);
   commands.open();
   return { commands, sent, counters, idOf: (type: string) => sent.find((f) => f.payload.action.type === type)!.payload.command_id };

@@ -9,7 +9,14 @@ const carelessDriver = defineDriver({
   commands: [
     { name: 'rotate_secret', description: 'Rotate', requires_role: 'operator', params: Joi.object({}), timeout_ms: 300, mutates: false },
     // A parameter named like the envelope's own field, with a default.
-    { name: 'harmless', description: 'Harmless', requires_role: 'operator', params: Joi.object({ type: Joi.string().default('factory_reset') }), timeout_ms: 2000, mutates: false }
+    {
+      name: 'harmless',
+      description: 'Harmless',
+      requires_role: 'operator',
+      params: Joi.object({ type: Joi.string().default('factory_reset') }),
+      timeout_ms: 2000,
+      mutates: false
+    }
   ]
 });
 
@@ -55,7 +62,12 @@ describe.each(testDatabases())('POST /api/v1/nodes/{id}/command (%s)', (kind) =>
       d.ack(command_id, { success: false, error: 'Port conflict: 0.0.0.0:9000 in use', error_code: 'port_conflict', details: { addr: '0.0.0.0:9000' } });
     const res = await command(operator, testId, { type: 'quick' });
     expect(res.statusCode).toBe(422);
-    expect(res.result).toMatchObject({ success: false, error: 'Port conflict: 0.0.0.0:9000 in use', error_code: 'port_conflict', details: { addr: '0.0.0.0:9000' } });
+    expect(res.result).toMatchObject({
+      success: false,
+      error: 'Port conflict: 0.0.0.0:9000 in use',
+      error_code: 'port_conflict',
+      details: { addr: '0.0.0.0:9000' }
+    });
     // A relay-style failure without a code still gets one.
     testDevice.onCommand = ({ command_id }, d) => d.ack(command_id, { success: false, error: 'Unknown relay command: x' });
     expect((await command(operator, testId, { type: 'quick' })).result).toMatchObject({ error_code: 'device_error', error: 'Unknown relay command: x' });
@@ -88,7 +100,9 @@ describe.each(testDatabases())('POST /api/v1/nodes/{id}/command (%s)', (kind) =>
     expect((await command(t.admin, testId, { type: 'admin_only' })).statusCode).toBe(200);
     // rotate_secret is admin-only and its secret is always the manager's own.
     expect((await command(operator, edgeId, { type: 'rotate_secret' })).result).toMatchObject({ error_code: 'insufficient_role' });
-    expect((await command(t.admin, edgeId, { type: 'rotate_secret', new_secret: 'chosen-by-a-human-0123' })).result).toMatchObject({ error_code: 'validation_error' });
+    expect((await command(t.admin, edgeId, { type: 'rotate_secret', new_secret: 'chosen-by-a-human-0123' })).result).toMatchObject({
+      error_code: 'validation_error'
+    });
     // Even when a driver declares it for operators.
     const careless = await t.admin.addNode('careless device', 'careless');
     const { device } = await RawDevice.signIn(t.nodeUrl, { registration_token: careless.token });
@@ -96,7 +110,10 @@ describe.each(testDatabases())('POST /api/v1/nodes/{id}/command (%s)', (kind) =>
       throw new Error('rotate_secret must not reach the device');
     };
     const refused = await command(operator, careless.id, { type: 'rotate_secret' });
-    expect({ status: refused.statusCode, result: refused.result }).toMatchObject({ status: 403, result: { error_code: 'insufficient_role', required_role: 'admin' } });
+    expect({ status: refused.statusCode, result: refused.result }).toMatchObject({
+      status: 403,
+      result: { error_code: 'insufficient_role', required_role: 'admin' }
+    });
     // Nor can a driver's parameter schema turn one command into another.
     const sent: string[] = [];
     device.onCommand = ({ command_id, action }, d) => {

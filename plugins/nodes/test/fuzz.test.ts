@@ -48,7 +48,10 @@ describe.each(testDatabases())('/ws/node under bad frames (%s)', (kind) => {
     for (const frame of BAD_FRAMES) device.sendRaw(frame);
     device.sendRaw(Buffer.from([0xbc, 0x01, 0, 0, 0, 2, 0x7b, 0x7d]), true);
     device.send({ type: 'stats', payload: { flows: [], uptime_secs: 99 } });
-    await eventually(async () => ((await t.admin.request('GET', `/api/v1/nodes/${victim.id}/stats`)).result as { stats: { uptime_secs?: number } | null }).stats?.uptime_secs === 99);
+    await eventually(
+      async () =>
+        ((await t.admin.request('GET', `/api/v1/nodes/${victim.id}/stats`)).result as { stats: { uptime_secs?: number } | null }).stats?.uptime_secs === 99
+    );
     const view = (await t.admin.request('GET', `/api/v1/nodes/${victim.id}`)).result as { status: string; connection: { counters: Record<string, number> } };
     expect(view.status).toBe('online');
     expect(view.connection.counters.binary).toBe(1);

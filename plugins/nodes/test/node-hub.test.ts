@@ -26,7 +26,10 @@ function hubOptions(overrides: Partial<NodeHubOptions> = {}): NodeHubOptions {
 /** A socket that records what would go on the wire. */
 function recordingSocket() {
   const sent: string[] = [];
-  return { sent, socket: { readyState: 1, OPEN: 1, send: (frame: string) => sent.push(frame), close() {}, terminate() {} } as unknown as NodeSession['socket'] };
+  return {
+    sent,
+    socket: { readyState: 1, OPEN: 1, send: (frame: string) => sent.push(frame), close() {}, terminate() {} } as unknown as NodeSession['socket']
+  };
 }
 
 /** An event store that keeps what it is given in memory; `activeAlarms` as the test wants it. */
@@ -63,10 +66,7 @@ describe('NodeHub', () => {
     t = await nodesManager('sqlite', { drivers: [sloppyDriver] });
     const { db, drivers, logger, audit, bus } = t.manager.context;
     liveFeed = new LiveFeed(bus);
-    hub = new NodeHub(
-      { directory: new NodeDirectory(db, 3_600_000), drivers, logger, audit, liveFeed, events: () => undefined },
-      hubOptions()
-    );
+    hub = new NodeHub({ directory: new NodeDirectory(db, 3_600_000), drivers, logger, audit, liveFeed, events: () => undefined }, hubOptions());
   });
   afterAll(async () => {
     await hub.stop();
@@ -94,7 +94,12 @@ describe('NodeHub', () => {
     const { token } = await t.admin.addNode('alarming');
     const auth = await hub.signIn.authenticate({ registration_token: token }, '127.0.0.1');
     if (!auth.ok) throw new Error(auth.message);
-    const session = (await hub.sessions.open(auth, recordingSocket().socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 4, deviceType: null }))!;
+    const session = (await hub.sessions.open(auth, recordingSocket().socket, {
+      remoteAddr: null,
+      softwareVersion: null,
+      protocolVersion: 4,
+      deviceType: null
+    }))!;
     for (let n = 1; n <= 600; n++) hub.telemetry.onEvent(session, { severity: 'warning', category: `alarm-${n}`, message: 'x' }, 100);
     expect(session.telemetry.activeAlarms).toHaveLength(500);
     expect(session.telemetry.activeAlarms[0].category).toBe('alarm-101');
@@ -107,7 +112,12 @@ describe('NodeHub', () => {
     if (!auth.ok) throw new Error(auth.message);
     const healths: unknown[] = [];
     liveFeed.subscribe('node_health', ({ health }) => healths.push(health));
-    const session = (await hub.sessions.open(auth, recordingSocket().socket, { remoteAddr: null, softwareVersion: null, protocolVersion: 1, deviceType: null }))!;
+    const session = (await hub.sessions.open(auth, recordingSocket().socket, {
+      remoteAddr: null,
+      softwareVersion: null,
+      protocolVersion: 1,
+      deviceType: null
+    }))!;
     hub.telemetry.onEvent(session, { severity: 'major', category: 'chassis', message: 'fan failure' }, 100);
     // "catastrophic" is no severity: stored as info, so no alarm.
     expect(session.telemetry.activeAlarms).toEqual([]);
@@ -308,12 +318,13 @@ describe('NodeHub', () => {
       await answered;
       return lookup(id);
     };
-    const slow = new NodeHub(
-      { directory, drivers, logger, audit, liveFeed, events: () => undefined },
-      hubOptions({ authFailuresPerAddress: 8 })
+    const slow = new NodeHub({ directory, drivers, logger, audit, liveFeed, events: () => undefined }, hubOptions({ authFailuresPerAddress: 8 }));
+    const burst = Array.from({ length: 20 }, () =>
+      slow.signIn.authenticate({ node_id: 'a2b4c6d8-0000-4000-8000-000000000001', node_secret: 'guess' }, '203.0.113.5')
     );
-    const burst = Array.from({ length: 20 }, () => slow.signIn.authenticate({ node_id: 'a2b4c6d8-0000-4000-8000-000000000001', node_secret: 'guess' }, '203.0.113.5'));
-    const others = Array.from({ length: 10 }, (_, i) => slow.signIn.authenticate({ node_id: `a2b4c6d8-0000-4000-8000-00000000010${i}`, node_secret: 'guess' }, '203.0.113.5'));
+    const others = Array.from({ length: 10 }, (_, i) =>
+      slow.signIn.authenticate({ node_id: `a2b4c6d8-0000-4000-8000-00000000010${i}`, node_secret: 'guess' }, '203.0.113.5')
+    );
     answer();
     const results = [...(await Promise.all(burst)), ...(await Promise.all(others))];
     // Five checks for that node, three more for others from the address (eight in all): the rest refused unchecked.

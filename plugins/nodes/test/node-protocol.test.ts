@@ -121,7 +121,8 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
   test('§14.13: a 5 MiB answer (config_response) is processed; unasked frames are capped by kind; over 8 MiB is dropped; nothing closes', async () => {
     const { id, device } = await registered('big messages');
     device.onCommand = ({ action }, d) => {
-      if (action.type === 'get_config') d.send({ type: 'config_response', timestamp: deviceTimestamp(), payload: { version: 2, padding: 'c'.repeat(5 * 1024 * 1024) } });
+      if (action.type === 'get_config')
+        d.send({ type: 'config_response', timestamp: deviceTimestamp(), payload: { version: 2, padding: 'c'.repeat(5 * 1024 * 1024) } });
     };
     const config = await t.admin.request('GET', `/api/v1/nodes/${id}/config?refresh=true`);
     expect(config.statusCode).toBe(200);
@@ -174,7 +175,10 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
     const { id, device } = await registered('thumbs');
     const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xd9]);
     device.send({ type: 'thumbnail', payload: { flow_id: 'main', data: jpeg.toString('base64'), width: 320, height: 180 } });
-    device.send({ type: 'thumbnail', payload: { flow_id: 'main', input_id: 'backup', image_base64: Buffer.from([0xff, 0xd8, 1, 0xff, 0xd9]).toString('base64') } });
+    device.send({
+      type: 'thumbnail',
+      payload: { flow_id: 'main', input_id: 'backup', image_base64: Buffer.from([0xff, 0xd8, 1, 0xff, 0xd9]).toString('base64') }
+    });
     const main = await eventually(async () => {
       const res = await t.admin.request('GET', `/api/v1/nodes/${id}/thumbnails/main`);
       return res.statusCode === 200 ? res : null;
@@ -379,7 +383,10 @@ describe.each(testDatabases())('/ws/node conformance (%s)', (kind) => {
 
   test('an expired node is refused', async () => {
     const { id, token } = await t.admin.addNode('short-lived', 'edge', { expires_at: new Date(Date.now() + 60_000).toISOString() });
-    await t.manager.context.db('nodes').where({ id }).update({ expires_at: new Date(Date.now() - 1000).toISOString() });
+    await t.manager.context
+      .db('nodes')
+      .where({ id })
+      .update({ expires_at: new Date(Date.now() - 1000).toISOString() });
     const { reply } = await RawDevice.signIn(t.nodeUrl, { registration_token: token });
     expect(reply).toMatchObject({ type: 'auth_error', message: 'Node has expired' });
   });
@@ -532,7 +539,9 @@ describe.each(testDatabases())('/ws/node sign-in while the database is slow (%s)
     await release();
     expect((await device.next()).type).toBe('register_ack');
     device.send({ type: 'stats', payload: { flows: [], uptime_secs: 7 } });
-    await eventually(async () => ((await t.admin.request('GET', `/api/v1/nodes/${id}/stats`)).result as { stats: { uptime_secs?: number } | null }).stats?.uptime_secs === 7);
+    await eventually(
+      async () => ((await t.admin.request('GET', `/api/v1/nodes/${id}/stats`)).result as { stats: { uptime_secs?: number } | null }).stats?.uptime_secs === 7
+    );
     // The event was taken (object "text" counts as absent), not dropped by a handler error; the connection lives on.
     expect(logs.entries().filter((e) => e.node_id === id && e.msg === 'could not process a node message')).toEqual([]);
     expect(device.received.filter((m) => m.type === 'auth_error')).toEqual([]);

@@ -171,7 +171,10 @@ describe.each(testDatabases())('/api/v1/nodes (%s)', (kind) => {
       const message = await eventually(() => heard.find((m) => m.node_id === id));
       expect(Object.keys(message).sort()).toEqual(['at_ms', 'node_id', 'summary']);
       const entry = await eventually(() =>
-        browser.messages.filter((m) => m.type === 'node_stats').flatMap((m) => m.nodes).find((n: { node_id: string; stats?: unknown }) => n.node_id === id && n.stats)
+        browser.messages
+          .filter((m) => m.type === 'node_stats')
+          .flatMap((m) => m.nodes)
+          .find((n: { node_id: string; stats?: unknown }) => n.node_id === id && n.stats)
       );
       expect(entry).toEqual({ node_id: id, at: new Date(message.at_ms as number).toISOString(), summary: message.summary, stats: { flows, uptime_secs: 7 } });
       device.close();
@@ -293,7 +296,10 @@ describe.each(testDatabases())('/api/v1/nodes (%s)', (kind) => {
     const { id, token } = await t.admin.addNode('charted edge');
     const { device } = await RawDevice.signIn(t.nodeUrl, { registration_token: token, protocol_version: 4 });
     for (const bitrate of [1_000_000, 2_000_000, 3_000_000]) {
-      device.send({ type: 'stats', payload: { flows: [{ flow_id: 'a', state: 'Running', input: { bitrate_bps: bitrate }, outputs: [] }], uptime_secs: 1, active_flows: 1, total_flows: 1 } });
+      device.send({
+        type: 'stats',
+        payload: { flows: [{ flow_id: 'a', state: 'Running', input: { bitrate_bps: bitrate }, outputs: [] }], uptime_secs: 1, active_flows: 1, total_flows: 1 }
+      });
       // History keeps one point per interval (1 ms here): the next sample must reach the hub at a later millisecond.
       await eventually(async () => {
         const res = (await viewer.request('GET', `/api/v1/nodes/${id}/stats`)).result as { stats: { flows: { input: { bitrate_bps: number } }[] } | null };
@@ -315,7 +321,10 @@ describe.each(testDatabases())('/api/v1/nodes (%s)', (kind) => {
 
   test('registration tokens expire', async () => {
     const { id, token } = await t.admin.addNode('late device');
-    await t.manager.context.db('nodes').where({ id }).update({ registration_expires_at: new Date(Date.now() - 1000).toISOString() });
+    await t.manager.context
+      .db('nodes')
+      .where({ id })
+      .update({ registration_expires_at: new Date(Date.now() - 1000).toISOString() });
     const { reply } = await RawDevice.signIn(t.nodeUrl, { registration_token: token });
     expect(reply).toMatchObject({ type: 'auth_error', message: 'Registration token has expired' });
     // A fresh token works.

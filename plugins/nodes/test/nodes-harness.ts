@@ -32,7 +32,14 @@ export const testDriver = defineDriver({
   device_type: 'testdev',
   display_name: 'Test device',
   commands: [
-    { name: 'quick', description: 'Answers fast or times out', requires_role: 'operator', params: Joi.object({ n: Joi.number().integer().min(0).max(9) }), timeout_ms: 300, mutates: true },
+    {
+      name: 'quick',
+      description: 'Answers fast or times out',
+      requires_role: 'operator',
+      params: Joi.object({ n: Joi.number().integer().min(0).max(9) }),
+      timeout_ms: 300,
+      mutates: true
+    },
     { name: 'admin_only', description: 'Needs admin', requires_role: 'admin', params: Joi.object({}), timeout_ms: 2000, mutates: true },
     { name: 'get_config', description: 'Config', requires_role: 'operator', params: Joi.object({}), timeout_ms: 300, mutates: false }
   ]
@@ -196,7 +203,10 @@ export class RawDevice {
       }
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching frame within ${timeoutMs} ms; received ${JSON.stringify(this.received.map((m) => m.type))}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no matching frame within ${timeoutMs} ms; received ${JSON.stringify(this.received.map((m) => m.type))}`)),
+        timeoutMs
+      );
       this.#waiters.push({
         predicate,
         resolve: (m) => {
@@ -233,7 +243,8 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_
     } catch (err) {
       last = err;
     }
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`);
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -52,7 +52,9 @@ describe.each(testDatabases())('registration and sign-in (%s)', (kind) => {
     expect(second.reply).toEqual({ type: 'auth_ok', timestamp: expect.any(String), payload: {} });
     await first.device.closed;
     second.device.send({ type: 'stats', payload: { flows: [], uptime_secs: 7 } });
-    await eventually(async () => ((await t.admin.request('GET', `/api/v1/nodes/${id}/stats`)).result as { stats: { uptime_secs?: number } | null }).stats?.uptime_secs === 7);
+    await eventually(
+      async () => ((await t.admin.request('GET', `/api/v1/nodes/${id}/stats`)).result as { stats: { uptime_secs?: number } | null }).stats?.uptime_secs === 7
+    );
     const afterSupersede = await t.admin.request('GET', `/api/v1/nodes/${id}`);
     expect(afterSupersede.result).toMatchObject({ status: 'online', software_version: '0.106.1' });
 

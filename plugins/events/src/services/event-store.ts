@@ -78,23 +78,25 @@ export class EventStore implements EventRecorder {
     return event;
   }
 
-  async activeAlarms(nodeId: string, excludeCategories: ReadonlySet<string> = new Set()): Promise<{ severity: EventSeverity; raw_severity: string; category: string }[]> {
+  async activeAlarms(
+    nodeId: string,
+    excludeCategories: ReadonlySet<string> = new Set()
+  ): Promise<{ severity: EventSeverity; raw_severity: string; category: string }[]> {
     const query = this.db('events')
       .select('severity', 'raw_severity', 'category')
       .where({ node_id: nodeId, acknowledged: false })
       .whereIn('severity', ['warning', 'critical']);
     if (excludeCategories.size > 0) query.whereNotIn('category', [...excludeCategories]);
     return query
-      .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' }
+      ])
       .limit(ACTIVE_ALARMS_CAP);
   }
 
   async alarmCounts(allowedNodeIds: string[] | null): Promise<AlarmCounts> {
-    const rows: { severity: EventSeverity; n: number | string }[] = await scopeToNodes(
-      this.db('events'),
-      { allowed_node_ids: allowedNodeIds },
-      'node_id'
-    )
+    const rows: { severity: EventSeverity; n: number | string }[] = await scopeToNodes(this.db('events'), { allowed_node_ids: allowedNodeIds }, 'node_id')
       .where('acknowledged', false)
       .whereIn('severity', ['warning', 'critical'])
       .select('severity')
@@ -128,7 +130,10 @@ export class EventStore implements EventRecorder {
     const matching = () => applyFilter(scopeToNodes(this.db('events'), scope, 'events.node_id'), filter);
     const [{ n }] = await matching().count<{ n: number | string }[]>({ n: '*' });
     const rows = (await withNodeName(matching())
-      .orderBy([{ column: 'events.created_at', order: 'desc' }, { column: 'events.id', order: 'desc' }])
+      .orderBy([
+        { column: 'events.created_at', order: 'desc' },
+        { column: 'events.id', order: 'desc' }
+      ])
       .limit(page.per_page)
       .offset((page.page - 1) * page.per_page)) as ListedRow[];
     return { total: Number(n), events: rows.map(toListedEvent) };
@@ -156,7 +161,13 @@ export class EventStore implements EventRecorder {
       const changed = (await trx('events').where({ id, acknowledged: false }).update(acknowledgement(actor))) > 0;
       if (changed) {
         await this.audit.record(
-          { ...auditActor(actor), action: 'event.ack', target_type: 'event', target_id: String(id), details: { node_id: event.node_id, severity: event.severity, category: event.category } },
+          {
+            ...auditActor(actor),
+            action: 'event.ack',
+            target_type: 'event',
+            target_id: String(id),
+            details: { node_id: event.node_id, severity: event.severity, category: event.category }
+          },
           trx
         );
       }
@@ -180,7 +191,13 @@ export class EventStore implements EventRecorder {
         else applyFilter(query, selection.filter);
         const batch = (await query.select('events.id', 'events.node_id').orderBy('events.id').limit(BATCH)) as { id: number; node_id: string }[];
         if (batch.length === 0) break;
-        count += await trx('events').whereIn('id', batch.map((r) => r.id)).where('acknowledged', false).update(update);
+        count += await trx('events')
+          .whereIn(
+            'id',
+            batch.map((r) => r.id)
+          )
+          .where('acknowledged', false)
+          .update(update);
         for (const row of batch) nodeIds.add(row.node_id);
         after = Number(batch[batch.length - 1].id);
         if (batch.length < BATCH) break;

@@ -50,7 +50,12 @@ export function commandRoutes(deps: { directory: NodeDirectory; commands: NodeCo
   const { directory, commands, drivers, audit } = deps;
 
   const auditCommand = (request: Request, nodeId: string, type: string, outcome: string, extra: Record<string, unknown> = {}) =>
-    auditNode(audit, request, { action: 'node.command', node_id: nodeId, outcome: outcome === 'success' ? 'success' : 'failure', details: { type, result: outcome, ...extra } });
+    auditNode(audit, request, {
+      action: 'node.command',
+      node_id: nodeId,
+      outcome: outcome === 'success' ? 'success' : 'failure',
+      details: { type, result: outcome, ...extra }
+    });
 
   return [
     {
@@ -65,7 +70,13 @@ export function commandRoutes(deps: { directory: NodeDirectory; commands: NodeCo
           query: noQuery,
           params: nodeIdParams,
           payload: Joi.object({
-            action: Joi.object({ type: Joi.string().pattern(/^[a-z][a-z0-9_]{0,63}$/).required() }).unknown(true).required()
+            action: Joi.object({
+              type: Joi.string()
+                .pattern(/^[a-z][a-z0-9_]{0,63}$/)
+                .required()
+            })
+              .unknown(true)
+              .required()
           }).required()
         },
         handler: async (request, h) => {

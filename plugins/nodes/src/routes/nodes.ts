@@ -15,8 +15,7 @@ const PRINTABLE_MULTILINE = /^(?:[\t\n\r]|[^\p{Cc}\p{Cs}\p{Zl}\p{Zp}])*$/u;
 const fields = {
   name: Joi.string().trim().min(1).max(128).pattern(PRINTABLE, 'printable'),
   description: Joi.string().max(512).pattern(PRINTABLE_MULTILINE, 'printable').allow('', null),
-  expires_at: isoDate().greater('now').max('9999-12-31T23:59:59.999Z').allow(null)
-    .messages({ 'date.greater': '"expires_at" must be in the future' }),
+  expires_at: isoDate().greater('now').max('9999-12-31T23:59:59.999Z').allow(null).messages({ 'date.greater': '"expires_at" must be in the future' }),
   metadata: Joi.object()
     .unknown(true)
     .custom((value: object, helpers) => (JSON.stringify(value).length > 16_384 ? helpers.error('object.tooLarge') : value))
@@ -26,7 +25,13 @@ const fields = {
 const toIso = (date: Date | null | undefined) => (date === undefined ? undefined : date && date.toISOString());
 
 /** `/api/v1/nodes`: the node records (admin writes, scoped reads) and their live stats. */
-export function nodeRoutes(deps: { directory: NodeDirectory; nodes: NodeService; drivers: DriverRegistry; audit: AuditLog; historyIntervalMs: number }): ServerRoute[] {
+export function nodeRoutes(deps: {
+  directory: NodeDirectory;
+  nodes: NodeService;
+  drivers: DriverRegistry;
+  audit: AuditLog;
+  historyIntervalMs: number;
+}): ServerRoute[] {
   const { directory, nodes, drivers, audit } = deps;
   return [
     {
@@ -67,13 +72,23 @@ export function nodeRoutes(deps: { directory: NodeDirectory; nodes: NodeService;
           }).required()
         },
         handler: async (request, h) => {
-          const input = request.payload as { name: string; description?: string | null; device_type: string; expires_at?: Date | null; metadata?: Record<string, unknown> };
+          const input = request.payload as {
+            name: string;
+            description?: string | null;
+            device_type: string;
+            expires_at?: Date | null;
+            metadata?: Record<string, unknown>;
+          };
           if (!drivers.get(input.device_type)) {
             throw apiError(400, 'unknown_device_type', `unknown device type: ${input.device_type}`, {
               device_types: drivers.list().map((d) => d.definition.device_type)
             });
           }
-          const { row, registration_token } = await directory.create({ ...input, description: input.description || null, expires_at: toIso(input.expires_at) ?? null });
+          const { row, registration_token } = await directory.create({
+            ...input,
+            description: input.description || null,
+            expires_at: toIso(input.expires_at) ?? null
+          });
           await auditNode(audit, request, { action: 'node.create', node_id: row.id, details: { name: row.name, device_type: row.device_type } });
           nodes.publishStatus(row);
           return h.response({ ...nodes.view(row), registration_token }).created(`/api/v1/nodes/${row.id}`);
@@ -104,7 +119,9 @@ export function nodeRoutes(deps: { directory: NodeDirectory; nodes: NodeService;
         validate: {
           query: noQuery,
           params: nodeIdParams,
-          payload: Joi.object({ name: fields.name, description: fields.description, expires_at: fields.expires_at, metadata: fields.metadata }).min(1).required()
+          payload: Joi.object({ name: fields.name, description: fields.description, expires_at: fields.expires_at, metadata: fields.metadata })
+            .min(1)
+            .required()
         },
         handler: async (request) => {
           const row = await visibleNode(request, directory);
@@ -214,7 +231,11 @@ export function nodeRoutes(deps: { directory: NodeDirectory; nodes: NodeService;
           const { input_id } = request.query as { input_id?: string };
           const thumbnail = nodes.thumbnail(row.id, flow_id, input_id ?? null);
           if (!thumbnail) throw apiError(404, 'thumbnail_not_found', 'No thumbnail for this flow');
-          return h.response(Buffer.from(thumbnail.data, 'base64')).type('image/jpeg').header('Cache-Control', 'no-store').header('Last-Modified', new Date(thumbnail.at).toUTCString());
+          return h
+            .response(Buffer.from(thumbnail.data, 'base64'))
+            .type('image/jpeg')
+            .header('Cache-Control', 'no-store')
+            .header('Last-Modified', new Date(thumbnail.at).toUTCString());
         }
       }
     }

@@ -129,9 +129,7 @@ export class CommandChannel {
     }
     // No device wraps its config, but the gateway SDK documents `{config: …}` as possible.
     const config =
-      payload && typeof payload === 'object' && !Array.isArray(payload) && Object.keys(payload).length === 1 && 'config' in payload
-        ? payload.config
-        : payload;
+      payload && typeof payload === 'object' && !Array.isArray(payload) && Object.keys(payload).length === 1 && 'config' in payload ? payload.config : payload;
     // Secrets the driver declares never leave the session: only the redacted copy is cached or shown.
     const { config: shown, secrets } = redactSecrets(config, this.configSecrets);
     // A command sent after this get_config changed the device already: the answer may predate it,

@@ -40,7 +40,11 @@ export class DeviceSignIn {
     private readonly deps: { directory: NodeDirectory; audit: AuditLog; logger: Logger; events: NodeEvents; writes: BackgroundWrites },
     private readonly options: SignInOptions
   ) {
-    this.#limiter = new NodeAuthLimiter({ maxFailures: options.failuresBeforeLockout, maxFailuresPerAddress: options.failuresPerAddress, windowMs: options.lockoutWindowMs });
+    this.#limiter = new NodeAuthLimiter({
+      maxFailures: options.failuresBeforeLockout,
+      maxFailuresPerAddress: options.failuresPerAddress,
+      windowMs: options.lockoutWindowMs
+    });
   }
 
   /** Checks a device's `auth` payload; `address` is where it comes from (limits are per address). */
@@ -104,7 +108,10 @@ export class DeviceSignIn {
     if (!gate.allowed) {
       return {
         ok: false,
-        message: gate.reason === 'address_locked' ? 'Too many failed sign-ins from this address; try again later' : 'Too many failed attempts; locked out, try again later'
+        message:
+          gate.reason === 'address_locked'
+            ? 'Too many failed sign-ins from this address; try again later'
+            : 'Too many failed attempts; locked out, try again later'
       };
     }
     const settle = this.#limiter.begin(source.address, source.limiterKey);
@@ -129,7 +136,14 @@ export class DeviceSignIn {
       const details = { key: key.startsWith('token:') ? key : undefined, address: source.address, failures };
       this.deps.logger.warn({ key, address: source.address }, 'node authentication locked out');
       this.deps.writes.track(
-        this.deps.audit.record({ action: 'node.auth_lockout', target_type: 'node', target_id: row?.id ?? null, outcome: 'failure', ip: source.address, details })
+        this.deps.audit.record({
+          action: 'node.auth_lockout',
+          target_type: 'node',
+          target_id: row?.id ?? null,
+          outcome: 'failure',
+          ip: source.address,
+          details
+        })
       );
       if (row) {
         const text = `Authentication locked out after ${failures} failures from ${source.address ?? 'an unknown address'}`;
@@ -158,6 +172,13 @@ export class DeviceSignIn {
     this.deps.writes.track(
       this.deps.audit.record({ action: 'node.auth_lockout_cleared', target_type: 'node', target_id: nodeId, outcome: 'success', ip: source.address, details })
     );
-    this.deps.events.raise(nodeId, 'info', 'auth', `Signed in after ${episode.lockouts} authentication lockout${episode.lockouts === 1 ? '' : 's'}`, details, 'exempt');
+    this.deps.events.raise(
+      nodeId,
+      'info',
+      'auth',
+      `Signed in after ${episode.lockouts} authentication lockout${episode.lockouts === 1 ? '' : 's'}`,
+      details,
+      'exempt'
+    );
   }
 }

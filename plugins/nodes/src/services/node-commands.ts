@@ -40,9 +40,14 @@ export class NodeCommands {
     }
     const placeholders = findRedacted(command.config_param === undefined ? prepared : { ...prepared, [command.config_param]: null });
     if (placeholders.length > 0) {
-      throw new CommandRefusedError(400, 'secret_placeholder_unresolved', `A redacted secret placeholder is not a value to send (${placeholders.join(', ')}): give the real value`, {
-        paths: placeholders
-      });
+      throw new CommandRefusedError(
+        400,
+        'secret_placeholder_unresolved',
+        `A redacted secret placeholder is not a value to send (${placeholders.join(', ')}): give the real value`,
+        {
+          paths: placeholders
+        }
+      );
     }
     return prepared;
   }

@@ -64,7 +64,9 @@ export class NodeDirectory {
     if (filters.q) {
       // '!' as the LIKE escape: a backslash would itself need escaping in MariaDB string literals.
       const pattern = `%${filters.q.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
-      query.where((q) => void q.whereRaw("LOWER(name) LIKE ? ESCAPE '!'", [pattern]).orWhereRaw("LOWER(COALESCE(description, '')) LIKE ? ESCAPE '!'", [pattern]));
+      query.where(
+        (q) => void q.whereRaw("LOWER(name) LIKE ? ESCAPE '!'", [pattern]).orWhereRaw("LOWER(COALESCE(description, '')) LIKE ? ESCAPE '!'", [pattern])
+      );
     }
     return query;
   }
@@ -74,7 +76,9 @@ export class NodeDirectory {
   }
 
   async update(id: string, patch: Partial<Pick<NodeRow, 'name' | 'description' | 'expires_at' | 'metadata'>>): Promise<void> {
-    await this.db('nodes').where({ id }).update({ ...patch, updated_at: nowIso() });
+    await this.db('nodes')
+      .where({ id })
+      .update({ ...patch, updated_at: nowIso() });
   }
 
   async remove(id: string): Promise<boolean> {
@@ -85,20 +89,24 @@ export class NodeDirectory {
   async issueToken(id: string): Promise<{ registration_token: string; registration_expires_at: string }> {
     const token = newRegistrationToken();
     const registration_expires_at = this.#tokenExpiry();
-    await this.db('nodes').where({ id }).update({
-      registration_token_hash: hashCredential(token),
-      registration_expires_at,
-      secret_hash: null,
-      previous_secret_hash: null,
-      status: 'pending',
-      connected_at: null,
-      updated_at: nowIso()
-    });
+    await this.db('nodes')
+      .where({ id })
+      .update({
+        registration_token_hash: hashCredential(token),
+        registration_expires_at,
+        secret_hash: null,
+        previous_secret_hash: null,
+        status: 'pending',
+        connected_at: null,
+        updated_at: nowIso()
+      });
     return { registration_token: token, registration_expires_at };
   }
 
   async findByRegistrationToken(token: string): Promise<NodeRow | undefined> {
-    return this.db<NodeRow>('nodes').where({ registration_token_hash: hashCredential(token) }).first();
+    return this.db<NodeRow>('nodes')
+      .where({ registration_token_hash: hashCredential(token) })
+      .first();
   }
 
   /**
@@ -210,7 +218,10 @@ export class NodeDirectory {
     }
     for (const [second, ids] of bySecond) {
       const at = new Date(second).toISOString();
-      for (let i = 0; i < ids.length; i += 500) await this.db('nodes').whereIn('id', ids.slice(i, i + 500)).update({ last_seen_at: at });
+      for (let i = 0; i < ids.length; i += 500)
+        await this.db('nodes')
+          .whereIn('id', ids.slice(i, i + 500))
+          .update({ last_seen_at: at });
     }
   }
 

@@ -75,12 +75,31 @@ export class NodeEvents {
   #budgetExceeded(nodeId: string, kind: BudgetKind): void {
     const { eventsPerMinute, eventBytesPerMinute, bytesPerMinute } = this.limits;
     const warning = {
-      events: { code: 'event_rate_limit_exceeded', limit: eventsPerMinute, text: `More than ${eventsPerMinute} events in a minute; further events are dropped until the minute ends` },
-      event_bytes: { code: 'event_bytes_limit_exceeded', limit: eventBytesPerMinute, text: `More than ${eventBytesPerMinute} bytes of events in a minute; further events are dropped until the minute ends` },
-      bytes: { code: 'message_bytes_limit_exceeded', limit: bytesPerMinute, text: `More than ${bytesPerMinute} bytes of messages in a minute; further messages are dropped until the minute ends` }
+      events: {
+        code: 'event_rate_limit_exceeded',
+        limit: eventsPerMinute,
+        text: `More than ${eventsPerMinute} events in a minute; further events are dropped until the minute ends`
+      },
+      event_bytes: {
+        code: 'event_bytes_limit_exceeded',
+        limit: eventBytesPerMinute,
+        text: `More than ${eventBytesPerMinute} bytes of events in a minute; further events are dropped until the minute ends`
+      },
+      bytes: {
+        code: 'message_bytes_limit_exceeded',
+        limit: bytesPerMinute,
+        text: `More than ${bytesPerMinute} bytes of messages in a minute; further messages are dropped until the minute ends`
+      }
     }[kind];
     this.deps.logger.warn({ node_id: nodeId, limit: kind }, 'node over its per-minute budget');
     const category = kind === 'bytes' ? 'message_rate_limit' : 'event_rate_limit';
-    this.record({ node_id: nodeId, severity: 'warning', raw_severity: 'warning', category, message: warning.text, details: { error_code: warning.code, limit_per_minute: warning.limit } });
+    this.record({
+      node_id: nodeId,
+      severity: 'warning',
+      raw_severity: 'warning',
+      category,
+      message: warning.text,
+      details: { error_code: warning.code, limit_per_minute: warning.limit }
+    });
   }
 }

@@ -58,9 +58,16 @@ export class NodeHub {
     const events = new NodeEvents({ store: deps.events, logger, writes }, { eventsPerMinute, eventBytesPerMinute, bytesPerMinute }, options.now);
     const signIn = new DeviceSignIn(
       { directory, audit, logger, events, writes },
-      { failuresBeforeLockout: options.authFailuresBeforeLockout, failuresPerAddress: options.authFailuresPerAddress, lockoutWindowMs: options.authLockoutWindowMs }
+      {
+        failuresBeforeLockout: options.authFailuresBeforeLockout,
+        failuresPerAddress: options.authFailuresPerAddress,
+        lockoutWindowMs: options.authLockoutWindowMs
+      }
     );
-    const telemetry = new Telemetry({ directory, liveFeed, events, logger, writes }, { historyIntervalMs: options.historyIntervalMs, historyPoints: options.historyPoints });
+    const telemetry = new Telemetry(
+      { directory, liveFeed, events, logger, writes },
+      { historyIntervalMs: options.historyIntervalMs, historyPoints: options.historyPoints }
+    );
     const sessions = new SessionRegistry({ directory, drivers, logger, liveFeed, events, signIn, telemetry, writes });
     this.liveness = new Liveness({ sessions, directory, logger, writes }, { offlineAfterMs: options.offlineAfterMs, lastSeenFlushMs: options.lastSeenFlushMs });
     this.service = new NodeService({ sessions, telemetry, signIn, events }, new NodeCommands({ sessions, directory, logger }));

@@ -11,7 +11,17 @@ import { toNodeView, type NodeRow, type NodeView } from './node-view';
 import { newSessionTelemetry, type Telemetry } from './telemetry';
 
 /** Redacted from the config of a node whose driver declares no `config_secrets` (or is not loaded). */
-const FALLBACK_CONFIG_SECRETS = ['**.password', '**.passphrase', '**.secret', '**.token', '**.api_token', '**.api_key', '**.node_secret', '**.registration_token', '**.token_secret'];
+const FALLBACK_CONFIG_SECRETS = [
+  '**.password',
+  '**.passphrase',
+  '**.secret',
+  '**.token',
+  '**.api_token',
+  '**.api_key',
+  '**.node_secret',
+  '**.registration_token',
+  '**.token_secret'
+];
 
 /** What a device said about itself in its `auth`. */
 export interface DeviceInfo {
@@ -183,7 +193,14 @@ export class SessionRegistry {
     // The disconnect of a session whose connect was stored is always stored: a device that used
     // up its event budget must not hide the alarm that matters most (pairs are bounded by the
     // connect events, which do count).
-    this.deps.events.raise(session.nodeId, 'critical', 'connection', `Node disconnected from manager (${reason})`, {}, session.connectEventStored ? 'exempt' : 'budget');
+    this.deps.events.raise(
+      session.nodeId,
+      'critical',
+      'connection',
+      `Node disconnected from manager (${reason})`,
+      {},
+      session.connectEventStored ? 'exempt' : 'budget'
+    );
   }
 
   /**

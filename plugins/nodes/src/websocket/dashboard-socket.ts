@@ -113,8 +113,14 @@ export class DashboardFeed {
     // A revoked session's feed closes at once, not at the next re-check.
     this.#stopListening = this.deps.browserSessions()?.onEnded((ended) => this.#sessionsEnded(ended));
     this.#timers = [
-      setInterval(() => void this.#tick().catch((err: unknown) => this.deps.logger.warn({ err }, 'dashboard stats tick failed')), this.options.statsIntervalMs).unref(),
-      setInterval(() => void this.#revalidate().catch((err: unknown) => this.deps.logger.warn({ err }, 'dashboard revalidation failed')), this.options.revalidateMs).unref()
+      setInterval(
+        () => void this.#tick().catch((err: unknown) => this.deps.logger.warn({ err }, 'dashboard stats tick failed')),
+        this.options.statsIntervalMs
+      ).unref(),
+      setInterval(
+        () => void this.#revalidate().catch((err: unknown) => this.deps.logger.warn({ err }, 'dashboard revalidation failed')),
+        this.options.revalidateMs
+      ).unref()
     ];
   }
 
@@ -230,7 +236,10 @@ export class DashboardFeed {
     }
     if (client.countDirty) {
       client.countDirty = false;
-      const counts = await this.deps.events()?.alarmCounts(client.credentials.allowed_node_ids).catch(() => undefined);
+      const counts = await this.deps
+        .events()
+        ?.alarmCounts(client.credentials.allowed_node_ids)
+        .catch(() => undefined);
       if (counts) this.#send(client, { type: 'event_count', ...counts });
     }
   }

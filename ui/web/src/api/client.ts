@@ -82,7 +82,8 @@ async function send<T>(method: string, path: string, body?: unknown): Promise<Ap
     data = { message: text };
   }
   if (!res.ok) {
-    if (res.status === 401 && !path.startsWith('/api/v1/auth/login') && !path.startsWith('/api/v1/auth/mfa/verify') && path !== '/api/v1/auth/me') onUnauthorized();
+    if (res.status === 401 && !path.startsWith('/api/v1/auth/login') && !path.startsWith('/api/v1/auth/mfa/verify') && path !== '/api/v1/auth/me')
+      onUnauthorized();
     // An error answer is normally `{error_code, message, …}`; anything else still makes an ApiError.
     const body = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>;
     const message = errorText(body.message) || errorText(body.error) || `${res.status} ${res.statusText}`;

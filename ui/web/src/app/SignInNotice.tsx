@@ -18,8 +18,8 @@ export function SignInNotice() {
   };
   return (
     <div className="banner" role="alert" data-testid="sign-in-notice">
-      {count === 1 ? 'There was 1 failed sign-in' : `There were ${count} failed sign-ins`} to your account since you last signed in. If that was not you,
-      change your password on the My account page.{' '}
+      {count === 1 ? 'There was 1 failed sign-in' : `There were ${count} failed sign-ins`} to your account since you last signed in. If that was not you, change
+      your password on the My account page.{' '}
       <button type="button" className="secondary small" onClick={dismiss}>
         Dismiss
       </button>

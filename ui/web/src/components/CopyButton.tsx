@@ -30,12 +30,7 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
     window.setTimeout(() => setState('idle'), 1500);
   };
   return (
-    <button
-      type="button"
-      className="secondary small"
-      aria-label={`${label}: ${text.length > 40 ? 'value' : text}`}
-      onClick={() => void copy()}
-    >
+    <button type="button" className="secondary small" aria-label={`${label}: ${text.length > 40 ? 'value' : text}`} onClick={() => void copy()}>
       {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed' : label}
     </button>
   );

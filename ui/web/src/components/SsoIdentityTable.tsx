@@ -15,7 +15,17 @@ const SOURCE_LABEL: Record<SsoIdentity['source'], string> = {
 };
 
 /** Identity provider accounts linked to a user, each with a Remove button. */
-export function SsoIdentityTable({ label, identities, disabled, onRemove }: { label: string; identities: SsoIdentity[]; disabled?: boolean; onRemove: (identity: SsoIdentity) => void }) {
+export function SsoIdentityTable({
+  label,
+  identities,
+  disabled,
+  onRemove
+}: {
+  label: string;
+  identities: SsoIdentity[];
+  disabled?: boolean;
+  onRemove: (identity: SsoIdentity) => void;
+}) {
   return (
     <table aria-label={label}>
       <thead>
@@ -37,7 +47,13 @@ export function SsoIdentityTable({ label, identities, disabled, onRemove }: { la
             <td>{formatDateTime(identity.created_at)}</td>
             <td className={identity.source === 'email_match' ? 'severity-warning' : undefined}>{SOURCE_LABEL[identity.source] ?? identity.source}</td>
             <td>
-              <button type="button" className="secondary small" disabled={disabled} onClick={() => onRemove(identity)} aria-label={`Remove ${identity.subject}`}>
+              <button
+                type="button"
+                className="secondary small"
+                disabled={disabled}
+                onClick={() => onRemove(identity)}
+                aria-label={`Remove ${identity.subject}`}
+              >
                 Remove
               </button>
             </td>

@@ -127,7 +127,9 @@ function Drivers() {
         ))}
 
       <h2>Commands by device type</h2>
-      <p className="muted">Open a device type to see its commands, what they do and the role each one needs (operator at least, whatever the driver declares).</p>
+      <p className="muted">
+        Open a device type to see its commands, what they do and the role each one needs (operator at least, whatever the driver declares).
+      </p>
       {types === null
         ? !error && <div className="loading">Loading device types…</div>
         : types.map((t) => (

@@ -8,7 +8,17 @@ import { ErrorMessage } from '../components/ErrorMessage';
 import { useLiveEvents, useLiveFeed } from '../live/LiveFeedProvider';
 import { EventFiltersBar } from './events/EventFiltersBar';
 import { EventsTable } from './events/EventsTable';
-import { ackFilter, FILTER_KEYS, filtersFromParams, hasFilters, listQuery, matchesFilters, pageFromParams, PER_PAGE, type EventFilters } from './events/filters';
+import {
+  ackFilter,
+  FILTER_KEYS,
+  filtersFromParams,
+  hasFilters,
+  listQuery,
+  matchesFilters,
+  pageFromParams,
+  PER_PAGE,
+  type EventFilters
+} from './events/filters';
 import './events/events.css';
 
 function plural(n: number, word: string): string {

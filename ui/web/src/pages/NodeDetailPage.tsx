@@ -145,7 +145,9 @@ function NodeDetail({ id }: { id: string }) {
           >
             <CommandsPanel nodeId={id} deviceType={deviceType} flowIds={flowIds} online={online} onCompleted={onCommandCompleted} />
           </Suspense>
-          {can('operator') && <ConfigPanel nodeId={id} online={online} canEdit={canEditConfig} reloadToken={configReload} onApplied={() => setConfigReload((n) => n + 1)} />}
+          {can('operator') && (
+            <ConfigPanel nodeId={id} online={online} canEdit={canEditConfig} reloadToken={configReload} onApplied={() => setConfigReload((n) => n + 1)} />
+          )}
         </div>
         <div className="nd-column">
           <NodeEvents nodeId={id} />

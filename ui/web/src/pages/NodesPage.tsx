@@ -80,7 +80,9 @@ function ManagedNodes() {
     const needle = q.trim().toLowerCase();
     if (!needle) return nodes;
     return nodes.filter((n) =>
-      [n.name, n.description ?? '', n.device_type, typeName.get(n.device_type) ?? '', n.status, isPast(n.expires_at) ? 'expired' : ''].some((s) => s.toLowerCase().includes(needle))
+      [n.name, n.description ?? '', n.device_type, typeName.get(n.device_type) ?? '', n.status, isPast(n.expires_at) ? 'expired' : ''].some((s) =>
+        s.toLowerCase().includes(needle)
+      )
     );
   }, [nodes, q, typeName]);
 
@@ -156,12 +158,19 @@ function ManagedNodes() {
                     </td>
                     <td>{node.software_version ?? <span className="muted">—</span>}</td>
                     <td>{node.expires_at ? formatDateTime(node.expires_at) : <span className="muted">never</span>}</td>
-                    <td title={node.last_seen_at ? formatDateTime(node.last_seen_at) : undefined}>{node.status === 'online' ? 'now' : formatRelative(node.last_seen_at)}</td>
+                    <td title={node.last_seen_at ? formatDateTime(node.last_seen_at) : undefined}>
+                      {node.status === 'online' ? 'now' : formatRelative(node.last_seen_at)}
+                    </td>
                     <td className="actions">
                       <button type="button" className="secondary small" onClick={() => setDialog({ kind: 'edit', node })} aria-label={`Edit ${node.name}`}>
                         Edit
                       </button>
-                      <button type="button" className="secondary small" onClick={() => setDialog({ kind: 'confirm-token', node })} aria-label={`Regenerate token for ${node.name}`}>
+                      <button
+                        type="button"
+                        className="secondary small"
+                        onClick={() => setDialog({ kind: 'confirm-token', node })}
+                        aria-label={`Regenerate token for ${node.name}`}
+                      >
                         Token
                       </button>
                       <button type="button" className="danger small" onClick={() => setDialog({ kind: 'delete', node })} aria-label={`Delete ${node.name}`}>
@@ -191,7 +200,13 @@ function ManagedNodes() {
             onCreated={(created) => {
               setDialog({
                 kind: 'token',
-                issued: { node_id: created.id, node_name: created.name, device_type: created.device_type, registration_token: created.registration_token, registration_expires_at: created.registration_expires_at }
+                issued: {
+                  node_id: created.id,
+                  node_name: created.name,
+                  device_type: created.device_type,
+                  registration_token: created.registration_token,
+                  registration_expires_at: created.registration_expires_at
+                }
               });
               after(`Node “${created.name}” added.`);
             }}
@@ -231,8 +246,8 @@ function ManagedNodes() {
           <ConfirmAction
             text={
               <>
-                Delete <strong>{dialog.node.name}</strong>? It is <strong>disconnected</strong> at once, and the node and <strong>all its events</strong> are deleted. This
-                cannot be undone.
+                Delete <strong>{dialog.node.name}</strong>? It is <strong>disconnected</strong> at once, and the node and <strong>all its events</strong> are
+                deleted. This cannot be undone.
               </>
             }
             confirmLabel="Delete node"

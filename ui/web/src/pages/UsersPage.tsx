@@ -224,7 +224,14 @@ function UserAdmin() {
           <UserForm nodes={nodes} grantable={grantable} limited={myNodes !== null} onCancel={close} onSaved={(u) => done(`User “${u.username}” created.`)} />
         )}
         {dialog?.kind === 'edit' && (
-          <UserForm user={dialog.user} nodes={nodes} grantable={grantable} limited={myNodes !== null} onCancel={close} onSaved={(u) => done(`User “${u.username}” saved.`)} />
+          <UserForm
+            user={dialog.user}
+            nodes={nodes}
+            grantable={grantable}
+            limited={myNodes !== null}
+            onCancel={close}
+            onSaved={(u) => done(`User “${u.username}” saved.`)}
+          />
         )}
         {dialog?.kind === 'sign-in' && <UserSignIn user={dialog.user} onChanged={done} onClose={close} />}
         {dialog?.kind === 'delete' && (
@@ -284,7 +291,8 @@ function UserForm({
   // A super admin being edited by an admin keeps its role visible in the list.
   const roles = user && !grantable.includes(user.role) ? [...grantable, user.role] : grantable;
   const allowed = allNodes ? null : [...selected].sort();
-  const sameAccess = (a: string[] | null, b: string[] | null) => (a === null || b === null ? a === b : a.length === b.length && [...a].sort().every((id, i) => id === [...b].sort()[i]));
+  const sameAccess = (a: string[] | null, b: string[] | null) =>
+    a === null || b === null ? a === b : a.length === b.length && [...a].sort().every((id, i) => id === [...b].sort()[i]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -341,7 +349,11 @@ function UserForm({
         )}
         <Field
           label={editing ? 'New password (optional)' : 'Password'}
-          hint={editing ? 'Leave empty to keep the current password. A reset signs the user out everywhere.' : '8–128 characters, with upper- and lower-case letters and a digit.'}
+          hint={
+            editing
+              ? 'Leave empty to keep the current password. A reset signs the user out everywhere.'
+              : '8–128 characters, with upper- and lower-case letters and a digit.'
+          }
         >
           <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" required={!editing} />
         </Field>
@@ -371,7 +383,15 @@ function UserForm({
         <fieldset className="wide">
           <legend>Node access</legend>
           <label className="checkbox">
-            <input type="radio" name="node-access" checked={allNodes} disabled={limited} aria-describedby={limited ? 'node-access-limited' : undefined} onChange={() => setAllNodes(true)} /> All nodes
+            <input
+              type="radio"
+              name="node-access"
+              checked={allNodes}
+              disabled={limited}
+              aria-describedby={limited ? 'node-access-limited' : undefined}
+              onChange={() => setAllNodes(true)}
+            />{' '}
+            All nodes
           </label>
           {limited && (
             <p className="hint" id="node-access-limited">
@@ -394,7 +414,8 @@ function UserForm({
                 .filter((id) => !nodes.some((n) => n.id === id))
                 .map((id) => (
                   <label key={id} className="checkbox">
-                    <input type="checkbox" checked onChange={(e) => toggle(id, e.target.checked)} /> <code>{id}</code> <span className="muted">(deleted node)</span>
+                    <input type="checkbox" checked onChange={(e) => toggle(id, e.target.checked)} /> <code>{id}</code>{' '}
+                    <span className="muted">(deleted node)</span>
                   </label>
                 ))}
             </div>

@@ -138,8 +138,11 @@ export function MfaSection({ user }: { user: User }) {
               </div>
             </li>
             <li>
-              Or enter this key by hand: <code className="totp-secret" data-testid="totp-secret">{setup.secret}</code> <CopyButton text={setup.secret} label="Copy key" />{' '}
-              <a href={setup.otpauth_url}>Open in authenticator app</a>
+              Or enter this key by hand:{' '}
+              <code className="totp-secret" data-testid="totp-secret">
+                {setup.secret}
+              </code>{' '}
+              <CopyButton text={setup.secret} label="Copy key" /> <a href={setup.otpauth_url}>Open in authenticator app</a>
             </li>
             <li>Enter the 6-digit code the app shows:</li>
           </ol>

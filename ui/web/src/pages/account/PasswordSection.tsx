@@ -47,8 +47,8 @@ export function PasswordSection({ onChanged }: { onChanged: () => void }) {
     <section className="panel" aria-labelledby="password-heading">
       <h2 id="password-heading">Change password</h2>
       <p className="muted">
-        At least 8 characters, with an upper-case letter, a lower-case letter and a digit. Changing your password signs out all your other sessions and
-        revokes your API tokens (unless you keep them); this session stays signed in.
+        At least 8 characters, with an upper-case letter, a lower-case letter and a digit. Changing your password signs out all your other sessions and revokes
+        your API tokens (unless you keep them); this session stays signed in.
       </p>
       <form onSubmit={(e) => void submit(e)} aria-label="Change password" className="account-form">
         <label>
@@ -61,7 +61,14 @@ export function PasswordSection({ onChanged }: { onChanged: () => void }) {
         </label>
         <label>
           Confirm new password
-          <input type="password" value={confirm} onChange={(e) => setConfirm(e.target.value)} autoComplete="new-password" required aria-invalid={mismatch || undefined} />
+          <input
+            type="password"
+            value={confirm}
+            onChange={(e) => setConfirm(e.target.value)}
+            autoComplete="new-password"
+            required
+            aria-invalid={mismatch || undefined}
+          />
         </label>
         {mismatch && <div className="muted">The passwords do not match yet.</div>}
         <label className="checkbox">
@@ -78,7 +85,10 @@ export function PasswordSection({ onChanged }: { onChanged: () => void }) {
         )}
         {done !== null && (
           <div className="success-box" role="status">
-            Password changed. {done.sessions === 0 ? 'You had no other sessions.' : `${done.sessions === 1 ? '1 other session was' : `${done.sessions} other sessions were`} signed out.`}
+            Password changed.{' '}
+            {done.sessions === 0
+              ? 'You had no other sessions.'
+              : `${done.sessions === 1 ? '1 other session was' : `${done.sessions} other sessions were`} signed out.`}
             {done.tokens > 0 && ` ${done.tokens === 1 ? '1 API token was' : `${done.tokens} API tokens were`} revoked.`}
           </div>
         )}

@@ -73,7 +73,13 @@ export function ProfileSection({ user }: { user: User }) {
         {emailChanged && (
           <label>
             Current password
-            <input type="password" value={currentPassword} onChange={(e) => setCurrentPassword(e.target.value)} maxLength={128} autoComplete="current-password" />
+            <input
+              type="password"
+              value={currentPassword}
+              onChange={(e) => setCurrentPassword(e.target.value)}
+              maxLength={128}
+              autoComplete="current-password"
+            />
             <span className="muted nd-small">Needed to change your email unless you signed in within the last ten minutes.</span>
           </label>
         )}

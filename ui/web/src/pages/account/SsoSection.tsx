@@ -28,7 +28,10 @@ export function SsoSection({ mfaEnabled }: { mfaEnabled: boolean }) {
 
   const load = useCallback(
     () =>
-      Promise.all([api.get<{ enabled: boolean; label: string | null }>('/api/v1/auth/oidc/status'), api.get<SsoIdentity[]>('/api/v1/auth/sso-identities')]).then(
+      Promise.all([
+        api.get<{ enabled: boolean; label: string | null }>('/api/v1/auth/oidc/status'),
+        api.get<SsoIdentity[]>('/api/v1/auth/sso-identities')
+      ]).then(
         ([sso, list]) => {
           setStatus(sso);
           setIdentities(list);

@@ -167,8 +167,19 @@ export function TokensSection({ user }: { user: User }) {
                   </td>
                   <td>{t.role ? roleLabel(t.role) : <span className="muted">none</span>}</td>
                   <td title={formatDateTime(t.created_at)}>{formatRelative(t.created_at)}</td>
-                  <td>{t.expires_at ? <span className={expired(t) ? 'expired' : ''}>{expired(t) ? 'expired ' : ''}{formatDateTime(t.expires_at)}</span> : <span className="muted">never</span>}</td>
-                  <td title={t.last_used_at ? formatDateTime(t.last_used_at) : undefined}>{t.last_used_at ? formatRelative(t.last_used_at) : <span className="muted">never</span>}</td>
+                  <td>
+                    {t.expires_at ? (
+                      <span className={expired(t) ? 'expired' : ''}>
+                        {expired(t) ? 'expired ' : ''}
+                        {formatDateTime(t.expires_at)}
+                      </span>
+                    ) : (
+                      <span className="muted">never</span>
+                    )}
+                  </td>
+                  <td title={t.last_used_at ? formatDateTime(t.last_used_at) : undefined}>
+                    {t.last_used_at ? formatRelative(t.last_used_at) : <span className="muted">never</span>}
+                  </td>
                   <td>
                     <button type="button" className="danger small" onClick={() => setRevoking(t)} aria-label={`Revoke token ${t.name}`}>
                       Revoke

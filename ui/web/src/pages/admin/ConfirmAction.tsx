@@ -37,16 +37,10 @@ export function ConfirmAction({
         <button type="button" className="secondary" onClick={onCancel}>
           Cancel
         </button>
-        <button
-          type="button"
-          className={danger ? 'danger' : undefined}
-          disabled={busy}
-          onClick={() => void confirm()}
-        >
+        <button type="button" className={danger ? 'danger' : undefined} disabled={busy} onClick={() => void confirm()}>
           {busy ? 'Working…' : confirmLabel}
         </button>
       </div>
     </div>
   );
 }
-

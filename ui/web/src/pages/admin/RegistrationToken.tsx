@@ -19,7 +19,9 @@ export function nodeSocketUrl(): string {
 function deviceConfig(deviceType: string, token: string, url: string): { file: string; text: string } {
   if (deviceType === 'edge' || deviceType === 'relay') {
     // The "manager" section of the device's config.json.
-    const text = ['"manager": {', '  "enabled": true,', `  "urls": [${JSON.stringify(url)}],`, `  "registration_token": ${JSON.stringify(token)}`, '}'].join('\n');
+    const text = ['"manager": {', '  "enabled": true,', `  "urls": [${JSON.stringify(url)}],`, `  "registration_token": ${JSON.stringify(token)}`, '}'].join(
+      '\n'
+    );
     return { file: `the ${deviceType}'s config.json`, text };
   }
   return { file: 'the gateway’s manager section (SDK sidecar config)', text: `[manager]\nurls = ["${url}"]\nregistration_token = "${token}"` };
@@ -53,20 +55,20 @@ export function RegistrationToken({ issued, onDone }: { issued: IssuedToken; onD
       </dl>
       <p className="warn-note">
         This token is shown <strong>only once</strong> and can be used a single time. It expires{' '}
-        {issued.registration_expires_at ? <strong>{formatDateTime(issued.registration_expires_at)}</strong> : 'after the configured time'}. If it is lost or expires,
-        use “Token” on the node to issue a new one.
+        {issued.registration_expires_at ? <strong>{formatDateTime(issued.registration_expires_at)}</strong> : 'after the configured time'}. If it is lost or
+        expires, use “Token” on the node to issue a new one.
       </p>
-      <p>
-        Put these lines in {config.file}; the device dials out to the manager, registers with the token and stores the credentials it receives:
-      </p>
-      <pre className="config-snippet" data-testid="config-snippet">{config.text}</pre>
+      <p>Put these lines in {config.file}; the device dials out to the manager, registers with the token and stores the credentials it receives:</p>
+      <pre className="config-snippet" data-testid="config-snippet">
+        {config.text}
+      </pre>
       <div className="row">
         <CopyButton text={config.text} label="Copy config" />
       </div>
       {!secure && (
         <p className="muted small-note">
-          This page is served over plain HTTP, so the URL above uses <code>ws://</code>. Real devices only connect over <code>wss://</code> (TLS): serve the manager with
-          TLS and use <code>wss://{window.location.host}/ws/node</code>.
+          This page is served over plain HTTP, so the URL above uses <code>ws://</code>. Real devices only connect over <code>wss://</code> (TLS): serve the
+          manager with TLS and use <code>wss://{window.location.host}/ws/node</code>.
         </p>
       )}
       <div className="dialog-actions">

@@ -95,7 +95,12 @@ export function UserSignIn({ user, onChanged, onClose }: { user: User; onChanged
       ) : identities.length === 0 ? (
         <p className="muted">None linked.</p>
       ) : (
-        <SsoIdentityTable label={`Single sign-on identities of ${user.username}`} identities={identities} disabled={busy} onRemove={(identity) => void remove(identity)} />
+        <SsoIdentityTable
+          label={`Single sign-on identities of ${user.username}`}
+          identities={identities}
+          disabled={busy}
+          onRemove={(identity) => void remove(identity)}
+        />
       )}
       {/* Only a super_admin links an identity for someone else (it signs in past password and MFA). */}
       {ssoEnabled && can('super_admin') && (

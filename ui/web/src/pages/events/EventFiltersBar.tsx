@@ -13,7 +13,19 @@ function severityLabel(value: string): string {
 }
 
 /** A text filter that applies itself after a pause in typing (or at once on Enter). */
-function DebouncedText({ label, value, onCommit, type = 'text', placeholder }: { label: string; value: string; onCommit: (value: string) => void; type?: string; placeholder?: string }) {
+function DebouncedText({
+  label,
+  value,
+  onCommit,
+  type = 'text',
+  placeholder
+}: {
+  label: string;
+  value: string;
+  onCommit: (value: string) => void;
+  type?: string;
+  placeholder?: string;
+}) {
   const [text, setText] = useState(value);
   const committed = useRef(value);
   // The latest onCommit, without restarting the pause when the parent renders.
@@ -94,7 +106,17 @@ function DateTimeFilter({ label, value, end = false, onCommit }: { label: string
 }
 
 /** The listing's filters; every change goes to the URL (the page reads it back from there). */
-export function EventFiltersBar({ filters, nodes, onChange, onClear }: { filters: EventFilters; nodes: Map<string, Node> | null; onChange: (changes: Partial<EventFilters>) => void; onClear: () => void }) {
+export function EventFiltersBar({
+  filters,
+  nodes,
+  onChange,
+  onClear
+}: {
+  filters: EventFilters;
+  nodes: Map<string, Node> | null;
+  onChange: (changes: Partial<EventFilters>) => void;
+  onClear: () => void;
+}) {
   const sortedNodes = useMemo(() => [...(nodes?.values() ?? [])].sort((a, b) => a.name.localeCompare(b.name)), [nodes]);
   const unknownNode = filters.node_id !== '' && nodes !== null && !nodes.has(filters.node_id);
   // A linked combination that is not offered (e.g. "info,critical") is still shown as chosen.

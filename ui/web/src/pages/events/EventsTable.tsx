@@ -17,7 +17,9 @@ interface RowProps {
 }
 
 function scopeText(event: NodeEvent): string {
-  return [event.flow_id && `flow ${event.flow_id}`, event.input_id && `input ${event.input_id}`, event.output_id && `output ${event.output_id}`].filter(Boolean).join(' · ');
+  return [event.flow_id && `flow ${event.flow_id}`, event.input_id && `input ${event.input_id}`, event.output_id && `output ${event.output_id}`]
+    .filter(Boolean)
+    .join(' · ');
 }
 
 const EventRow = memo(function EventRow({ event, nodeName, ackedBy, now, isNew, canAck, selected, busy, onSelect, onAck }: RowProps) {
@@ -34,7 +36,9 @@ const EventRow = memo(function EventRow({ event, nodeName, ackedBy, now, isNew, 
     >
       {canAck && (
         <td className="event-select">
-          {!event.acknowledged && <input type="checkbox" checked={selected} onChange={(e) => onSelect(event.id, e.target.checked)} aria-label={`Select event: ${event.message}`} />}
+          {!event.acknowledged && (
+            <input type="checkbox" checked={selected} onChange={(e) => onSelect(event.id, e.target.checked)} aria-label={`Select event: ${event.message}`} />
+          )}
         </td>
       )}
       <td>

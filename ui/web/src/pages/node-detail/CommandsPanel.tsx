@@ -28,7 +28,9 @@ export function formSchema(command: CommandInfo, flowIds: string[]): RJSFSchema 
 }
 
 function hasParameters(schema: RJSFSchema): boolean {
-  return schema.type !== 'object' || Object.keys(schema.properties ?? {}).length > 0 || schema.additionalProperties === true || !!schema.oneOf || !!schema.anyOf;
+  return (
+    schema.type !== 'object' || Object.keys(schema.properties ?? {}).length > 0 || schema.additionalProperties === true || !!schema.oneOf || !!schema.anyOf
+  );
 }
 
 /** rjsf's list of validation errors, announced and labelled. */

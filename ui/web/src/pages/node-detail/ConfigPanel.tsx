@@ -123,7 +123,8 @@ export function ConfigPanel({
       {config && (
         <>
           <p className="muted nd-small" data-testid="config-meta">
-            {config.cached ? 'Cached copy' : 'Fetched from the node'} · <span title={formatDateTime(config.fetched_at)}>{formatRelative(config.fetched_at, now)}</span>
+            {config.cached ? 'Cached copy' : 'Fetched from the node'} ·{' '}
+            <span title={formatDateTime(config.fetched_at)}>{formatRelative(config.fetched_at, now)}</span>
           </p>
           <pre className="nd-config" data-testid="node-config" tabIndex={0} aria-label="Node configuration">
             {json}
@@ -150,8 +151,8 @@ export function ConfigPanel({
             />
           </div>
           <p className="muted nd-small">
-            The whole configuration is replaced; the node applies the differences. Secrets (passphrases, keys, tokens) are shown as{' '}
-            <code>***REDACTED***</code>: leave them as they are to keep them, or type a new value.
+            The whole configuration is replaced; the node applies the differences. Secrets (passphrases, keys, tokens) are shown as <code>***REDACTED***</code>:
+            leave them as they are to keep them, or type a new value.
           </p>
           {parseError && (
             <div className="error-box" role="alert" data-testid="config-parse-error">

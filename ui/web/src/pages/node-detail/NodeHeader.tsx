@@ -72,7 +72,9 @@ export function NodeHeader({ node, displayName }: { node: NodeRecord; displayNam
 
       <section className="cards nd-cards" aria-label="Summary">
         <div className="card">
-          <div className="card-value" data-testid="node-bitrate">{formatBitrate(s?.bitrate_bps)}</div>
+          <div className="card-value" data-testid="node-bitrate">
+            {formatBitrate(s?.bitrate_bps)}
+          </div>
           <div className="card-label">Bitrate</div>
         </div>
         {s?.flows_total !== undefined && (

@@ -55,7 +55,8 @@ export function FlowsTable({ flows }: { flows: FlowStats[] }) {
                       {flow.active_input_id ? <code className="muted"> {flow.active_input_id}</code> : null}
                     </span>
                     <span>
-                      {flow.input.state && <StateBadge state={flow.input.state} />} {flow.input.bitrate_bps !== undefined && formatBitrate(flow.input.bitrate_bps)}
+                      {flow.input.state && <StateBadge state={flow.input.state} />}{' '}
+                      {flow.input.bitrate_bps !== undefined && formatBitrate(flow.input.bitrate_bps)}
                     </span>
                     {flow.input.local_addr && <span className="muted">{flow.input.local_addr}</span>}
                   </div>

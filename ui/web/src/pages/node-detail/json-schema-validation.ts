@@ -37,7 +37,12 @@ const member = (value: unknown, key: string): unknown => (value === null || valu
 /** The decoded segments of a cfworker location (`#/a/b~1c/0`, URI-encoded). */
 function segments(location: string): string[] {
   const path = location.replace(/^#/, '');
-  return path === '' ? [] : path.slice(1).split('/').map((s) => decodeURIComponent(s).replace(/~1/g, '/').replace(/~0/g, '~'));
+  return path === ''
+    ? []
+    : path
+        .slice(1)
+        .split('/')
+        .map((s) => decodeURIComponent(s).replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 const toPointer = (parts: string[]) => parts.map((p) => `/${p.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
@@ -83,7 +88,8 @@ function toSchemaErrors(units: OutputUnit[], root: Prepared, data: unknown): Sch
     /** The keyword's value as the messages show it. */
     const shown = String(value);
     const data = valueAt(unit.instanceLocation);
-    const push = (params: Record<string, unknown>, message: string) => errors.push({ instancePath, schemaPath, keyword, params, message, parentSchema: parent });
+    const push = (params: Record<string, unknown>, message: string) =>
+      errors.push({ instancePath, schemaPath, keyword, params, message, parentSchema: parent });
 
     switch (keyword) {
       case 'type': {
@@ -129,7 +135,8 @@ function toSchemaErrors(units: OutputUnit[], root: Prepared, data: unknown): Sch
       case 'uniqueItems': {
         // The last item that repeats an earlier one, and that one (Ajv's message names such a pair).
         const items = data as unknown[];
-        const key = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (isObject(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
+        const key = (v: unknown) =>
+          JSON.stringify(v, (_k, x: unknown) => (isObject(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
         let pair = { i: 0, j: 0 };
         for (let a = items.length - 1, found = false; a > 0 && !found; a--) {
           const j = items.slice(0, a).findIndex((b) => key(b) === key(items[a]));
@@ -148,7 +155,9 @@ function toSchemaErrors(units: OutputUnit[], root: Prepared, data: unknown): Sch
       case 'dependencies': {
         if (nested(next)) break; // a schema dependency: its errors follow
         const pairs = Object.entries(value as Record<string, unknown>).flatMap(([property, deps]) =>
-          has(data, property) && Array.isArray(deps) ? (deps as string[]).filter((d) => !has(data, d)).map((missingProperty) => ({ property, missingProperty, deps })) : []
+          has(data, property) && Array.isArray(deps)
+            ? (deps as string[]).filter((d) => !has(data, d)).map((missingProperty) => ({ property, missingProperty, deps }))
+            : []
         );
         const pair = pairs[nth(`${instancePath} ${schemaPath}`)];
         if (!pair) {
