@@ -8,7 +8,7 @@ export const authCli: CliContribution = (cli) => {
     .description("remove a user's MFA (TOTP and recovery codes), for one who lost them; they sign in with their password alone")
     .action(async (username: string) => {
       await cli.withManager(async (manager) => {
-        const user = await manager.context.services.get('accounts')?.findUser(username);
+        const user = await manager.context.services.get('accounts')?.byUsername(username);
         if (!user) throw new CommandFailed(`no user named "${username}"`);
         const mfa = manager.context.services.get('mfa');
         if (!mfa) throw new CommandFailed('the auth plugin is not loaded');

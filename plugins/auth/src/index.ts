@@ -73,6 +73,9 @@ export const plugin: Plugin<AuthOptions> & { cli: CliContribution } = {
     if (error) throw new ConfigError(`auth options: ${error.message}`);
     const options = value as Required<Omit<AuthOptions, 'oidc'>> & { oidc?: OidcSettings };
     const { manager } = server;
+    // The users plugin must come first: it provides the accounts, and its migration creates the table auth's refer to.
+    const accounts = manager.services.get('accounts');
+    if (!accounts) throw new ConfigError(`${pkg.name} must be registered after @bilbycast/users`);
     const secure = Boolean(manager.config.tls_cert) || manager.config.behind_https;
     const absoluteMs = options.session_absolute_hours * HOUR_MS;
 
@@ -82,8 +85,8 @@ export const plugin: Plugin<AuthOptions> & { cli: CliContribution } = {
       durable: ['auth_mfa', 'auth_api_tokens', 'auth_oidc_client', 'auth_oidc_identities'],
       ephemeral: ['auth_sessions', 'auth_mfa_challenges', 'auth_rate_limits', 'auth_known_addresses']
     });
-    const sessions = new SessionStore(manager.db, manager.bus, { absoluteMs, idleMs: options.session_idle_hours * HOUR_MS });
-    const tokens = new ApiTokens(manager.db);
+    const sessions = new SessionStore(manager.db, accounts, manager.bus, { absoluteMs, idleMs: options.session_idle_hours * HOUR_MS });
+    const tokens = new ApiTokens(manager.db, accounts);
     const limits = new LoginLimits(manager.db, manager.database);
     const mfa = new MfaStore(manager.db, manager.secrets);
     for (const column of mfaSecretColumns) manager.secretColumns.register(column);
@@ -111,14 +114,14 @@ export const plugin: Plugin<AuthOptions> & { cli: CliContribution } = {
     registerMfaChallengeCookie(server, { password: manager.secrets.derive('mfa-challenge-cookie').toString('hex'), secure });
     registerSecurityHeaders(server, { tls: Boolean(manager.config.tls_cert) });
 
-    const identities = new SsoIdentityStore(manager.db);
-    const oidcAccounts = options.oidc ? new OidcAccounts(manager.db, manager.secrets, manager.audit, options.oidc, identities) : undefined;
+    const identities = new SsoIdentityStore(manager.db, accounts);
+    const oidcAccounts = options.oidc ? new OidcAccounts(manager.db, manager.secrets, manager.audit, options.oidc, identities, accounts) : undefined;
     manager.secretColumns.register(oidcSecretColumn);
     registerLinkIntentCookie(server, { password: manager.secrets.derive('oidc-link-cookie').toString('hex'), secure });
     if (options.oidc && oidcAccounts) {
       // The client secret lives in the database, which is only migrated at start-up.
       const settings = options.oidc;
-      server.ext('onPreStart', () => registerOidc(server, { manager, sessions, limits, mfa, settings, accounts: oidcAccounts, identities, secure }));
+      server.ext('onPreStart', () => registerOidc(server, { manager, accounts, sessions, limits, mfa, settings, oidc: oidcAccounts, identities, secure }));
     }
     const issuer = options.oidc?.issuer ?? null;
     manager.services.provide('ssoIdentities', {
@@ -133,11 +136,11 @@ export const plugin: Plugin<AuthOptions> & { cli: CliContribution } = {
 
     server.route([
       oidcStatusRoute(options.oidc, oidcAccounts),
-      ...loginRoutes({ manager, sessions, limits, mfa }),
-      ...mfaRoutes({ manager, sessions, limits, mfa }),
-      ...accountRoutes({ manager, sessions, tokens, mfa, limits }),
-      ...sessionAndTokenRoutes({ manager, sessions, tokens, limits }),
-      ...ssoIdentityRoutes({ manager, limits, mfa, identities, oidc: oidcAccounts, issuer })
+      ...loginRoutes({ manager, accounts, sessions, limits, mfa }),
+      ...mfaRoutes({ manager, accounts, sessions, limits, mfa }),
+      ...accountRoutes({ manager, accounts, sessions, tokens, mfa, limits }),
+      ...sessionAndTokenRoutes({ manager, accounts, sessions, tokens, limits }),
+      ...ssoIdentityRoutes({ manager, accounts, limits, mfa, identities, oidc: oidcAccounts, issuer })
     ]);
 
     let purgeTimer: NodeJS.Timeout | undefined;

@@ -355,14 +355,15 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
   });
 
   it('with auto_create, takes the user a concurrent first login of the same subject created, creating no second one', async () => {
-    const { db, secrets, audit } = manager.context;
+    const { db, secrets, audit, services } = manager.context;
     const settings = { issuer: provider.issuer, client_id: provider.clientId, redirect_url: REDIRECT, scopes: ['openid'], label: 'SSO', role_map: {}, default_role: 'viewer' as const };
-    const accounts = new OidcAccounts(db, secrets, audit, { ...settings, auto_create: true }, new SsoIdentityStore(db));
+    const users = services.get('accounts')!;
+    const accounts = new OidcAccounts(db, secrets, audit, { ...settings, auto_create: true }, new SsoIdentityStore(db, users), users);
     const claims = { sub: 'dana-sub', email: 'dana@example.com', email_verified: true, name: 'Someone' };
-    const lookup = accounts.usersByEmail.bind(accounts);
+    const lookup = users.byEmail.bind(users);
     let first: OidcOutcome | undefined;
     // The other login runs to completion between this one's email lookup and its own user's creation.
-    jest.spyOn(accounts, 'usersByEmail').mockImplementationOnce(async (address) => {
+    jest.spyOn(users, 'byEmail').mockImplementationOnce(async (address) => {
       const found = await lookup(address);
       first = await accounts.resolve(claims, '127.0.0.1');
       return found;

@@ -1,7 +1,7 @@
 import { CommandFailed, type CliContribution, type Manager } from '@bilbycast/core';
-import type { AccountAdministration } from './services/account-services';
+import type { AccountService } from './services/account-services';
 
-function accounts(manager: Manager): AccountAdministration {
+function accounts(manager: Manager): AccountService {
   const service = manager.context.services.get('accounts');
   if (!service) throw new CommandFailed('the users plugin is not loaded');
   return service;
@@ -48,11 +48,12 @@ export const usersCli: CliContribution = (cli) => {
         const password = opts.password ?? (await cli.promptSecret('New password', true));
         const problems = users.passwordProblems(password);
         if (problems.length > 0) throw new CommandFailed(`password rejected: ${problems.join('; ')}`);
-        const userId = await users.resetPassword(username, password);
-        if (userId === null) throw new CommandFailed(`no user named "${username}"`);
-        await manager.context.audit.record({ action: 'user.update', target_type: 'user', target_id: userId, details: { fields: ['password'], source: 'cli' } });
+        const user = await users.byUsername(username);
+        if (!user) throw new CommandFailed(`no user named "${username}"`);
+        await users.setPassword(user.id, password);
+        await manager.context.audit.record({ action: 'user.update', target_type: 'user', target_id: user.id, details: { fields: ['password'], source: 'cli' } });
         // Whoever held the old password may have sessions or tokens: a reset ends them.
-        const revoked = await manager.context.services.get('sessions')?.revokeAllForUser(userId);
+        const revoked = await manager.context.services.get('sessions')?.revokeAllForUser(user.id);
         console.log(`Password of "${username}" changed${revoked ? `; ${revoked.sessions} session(s) and ${revoked.api_tokens} API token(s) ended` : ''}.`);
       });
     });

@@ -10,8 +10,8 @@ import { UserDirectory } from './services/user-directory';
 export { passwordProblems, PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH } from './services/password-policy';
 export { hashPassword, verifyPassword } from './services/password-hashing';
 export { Accounts, AccountError, USERNAME_PATTERN } from './services/accounts';
-export { UserDirectory, lockActiveSuperAdmins, toUser, type User } from './services/user-directory';
-export type { AccountAdministration, SessionRevocation, SecondFactors, SsoIdentities, SsoIdentity, SsoLinkOutcome, SsoLinkSource } from './services/account-services';
+export { UserDirectory, toUser, type User } from './services/user-directory';
+export type { Account, AccountService, AccountWithPassword, SessionRevocation, SecondFactors, SsoIdentities, SsoIdentity, SsoLinkOutcome, SsoLinkSource } from './services/account-services';
 
 const pkg: { name: string; version: string } = require('../package.json');
 

@@ -1,8 +1,8 @@
-import { apiError, callerOf, nowIso, type ManagerContext } from '@bilbycast/core';
-import { hashPassword, passwordProblems, verifyPassword } from '@bilbycast/users';
+import { apiError, callerOf, type ManagerContext } from '@bilbycast/core';
+import { verifyPassword, type AccountService } from '@bilbycast/users';
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
-import { accountView, type AccountRow } from '../services/account-view';
+import { accountView } from '../services/account-view';
 import type { ApiTokens } from '../services/api-tokens';
 import { rateLimited, type LoginLimits } from '../services/login-limits';
 import type { MfaStore } from '../services/mfa';
@@ -12,9 +12,18 @@ import type { SessionStore } from '../services/sessions';
 const displayName = Joi.string().min(1).max(128).pattern(/^[^\p{Cc}]*$/u).messages({ 'string.pattern.base': '{{#label}} must not contain control characters' });
 
 /** The caller's own account: read it, edit display name and email, change the password. */
-export function accountRoutes(deps: { manager: ManagerContext; sessions: SessionStore; tokens: ApiTokens; mfa: MfaStore; limits: LoginLimits }): ServerRoute[] {
+export function accountRoutes(deps: {
+  manager: ManagerContext;
+  accounts: AccountService;
+  sessions: SessionStore;
+  tokens: ApiTokens;
+  mfa: MfaStore;
+  limits: LoginLimits;
+}): ServerRoute[] {
   const { db, audit } = deps.manager;
-  const load = async (id: string) => (await db('users').where({ id }).first()) as AccountRow;
+  const { accounts } = deps;
+  // The signed-in caller's own account.
+  const load = async (id: string) => (await accounts.byId(id))!;
   // One's own account also says how many recovery codes are left (time to make new ones?).
   const view = async (id: string) => ({ ...accountView(await load(id), await deps.mfa.enabled(id)), recovery_codes_left: await deps.mfa.recoveryCodesLeft(id) });
   return [
@@ -46,9 +55,9 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
           const caller = callerOf(request);
           const { current_password, ...changes } = request.payload as { display_name?: string; email?: string | null; current_password?: string };
           if (changes.email !== undefined && changes.email !== (await load(caller.user.id)).email) {
-            await requireRecentAuthentication({ db, limits: deps.limits }, request, current_password);
+            await requireRecentAuthentication({ db, accounts, limits: deps.limits }, request, current_password);
           }
-          await db('users').where({ id: caller.user.id }).update({ ...changes, updated_at: nowIso() });
+          await accounts.updateProfile(caller.user.id, changes);
           await audit.record({
             action: 'user.update',
             user_id: caller.user.id,
@@ -82,14 +91,14 @@ export function accountRoutes(deps: { manager: ManagerContext; sessions: Session
           const { current_password, new_password, keep_api_tokens } = request.payload as { current_password: string; new_password: string; keep_api_tokens: boolean };
           const retryAfter = await deps.limits.takeReauthAttempt(caller.user.id);
           if (retryAfter > 0) throw rateLimited(retryAfter, 'Too many wrong passwords or codes. Try again later.');
-          const user = await load(caller.user.id);
+          const user = (await accounts.withPassword({ id: caller.user.id }))!;
           if (!user.password_hash || !(await verifyPassword(user.password_hash, current_password))) {
             throw apiError(400, 'wrong_password', 'The current password is not correct');
           }
           await deps.limits.reauthSucceeded(user.id);
-          const problems = passwordProblems(new_password);
+          const problems = accounts.passwordProblems(new_password);
           if (problems.length > 0) throw apiError(400, 'weak_password', `The new password ${problems.join('; ')}`, { problems });
-          await db('users').where({ id: user.id }).update({ password_hash: await hashPassword(new_password), updated_at: nowIso() });
+          await accounts.setPassword(user.id, new_password);
           // A browser session continues in a fresh one: a copy of the old cookie ends with the others.
           let keep: string | undefined;
           if (caller.session_id) {

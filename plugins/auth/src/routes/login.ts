@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { apiError, nowIso, type ManagerContext } from '@bilbycast/core';
-import { hashPassword, verifyPassword } from '@bilbycast/users';
+import { apiError, type ManagerContext } from '@bilbycast/core';
+import { hashPassword, verifyPassword, type Account, type AccountService, type AccountWithPassword } from '@bilbycast/users';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { CSRF_COOKIE } from '../http/csrf';
@@ -9,7 +9,7 @@ import { accountUsable } from '../services/caller';
 import { rateLimited, type LoginLimits } from '../services/login-limits';
 import type { MfaStore } from '../services/mfa';
 import type { SessionStore } from '../services/sessions';
-import { accountView, type AccountRow } from '../services/account-view';
+import { accountView } from '../services/account-view';
 import { LINK_INTENT_COOKIE } from './sso-identities';
 
 /** An argon2id hash of a random string, verified for unknown users so that timing reveals nothing. */
@@ -18,13 +18,14 @@ const dummyPasswordHash = () => (dummyHash ??= hashPassword(crypto.randomBytes(1
 
 export interface LoginDeps {
   manager: ManagerContext;
+  accounts: AccountService;
   sessions: SessionStore;
   limits: LoginLimits;
   mfa: MfaStore;
 }
 
 type LoginOutcome =
-  | { kind: 'ok'; user: AccountRow }
+  | { kind: 'ok'; user: AccountWithPassword }
   | { kind: 'invalid' }
   | { kind: 'rate_limited'; retryAfter: number };
 
@@ -34,7 +35,7 @@ async function checkPassword(deps: LoginDeps, request: Request, username: string
   const retryAfter = await deps.limits.takeIpAttempt(ip);
   if (retryAfter > 0) return { kind: 'rate_limited', retryAfter };
 
-  const user = (await deps.manager.db('users').where({ username_key: username.toLowerCase() }).first()) as AccountRow | undefined;
+  const user = await deps.accounts.withPassword({ username });
   const account = user ? await deps.limits.takeAccountAttempt(user.id, ip) : undefined;
   const locked = account?.locked ?? false;
   const passwordOk = await verifyPassword(user?.password_hash ?? (await dummyPasswordHash()), password);
@@ -69,7 +70,7 @@ export async function startSession(
   deps: LoginDeps,
   request: Request,
   h: ResponseToolkit,
-  user: AccountRow,
+  user: Account,
   how: string,
   password?: Parameters<SessionStore['create']>[2]
 ): Promise<{ csrfToken: string; failedSignIns: number } | null> {
@@ -84,7 +85,7 @@ export async function startSession(
   for (const action of ['auth.login_failed', 'auth.mfa_failed']) {
     failedSignIns += (await deps.manager.audit.query({ action, user_id: user.id, from: user.last_login_at ?? undefined, page: 1, per_page: 1 })).total;
   }
-  await deps.manager.db('users').where({ id: user.id }).update({ last_login_at: nowIso() });
+  await deps.accounts.recordLogin(user.id);
   await deps.limits.rememberAddress(request.clientIp, user.id);
   await deps.manager.audit.record({
     action: 'auth.login',

@@ -3,7 +3,7 @@ import { verifyPassword } from '@bilbycast/users';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { MFA_CHALLENGE_COOKIE, challengeFromCookie } from '../http/mfa-challenge-cookie';
-import { accountView, type AccountRow } from '../services/account-view';
+import { accountView } from '../services/account-view';
 import { accountUsable } from '../services/caller';
 import { rateLimited, type LoginLimits } from '../services/login-limits';
 import { requireRecentAuthentication } from '../services/reauthentication';
@@ -16,11 +16,14 @@ const passwordAndCode = Joi.object({ password: Joi.string().min(1).max(128).requ
 /** TOTP enrolment for the signed-in user, and the code step of an MFA login. */
 export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits }): ServerRoute[] {
   const { db, audit } = deps.manager as ManagerContext;
+  const { accounts } = deps;
   /** The caller, acting on their own account. */
   const actor = (request: Request) => ({ ...auditActor(request), target_type: 'user', target_id: callerOf(request).user.id });
   /**
    * Proof for changing an enabled second factor: the password and a current code (or a recovery
-   * code), wrong ones counting towards the per-user limit on re-authentication.
+   * code), wrong ones counting towards the per-user limit on re-authentication. Not merged with
+   * `requireAllFactors` (linking an identity): that one lets an account without a password pass on
+   * a recent sign-in and an account without MFA pass without a code, where this refuses both.
    */
   const provePasswordAndCode = async (request: Request) => {
     const caller = callerOf(request);
@@ -28,8 +31,8 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
     if (!(await deps.mfa.enabled(caller.user.id))) throw apiError(409, 'mfa_not_enabled', 'MFA is not enabled');
     const retryAfter = await deps.limits.takeReauthAttempt(caller.user.id);
     if (retryAfter > 0) throw rateLimited(retryAfter, 'Too many wrong passwords or codes. Try again later.');
-    const user = (await db('users').where({ id: caller.user.id }).first()) as AccountRow;
-    if (!user.password_hash || !(await verifyPassword(user.password_hash, password))) {
+    const user = await accounts.withPassword({ id: caller.user.id });
+    if (!user?.password_hash || !(await verifyPassword(user.password_hash, password))) {
       throw apiError(400, 'wrong_password', 'The password is not correct');
     }
     if (!(await deps.mfa.checkCode(caller.user.id, given)).ok) throw apiError(400, 'invalid_code', 'The code is not valid');
@@ -48,7 +51,7 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
         handler: async (request) => {
           const caller = callerOf(request);
           if (await deps.mfa.enabled(caller.user.id)) throw apiError(409, 'mfa_already_enabled', 'MFA is already enabled; disable it first');
-          await requireRecentAuthentication({ db, limits: deps.limits }, request, (request.payload as { current_password?: string } | null)?.current_password);
+          await requireRecentAuthentication({ db, accounts, limits: deps.limits }, request, (request.payload as { current_password?: string } | null)?.current_password);
           return deps.mfa.beginSetup(caller.user.id, caller.user.username);
         }
       }
@@ -145,7 +148,7 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
           }
           const retryAfter = await deps.limits.takeMfaAttempt(challenge.userId);
           if (retryAfter > 0) throw rateLimited(retryAfter, 'Too many wrong codes. Try again later.');
-          const user = (await db('users').where({ id: challenge.userId }).first()) as AccountRow | undefined;
+          const user = await accounts.byId(challenge.userId);
           const check = user ? await deps.mfa.checkCode(user.id, given) : { ok: false as const };
           if (!user || !check.ok) {
             await audit.record({ action: 'auth.mfa_failed', user_id: challenge.userId, username: user?.username ?? null, ip, outcome: 'failure' });

@@ -21,8 +21,8 @@ const CALLBACK_PATH = '/api/v1/auth/oidc/callback';
  * signature, issuer, audience and expiry are verified too.
  */
 export async function registerOidc(server: Server, deps: OidcDeps & { secure: boolean }): Promise<void> {
-  const { settings, accounts, manager } = deps;
-  await accounts.load();
+  const { settings, oidc, manager } = deps;
+  await oidc.load();
   await server.register(Bell);
   server.state(NONCE_COOKIE, {
     encoding: 'iron',
@@ -50,7 +50,7 @@ export async function registerOidc(server: Server, deps: OidcDeps & { secure: bo
     isSecure: deps.secure,
     isSameSite: 'Lax',
     clientId: settings.client_id,
-    clientSecret: () => accounts.clientSecret ?? '',
+    clientSecret: () => oidc.clientSecret ?? '',
     scope: ['openid', ...settings.scopes.filter((s) => s !== 'openid')],
     location: () => settings.redirect_url,
     providerParams: (request: Request) => {
@@ -76,10 +76,10 @@ declare module '@hapi/hapi' {
   }
 }
 
-type OidcDeps = LoginDeps & { settings: OidcSettings; accounts: OidcAccounts; identities: SsoIdentityStore };
+type OidcDeps = LoginDeps & { settings: OidcSettings; oidc: OidcAccounts; identities: SsoIdentityStore };
 
 function oidcRoutes(deps: OidcDeps): ServerRoute[] {
-  const { settings, accounts, manager } = deps;
+  const { settings, oidc, manager } = deps;
   /** The link this callback completes: the intent set by the link request, when this flow is the one it started. */
   const linkIntent = (request: Request): LinkIntent | undefined => {
     const intent = request.state[LINK_INTENT_COOKIE] as LinkIntent | undefined;
@@ -124,7 +124,7 @@ function oidcRoutes(deps: OidcDeps): ServerRoute[] {
   };
   const callback = async (request: Request, h: ResponseToolkit) => {
     if (!request.auth.isAuthenticated) return fail(request, h, 'provider', request.auth.error?.message);
-    if (!accounts.clientSecret) return fail(request, h, 'not_configured');
+    if (!oidc.clientSecret) return fail(request, h, 'not_configured');
     const nonce = (request.state[NONCE_COOKIE] as { nonce?: string } | undefined)?.nonce;
     const idToken = (request.auth.artifacts as { id_token?: unknown } | undefined)?.id_token;
     if (!nonce || typeof idToken !== 'string') return fail(request, h, 'missing_nonce_or_id_token');
@@ -138,7 +138,7 @@ function oidcRoutes(deps: OidcDeps): ServerRoute[] {
     if (intent) return link(request, h, intent, claims.sub);
     // An intent left by a link that was never finished does not turn this login into a link.
     h.unstate(LINK_INTENT_COOKIE);
-    const outcome = await accounts.resolve(claims, request.clientIp);
+    const outcome = await oidc.resolve(claims, request.clientIp);
     if ('refused' in outcome) return fail(request, h, outcome.refused);
     if (!accountUsable(outcome.user)) return fail(request, h, 'account_unusable');
     h.unstate(NONCE_COOKIE);
@@ -178,7 +178,7 @@ function oidcRoutes(deps: OidcDeps): ServerRoute[] {
         plugins: { bilbycast: { access: { role: 'super_admin' } } },
         validate: { payload: Joi.object({ client_secret: Joi.string().min(1).max(1024).required() }) },
         handler: async (request) => {
-          await accounts.setClientSecret((request.payload as { client_secret: string }).client_secret);
+          await oidc.setClientSecret((request.payload as { client_secret: string }).client_secret);
           const caller = request.auth.credentials as unknown as { user: { id: string; username: string } };
           await manager.audit.record({ action: 'settings.oidc_client_secret', user_id: caller.user.id, username: caller.user.username, ip: request.clientIp });
           return { client_secret_set: true };
@@ -192,14 +192,14 @@ function oidcRoutes(deps: OidcDeps): ServerRoute[] {
         tags: ['api', 'auth', 'sso'],
         description: 'The OIDC configuration (the client secret only as set or not)',
         plugins: { bilbycast: { access: { role: 'super_admin' } } },
-        handler: () => ({ ...settings, client_secret_set: Boolean(accounts.clientSecret) })
+        handler: () => ({ ...settings, client_secret_set: Boolean(oidc.clientSecret) })
       }
     }
   ];
 }
 
 /** `GET /api/v1/auth/oidc/status` (public): whether the login page offers single sign-on. */
-export function oidcStatusRoute(settings: OidcSettings | undefined, accounts: OidcAccounts | undefined): ServerRoute {
+export function oidcStatusRoute(settings: OidcSettings | undefined, oidc: OidcAccounts | undefined): ServerRoute {
   return {
     method: 'GET',
     path: '/api/v1/auth/oidc/status',
@@ -207,7 +207,7 @@ export function oidcStatusRoute(settings: OidcSettings | undefined, accounts: Oi
       tags: ['api', 'auth', 'sso'],
       description: 'Whether single sign-on is available, and its button label',
       plugins: { bilbycast: { access: 'public' } },
-      handler: () => ({ enabled: Boolean(settings && accounts?.clientSecret), label: settings?.label ?? null })
+      handler: () => ({ enabled: Boolean(settings && oidc?.clientSecret), label: settings?.label ?? null })
     }
   };
 }

@@ -1,4 +1,5 @@
 import { ROLES, apiError, auditActor, callerOf, isoDate, roleAtLeast, type ManagerContext } from '@bilbycast/core';
+import type { AccountService } from '@bilbycast/users';
 import type { ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import type { LoginLimits } from '../services/login-limits';
@@ -9,7 +10,13 @@ import type { SessionStore } from '../services/sessions';
 const id = Joi.string().guid().required();
 
 /** The caller's sessions and personal API tokens. */
-export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions: SessionStore; tokens: ApiTokens; limits: LoginLimits }): ServerRoute[] {
+export function sessionAndTokenRoutes(deps: {
+  manager: ManagerContext;
+  accounts: AccountService;
+  sessions: SessionStore;
+  tokens: ApiTokens;
+  limits: LoginLimits;
+}): ServerRoute[] {
   const { audit } = deps.manager;
   return [
     {
@@ -68,7 +75,7 @@ export function sessionAndTokenRoutes(deps: { manager: ManagerContext; sessions:
           const caller = callerOf(request);
           const input = request.payload as { name: string; expires_at?: Date | null; role?: (typeof ROLES)[number] | null; current_password?: string };
           // A token outlives the session that made it: a stolen cookie must not be able to mint one.
-          await requireRecentAuthentication({ db: deps.manager.db, limits: deps.limits }, request, input.current_password);
+          await requireRecentAuthentication({ db: deps.manager.db, accounts: deps.accounts, limits: deps.limits }, request, input.current_password);
           // Tokens are made in a signed-in session (never by another token), and never above its role.
           const role = input.role ?? null;
           if (role !== null && !roleAtLeast(caller.role, role)) {

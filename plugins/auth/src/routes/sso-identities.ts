@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { apiError, auditActor, callerOf, type ManagerContext } from '@bilbycast/core';
+import type { AccountService } from '@bilbycast/users';
 import type { Request, Server, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import type { LoginLimits } from '../services/login-limits';
@@ -43,6 +44,7 @@ const identityQuery = Joi.object({ issuer: Joi.string().min(1).max(255).required
 /** The signed-in user's own single sign-on identities: list them, link one, remove one. */
 export function ssoIdentityRoutes(deps: {
   manager: ManagerContext;
+  accounts: AccountService;
   limits: LoginLimits;
   mfa: MfaStore;
   identities: SsoIdentityStore;
@@ -74,7 +76,7 @@ export function ssoIdentityRoutes(deps: {
         validate: { payload: Joi.object({ current_password: Joi.string().min(1).max(128), code: Joi.string().min(1).max(32) }).allow(null) },
         handler: async (request, h) => {
           if (!deps.oidc?.clientSecret) throw apiError(409, 'sso_not_configured', 'Single sign-on is not configured on this manager');
-          await requireAllFactors({ db, limits: deps.limits, mfa: deps.mfa }, request, (request.payload as { current_password?: string; code?: string } | null) ?? {});
+          await requireAllFactors({ db, accounts: deps.accounts, limits: deps.limits, mfa: deps.mfa }, request, (request.payload as { current_password?: string; code?: string } | null) ?? {});
           const caller = callerOf(request);
           const intent: LinkIntent = { user_id: caller.user.id, session_id: caller.session_id as string, link_id: crypto.randomBytes(16).toString('base64url') };
           h.state(LINK_INTENT_COOKIE, intent);

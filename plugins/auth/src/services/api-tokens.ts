@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { nowIso, type ManagerCredentials, type Role } from '@bilbycast/core';
+import type { AccountService } from '@bilbycast/users';
 import type { Knex } from 'knex';
 import { loadCallerCredentials } from './caller';
 import { hashSecret, newSecret } from './secret-tokens';
@@ -24,7 +25,10 @@ const LAST_USED_INTERVAL_MS = 60_000;
  * lower role: never more than the owner has now.
  */
 export class ApiTokens {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly accounts: AccountService
+  ) {}
 
   /**
    * Mints a token for the signed-in user of session `sessionId`; null when that session has
@@ -63,7 +67,7 @@ export class ApiTokens {
     if (!token.startsWith(TOKEN_PREFIX) || token.length > 100) return null;
     const row = await this.db('auth_api_tokens').where({ secret_hash: hashSecret(token) }).first();
     if (!row || (row.expires_at && new Date(row.expires_at) <= new Date())) return null;
-    const credentials = await loadCallerCredentials(this.db, row.user_id, 'token', { token_id: row.id, cap: row.role });
+    const credentials = await loadCallerCredentials(this.accounts, row.user_id, 'token', { token_id: row.id, cap: row.role });
     if (credentials && (!row.last_used_at || Date.now() - new Date(row.last_used_at).getTime() > LAST_USED_INTERVAL_MS)) {
       await this.db('auth_api_tokens').where({ id: row.id }).update({ last_used_at: nowIso() });
     }

@@ -1,8 +1,6 @@
-import crypto from 'node:crypto';
 import { isRole, isUniqueViolation, nowIso, roleAtLeast, type AuditLog, type Role, type SecretBox } from '@bilbycast/core';
-import { lockActiveSuperAdmins } from '@bilbycast/users';
+import type { Account, AccountService } from '@bilbycast/users';
 import type { Knex } from 'knex';
-import type { AccountRow } from './account-view';
 import { verifiedEmail, type IdTokenClaims } from './oidc-client';
 import type { SsoIdentityStore } from './sso-identities';
 
@@ -22,7 +20,7 @@ export interface OidcSettings {
   default_role: Role;
 }
 
-export type OidcOutcome = { user: AccountRow } | { refused: 'not_linked' | 'email_not_verified' | 'account_unusable' };
+export type OidcOutcome = { user: Account } | { refused: 'not_linked' | 'email_not_verified' | 'account_unusable' };
 
 /** A concurrent first login linked the identity while this one was creating a user for it. */
 class LinkedMeanwhile extends Error {}
@@ -43,7 +41,8 @@ export class OidcAccounts {
     private readonly secrets: SecretBox,
     private readonly audit: AuditLog,
     private readonly settings: OidcSettings,
-    private readonly identities: SsoIdentityStore
+    private readonly identities: SsoIdentityStore,
+    private readonly accounts: AccountService
   ) {}
 
   /** Loads the stored client secret into memory (bell reads it synchronously). */
@@ -91,31 +90,30 @@ export class OidcAccounts {
       } catch {
         return { refused: 'email_not_verified' };
       }
-      if ((await this.usersByEmail(email)).length > 0) return { refused: 'not_linked' };
+      if (await this.accounts.byEmail(email)) return { refused: 'not_linked' };
       user = await this.createLinkedUser(claims, email, ip);
     }
     return { user: await this.syncRole(user, claims, ip) };
   }
 
-  /** Users whose email is this one (case-insensitive), at most one. */
-  async usersByEmail(email: string): Promise<AccountRow[]> {
-    return this.db('users').whereRaw('lower(email) = ?', [email.toLowerCase()]).limit(1);
-  }
-
-  private async boundUser(subject: string): Promise<AccountRow | undefined> {
+  private async boundUser(subject: string): Promise<Account | undefined> {
     const userId = await this.identities.userOf(this.settings.issuer, subject);
-    return userId ? ((await this.db('users').where({ id: userId }).first()) as AccountRow | undefined) : undefined;
+    return userId ? this.accounts.byId(userId) : undefined;
   }
 
   /**
    * Creates a user for the identity and links it. When a concurrent first login of the same
    * identity linked it first, that user wins and the one created here is rolled back.
    */
-  private async createLinkedUser(claims: IdTokenClaims, email: string, ip: string): Promise<AccountRow> {
+  private async createLinkedUser(claims: IdTokenClaims, email: string, ip: string): Promise<Account> {
     const { issuer } = this.settings;
     try {
       return await this.db.transaction(async (trx) => {
-        const user = await this.createUser(trx, claims, email);
+        const user = await this.accounts.createSsoUser(trx, { email, name: claims.name, role: this.mappedRole(claims) ?? this.settings.default_role });
+        await this.audit.record(
+          { action: 'user.create', user_id: user.id, username: user.username, target_type: 'user', target_id: user.id, details: { source: 'oidc', role: user.role } },
+          trx
+        );
         if ((await this.identities.link(user.id, issuer, claims.sub, 'auto_create', trx)) !== 'linked') throw new LinkedMeanwhile();
         await this.audit.record(
           { action: 'auth.oidc_link', user_id: user.id, username: user.username, target_type: 'user', target_id: user.id, ip, details: { issuer, subject: claims.sub, source: 'auto_create' } },
@@ -135,45 +133,21 @@ export class OidcAccounts {
    * Applies the mapped role, except that the last active super_admin is never demoted (the
    * users plugin's rule, with its lock order): the role is kept and the refusal audited.
    */
-  private async syncRole(user: AccountRow, claims: IdTokenClaims, ip: string): Promise<AccountRow> {
+  private async syncRole(user: Account, claims: IdTokenClaims, ip: string): Promise<Account> {
     const role = this.mappedRole(claims);
     if (!role || role === user.role || !isRole(role)) return user;
     return this.db.transaction(async (trx) => {
-      const superAdmins = await lockActiveSuperAdmins(trx);
-      const current = (await trx('users').where({ id: user.id }).forUpdate().first()) as AccountRow;
+      const { account, refused } = await this.accounts.changeRoleFromSso(user.id, role, trx);
       const entry = { user_id: user.id, username: user.username, target_type: 'user', target_id: user.id, ip };
-      if (current.role === 'super_admin' && !superAdmins.some((id) => id !== user.id)) {
+      if (refused) {
         await this.audit.record(
-          { ...entry, action: 'auth.oidc_role_refused', outcome: 'failure', details: { role: current.role, mapped_role: role, reason: 'last_super_admin' } },
+          { ...entry, action: 'auth.oidc_role_refused', outcome: 'failure', details: { role: account.role, mapped_role: role, reason: 'last_super_admin' } },
           trx
         );
-        return current;
+      } else {
+        await this.audit.record({ ...entry, action: 'user.update', details: { changed: { role }, source: 'oidc_role_mapping' } }, trx);
       }
-      await trx('users').where({ id: user.id }).update({ role, updated_at: nowIso() });
-      await this.audit.record({ ...entry, action: 'user.update', details: { changed: { role }, source: 'oidc_role_mapping' } }, trx);
-      return { ...current, role };
+      return account;
     });
-  }
-
-  private async createUser(trx: Knex.Transaction, claims: IdTokenClaims, email: string): Promise<AccountRow> {
-    const base = (email.split('@')[0] ?? 'user').replace(/[^A-Za-z0-9._-]/g, '').slice(0, 56) || 'user';
-    let username = base;
-    for (let n = 2; await trx('users').where({ username_key: username.toLowerCase() }).first(); n++) username = `${base}${n}`;
-    const now = nowIso();
-    const row = {
-      id: crypto.randomUUID(),
-      username,
-      username_key: username.toLowerCase(),
-      display_name: (claims.name ?? username).slice(0, 128),
-      email,
-      role: this.mappedRole(claims) ?? this.settings.default_role,
-      is_active: true,
-      password_hash: null,
-      created_at: now,
-      updated_at: now
-    };
-    await trx('users').insert(row);
-    await this.audit.record({ action: 'user.create', user_id: row.id, username, target_type: 'user', target_id: row.id, details: { source: 'oidc', role: row.role } }, trx);
-    return (await trx('users').where({ id: row.id }).first()) as AccountRow;
   }
 }

@@ -1,8 +1,7 @@
 import { apiError, callerOf } from '@bilbycast/core';
-import { verifyPassword } from '@bilbycast/users';
+import { verifyPassword, type AccountService } from '@bilbycast/users';
 import type { Request } from '@hapi/hapi';
 import type { Knex } from 'knex';
-import type { AccountRow } from './account-view';
 import { rateLimited, type LoginLimits } from './login-limits';
 import type { MfaStore } from './mfa';
 
@@ -17,7 +16,7 @@ export const REAUTH_WINDOW_MS = 10 * 60_000;
  * `reauthentication_required` otherwise, 400 `wrong_password` for a wrong password.
  */
 export async function requireRecentAuthentication(
-  deps: { db: Knex; limits: LoginLimits },
+  deps: { db: Knex; accounts: AccountService; limits: LoginLimits },
   request: Request,
   currentPassword: string | undefined
 ): Promise<void> {
@@ -25,8 +24,8 @@ export async function requireRecentAuthentication(
   if (currentPassword !== undefined) {
     const retryAfter = await deps.limits.takeReauthAttempt(caller.user.id);
     if (retryAfter > 0) throw rateLimited(retryAfter, 'Too many wrong passwords or codes. Try again later.');
-    const user = (await deps.db('users').where({ id: caller.user.id }).first()) as AccountRow;
-    if (!user.password_hash || !(await verifyPassword(user.password_hash, currentPassword))) {
+    const user = await deps.accounts.withPassword({ id: caller.user.id });
+    if (!user?.password_hash || !(await verifyPassword(user.password_hash, currentPassword))) {
       throw apiError(400, 'wrong_password', 'The current password is not correct');
     }
     await deps.limits.reauthSucceeded(caller.user.id);
@@ -45,23 +44,23 @@ export async function requireRecentAuthentication(
  * answers count towards the per-user re-authentication limit.
  */
 export async function requireAllFactors(
-  deps: { db: Knex; limits: LoginLimits; mfa: MfaStore },
+  deps: { db: Knex; accounts: AccountService; limits: LoginLimits; mfa: MfaStore },
   request: Request,
   proof: { current_password?: string; code?: string }
 ): Promise<void> {
-  const caller = callerOf(request);
-  const user = (await deps.db('users').where({ id: caller.user.id }).first()) as AccountRow;
-  const mfaEnabled = await deps.mfa.enabled(user.id);
-  if (user.password_hash && proof.current_password === undefined) {
+  const userId = callerOf(request).user.id;
+  const passwordHash = (await deps.accounts.withPassword({ id: userId }))?.password_hash;
+  const mfaEnabled = await deps.mfa.enabled(userId);
+  if (passwordHash && proof.current_password === undefined) {
     throw apiError(403, 'reauthentication_required', 'Enter your current password to make this change');
   }
   if (mfaEnabled && proof.code === undefined) throw apiError(403, 'mfa_code_required', 'Enter a code from your authenticator app (or a recovery code) to make this change');
-  if (!user.password_hash) await requireRecentAuthentication(deps, request, undefined);
-  const retryAfter = await deps.limits.takeReauthAttempt(user.id);
+  if (!passwordHash) await requireRecentAuthentication(deps, request, undefined);
+  const retryAfter = await deps.limits.takeReauthAttempt(userId);
   if (retryAfter > 0) throw rateLimited(retryAfter, 'Too many wrong passwords or codes. Try again later.');
-  if (user.password_hash && !(await verifyPassword(user.password_hash, proof.current_password as string))) {
+  if (passwordHash && !(await verifyPassword(passwordHash, proof.current_password as string))) {
     throw apiError(400, 'wrong_password', 'The current password is not correct');
   }
-  if (mfaEnabled && !(await deps.mfa.checkCode(user.id, proof.code as string)).ok) throw apiError(400, 'invalid_code', 'The code is not valid');
-  await deps.limits.reauthSucceeded(user.id);
+  if (mfaEnabled && !(await deps.mfa.checkCode(userId, proof.code as string)).ok) throw apiError(400, 'invalid_code', 'The code is not valid');
+  await deps.limits.reauthSucceeded(userId);
 }

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { nowIso, type ClusterBus, type ManagerCredentials } from '@bilbycast/core';
+import type { AccountService } from '@bilbycast/users';
 import type { EndedSessions } from './browser-sessions';
 import type { Knex } from 'knex';
 import { accountUsable, loadCallerCredentials } from './caller';
@@ -35,6 +36,7 @@ const TOUCH_INTERVAL_MS = 60_000;
 export class SessionStore {
   constructor(
     private readonly db: Knex,
+    private readonly accounts: AccountService,
     private readonly bus: ClusterBus,
     private readonly lifetimes: SessionLifetimes
   ) {}
@@ -55,10 +57,7 @@ export class SessionStore {
     const secret = newSecret();
     const now = nowIso();
     return this.db.transaction(async (trx) => {
-      const query = trx('users').where({ id: userId }).first('password_hash', 'is_active', 'expires_at');
-      // SQLite serialises write transactions itself; MariaDB/MySQL needs the row lock.
-      if (this.db.client.config.client === 'mysql2') query.forUpdate();
-      const user = await query;
+      const user = await this.accounts.lockForUpdate(userId, trx);
       if (!user || !accountUsable(user)) return null;
       if (password && ('hash' in password ? user.password_hash !== password.hash : passwordCheck(user.password_hash) !== password.check)) return null;
       await trx('auth_sessions').insert({
@@ -89,7 +88,7 @@ export class SessionStore {
       await this.db('auth_sessions').where({ id: session.id }).delete();
       return null;
     }
-    const credentials = await loadCallerCredentials(this.db, session.user_id, 'session', { session_id: session.id });
+    const credentials = await loadCallerCredentials(this.accounts, session.user_id, 'session', { session_id: session.id });
     if (credentials && options.touch !== false && now - lastSeen > TOUCH_INTERVAL_MS) {
       await this.db('auth_sessions').where({ id: session.id }).update({ last_seen_at: nowIso() });
     }

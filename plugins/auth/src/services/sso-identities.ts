@@ -1,5 +1,5 @@
 import { apiError, isForeignKeyViolation, isUniqueViolation, nowIso } from '@bilbycast/core';
-import type { SsoIdentity, SsoLinkOutcome, SsoLinkSource } from '@bilbycast/users';
+import type { AccountService, SsoIdentity, SsoLinkOutcome, SsoLinkSource } from '@bilbycast/users';
 import type { Knex } from 'knex';
 
 const TABLE = 'auth_oidc_identities';
@@ -10,7 +10,10 @@ const TABLE = 'auth_oidc_identities';
  * first single sign-on of an account created for it — never by matching an email.
  */
 export class SsoIdentityStore {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly accounts: AccountService
+  ) {}
 
   async list(userId: string): Promise<SsoIdentity[]> {
     const rows = await this.db(TABLE).where({ user_id: userId }).orderBy('created_at').select('issuer', 'subject', 'source', 'created_at');
@@ -48,9 +51,7 @@ export class SsoIdentityStore {
   async unlink(userId: string, issuer: string, subject: string, options: { keepSignInMethod?: string | null } = {}): Promise<boolean> {
     return this.db.transaction(async (trx) => {
       // Concurrent removals of a user's identities queue on the user's row (SQLite serialises writes itself).
-      const userQuery = trx('users').where({ id: userId }).first('password_hash');
-      if (this.db.client.config.client === 'mysql2') userQuery.forUpdate();
-      const user = await userQuery;
+      const user = await this.accounts.lockForUpdate(userId, trx);
       const removed = (await trx(TABLE).where({ user_id: userId, issuer, subject }).delete()) > 0;
       if (removed && options.keepSignInMethod && issuer === options.keepSignInMethod && !user?.password_hash) {
         // (On MariaDB this first plain read comes after the lock wait, so it sees a concurrent removal.)

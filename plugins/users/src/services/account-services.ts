@@ -1,20 +1,60 @@
+import type { Role } from '@bilbycast/core';
+import type { Knex } from 'knex';
+import type { User } from './user-directory';
+
 /**
  * The account services, declared here — in the package the auth plugin already depends on —
  * so that both sides share their types: `accounts` is provided by this plugin (the CLI and
- * auth use it); `sessions`, `mfa` and `ssoIdentities` are provided by the auth plugin and used
- * by this plugin's routes and commands when it is loaded.
+ * auth use it: it is the only way into the `users` table from outside this plugin);
+ * `sessions`, `mfa` and `ssoIdentities` are provided by the auth plugin and used by this
+ * plugin's routes and commands when it is loaded.
  */
 
-/** Account administration the CLI commands need; provided by the users plugin. */
-export interface AccountAdministration {
+/** A user's account as the account service gives it out: no password hash or other secret. */
+export type Account = Omit<User, 'mfa_enabled'>;
+
+/** An account with its password hash (null: it has none, made by single sign-on), to check a password against. */
+export interface AccountWithPassword extends Account {
+  password_hash: string | null;
+}
+
+/**
+ * Accounts for the CLI, the start-up bootstrap and the auth plugin (sign-in, one's own account,
+ * single sign-on); provided by the users plugin. Methods taking `trx` run in the caller's
+ * transaction, so that their change commits or rolls back with the caller's own tables.
+ */
+export interface AccountService {
   countUsers(): Promise<number>;
   /** Reasons a password fails the policy (empty when it passes). */
   passwordProblems(password: string): string[];
+  /** Throws AccountError for a username or password the rules refuse. */
   createSuperAdmin(input: { username: string; password: string; display_name?: string; email?: string }): Promise<{ id: string }>;
-  /** The user's id, or null when no such user exists. */
-  resetPassword(username: string, password: string): Promise<string | null>;
-  /** The user with this username (any letter case), or null. */
-  findUser(username: string): Promise<{ id: string; username: string } | null>;
+  byId(id: string): Promise<Account | undefined>;
+  /** Any letter case. */
+  byUsername(username: string): Promise<Account | undefined>;
+  /** The account with this email (any letter case); at most one. */
+  byEmail(email: string): Promise<Account | undefined>;
+  /** With its password hash: the account signing in with a username (any letter case), or re-entering its password. */
+  withPassword(key: { id: string } | { username: string }): Promise<AccountWithPassword | undefined>;
+  /** Reads the account, locking its row until `trx` ends: its password, active flag and expiry cannot change meanwhile. */
+  lockForUpdate(id: string, trx: Knex.Transaction): Promise<AccountWithPassword | undefined>;
+  /** One's own display name and email. */
+  updateProfile(id: string, changes: { display_name?: string; email?: string | null }): Promise<void>;
+  /** Hashes and stores a new password; throws AccountError when it fails the policy (check `passwordProblems` first to answer the reasons). */
+  setPassword(id: string, password: string): Promise<void>;
+  /** Notes a successful sign-in (`last_login_at`). */
+  recordLogin(id: string): Promise<void>;
+  /**
+   * Creates an active account without a password for an identity provider's user, named after
+   * the local part of the email (made unique with a number).
+   */
+  createSsoUser(trx: Knex.Transaction, input: { email: string; name?: string; role: Role }): Promise<Account>;
+  /**
+   * Sets the role an identity provider's claims map to, except on the last active (enabled,
+   * unexpired) super_admin, who is never demoted: then `refused` and nothing changes. Takes the
+   * users API's locks in its order, so the guard holds against its concurrent changes too.
+   */
+  changeRoleFromSso(id: string, role: Role, trx: Knex.Transaction): Promise<{ account: Account; refused: boolean }>;
 }
 
 /** Ends a user's sessions and API tokens; provided by the auth plugin, used when an account is disabled, reset or deleted. */
@@ -60,7 +100,7 @@ export interface SsoIdentities {
 
 declare module '@bilbycast/core' {
   interface ManagerServices {
-    accounts: AccountAdministration;
+    accounts: AccountService;
     sessions: SessionRevocation;
     mfa: SecondFactors;
     ssoIdentities: SsoIdentities;

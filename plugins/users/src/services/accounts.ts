@@ -1,17 +1,23 @@
 import crypto from 'node:crypto';
-import { nowIso } from '@bilbycast/core';
-import type { AccountAdministration } from './account-services';
+import { nowIso, type Role } from '@bilbycast/core';
 import type { Knex } from 'knex';
+import type { Account, AccountService, AccountWithPassword } from './account-services';
 import { hashPassword } from './password-hashing';
 import { passwordProblems } from './password-policy';
+import { lockActiveSuperAdmins, toUser, userNotFound } from './user-directory';
 
 /** 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit (the same rule as the users API). */
 export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export class AccountError extends Error {}
 
-/** Account storage used by the CLI and start-up bootstrap (the HTTP API builds on it). */
-export class Accounts implements AccountAdministration {
+type UserRow = Record<string, unknown>;
+
+/**
+ * The `accounts` service: the account storage the CLI, the start-up bootstrap and the auth
+ * plugin use (the users API has its own, `UserDirectory`).
+ */
+export class Accounts implements AccountService {
   constructor(private readonly db: Knex) {}
 
   async countUsers(): Promise<number> {
@@ -27,8 +33,7 @@ export class Accounts implements AccountAdministration {
     if (!USERNAME_PATTERN.test(input.username)) {
       throw new AccountError('username must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-", starting with a letter or digit');
     }
-    const problems = passwordProblems(input.password);
-    if (problems.length > 0) throw new AccountError(`password rejected: ${problems.join('; ')}`);
+    assertPasswordPolicy(input.password);
     const id = crypto.randomUUID();
     const now = nowIso();
     await this.db('users').insert({
@@ -46,17 +51,87 @@ export class Accounts implements AccountAdministration {
     return { id };
   }
 
-  async resetPassword(username: string, password: string): Promise<string | null> {
-    const problems = passwordProblems(password);
-    if (problems.length > 0) throw new AccountError(`password rejected: ${problems.join('; ')}`);
-    const user = await this.findUser(username);
-    if (!user) return null;
-    await this.db('users').where({ id: user.id }).update({ password_hash: await hashPassword(password), updated_at: nowIso() });
-    return user.id;
+  async byId(id: string): Promise<Account | undefined> {
+    return toAccount(await this.db('users').where({ id }).first());
   }
 
-  async findUser(username: string): Promise<{ id: string; username: string } | null> {
-    const user = await this.db('users').where({ username_key: username.toLowerCase() }).first('id', 'username');
-    return user ? { id: String(user.id), username: String(user.username) } : null;
+  async byUsername(username: string): Promise<Account | undefined> {
+    return toAccount(await this.db('users').where({ username_key: username.toLowerCase() }).first());
   }
+
+  async byEmail(email: string): Promise<Account | undefined> {
+    return toAccount(await this.db('users').whereRaw('lower(email) = ?', [email.toLowerCase()]).first());
+  }
+
+  async withPassword(key: { id: string } | { username: string }): Promise<AccountWithPassword | undefined> {
+    const where = 'id' in key ? { id: key.id } : { username_key: key.username.toLowerCase() };
+    return withPasswordHash(await this.db('users').where(where).first());
+  }
+
+  async lockForUpdate(id: string, trx: Knex.Transaction): Promise<AccountWithPassword | undefined> {
+    // On SQLite knex leaves the lock out: SQLite serialises write transactions itself.
+    return withPasswordHash(await trx('users').where({ id }).forUpdate().first());
+  }
+
+  async updateProfile(id: string, changes: { display_name?: string; email?: string | null }): Promise<void> {
+    const { display_name, email } = changes;
+    await this.db('users').where({ id }).update({ display_name, email, updated_at: nowIso() });
+  }
+
+  async setPassword(id: string, password: string): Promise<void> {
+    assertPasswordPolicy(password);
+    await this.db('users').where({ id }).update({ password_hash: await hashPassword(password), updated_at: nowIso() });
+  }
+
+  async recordLogin(id: string): Promise<void> {
+    await this.db('users').where({ id }).update({ last_login_at: nowIso() });
+  }
+
+  async createSsoUser(trx: Knex.Transaction, input: { email: string; name?: string; role: Role }): Promise<Account> {
+    const base = (input.email.split('@')[0] ?? 'user').replace(/[^A-Za-z0-9._-]/g, '').slice(0, 56) || 'user';
+    let username = base;
+    for (let n = 2; await trx('users').where({ username_key: username.toLowerCase() }).first(); n++) username = `${base}${n}`;
+    const id = crypto.randomUUID();
+    const now = nowIso();
+    await trx('users').insert({
+      id,
+      username,
+      username_key: username.toLowerCase(),
+      display_name: (input.name ?? username).slice(0, 128),
+      email: input.email,
+      role: input.role,
+      is_active: true,
+      password_hash: null,
+      created_at: now,
+      updated_at: now
+    });
+    return toAccount(await trx('users').where({ id }).first()) as Account;
+  }
+
+  async changeRoleFromSso(id: string, role: Role, trx: Knex.Transaction): Promise<{ account: Account; refused: boolean }> {
+    // The users API's lock order: the active super_admins, then the user.
+    const superAdmins = await lockActiveSuperAdmins(trx);
+    const account = toAccount(await trx('users').where({ id }).forUpdate().first());
+    if (!account) throw userNotFound();
+    if (account.role === 'super_admin' && !superAdmins.some((adminId) => adminId !== id)) return { account, refused: true };
+    const updated_at = nowIso();
+    await trx('users').where({ id }).update({ role, updated_at });
+    return { account: { ...account, role, updated_at }, refused: false };
+  }
+}
+
+function assertPasswordPolicy(password: string): void {
+  const problems = passwordProblems(password);
+  if (problems.length > 0) throw new AccountError(`password rejected: ${problems.join('; ')}`);
+}
+
+function toAccount(row: UserRow | undefined): Account | undefined {
+  if (!row) return undefined;
+  const { mfa_enabled: _mfa, ...account } = toUser(row);
+  return account;
+}
+
+function withPasswordHash(row: UserRow | undefined): AccountWithPassword | undefined {
+  const account = toAccount(row);
+  return account && { ...account, password_hash: (row?.password_hash as string | null) ?? null };
 }
