@@ -9,7 +9,7 @@ export { CONFIG_OPTIONS, configSchema, type ManagerConfig } from './config/schem
 export { ConfigError } from './config/errors';
 export { MigrationRegistry, type Migration } from './database/migrations';
 export { parseDatabaseUrl, openDatabase, describeDatabase, type DatabaseTarget } from './database/connection';
-export { listTables } from './database/table-list';
+export { listTables, type KnexClientInfo } from './database/table-list';
 export { nowIso, toIso, fromDbBoolean, parseJsonColumn, isUniqueViolation, isForeignKeyViolation } from './database/column-conventions';
 export { SecretBox, SecretDecryptionError, parseMasterKey, type SecretLocation } from './encryption/secret-box';
 export { SecretColumnRegistry, reencryptSecrets, type SecretColumn, type RotationReport } from './encryption/secret-columns';

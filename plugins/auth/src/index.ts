@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { ConfigError, ROLES, type CliContribution } from '@bilbycast/core';
 import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
@@ -5,7 +7,7 @@ import { authCli } from './cli';
 import { registerCsrf } from './http/csrf';
 import { registerMfaChallengeCookie } from './http/mfa-challenge-cookie';
 import { registerSecurityHeaders } from './http/security-headers';
-import { SESSION_COOKIE, registerStrategies } from './http/strategies';
+import { registerStrategies } from './http/strategies';
 import { authMigrations } from './migrations';
 import { accountRoutes } from './routes/account';
 import { loginRoutes } from './routes/login';
@@ -26,7 +28,7 @@ export { CSRF_COOKIE, CSRF_HEADER } from './http/csrf';
 export { TOKEN_PREFIX } from './services/api-tokens';
 export type { BrowserSessions, EndedSessions } from './services/browser-sessions';
 
-const pkg: { name: string; version: string } = require('../package.json');
+const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
 
 export interface AuthOptions {
   /** A session ends this long after sign-in, whatever the activity (default 24 h). */
@@ -69,9 +71,9 @@ export const plugin: Plugin<AuthOptions> & { cli: CliContribution } = {
   cli: authCli,
   dependencies: ['@bilbycast/users'],
   async register(server, rawOptions) {
-    const { value, error } = optionsSchema.validate(rawOptions ?? {});
-    if (error) throw new ConfigError(`auth options: ${error.message}`);
-    const options = value as Required<Omit<AuthOptions, 'oidc'>> & { oidc?: OidcSettings };
+    const validated = optionsSchema.validate(rawOptions ?? {}) as Joi.ValidationResult<Required<Omit<AuthOptions, 'oidc'>> & { oidc?: OidcSettings }>;
+    if (validated.error) throw new ConfigError(`auth options: ${validated.error.message}`);
+    const options = validated.value;
     const { manager } = server;
     // The users plugin must come first: it provides the accounts, and its migration creates the table auth's refer to.
     const accounts = manager.services.get('accounts');

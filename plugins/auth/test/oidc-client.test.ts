@@ -34,7 +34,7 @@ async function startServer(handler: http.RequestListener): Promise<{ url: string
 }
 
 describe('discover', () => {
-  test('reads the provider metadata and caches it', async () => {
+  test('reads the provider metadata and caches it', () => {
     expect(discovery).toEqual({
       issuer: provider.issuer,
       authorizationEndpoint: `${provider.issuer}/auth`,

@@ -69,21 +69,21 @@ describe('matchRecoveryCode', () => {
     const [other] = generateRecoveryCodes(1).filter((code) => !codes.includes(code));
     expect(matchRecoveryCode(other ?? 'zzzzz-zzzzz', hashes, KEY)).toBeNull();
     expect(matchRecoveryCode('', hashes, KEY)).toBeNull();
-    expect(matchRecoveryCode(codes[0]!.slice(0, 9), hashes, KEY)).toBeNull();
-    expect(matchRecoveryCode(codes[0]!, [], KEY)).toBeNull();
+    expect(matchRecoveryCode(codes[0].slice(0, 9), hashes, KEY)).toBeNull();
+    expect(matchRecoveryCode(codes[0], [], KEY)).toBeNull();
     expect(matchRecoveryCode(undefined as unknown as string, hashes, KEY)).toBeNull();
-    expect(matchRecoveryCode(codes[0]!, hashes, null)).toBeNull();
-    expect(matchRecoveryCode(codes[0]!, hashes, crypto.randomBytes(32))).toBeNull();
+    expect(matchRecoveryCode(codes[0], hashes, null)).toBeNull();
+    expect(matchRecoveryCode(codes[0], hashes, crypto.randomBytes(32))).toBeNull();
   });
 
   it('still accepts codes stored before they were keyed (plain SHA-256)', () => {
     const old = codes.map(legacy);
-    expect(matchRecoveryCode(codes[3]!, old, null)).toBe(old[3]);
-    expect(matchRecoveryCode(codes[3]!, [...hashes.slice(0, 2), old[3]!], KEY)).toBe(old[3]);
+    expect(matchRecoveryCode(codes[3], old, null)).toBe(old[3]);
+    expect(matchRecoveryCode(codes[3], [...hashes.slice(0, 2), old[3]], KEY)).toBe(old[3]);
   });
 
   it('skips malformed stored values', () => {
-    const code = codes[0]!;
-    expect(matchRecoveryCode(code, ['', 'not-hex', 'abcd', 'h1:zz', hashes[0]!], KEY)).toBe(hashes[0]);
+    const code = codes[0];
+    expect(matchRecoveryCode(code, ['', 'not-hex', 'abcd', 'h1:zz', hashes[0]], KEY)).toBe(hashes[0]);
   });
 });

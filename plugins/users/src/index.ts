@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { ConfigError, type CliContribution } from '@bilbycast/core';
 import type { Plugin } from '@hapi/hapi';
 import { usersCli } from './cli';
@@ -13,7 +15,7 @@ export { Accounts, AccountError, USERNAME_PATTERN } from './services/accounts';
 export { UserDirectory, toUser, type User } from './services/user-directory';
 export type { Account, AccountService, AccountWithPassword, SessionRevocation, SecondFactors, SsoIdentities, SsoIdentity, SsoLinkOutcome, SsoLinkSource } from './services/account-services';
 
-const pkg: { name: string; version: string } = require('../package.json');
+const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
 
 /**
  * The users plugin: owns the `users` table, serves the `/api/v1/users` API, provides the

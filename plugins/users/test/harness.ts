@@ -53,9 +53,9 @@ export function standInAuth(revoked: Revocation[]): Plugin<unknown> {
       server.auth.strategy('test', 'test-user');
       server.auth.default({ strategy: 'test', mode: 'try' });
       server.manager.services.provide('sessions', {
-        revokeAllForUser: async (userId, options = {}) => {
+        revokeAllForUser: (userId, options = {}) => {
           revoked.push({ userId, ...options });
-          return { sessions: 0, api_tokens: 0 };
+          return Promise.resolve({ sessions: 0, api_tokens: 0 });
         }
       });
     }

@@ -24,7 +24,8 @@ export function isCrossSite(request: Request): boolean {
   if (origin === 'null') return true;
   try {
     const from = new URL(origin);
-    const to = new URL(`${from.protocol}//${String(request.headers.host ?? '')}`);
+    const host: unknown = request.headers.host;
+    const to = new URL(`${from.protocol}//${typeof host === 'string' ? host : ''}`);
     return from.host.toLowerCase() !== to.host.toLowerCase();
   } catch {
     return true;

@@ -1,4 +1,4 @@
-import { apiError, auditActor, callerOf, type ManagerContext } from '@bilbycast/core';
+import { apiError, auditActor, callerOf } from '@bilbycast/core';
 import { verifyPassword } from '@bilbycast/users';
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
@@ -15,7 +15,7 @@ const passwordAndCode = Joi.object({ password: Joi.string().min(1).max(128).requ
 
 /** TOTP enrolment for the signed-in user, and the code step of an MFA login. */
 export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits }): ServerRoute[] {
-  const { db, audit } = deps.manager as ManagerContext;
+  const { db, audit } = deps.manager;
   const { accounts } = deps;
   /** The caller, acting on their own account. */
   const actor = (request: Request) => ({ ...auditActor(request), target_type: 'user', target_id: callerOf(request).user.id });

@@ -47,7 +47,7 @@ export class OidcAccounts {
 
   /** Loads the stored client secret into memory (bell reads it synchronously). */
   async load(): Promise<void> {
-    const row = await this.db(CLIENT_ROW.table).where({ id: 1 }).first();
+    const row = await this.db(CLIENT_ROW.table).where({ id: 1 }).first<{ client_secret: string } | undefined>();
     this.#clientSecret = row ? this.secrets.decrypt(row.client_secret, CLIENT_ROW) : undefined;
   }
 

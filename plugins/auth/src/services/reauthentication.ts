@@ -31,7 +31,7 @@ export async function requireRecentAuthentication(
     await deps.limits.reauthSucceeded(caller.user.id);
     return;
   }
-  const session = caller.session_id ? await deps.db('auth_sessions').where({ id: caller.session_id }).first('created_at') : undefined;
+  const session = caller.session_id ? await deps.db('auth_sessions').where({ id: caller.session_id }).first<{ created_at: string } | undefined>('created_at') : undefined;
   if (session && Date.now() - Date.parse(session.created_at) < REAUTH_WINDOW_MS) return;
   throw apiError(403, 'reauthentication_required', 'Enter your current password to make this change (or sign in again and make it within ten minutes)');
 }

@@ -52,25 +52,25 @@ export class Accounts implements AccountService {
   }
 
   async byId(id: string): Promise<Account | undefined> {
-    return toAccount(await this.db('users').where({ id }).first());
+    return toAccount(await this.db('users').where({ id }).first<UserRow | undefined>());
   }
 
   async byUsername(username: string): Promise<Account | undefined> {
-    return toAccount(await this.db('users').where({ username_key: username.toLowerCase() }).first());
+    return toAccount(await this.db('users').where({ username_key: username.toLowerCase() }).first<UserRow | undefined>());
   }
 
   async byEmail(email: string): Promise<Account | undefined> {
-    return toAccount(await this.db('users').whereRaw('lower(email) = ?', [email.toLowerCase()]).first());
+    return toAccount(await this.db('users').whereRaw('lower(email) = ?', [email.toLowerCase()]).first<UserRow | undefined>());
   }
 
   async withPassword(key: { id: string } | { username: string }): Promise<AccountWithPassword | undefined> {
     const where = 'id' in key ? { id: key.id } : { username_key: key.username.toLowerCase() };
-    return withPasswordHash(await this.db('users').where(where).first());
+    return withPasswordHash(await this.db('users').where(where).first<UserRow | undefined>());
   }
 
   async lockForUpdate(id: string, trx: Knex.Transaction): Promise<AccountWithPassword | undefined> {
     // On SQLite knex leaves the lock out: SQLite serialises write transactions itself.
-    return withPasswordHash(await trx('users').where({ id }).forUpdate().first());
+    return withPasswordHash(await trx('users').where({ id }).forUpdate().first<UserRow | undefined>());
   }
 
   async updateProfile(id: string, changes: { display_name?: string; email?: string | null }): Promise<void> {
@@ -105,13 +105,13 @@ export class Accounts implements AccountService {
       created_at: now,
       updated_at: now
     });
-    return toAccount(await trx('users').where({ id }).first()) as Account;
+    return toAccount(await trx('users').where({ id }).first<UserRow | undefined>()) as Account;
   }
 
   async changeRoleFromSso(id: string, role: Role, trx: Knex.Transaction): Promise<{ account: Account; refused: boolean }> {
     // The users API's lock order: the active super_admins, then the user.
     const superAdmins = await lockActiveSuperAdmins(trx);
-    const account = toAccount(await trx('users').where({ id }).forUpdate().first());
+    const account = toAccount(await trx('users').where({ id }).forUpdate().first<UserRow | undefined>());
     if (!account) throw userNotFound();
     if (account.role === 'super_admin' && !superAdmins.some((adminId) => adminId !== id)) return { account, refused: true };
     const updated_at = nowIso();

@@ -78,12 +78,12 @@ export class UserDirectory {
   /** Every user, newest first. */
   /** Users the caller may see: everyone for an unlimited admin; else themself and those whose node access lies within theirs. */
   async list(caller: ManagerCredentials): Promise<User[]> {
-    const rows: UserRow[] = await this.db('users').select('*').orderBy('created_at', 'desc');
+    const rows = await this.db('users').select<UserRow[]>('*').orderBy('created_at', 'desc');
     return rows.map(toUser).filter((user) => visibleTo(caller, user));
   }
 
   async find(id: string): Promise<User | undefined> {
-    const row: UserRow | undefined = await this.db('users').where({ id }).first();
+    const row = await this.db('users').where({ id }).first<UserRow | undefined>();
     return row && toUser(row);
   }
 
@@ -104,7 +104,7 @@ export class UserDirectory {
           updated_at: now
         });
         await this.audit.record(auditEntry(actor, 'user.create', id, { ...visible, allowed_node_ids }), trx);
-        return toUser(await trx('users').where({ id }).first());
+        return toUser(await trx('users').where({ id }).first<UserRow>());
       });
     } catch (err) {
       if (isUniqueViolation(err)) {
@@ -141,7 +141,7 @@ export class UserDirectory {
       if (changes.password_hash) row.password_hash = changes.password_hash;
       await trx('users').where({ id }).update(row);
       await this.audit.record(auditEntry(actor, 'user.update', id, { fields: changed, changed: values }), trx);
-      return { user: toUser(await trx('users').where({ id }).first()), changed };
+      return { user: toUser(await trx('users').where({ id }).first<UserRow>()), changed };
     });
   }
 
@@ -150,7 +150,7 @@ export class UserDirectory {
    * or remove a single sign-on identity) under the rules of a password reset; the user.
    */
   async authorizeCredentialChange(actor: Actor, id: string): Promise<User> {
-    const target: UserRow | undefined = await this.db('users').where({ id }).first();
+    const target = await this.db('users').where({ id }).first<UserRow | undefined>();
     if (!target) throw userNotFound();
     assertMayChange(actor.credentials, target, [], { credentials: true });
     return toUser(target);
@@ -180,7 +180,7 @@ export function userNotFound() {
  */
 async function lockForChange(trx: Knex.Transaction, id: string): Promise<{ target: UserRow; superAdmins: string[] }> {
   const superAdmins = await lockActiveSuperAdmins(trx);
-  const target: UserRow | undefined = await trx('users').where({ id }).forUpdate().first();
+  const target = await trx('users').where({ id }).forUpdate().first<UserRow | undefined>();
   if (!target) throw userNotFound();
   return { target, superAdmins };
 }
@@ -191,10 +191,10 @@ async function lockForChange(trx: Knex.Transaction, id: string): Promise<{ targe
  * user's row, so that the last super_admin is protected the same way everywhere.
  */
 export async function lockActiveSuperAdmins(trx: Knex.Transaction): Promise<string[]> {
-  const rows: { id: string }[] = await trx('users')
-    .select('id')
+  const rows = await trx('users')
+    .select<{ id: string }[]>('id')
     .where({ role: 'super_admin', is_active: true })
-    .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', nowIso()))
+    .andWhere((q) => void q.whereNull('expires_at').orWhere('expires_at', '>', nowIso()))
     .forUpdate();
   return rows.map((r) => r.id);
 }
