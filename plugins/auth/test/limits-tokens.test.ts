@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { testDatabases } from '@bilbycast/tests';
-import { LOCKOUT_AFTER_FAILURES, LOGIN_FAILURES_PER_IP } from '../src/services/login-limits';
+import { ACCOUNT_BACKOFF_AFTER_FAILURES, LOCKOUT_AFTER_FAILURES, LOGIN_FAILURES_PER_IP, LoginLimits } from '../src/services/login-limits';
 import { currentTotp } from '../src/services/totp';
 import { Browser, PASSWORD, authManager, seedUser } from './auth-harness';
 
@@ -103,6 +103,25 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     expect(await env.manager.context.db('auth_known_addresses').where({ user_id: id })).toHaveLength(1);
     expect((await admin.request('PUT', `/api/v1/users/${id}`, { password: 'Reset-Passw0rd-2' })).statusCode).toBe(200);
     expect(await env.manager.context.db('auth_known_addresses').where({ user_id: id })).toHaveLength(0);
+  });
+
+  it('keeps the account backed off when sign-ins in flight at that moment are refunded afterwards', async () => {
+    const id = await seedUser(env.manager, 'ida', 'operator');
+    const limits = new LoginLimits(env.manager.context.db, env.manager.context.database);
+    const wrong = async (ip: string) => {
+      const taken = await limits.takeAccountAttempt(id, ip);
+      expect(taken.locked).toBe(false);
+      return limits.recordFailure({ userId: id, ip, attempts: taken.attempts, accountAttempts: taken.accountAttempts, wrongPassword: true });
+    };
+    for (let n = 1; n <= ACCOUNT_BACKOFF_AFTER_FAILURES - 3; n++) await wrong(`203.0.113.${n}`);
+    // The owner's two sign-ins are counted, then the attacker's last allowed attempt backs the account off…
+    await limits.takeAccountAttempt(id, '192.0.2.30');
+    await limits.takeAccountAttempt(id, '192.0.2.30');
+    expect(await wrong('203.0.113.200')).toEqual({ lockedNow: 'account' });
+    // …and only then are the owner's right passwords settled (refunded).
+    await limits.recordSuccess('192.0.2.30', id);
+    await limits.recordSuccess('192.0.2.30', id);
+    expect((await limits.takeAccountAttempt(id, '198.51.100.7')).locked).toBe(true);
   });
 
   it('a right password without the second factor does not make an address known, and failed codes are reported too', async () => {

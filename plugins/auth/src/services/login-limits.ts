@@ -17,6 +17,8 @@ export const MFA_FAILURES_PER_USER = 5;
 export const MFA_WINDOW_SECS = 60;
 export const REAUTH_FAILURES_PER_USER = 5;
 export const REAUTH_WINDOW_SECS = 15 * 60;
+/** The count of a locked-out key: no number of refunds in flight can bring it back under a limit. */
+const LOCKED_OUT_POINTS = 1_000_000;
 
 /** The 429 every limit answers with, with its `Retry-After`. */
 export function rateLimited(retryAfter: number, message: string): Boom.Boom {
@@ -53,8 +55,8 @@ export class LoginLimits {
     const store = (keyPrefix: string, points: number, duration: number) => {
       const common = { storeClient: db, storeType: 'knex', tableName: 'auth_rate_limits', tableCreated: true, keyPrefix, points, duration, clearExpiredByTimeout: false };
       return target.client === 'sqlite'
-        ? new RateLimiterSQLite(common as never)
-        : new RateLimiterMySQL({ ...common, dbName: target.database } as never);
+        ? new RateLimiterSQLite(common)
+        : new RateLimiterMySQL({ ...common, dbName: target.database });
     };
     this.#perIp = store('login_ip', LOGIN_FAILURES_PER_IP, LOGIN_WINDOW_SECS);
     this.#perAccountAddress = store('login_account_ip', LOCKOUT_AFTER_FAILURES, LOCKOUT_SECS);
@@ -121,11 +123,11 @@ export class LoginLimits {
       return { lockedNow: 'none' };
     }
     if (account.accountAttempts === ACCOUNT_BACKOFF_AFTER_FAILURES) {
-      await this.#perAccount.block(account.userId, ACCOUNT_BACKOFF_SECS);
+      await lockOut(this.#perAccount, account.userId, ACCOUNT_BACKOFF_SECS);
       return { lockedNow: 'account' };
     }
     if (account.attempts !== LOCKOUT_AFTER_FAILURES) return { lockedNow: 'none' };
-    await this.#perAccountAddress.block(pair, LOCKOUT_SECS);
+    await lockOut(this.#perAccountAddress, pair, LOCKOUT_SECS);
     return { lockedNow: 'address' };
   }
 
@@ -163,6 +165,15 @@ export class LoginLimits {
   async #known(userId: string, ip: string): Promise<boolean> {
     return (await this.db('auth_known_addresses').where({ user_id: userId, ip: addressGroup(ip) }).first()) !== undefined;
   }
+}
+
+/**
+ * Locks a key out for `secs`: its count is set far above any limit, because attempts in flight
+ * when it is set are refunded afterwards (a right password, a refused attempt) and must not bring
+ * it back under the limit — as `block`, which sets it just one over, would let them.
+ */
+async function lockOut(limiter: RateLimiterAbstract, key: string, secs: number): Promise<void> {
+  await limiter.set(key, LOCKED_OUT_POINTS, secs);
 }
 
 /** Takes one point, whether or not the key is over its limit: the points counted so far, and whether that is too many. */
