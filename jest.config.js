@@ -4,12 +4,9 @@ const path = require('node:path');
 const preset = require('./jest.preset');
 
 const groups = ['core', 'plugins', 'drivers', 'examples'];
-const packageDirs = [
-  ...groups.flatMap((group) =>
-    fs.existsSync(group) ? fs.readdirSync(group).map((name) => path.join(group, name)) : []
-  ),
-  'test'
-].filter((dir) => fs.existsSync(path.join(__dirname, dir, 'test')));
+const packageDirs = [...groups.flatMap((group) => (fs.existsSync(group) ? fs.readdirSync(group).map((name) => path.join(group, name)) : [])), 'test'].filter(
+  (dir) => fs.existsSync(path.join(__dirname, dir, 'test'))
+);
 
 module.exports = {
   // Per-project testTimeout is ignored by jest; this is the one that applies.

@@ -16,7 +16,12 @@ export const authCli: CliContribution = (cli) => {
           console.log(`"${user.username}" has no MFA; nothing changed.`);
           return;
         }
-        await manager.context.audit.record({ action: 'user.mfa_reset', target_type: 'user', target_id: user.id, details: { username: user.username, source: 'cli' } });
+        await manager.context.audit.record({
+          action: 'user.mfa_reset',
+          target_type: 'user',
+          target_id: user.id,
+          details: { username: user.username, source: 'cli' }
+        });
         console.log(`MFA of "${user.username}" removed; they sign in with their password alone until they enrol again.`);
       });
     });

@@ -40,19 +40,37 @@ export interface AuthOptions {
 }
 
 const optionsSchema = Joi.object({
-  session_absolute_hours: Joi.number().min(0.01).max(24 * 30).default(24),
-  session_idle_hours: Joi.number().min(0.01).max(24 * 30).default(8),
+  session_absolute_hours: Joi.number()
+    .min(0.01)
+    .max(24 * 30)
+    .default(24),
+  session_idle_hours: Joi.number()
+    .min(0.01)
+    .max(24 * 30)
+    .default(8),
   oidc: Joi.object({
-    issuer: Joi.string().uri({ scheme: ['http', 'https'] }).max(255).required(),
+    issuer: Joi.string()
+      .uri({ scheme: ['http', 'https'] })
+      .max(255)
+      .required(),
     client_id: Joi.string().min(1).max(255).required(),
-    redirect_url: Joi.string().uri({ scheme: ['http', 'https'] }).pattern(/\/api\/v1\/auth\/oidc\/callback$/).required()
+    redirect_url: Joi.string()
+      .uri({ scheme: ['http', 'https'] })
+      .pattern(/\/api\/v1\/auth\/oidc\/callback$/)
+      .required()
       .messages({ 'string.pattern.base': '{{#label}} must end with /api/v1/auth/oidc/callback' }),
-    scopes: Joi.array().items(Joi.string().pattern(/^[\x21-\x7e]+$/)).default(['openid', 'email', 'profile']),
+    scopes: Joi.array()
+      .items(Joi.string().pattern(/^[\x21-\x7e]+$/))
+      .default(['openid', 'email', 'profile']),
     label: Joi.string().min(1).max(64).default('Single sign-on'),
     role_claim: Joi.string().min(1).max(100),
-    role_map: Joi.object().pattern(Joi.string(), Joi.string().valid(...ROLES)).default({}),
+    role_map: Joi.object()
+      .pattern(Joi.string(), Joi.string().valid(...ROLES))
+      .default({}),
     auto_create: Joi.boolean().default(false),
-    default_role: Joi.string().valid(...ROLES).default('viewer')
+    default_role: Joi.string()
+      .valid(...ROLES)
+      .default('viewer')
   })
 });
 

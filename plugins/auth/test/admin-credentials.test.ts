@@ -21,7 +21,10 @@ describe.each(testDatabases())('administrators and other users’ credentials on
     database = await createTestDatabase(kind);
     manager = await createManager({
       config: testConfig(database),
-      plugins: [users, { plugin: auth, options: { oidc: { issuer: ISSUER, client_id: 'manager', redirect_url: 'http://127.0.0.1:9/api/v1/auth/oidc/callback' } } }]
+      plugins: [
+        users,
+        { plugin: auth, options: { oidc: { issuer: ISSUER, client_id: 'manager', redirect_url: 'http://127.0.0.1:9/api/v1/auth/oidc/callback' } } }
+      ]
     });
     await manager.initialize();
     ids.root = await seedUser(manager, 'root', 'super_admin');
@@ -103,7 +106,10 @@ describe.each(testDatabases())('administrators and other users’ credentials on
     expect(linked.statusCode).toBe(201);
     expect(linked.result).toEqual({ issuer: ISSUER, subject: 'alice-at-idp', source: 'admin', created_at: expect.any(String) });
     expect((await root.request('POST', path, { subject: 'alice-at-idp' })).statusCode).toBe(200);
-    expect(errorOf(await root.request('POST', `/api/v1/users/${ids.bob}/sso-identities`, { subject: 'alice-at-idp' }))).toEqual([409, 'sso_identity_linked_elsewhere']);
+    expect(errorOf(await root.request('POST', `/api/v1/users/${ids.bob}/sso-identities`, { subject: 'alice-at-idp' }))).toEqual([
+      409,
+      'sso_identity_linked_elsewhere'
+    ]);
     expect(errorOf(await root.request('POST', path, {}))).toEqual([400, 'validation_error']);
     expect(errorOf(await root.request('POST', path, { subject: 'x'.repeat(256) }))).toEqual([400, 'validation_error']);
     expect(errorOf(await root.request('POST', `/api/v1/users/${ids.root}/sso-identities`, { subject: 'mine' }))).toEqual([403, 'self_service_required']);
@@ -124,7 +130,11 @@ describe.each(testDatabases())('administrators and other users’ credentials on
     expect((await admin.request('DELETE', query('alice-at-idp'))).statusCode).toBe(204);
     expect(await manager.context.db('auth_oidc_identities')).toHaveLength(0);
     expect((await alice.request('GET', '/api/v1/auth/me')).statusCode).toBe(401);
-    const actions = (await manager.context.db('audit_log').whereIn('action', ['user.sso_link', 'user.sso_unlink'])).map((r) => [r.action, r.username, JSON.parse(r.details).subject]);
+    const actions = (await manager.context.db('audit_log').whereIn('action', ['user.sso_link', 'user.sso_unlink'])).map((r) => [
+      r.action,
+      r.username,
+      JSON.parse(r.details).subject
+    ]);
     expect(actions).toEqual([
       ['user.sso_link', 'root', 'alice-at-idp'],
       ['user.sso_unlink', 'admin', 'alice-at-idp']
@@ -133,7 +143,10 @@ describe.each(testDatabases())('administrators and other users’ credentials on
 
   it('linking an identity to a user deleted meanwhile is a 404, not a 500', async () => {
     const identities = manager.context.services.get('ssoIdentities')!;
-    await expect(identities.link(crypto.randomUUID(), 'ghost-at-idp')).rejects.toMatchObject({ output: { statusCode: 404 }, data: { error_code: 'user_not_found' } });
+    await expect(identities.link(crypto.randomUUID(), 'ghost-at-idp')).rejects.toMatchObject({
+      output: { statusCode: 404 },
+      data: { error_code: 'user_not_found' }
+    });
     expect(await manager.context.db('auth_oidc_identities')).toHaveLength(0);
   });
 
@@ -144,7 +157,9 @@ describe.each(testDatabases())('administrators and other users’ credentials on
     await db('auth_oidc_identities').insert({ issuer: ISSUER, subject: 'bob-at-idp', user_id: ids.bob, created_at: new Date().toISOString() });
     const admin = await signedIn('admin');
     const path = `/api/v1/users/${ids.bob}/sso-identities`;
-    expect((await admin.request('GET', path)).result).toEqual([{ issuer: ISSUER, subject: 'bob-at-idp', source: 'email_match', created_at: expect.any(String) }]);
+    expect((await admin.request('GET', path)).result).toEqual([
+      { issuer: ISSUER, subject: 'bob-at-idp', source: 'email_match', created_at: expect.any(String) }
+    ]);
     expect(errorOf(await admin.request('DELETE', `${path}?issuer=${encodeURIComponent(ISSUER)}&subject=bob-at-idp`))).toEqual([409, 'last_sign_in_method']);
     // Once the admin has set a password, it can go.
     expect((await admin.request('PUT', `/api/v1/users/${ids.bob}`, { password: 'Fresh-Passw0rd' })).statusCode).toBe(200);

@@ -36,7 +36,10 @@ describe.each(testDatabases())('sign-ins racing a reset on %s', (kind) => {
   }
 
   async function adminReset(userId: string) {
-    await env.manager.context.db('users').where({ id: userId }).update({ password_hash: await hashPassword('Reset-Passw0rd') });
+    await env.manager.context
+      .db('users')
+      .where({ id: userId })
+      .update({ password_hash: await hashPassword('Reset-Passw0rd') });
     await env.manager.context.services.get('sessions')!.revokeAllForUser(userId);
   }
 
@@ -47,7 +50,10 @@ describe.each(testDatabases())('sign-ins racing a reset on %s', (kind) => {
     expect([late.statusCode, (late.result as { error_code: string }).error_code]).toEqual([401, 'invalid_credentials']);
     expect(await env.manager.context.db('auth_sessions').where({ user_id: userId })).toHaveLength(0);
 
-    await env.manager.context.db('users').where({ id: userId }).update({ password_hash: await hashPassword(PASSWORD) });
+    await env.manager.context
+      .db('users')
+      .where({ id: userId })
+      .update({ password_hash: await hashPassword(PASSWORD) });
     resetDuringNextPasswordCheck(() => adminReset(userId));
     const form = await env.manager.server.inject({
       method: 'POST',

@@ -74,7 +74,10 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     // The owner, elsewhere, is not locked out by it.
     expect((await attempt(PASSWORD, '10.2.0.2')).statusCode).toBe(200);
     // The lock lives in the shared database table; once it expires the address works again.
-    await env.manager.context.db('auth_rate_limits').where('key', 'like', 'login_account_ip%').update({ expire: Date.now() - 1000 });
+    await env.manager.context
+      .db('auth_rate_limits')
+      .where('key', 'like', 'login_account_ip%')
+      .update({ expire: Date.now() - 1000 });
     expect((await attempt(PASSWORD, '10.2.0.1')).statusCode).toBe(200);
   });
 
@@ -88,7 +91,9 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     const reasons = (await env.manager.context.db('audit_log').where({ action: 'auth.login_failed', user_id: id })).map((r) => JSON.parse(r.details).reason);
     expect(reasons.filter((r) => r === 'wrong_password')).toHaveLength(50);
     expect(reasons.filter((r) => r === 'locked')).toHaveLength(10);
-    expect((await env.manager.context.db('audit_log').where({ action: 'auth.lockout', user_id: id })).map((r) => JSON.parse(r.details).scope)).toEqual(['account']);
+    expect((await env.manager.context.db('audit_log').where({ action: 'auth.lockout', user_id: id })).map((r) => JSON.parse(r.details).scope)).toEqual([
+      'account'
+    ]);
     // Even the right password from a new address is refused while it is backed off…
     expect((await new Browser(env.manager).login('ines', PASSWORD, '198.51.100.1')).statusCode).toBe(401);
     // …but the owner, from where they signed in before, gets in, and is told about the attempts.
@@ -134,12 +139,19 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     // Someone with the password but no code, from elsewhere: challenged, a wrong code, never known.
     const thief = new Browser(env.manager);
     const challenge = ((await thief.login('otis', PASSWORD, '203.0.113.50')).result as { challenge_token: string }).challenge_token;
-    expect((await thief.request('POST', '/api/v1/auth/mfa/verify', { challenge_token: challenge, code: '000000' }, { 'x-test-ip': '203.0.113.50' })).statusCode).toBe(401);
+    expect(
+      (await thief.request('POST', '/api/v1/auth/mfa/verify', { challenge_token: challenge, code: '000000' }, { 'x-test-ip': '203.0.113.50' })).statusCode
+    ).toBe(401);
     expect(await env.manager.context.db('auth_known_addresses').where({ user_id: id })).toHaveLength(0);
     // The owner completes both steps, is told about the wrong code, and their address is known.
     const owner = new Browser(env.manager);
     const ownChallenge = ((await owner.login('otis', PASSWORD, '192.0.2.20')).result as { challenge_token: string }).challenge_token;
-    const done = await owner.request('POST', '/api/v1/auth/mfa/verify', { challenge_token: ownChallenge, code: await nextTotp(secret) }, { 'x-test-ip': '192.0.2.20' });
+    const done = await owner.request(
+      'POST',
+      '/api/v1/auth/mfa/verify',
+      { challenge_token: ownChallenge, code: await nextTotp(secret) },
+      { 'x-test-ip': '192.0.2.20' }
+    );
     expect(done.statusCode).toBe(200);
     expect(done.result).toMatchObject({ failed_sign_ins_since_last_login: 1 });
     expect((await env.manager.context.db('auth_known_addresses').where({ user_id: id })).map((r) => r.ip)).toEqual(['192.0.2.20']);
@@ -182,7 +194,10 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect((await change(PASSWORD)).statusCode).toBe(429);
     // The counter lives in the shared table; once its window ends the right password works.
-    await env.manager.context.db('auth_rate_limits').where('key', 'like', 'reauth_user%').update({ expire: Date.now() - 1000 });
+    await env.manager.context
+      .db('auth_rate_limits')
+      .where('key', 'like', 'reauth_user%')
+      .update({ expire: Date.now() - 1000 });
     expect((await change(PASSWORD)).statusCode).toBe(200);
   });
 
@@ -244,7 +259,7 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     expect((await audit()).statusCode).toBe(401);
   });
 
-  it('a token — a viewer-limited one of a super_admin, or a full one — cannot change its owner\'s account; a session may', async () => {
+  it("a token — a viewer-limited one of a super_admin, or a full one — cannot change its owner's account; a session may", async () => {
     const ownerId = await seedUser(env.manager, 'kyle', 'super_admin');
     const browser = new Browser(env.manager);
     await browser.login('kyle');
@@ -273,7 +288,10 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     expect(await env.manager.context.db('auth_mfa').where({ user_id: ownerId })).toHaveLength(0);
     expect(await env.manager.context.db('auth_api_tokens').where({ user_id: ownerId })).toHaveLength(2);
     // The session may, within its role.
-    expect(await browser.request('POST', '/api/v1/auth/tokens', { name: 'admin', role: 'admin' })).toMatchObject({ statusCode: 201, result: { role: 'admin' } });
+    expect(await browser.request('POST', '/api/v1/auth/tokens', { name: 'admin', role: 'admin' })).toMatchObject({
+      statusCode: 201,
+      result: { role: 'admin' }
+    });
     const viewer = new Browser(env.manager);
     await seedUser(env.manager, 'vera', 'viewer');
     await viewer.login('vera');
@@ -286,20 +304,27 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     await browser.login('rita');
     // Fresh from signing in: no password asked.
     expect((await browser.request('PUT', '/api/v1/auth/me', { email: 'rita@example.com' })).statusCode).toBe(200);
-    await env.manager.context.db('auth_sessions').where({ user_id: userId }).update({ created_at: new Date(Date.now() - 11 * 60_000).toISOString() });
+    await env.manager.context
+      .db('auth_sessions')
+      .where({ user_id: userId })
+      .update({ created_at: new Date(Date.now() - 11 * 60_000).toISOString() });
     const stale = await browser.request('PUT', '/api/v1/auth/me', { email: 'attacker@example.com' });
     expect(stale.statusCode).toBe(403);
     expect(stale.result).toMatchObject({ error_code: 'reauthentication_required' });
-    expect((await browser.request('PUT', '/api/v1/auth/me', { email: 'other@example.com', current_password: 'wrong' })).result).toMatchObject({ error_code: 'wrong_password' });
+    expect((await browser.request('PUT', '/api/v1/auth/me', { email: 'other@example.com', current_password: 'wrong' })).result).toMatchObject({
+      error_code: 'wrong_password'
+    });
     // The display name alone, or the same email again, needs nothing.
     expect((await browser.request('PUT', '/api/v1/auth/me', { display_name: 'Rita', email: 'rita@example.com' })).statusCode).toBe(200);
-    expect((await browser.request('PUT', '/api/v1/auth/me', { email: 'rita@new.example', current_password: PASSWORD })).result).toMatchObject({ email: 'rita@new.example' });
+    expect((await browser.request('PUT', '/api/v1/auth/me', { email: 'rita@new.example', current_password: PASSWORD })).result).toMatchObject({
+      email: 'rita@new.example'
+    });
     expect((await browser.request('POST', '/api/v1/auth/mfa/totp/setup')).result).toMatchObject({ error_code: 'reauthentication_required' });
     expect((await browser.request('POST', '/api/v1/auth/mfa/totp/setup', { current_password: PASSWORD })).statusCode).toBe(200);
     expect((await env.manager.context.db('users').where({ id: userId }).first()).email).toBe('rita@new.example');
   });
 
-  it('a password reset by an admin, or disabling, ends the user\'s API tokens too; a self-service change revokes them unless asked to keep them', async () => {
+  it("a password reset by an admin, or disabling, ends the user's API tokens too; a self-service change revokes them unless asked to keep them", async () => {
     const userId = await seedUser(env.manager, 'tess', 'operator');
     await seedUser(env.manager, 'ada', 'admin');
     const tess = new Browser(env.manager);
@@ -307,7 +332,8 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     const admin = new Browser(env.manager);
     await admin.login('ada');
     const mint = async () => ((await tess.request('POST', '/api/v1/auth/tokens', { name: 'script' })).result as { token: string }).token;
-    const works = async (token: string) => (await env.manager.server.inject({ url: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } })).statusCode === 200;
+    const works = async (token: string) =>
+      (await env.manager.server.inject({ url: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } })).statusCode === 200;
 
     // Self-service: revoked by default…
     let token = await mint();
@@ -316,7 +342,11 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     expect(await works(token)).toBe(false);
     // …kept when asked.
     token = await mint();
-    const kept = await tess.request('POST', '/api/v1/auth/change-password', { current_password: 'Second-Passw0rd', new_password: 'Third-Passw0rd', keep_api_tokens: true });
+    const kept = await tess.request('POST', '/api/v1/auth/change-password', {
+      current_password: 'Second-Passw0rd',
+      new_password: 'Third-Passw0rd',
+      keep_api_tokens: true
+    });
     expect(kept.result).toMatchObject({ success: true, api_tokens_revoked: 0 });
     expect(await works(token)).toBe(true);
 
@@ -339,9 +369,14 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     const browser = new Browser(env.manager);
     await browser.login('mick');
     expect((await browser.request('POST', '/api/v1/auth/tokens', { name: 'fresh' })).statusCode).toBe(201);
-    await env.manager.context.db('auth_sessions').where({ user_id: userId }).update({ created_at: new Date(Date.now() - 11 * 60_000).toISOString() });
+    await env.manager.context
+      .db('auth_sessions')
+      .where({ user_id: userId })
+      .update({ created_at: new Date(Date.now() - 11 * 60_000).toISOString() });
     expect((await browser.request('POST', '/api/v1/auth/tokens', { name: 'stale' })).result).toMatchObject({ error_code: 'reauthentication_required' });
-    expect((await browser.request('POST', '/api/v1/auth/tokens', { name: 'stale', current_password: 'nope' })).result).toMatchObject({ error_code: 'wrong_password' });
+    expect((await browser.request('POST', '/api/v1/auth/tokens', { name: 'stale', current_password: 'nope' })).result).toMatchObject({
+      error_code: 'wrong_password'
+    });
     expect((await browser.request('POST', '/api/v1/auth/tokens', { name: 'stale', current_password: PASSWORD })).statusCode).toBe(201);
   });
 
@@ -367,7 +402,15 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     await seedUser(env.manager, 'liam', 'viewer');
     const browser = new Browser(env.manager);
     await browser.login('liam');
-    for (const payload of [{}, { name: '' }, { name: 'x'.repeat(101) }, { name: 'a', role: 'god' }, { name: 'a', expires_at: '2001-01-01T00:00:00Z' }, { name: 'a', expires_at: '2099-04-31' }, { name: 'a\u0007' }]) {
+    for (const payload of [
+      {},
+      { name: '' },
+      { name: 'x'.repeat(101) },
+      { name: 'a', role: 'god' },
+      { name: 'a', expires_at: '2001-01-01T00:00:00Z' },
+      { name: 'a', expires_at: '2099-04-31' },
+      { name: 'a\u0007' }
+    ]) {
       expect((await browser.request('POST', '/api/v1/auth/tokens', payload)).statusCode).toBe(400);
     }
     expect((await browser.request('DELETE', '/api/v1/auth/tokens/not-a-uuid')).statusCode).toBe(400);

@@ -44,7 +44,12 @@ describe.each(testDatabases())('form login and session lifetimes on %s', (kind) 
         expect(browser.cookies.has('session')).toBe(false);
       }
       const own = new Browser(env.manager);
-      const same = await own.request('POST', url, payload, { ...headers, origin: `http://${env.manager.server.info.host}:${env.manager.server.info.port}`, host: `${env.manager.server.info.host}:${env.manager.server.info.port}`, 'sec-fetch-site': 'same-origin' });
+      const same = await own.request('POST', url, payload, {
+        ...headers,
+        origin: `http://${env.manager.server.info.host}:${env.manager.server.info.port}`,
+        host: `${env.manager.server.info.host}:${env.manager.server.info.port}`,
+        'sec-fetch-site': 'same-origin'
+      });
       expect(same.statusCode).toBeLessThan(400);
       expect(own.cookies.has('session')).toBe(true);
     }
@@ -56,8 +61,14 @@ describe.each(testDatabases())('form login and session lifetimes on %s', (kind) 
     for (const headers of proxied) {
       expect((await new Browser(env.manager).request('POST', '/api/v1/auth/login', { username: 'pia', password: PASSWORD }, headers)).statusCode).toBe(200);
     }
-    expect((await new Browser(env.manager).request('POST', '/api/v1/auth/login', { username: 'pia', password: PASSWORD }, { 'sec-fetch-site': 'same-site' })).statusCode).toBe(403);
-    expect((await new Browser(env.manager).request('POST', '/api/v1/auth/mfa/verify', { challenge_token: 'x', code: '123456' }, { origin: 'https://evil.example' })).result).toMatchObject({
+    expect(
+      (await new Browser(env.manager).request('POST', '/api/v1/auth/login', { username: 'pia', password: PASSWORD }, { 'sec-fetch-site': 'same-site' }))
+        .statusCode
+    ).toBe(403);
+    expect(
+      (await new Browser(env.manager).request('POST', '/api/v1/auth/mfa/verify', { challenge_token: 'x', code: '123456' }, { origin: 'https://evil.example' }))
+        .result
+    ).toMatchObject({
       error_code: 'cross_site_request'
     });
   });
@@ -69,7 +80,12 @@ describe.each(testDatabases())('form login and session lifetimes on %s', (kind) 
     expect(ok.headers.location).toBe('/events');
     expect(browser.cookies.has('session')).toBe(true);
 
-    const offsite = await new Browser(env.manager).request('POST', '/api/v1/auth/login-form', form({ username: 'pia', password: PASSWORD, next: '//evil.example.com' }), FORM_HEADERS);
+    const offsite = await new Browser(env.manager).request(
+      'POST',
+      '/api/v1/auth/login-form',
+      form({ username: 'pia', password: PASSWORD, next: '//evil.example.com' }),
+      FORM_HEADERS
+    );
     expect(offsite.headers.location).toBe('/');
     const bad = await new Browser(env.manager).request('POST', '/api/v1/auth/login-form', form({ username: 'pia', password: 'nope' }), FORM_HEADERS);
     expect([bad.statusCode, bad.headers.location]).toEqual([303, '/login?error=invalid']);
@@ -77,9 +93,15 @@ describe.each(testDatabases())('form login and session lifetimes on %s', (kind) 
     expect([malformed.statusCode, malformed.headers.location]).toEqual([303, '/login?error=invalid']);
 
     for (let i = 0; i < 5; i++) {
-      await new Browser(env.manager).request('POST', '/api/v1/auth/login-form', form({ username: 'pia', password: 'nope' }), { ...FORM_HEADERS, 'x-test-ip': '10.7.7.7' });
+      await new Browser(env.manager).request('POST', '/api/v1/auth/login-form', form({ username: 'pia', password: 'nope' }), {
+        ...FORM_HEADERS,
+        'x-test-ip': '10.7.7.7'
+      });
     }
-    const limited = await new Browser(env.manager).request('POST', '/api/v1/auth/login-form', form({ username: 'pia', password: PASSWORD }), { ...FORM_HEADERS, 'x-test-ip': '10.7.7.7' });
+    const limited = await new Browser(env.manager).request('POST', '/api/v1/auth/login-form', form({ username: 'pia', password: PASSWORD }), {
+      ...FORM_HEADERS,
+      'x-test-ip': '10.7.7.7'
+    });
     expect(limited.headers.location).toBe('/login?error=rate_limited');
   });
 
@@ -89,8 +111,14 @@ describe.each(testDatabases())('form login and session lifetimes on %s', (kind) 
     const absolute = new Browser(env.manager);
     await absolute.login('pia');
     const [first, second] = await env.manager.context.db('auth_sessions').orderBy('created_at').select('id');
-    await env.manager.context.db('auth_sessions').where({ id: first.id }).update({ last_seen_at: new Date(Date.now() - 9 * 3_600_000).toISOString() });
-    await env.manager.context.db('auth_sessions').where({ id: second.id }).update({ expires_at: new Date(Date.now() - 1000).toISOString() });
+    await env.manager.context
+      .db('auth_sessions')
+      .where({ id: first.id })
+      .update({ last_seen_at: new Date(Date.now() - 9 * 3_600_000).toISOString() });
+    await env.manager.context
+      .db('auth_sessions')
+      .where({ id: second.id })
+      .update({ expires_at: new Date(Date.now() - 1000).toISOString() });
     const results = [(await idle.request('GET', '/api/v1/auth/me')).statusCode, (await absolute.request('GET', '/api/v1/auth/me')).statusCode];
     expect(results.sort()).toEqual([401, 401]);
     expect(await env.manager.context.db('auth_sessions').count({ n: '*' })).toEqual([{ n: 0 }]);

@@ -38,7 +38,12 @@ describe.each(testDatabases())('login, sessions and CSRF on %s', (kind) => {
     await seedUser(env.manager, 'bob', 'viewer');
     await seedUser(env.manager, 'disabled', 'viewer', { is_active: false });
     await seedUser(env.manager, 'expired', 'viewer', { expires_at: '2020-01-01T00:00:00.000Z' });
-    const attempts: [string, string][] = [['nobody', PASSWORD], ['bob', 'Wrong-Passw0rd'], ['disabled', PASSWORD], ['expired', PASSWORD]];
+    const attempts: [string, string][] = [
+      ['nobody', PASSWORD],
+      ['bob', 'Wrong-Passw0rd'],
+      ['disabled', PASSWORD],
+      ['expired', PASSWORD]
+    ];
     for (const [username, password] of attempts) {
       const res = await new Browser(env.manager).login(username, password, `10.1.0.${attempts.findIndex((a) => a[0] === username)}`);
       expect(res.statusCode).toBe(401);
@@ -51,7 +56,12 @@ describe.each(testDatabases())('login, sessions and CSRF on %s', (kind) => {
 
   it('rejects oversize and malformed credentials with 400 before hashing', async () => {
     const browser = new Browser(env.manager);
-    for (const payload of [{ username: 'x'.repeat(65), password: 'p' }, { username: 'a', password: 'p'.repeat(129) }, { username: 'a' }, { username: 5, password: [] }]) {
+    for (const payload of [
+      { username: 'x'.repeat(65), password: 'p' },
+      { username: 'a', password: 'p'.repeat(129) },
+      { username: 'a' },
+      { username: 5, password: [] }
+    ]) {
       const res = await browser.request('POST', '/api/v1/auth/login', payload);
       expect(res.statusCode).toBe(400);
       expect(res.result).toMatchObject({ error_code: 'validation_error' });

@@ -41,10 +41,14 @@ describe.each(testDatabases())('the form login of an MFA user on %s', (kind) => 
   /** A browser past the password step of the form login, on its way to `next`. */
   async function passwordStep(next = '/events', headers: Record<string, string> = {}) {
     const browser = new Browser(manager);
-    const res = await browser.request('POST', '/api/v1/auth/login-form', new URLSearchParams({ username: 'mona', password: PASSWORD, next }).toString(), { ...FORM_HEADERS, ...headers });
+    const res = await browser.request('POST', '/api/v1/auth/login-form', new URLSearchParams({ username: 'mona', password: PASSWORD, next }).toString(), {
+      ...FORM_HEADERS,
+      ...headers
+    });
     return { browser, res };
   }
-  const verify = (browser: Browser, payload: object, headers: Record<string, string> = {}) => browser.request('POST', '/api/v1/auth/mfa/verify', payload, headers);
+  const verify = (browser: Browser, payload: object, headers: Record<string, string> = {}) =>
+    browser.request('POST', '/api/v1/auth/mfa/verify', payload, headers);
   const nextCode = () => currentTotp(secret, new Date(Date.now() + STEP_MS));
 
   it('goes to the code step with the challenge in a sealed HttpOnly cookie, in no URL or log line; a TOTP then signs in and goes to next', async () => {

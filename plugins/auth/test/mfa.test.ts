@@ -42,7 +42,10 @@ describe.each(testDatabases())('TOTP MFA on %s', (kind) => {
     await admin.login('boss');
     expect((await admin.request('GET', `/api/v1/users/${userId}`)).result).toMatchObject({ mfa_enabled: true });
     const listed = (await admin.request('GET', '/api/v1/users')).result as { username: string; mfa_enabled: boolean }[];
-    expect(listed.map((u) => [u.username, u.mfa_enabled]).sort()).toEqual([['boss', false], ['mona', true]]);
+    expect(listed.map((u) => [u.username, u.mfa_enabled]).sort()).toEqual([
+      ['boss', false],
+      ['mona', true]
+    ]);
     // Secrets are encrypted at rest, recovery codes stored only as hashes.
     const stored = await env.manager.context.db('auth_mfa').where({ user_id: userId }).first();
     expect(stored.totp_secret).toMatch(/^bcsec:v1:/);
@@ -91,12 +94,18 @@ describe.each(testDatabases())('TOTP MFA on %s', (kind) => {
     await browser.login('nate');
     const { secret } = await enrol(browser);
     const code = await currentTotp(secret, new Date(Date.now() + STEP_MS));
-    expect((await browser.request('POST', '/api/v1/auth/mfa/totp/disable', { password: 'Wrong-Pass1', code })).result).toMatchObject({ error_code: 'wrong_password' });
-    expect((await browser.request('POST', '/api/v1/auth/mfa/totp/disable', { password: PASSWORD, code: '123456' })).result).toMatchObject({ error_code: 'invalid_code' });
+    expect((await browser.request('POST', '/api/v1/auth/mfa/totp/disable', { password: 'Wrong-Pass1', code })).result).toMatchObject({
+      error_code: 'wrong_password'
+    });
+    expect((await browser.request('POST', '/api/v1/auth/mfa/totp/disable', { password: PASSWORD, code: '123456' })).result).toMatchObject({
+      error_code: 'invalid_code'
+    });
     expect((await browser.request('POST', '/api/v1/auth/mfa/totp/disable', { password: PASSWORD, code })).statusCode).toBe(200);
     expect((await browser.request('GET', '/api/v1/auth/me')).result).toMatchObject({ mfa_enabled: false });
     expect((await new Browser(env.manager).login('nate')).result).toMatchObject({ user: { username: 'nate' } });
-    expect((await browser.request('POST', '/api/v1/auth/mfa/totp/disable', { password: PASSWORD, code })).result).toMatchObject({ error_code: 'mfa_not_enabled' });
+    expect((await browser.request('POST', '/api/v1/auth/mfa/totp/disable', { password: PASSWORD, code })).result).toMatchObject({
+      error_code: 'mfa_not_enabled'
+    });
   });
 
   it('replaces all recovery codes only with the password and a valid code; the old ones stop working', async () => {
@@ -160,7 +169,9 @@ describe.each(testDatabases())('TOTP MFA on %s', (kind) => {
       const started = (await thief.login('olga', 'Reset-Passw0rd')).result as { challenge_token: string };
       return { thief, challenge_token: started.challenge_token };
     })();
-    expect((await owner2.request('POST', '/api/v1/auth/change-password', { current_password: 'Reset-Passw0rd', new_password: 'Owner-Passw0rd' })).statusCode).toBe(200);
+    expect(
+      (await owner2.request('POST', '/api/v1/auth/change-password', { current_password: 'Reset-Passw0rd', new_password: 'Owner-Passw0rd' })).statusCode
+    ).toBe(200);
     const late = await second.thief.request('POST', '/api/v1/auth/mfa/verify', { challenge_token: second.challenge_token, code: recovery[1] });
     expect([late.statusCode, (late.result as { error_code: string }).error_code]).toEqual([401, 'invalid_challenge']);
     expect(await env.manager.context.db('auth_sessions').where({ user_id: userId })).toHaveLength(1);
@@ -175,7 +186,10 @@ describe.each(testDatabases())('TOTP MFA on %s', (kind) => {
     for (let i = 0; i < 5; i++) {
       expect((await browser.request('POST', '/api/v1/auth/mfa/verify', { challenge_token: challenge, code: '999999' })).statusCode).toBe(401);
     }
-    const limited = await browser.request('POST', '/api/v1/auth/mfa/verify', { challenge_token: challenge, code: await currentTotp(secret, new Date(Date.now() + STEP_MS)) });
+    const limited = await browser.request('POST', '/api/v1/auth/mfa/verify', {
+      challenge_token: challenge,
+      code: await currentTotp(secret, new Date(Date.now() + STEP_MS))
+    });
     expect(limited.statusCode).toBe(429);
     expect(limited.headers['retry-after']).toBeDefined();
     // The password step is not locked by wrong codes.
@@ -189,7 +203,9 @@ describe.each(testDatabases())('TOTP MFA on %s', (kind) => {
     await enrol(browser);
     const challenge = ((await new Browser(env.manager).login('otto')).result as { challenge_token: string }).challenge_token;
     const answers = await Promise.all(
-      Array.from({ length: 20 }, () => env.manager.server.inject({ method: 'POST', url: '/api/v1/auth/mfa/verify', payload: { challenge_token: challenge, code: '999999' } }))
+      Array.from({ length: 20 }, () =>
+        env.manager.server.inject({ method: 'POST', url: '/api/v1/auth/mfa/verify', payload: { challenge_token: challenge, code: '999999' } })
+      )
     );
     const statuses = answers.map((r) => r.statusCode);
     expect(statuses.filter((s) => s === 401)).toHaveLength(MFA_FAILURES_PER_USER);
@@ -229,7 +245,10 @@ describe.each(testDatabases())('TOTP MFA on %s', (kind) => {
     expect(await env.manager.context.db('auth_sessions').where({ user_id: id })).toHaveLength(1);
     expect(await env.manager.context.db('audit_log').where({ action: 'auth.login', user_id: id })).toHaveLength(1);
     const failures = await env.manager.context.db('audit_log').where({ action: 'auth.login_failed', user_id: id });
-    expect(failures.map((f) => JSON.parse(f.details))).toEqual([{ reason: 'account_unusable', step: 'mfa' }, { reason: 'account_unusable', step: 'mfa' }]);
+    expect(failures.map((f) => JSON.parse(f.details))).toEqual([
+      { reason: 'account_unusable', step: 'mfa' },
+      { reason: 'account_unusable', step: 'mfa' }
+    ]);
   });
 
   it('rejects malformed MFA requests with 4xx', async () => {
@@ -247,7 +266,10 @@ describe.each(testDatabases())('TOTP MFA on %s', (kind) => {
     const { recovery } = await enrol(browser);
     // As an older version stored them: no key, plain hashes.
     const legacy = recovery.map((code) => crypto.createHash('sha256').update(normaliseRecoveryCode(code)).digest('hex'));
-    await env.manager.context.db('auth_mfa').where({ user_id: userId }).update({ recovery_code_key: null, recovery_code_hashes: JSON.stringify(legacy) });
+    await env.manager.context
+      .db('auth_mfa')
+      .where({ user_id: userId })
+      .update({ recovery_code_key: null, recovery_code_hashes: JSON.stringify(legacy) });
     const verify = async () => {
       const fresh = new Browser(env.manager);
       const { challenge_token } = (await fresh.login('olga')).result as { challenge_token: string };

@@ -1,5 +1,13 @@
 import { createManager, type Manager } from '@bilbycast/core';
-import { createTestDatabase, signInAtOidcProvider, startOidcProvider, testConfig, testDatabases, type OidcTestProvider, type TestDatabase } from '@bilbycast/tests';
+import {
+  createTestDatabase,
+  signInAtOidcProvider,
+  startOidcProvider,
+  testConfig,
+  testDatabases,
+  type OidcTestProvider,
+  type TestDatabase
+} from '@bilbycast/tests';
 import users from '@bilbycast/users';
 import auth from '../src';
 import { OidcAccounts, type OidcOutcome } from '../src/services/oidc-accounts';
@@ -194,7 +202,11 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     const created = await alice.request('POST', '/api/v1/auth/tokens', { name: 'script', current_password: PASSWORD });
     expect(created.statusCode).toBe(201);
     const bearer = { authorization: `Bearer ${(created.result as { token: string }).token}` };
-    for (const [method, url] of [['GET', '/api/v1/auth/sso-identities'], ['POST', '/api/v1/auth/sso-identities/link'], ['DELETE', `/api/v1/auth/sso-identities?issuer=${encodeURIComponent(provider.issuer)}&subject=alice-sub`]]) {
+    for (const [method, url] of [
+      ['GET', '/api/v1/auth/sso-identities'],
+      ['POST', '/api/v1/auth/sso-identities/link'],
+      ['DELETE', `/api/v1/auth/sso-identities?issuer=${encodeURIComponent(provider.issuer)}&subject=alice-sub`]
+    ]) {
       const res = await manager.server.inject({ method, url, headers: bearer, payload: method === 'POST' ? {} : undefined });
       expect([method, url, res.statusCode, (res.result as { error_code: string }).error_code]).toEqual([method, url, 403, 'session_required']);
     }
@@ -282,10 +294,22 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     expect(await db('auth_oidc_identities')).toHaveLength(1);
     // An identity at another issuer (an old provider) is no way in, so it does not count.
     const aliceId = (await db('users').where({ username_key: 'alice' }).first()).id;
-    await db('auth_oidc_identities').insert({ issuer: 'https://old-idp.example', subject: 'alice-old', user_id: aliceId, source: 'admin', created_at: new Date().toISOString() });
+    await db('auth_oidc_identities').insert({
+      issuer: 'https://old-idp.example',
+      subject: 'alice-old',
+      user_id: aliceId,
+      source: 'admin',
+      created_at: new Date().toISOString()
+    });
     expect((await alice.request('DELETE', query('alice-sub'))).statusCode).toBe(409);
     // With a second identity at the provider, one may go.
-    await db('auth_oidc_identities').insert({ issuer: provider.issuer, subject: 'alice-2', user_id: aliceId, source: 'admin', created_at: new Date().toISOString() });
+    await db('auth_oidc_identities').insert({
+      issuer: provider.issuer,
+      subject: 'alice-2',
+      user_id: aliceId,
+      source: 'admin',
+      created_at: new Date().toISOString()
+    });
     expect((await alice.request('DELETE', query('alice-sub'))).statusCode).toBe(204);
     expect((await db('auth_oidc_identities')).map((r) => r.subject).sort()).toEqual(['alice-2', 'alice-old']);
     expect(await db('audit_log').where({ action: 'auth.oidc_unlink' })).toHaveLength(1);
@@ -356,7 +380,15 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
 
   it('with auto_create, takes the user a concurrent first login of the same subject created, creating no second one', async () => {
     const { db, secrets, audit, services } = manager.context;
-    const settings = { issuer: provider.issuer, client_id: provider.clientId, redirect_url: REDIRECT, scopes: ['openid'], label: 'SSO', role_map: {}, default_role: 'viewer' as const };
+    const settings = {
+      issuer: provider.issuer,
+      client_id: provider.clientId,
+      redirect_url: REDIRECT,
+      scopes: ['openid'],
+      label: 'SSO',
+      role_map: {},
+      default_role: 'viewer' as const
+    };
     const users = services.get('accounts')!;
     const accounts = new OidcAccounts(db, secrets, audit, { ...settings, auto_create: true }, new SsoIdentityStore(db, users), users);
     const claims = { sub: 'dana-sub', email: 'dana@example.com', email_verified: true, name: 'Someone' };
@@ -383,7 +415,10 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
       config,
       plugins: [
         users,
-        { plugin: auth, options: { oidc: { issuer: provider.issuer, client_id: provider.clientId, redirect_url: REDIRECT, auto_create: true, default_role: 'operator' } } }
+        {
+          plugin: auth,
+          options: { oidc: { issuer: provider.issuer, client_id: provider.clientId, redirect_url: REDIRECT, auto_create: true, default_role: 'operator' } }
+        }
       ]
     });
     await manager.initialize();
@@ -392,7 +427,12 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
       const carol = new Browser(manager);
       const done = await callback(carol, await throughProvider(carol, 'carol-sub', '/'));
       expect(done.headers.location).toBe('/');
-      expect((await carol.request('GET', '/api/v1/auth/me')).result).toMatchObject({ username: 'carol', email: 'carol@example.com', role: 'operator', display_name: 'Carol' });
+      expect((await carol.request('GET', '/api/v1/auth/me')).result).toMatchObject({
+        username: 'carol',
+        email: 'carol@example.com',
+        role: 'operator',
+        display_name: 'Carol'
+      });
     }
     expect(await manager.context.db('users').where({ username_key: 'carol' })).toHaveLength(1);
     expect(await manager.context.db('auth_oidc_identities').where({ subject: 'carol-sub' })).toHaveLength(1);
@@ -402,7 +442,9 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     expect((await callback(alice, await throughProvider(alice, 'alice-sub'))).headers.location).toBe('/login?error=sso_not_linked');
     const bob = new Browser(manager);
     expect((await callback(bob, await throughProvider(bob, 'bob-sub'))).headers.location).toBe('/login?error=sso_failed');
-    expect((await manager.context.db('users').whereRaw('lower(email) in (?, ?)', ['alice@example.com', 'bob@example.com'])).map((u) => u.username).sort()).toEqual(['alice', 'bob']);
+    expect(
+      (await manager.context.db('users').whereRaw('lower(email) in (?, ?)', ['alice@example.com', 'bob@example.com'])).map((u) => u.username).sort()
+    ).toEqual(['alice', 'bob']);
     expect(await manager.context.db('auth_oidc_identities')).toHaveLength(1);
     const reasons = (await manager.context.db('audit_log').where({ action: 'auth.oidc_failed' })).map((r) => JSON.parse(r.details).reason);
     expect(reasons).toEqual(['not_linked', 'email_not_verified']);

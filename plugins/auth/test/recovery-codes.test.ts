@@ -36,7 +36,7 @@ const KEY = crypto.randomBytes(32);
 const legacy = (code: string) => crypto.createHash('sha256').update(normaliseRecoveryCode(code)).digest('hex');
 
 describe('hashRecoveryCode', () => {
-  it('is h1: + the HMAC-SHA256 hex of the normalised code under the user\'s key', () => {
+  it("is h1: + the HMAC-SHA256 hex of the normalised code under the user's key", () => {
     expect(hashRecoveryCode('abcde-fghjk', KEY)).toBe(`h1:${crypto.createHmac('sha256', KEY).update('abcdefghjk').digest('hex')}`);
     expect(hashRecoveryCode('abcde-fghjk', KEY)).toMatch(/^h1:[0-9a-f]{64}$/);
     // Without the key (a copy of the database alone), the stored value says nothing: another key, another hash.

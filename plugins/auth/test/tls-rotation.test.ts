@@ -13,7 +13,27 @@ describe('HSTS', () => {
     const database = await createTestDatabase('sqlite');
     const cert = path.join(database.dataDir, 'cert.pem');
     const key = path.join(database.dataDir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost'
+      ],
+      { stdio: 'ignore' }
+    );
     const tls = await createManager({ config: testConfig(database, { tls_cert: cert, tls_key: key }), plugins: [users, auth] });
     await tls.initialize();
     for (const url of ['/health', '/api/v1/nope']) {
@@ -48,7 +68,9 @@ describe.each(testDatabases())('master-key rotation with auth secrets on %s', (k
     expect(report.reencrypted['auth_mfa.totp_secret']).toBe(1);
     await first.stop();
 
-    await expect(createManager({ config: testConfig(database, { master_key: oldKey }), plugins: [users, auth] }).then((m) => m.initialize())).rejects.toThrow(/does not match/);
+    await expect(createManager({ config: testConfig(database, { master_key: oldKey }), plugins: [users, auth] }).then((m) => m.initialize())).rejects.toThrow(
+      /does not match/
+    );
     const second = await createManager({ config: testConfig(database, { master_key: newKey }), plugins: [users, auth] });
     await second.initialize();
     const again = new Browser(second);

@@ -1,12 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { TOTP } from '@otplib/totp';
-import {
-  currentTotp,
-  generateTotpSecret,
-  totpQrSvg,
-  totpUri,
-  verifyTotp
-} from '../src/services/totp';
+import { currentTotp, generateTotpSecret, totpQrSvg, totpUri, verifyTotp } from '../src/services/totp';
 
 // A fixed clock in the middle of a 30 s step, so ±30 s lands exactly one step away.
 const STEP = 56_666_667;
@@ -194,7 +188,7 @@ describe('runtime', () => {
       "const { base32 } = require('@otplib/plugin-base32-scure'); // requires the ESM-only @scure/base",
       "const qrcode = require('qrcode');",
       "if (typeof TOTP !== 'function' || typeof qrcode.toString !== 'function') throw new Error('missing export');",
-      "process.stdout.write(base32.encode(new Uint8Array(crypto.randomBytes(20))));"
+      'process.stdout.write(base32.encode(new Uint8Array(crypto.randomBytes(20))));'
     ].join('\n');
     const output = execFileSync(process.execPath, ['-e', script], { cwd: __dirname, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(output).toMatch(/^[A-Z2-7]{32}$/);

@@ -51,7 +51,12 @@ export const usersCli: CliContribution = (cli) => {
         const user = await users.byUsername(username);
         if (!user) throw new CommandFailed(`no user named "${username}"`);
         await users.setPassword(user.id, password);
-        await manager.context.audit.record({ action: 'user.update', target_type: 'user', target_id: user.id, details: { fields: ['password'], source: 'cli' } });
+        await manager.context.audit.record({
+          action: 'user.update',
+          target_type: 'user',
+          target_id: user.id,
+          details: { fields: ['password'], source: 'cli' }
+        });
         // Whoever held the old password may have sessions or tokens: a reset ends them.
         const revoked = await manager.context.services.get('sessions')?.revokeAllForUser(user.id);
         console.log(`Password of "${username}" changed${revoked ? `; ${revoked.sessions} session(s) and ${revoked.api_tokens} API token(s) ended` : ''}.`);

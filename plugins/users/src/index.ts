@@ -13,7 +13,17 @@ export { passwordProblems, PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH } from './se
 export { hashPassword, verifyPassword } from './services/password-hashing';
 export { Accounts, AccountError, USERNAME_PATTERN } from './services/accounts';
 export { UserDirectory, toUser, type User } from './services/user-directory';
-export type { Account, AccountService, AccountWithPassword, SessionRevocation, SecondFactors, SsoIdentities, SsoIdentity, SsoLinkOutcome, SsoLinkSource } from './services/account-services';
+export type {
+  Account,
+  AccountService,
+  AccountWithPassword,
+  SessionRevocation,
+  SecondFactors,
+  SsoIdentities,
+  SsoIdentity,
+  SsoLinkOutcome,
+  SsoLinkSource
+} from './services/account-services';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
 

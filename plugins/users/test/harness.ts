@@ -1,14 +1,4 @@
-import {
-  createManager,
-  fromDbBoolean,
-  isRole,
-  lowerRole,
-  nowIso,
-  parseJsonColumn,
-  type Manager,
-  type ManagerCredentials,
-  type Role
-} from '@bilbycast/core';
+import { createManager, fromDbBoolean, isRole, lowerRole, nowIso, parseJsonColumn, type Manager, type ManagerCredentials, type Role } from '@bilbycast/core';
 import { createTestDatabase, testConfig, type TestDatabaseKind } from '@bilbycast/tests';
 import type { Plugin } from '@hapi/hapi';
 import type { Knex } from 'knex';

@@ -101,7 +101,10 @@ describe.each(testDatabases())('users API input validation on %s', (kind) => {
   });
 
   it('refuses a password that fails the policy with 400 weak_password listing the problems', async () => {
-    for (const [method, url] of [['POST', '/api/v1/users'], ['PUT', `/api/v1/users/${target}`]]) {
+    for (const [method, url] of [
+      ['POST', '/api/v1/users'],
+      ['PUT', `/api/v1/users/${target}`]
+    ]) {
       const res = await api.call(ROOT.username, method, url, method === 'POST' ? { ...good, password: 'short' } : { password: 'short' });
       expectRefused(res, 'weak_password');
       expect(res.body.message).toContain('at least 8 characters');

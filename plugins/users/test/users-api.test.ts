@@ -158,7 +158,7 @@ describe.each(testDatabases())('users API on %s', (kind) => {
     expect((await api.call('ada', 'GET', `/api/v1/users/${otto.id}`, undefined, { 'x-test-cap': 'viewer' })).statusCode).toBe(404);
   });
 
-  it('refuses granting a role above one\'s own with 403 role_above_own', async () => {
+  it("refuses granting a role above one's own with 403 role_above_own", async () => {
     const ada = await api.createUser({ username: 'ada', role: 'admin' });
     const otto = await api.createUser({ username: 'otto', role: 'operator' });
     const create = await api.call('ada', 'POST', '/api/v1/users', { username: 'sam', password: 'Good-pass-1', role: 'super_admin' });
@@ -186,7 +186,7 @@ describe.each(testDatabases())('users API on %s', (kind) => {
       // Handing out access one does not have.
       await api.call('ada', 'POST', '/api/v1/users', { username: 'sam', password: 'Good-pass-1', role: 'viewer' }),
       await api.call('ada', 'POST', '/api/v1/users', { username: 'sam', password: 'Good-pass-1', role: 'viewer', allowed_node_ids: [NODE_B] }),
-      await api.call('ada', 'PUT', `/api/v1/users/${mine.id}`, { allowed_node_ids: [NODE_B] }),
+      await api.call('ada', 'PUT', `/api/v1/users/${mine.id}`, { allowed_node_ids: [NODE_B] })
     ];
     for (const res of refused) expect({ status: res.statusCode, code: res.body.error_code }).toEqual({ status: 403, code: 'node_scope_exceeded' });
     // Managing (and so taking over) an account that reaches further: such users are as absent as unknown ones.
@@ -200,7 +200,9 @@ describe.each(testDatabases())('users API on %s', (kind) => {
     expect((await api.manager.context.db('users').where({ id: ada.id }).first()).allowed_node_ids).toBe(JSON.stringify([NODE_A]));
 
     // Within its nodes it is a normal admin.
-    expect((await api.call('ada', 'POST', '/api/v1/users', { username: 'sam', password: 'Good-pass-1', role: 'viewer', allowed_node_ids: [NODE_A] })).statusCode).toBe(201);
+    expect(
+      (await api.call('ada', 'POST', '/api/v1/users', { username: 'sam', password: 'Good-pass-1', role: 'viewer', allowed_node_ids: [NODE_A] })).statusCode
+    ).toBe(201);
     expect((await api.call('ada', 'PUT', `/api/v1/users/${mine.id}`, { allowed_node_ids: [], display_name: 'Mine' })).statusCode).toBe(200);
     expect((await api.call('ada', 'DELETE', `/api/v1/users/${mine.id}`)).statusCode).toBe(204);
     // An unlimited admin may give any access.
@@ -230,7 +232,10 @@ describe.each(testDatabases())('users API on %s', (kind) => {
     await audit.record({ action: 'node.update', user_id: wide.id, username: 'wide', target_type: 'node', target_id: NODE_B, ip: '198.51.100.1' });
     await audit.record({ action: 'user.update', user_id: ada.id, username: 'ada', target_type: 'user', target_id: mine.id, ip: '192.0.2.7' });
     await audit.record({ action: 'auth.login', user_id: wide.id, username: 'wide', ip: '198.51.100.1' });
-    const seen = (await api.call('ada', 'GET', '/api/v1/audit?per_page=200')).body as { records: { action: string; target_id: string | null; user_id: string }[]; total: number };
+    const seen = (await api.call('ada', 'GET', '/api/v1/audit?per_page=200')).body as {
+      records: { action: string; target_id: string | null; user_id: string }[];
+      total: number;
+    };
     expect(seen.records.every((r) => r.user_id === ada.id || r.target_id === NODE_A)).toBe(true);
     expect(seen.records.map((r) => `${r.action} ${r.target_id}`)).toEqual(expect.arrayContaining([`node.update ${NODE_A}`, `user.update ${mine.id}`]));
     expect(seen.total).toBe(seen.records.length);
@@ -243,7 +248,12 @@ describe.each(testDatabases())('users API on %s', (kind) => {
 
   it('refuses an admin changing their own password or email through the users API: that is what the account page is for', async () => {
     const ada = await api.createUser({ username: 'ada', role: 'admin', email: 'ada@example.com' });
-    for (const payload of [{ password: 'Other-pass-9' }, { email: 'attacker@example.com' }, { email: null }, { display_name: 'Ada', password: 'Other-pass-9' }]) {
+    for (const payload of [
+      { password: 'Other-pass-9' },
+      { email: 'attacker@example.com' },
+      { email: null },
+      { display_name: 'Ada', password: 'Other-pass-9' }
+    ]) {
       const res = await api.call('ada', 'PUT', `/api/v1/users/${ada.id}`, payload);
       expect({ status: res.statusCode, code: res.body.error_code }).toEqual({ status: 403, code: 'self_service_required' });
     }
@@ -256,9 +266,16 @@ describe.each(testDatabases())('users API on %s', (kind) => {
   it('lets only a super_admin change or delete a super_admin (403 super_admin_required)', async () => {
     await api.createUser({ username: 'ada', role: 'admin' });
     const sam = await api.createUser({ username: 'sam', role: 'super_admin' });
-    for (const [who, cap] of [['ada', undefined], [ROOT.username, 'admin']] as const) {
+    for (const [who, cap] of [
+      ['ada', undefined],
+      [ROOT.username, 'admin']
+    ] as const) {
       const headers: Record<string, string> = cap ? { 'x-test-cap': cap } : {};
-      for (const [method, payload] of [['PUT', { display_name: 'Sam' }], ['PUT', { role: 'viewer' }], ['DELETE', undefined]] as const) {
+      for (const [method, payload] of [
+        ['PUT', { display_name: 'Sam' }],
+        ['PUT', { role: 'viewer' }],
+        ['DELETE', undefined]
+      ] as const) {
         const res = await api.call(who, method, `/api/v1/users/${sam.id}`, payload, headers);
         expect(res.statusCode).toBe(403);
         expect(res.body).toMatchObject({ error_code: 'super_admin_required' });
@@ -271,7 +288,10 @@ describe.each(testDatabases())('users API on %s', (kind) => {
   it('refuses deleting or disabling oneself with 409 cannot_modify_self', async () => {
     const ada = await api.createUser({ username: 'ada', role: 'admin' });
     await api.createUser({ username: 'sam', role: 'super_admin' });
-    for (const [who, id] of [['ada', ada.id], [ROOT.username, rootId]]) {
+    for (const [who, id] of [
+      ['ada', ada.id],
+      [ROOT.username, rootId]
+    ]) {
       const remove = await api.call(who, 'DELETE', `/api/v1/users/${id}`);
       expect(remove.statusCode).toBe(409);
       expect(remove.body).toMatchObject({ error_code: 'cannot_modify_self' });

@@ -9,7 +9,11 @@ import type { MfaStore } from '../services/mfa';
 import { requireRecentAuthentication } from '../services/reauthentication';
 import type { SessionStore } from '../services/sessions';
 
-const displayName = Joi.string().min(1).max(128).pattern(/^[^\p{Cc}]*$/u).messages({ 'string.pattern.base': '{{#label}} must not contain control characters' });
+const displayName = Joi.string()
+  .min(1)
+  .max(128)
+  .pattern(/^[^\p{Cc}]*$/u)
+  .messages({ 'string.pattern.base': '{{#label}} must not contain control characters' });
 
 /** The caller's own account: read it, edit display name and email, change the password. */
 export function accountRoutes(deps: {
@@ -25,7 +29,10 @@ export function accountRoutes(deps: {
   // The signed-in caller's own account.
   const load = async (id: string) => (await accounts.byId(id))!;
   // One's own account also says how many recovery codes are left (time to make new ones?).
-  const view = async (id: string) => ({ ...accountView(await load(id), await deps.mfa.enabled(id)), recovery_codes_left: await deps.mfa.recoveryCodesLeft(id) });
+  const view = async (id: string) => ({
+    ...accountView(await load(id), await deps.mfa.enabled(id)),
+    recovery_codes_left: await deps.mfa.recoveryCodesLeft(id)
+  });
   return [
     {
       method: 'GET',
@@ -42,7 +49,8 @@ export function accountRoutes(deps: {
       path: '/api/v1/auth/me',
       options: {
         tags: ['api', 'auth'],
-        description: 'Edit your display name and email; a new email needs current_password (or a sign-in within ten minutes). Role, active flag and node scope cannot be changed here',
+        description:
+          'Edit your display name and email; a new email needs current_password (or a sign-in within ten minutes). Role, active flag and node scope cannot be changed here',
         plugins: { bilbycast: { access: 'session' } },
         validate: {
           payload: Joi.object({
@@ -88,7 +96,11 @@ export function accountRoutes(deps: {
         },
         handler: async (request) => {
           const caller = callerOf(request);
-          const { current_password, new_password, keep_api_tokens } = request.payload as { current_password: string; new_password: string; keep_api_tokens: boolean };
+          const { current_password, new_password, keep_api_tokens } = request.payload as {
+            current_password: string;
+            new_password: string;
+            keep_api_tokens: boolean;
+          };
           const retryAfter = await deps.limits.takeReauthAttempt(caller.user.id);
           if (retryAfter > 0) throw rateLimited(retryAfter, 'Too many wrong passwords or codes. Try again later.');
           const user = (await accounts.withPassword({ id: caller.user.id }))!;

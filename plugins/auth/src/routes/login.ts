@@ -24,10 +24,7 @@ export interface LoginDeps {
   mfa: MfaStore;
 }
 
-type LoginOutcome =
-  | { kind: 'ok'; user: AccountWithPassword }
-  | { kind: 'invalid' }
-  | { kind: 'rate_limited'; retryAfter: number };
+type LoginOutcome = { kind: 'ok'; user: AccountWithPassword } | { kind: 'invalid' } | { kind: 'rate_limited'; retryAfter: number };
 
 /** The password step shared by the JSON and form logins. */
 async function checkPassword(deps: LoginDeps, request: Request, username: string, password: string): Promise<LoginOutcome> {
@@ -45,7 +42,9 @@ async function checkPassword(deps: LoginDeps, request: Request, username: string
   }
   // Only a wrong password counts towards the account lockout; every failure counts for the IP.
   const attempt =
-    user && account && !locked ? { userId: user.id, ip, attempts: account.attempts, accountAttempts: account.accountAttempts, wrongPassword: !passwordOk } : undefined;
+    user && account && !locked
+      ? { userId: user.id, ip, attempts: account.attempts, accountAttempts: account.accountAttempts, wrongPassword: !passwordOk }
+      : undefined;
   const { lockedNow } = await deps.limits.recordFailure(attempt);
   await deps.manager.audit.record({
     action: 'auth.login_failed',
@@ -56,7 +55,14 @@ async function checkPassword(deps: LoginDeps, request: Request, username: string
     details: { reason: !user ? 'unknown_user' : locked ? 'locked' : !passwordOk ? 'wrong_password' : 'account_unusable' }
   });
   if (lockedNow !== 'none' && user) {
-    await deps.manager.audit.record({ action: 'auth.lockout', user_id: user.id, username: user.username, ip, outcome: 'failure', details: { scope: lockedNow } });
+    await deps.manager.audit.record({
+      action: 'auth.lockout',
+      user_id: user.id,
+      username: user.username,
+      ip,
+      outcome: 'failure',
+      details: { scope: lockedNow }
+    });
   }
   return { kind: 'invalid' };
 }
@@ -187,4 +193,3 @@ export function loginRoutes(deps: LoginDeps): ServerRoute[] {
     }
   ];
 }
-

@@ -51,7 +51,11 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
         handler: async (request) => {
           const caller = callerOf(request);
           if (await deps.mfa.enabled(caller.user.id)) throw apiError(409, 'mfa_already_enabled', 'MFA is already enabled; disable it first');
-          await requireRecentAuthentication({ db, accounts, limits: deps.limits }, request, (request.payload as { current_password?: string } | null)?.current_password);
+          await requireRecentAuthentication(
+            { db, accounts, limits: deps.limits },
+            request,
+            (request.payload as { current_password?: string } | null)?.current_password
+          );
           return deps.mfa.beginSetup(caller.user.id, caller.user.username);
         }
       }
@@ -160,7 +164,14 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
           if (!consumed) throw apiError(401, 'invalid_challenge', 'The sign-in challenge was already used; sign in again');
           // Disabled or expired since the password step: refused as the password step would.
           if (!accountUsable(user)) {
-            await audit.record({ action: 'auth.login_failed', user_id: user.id, username: user.username, ip, outcome: 'failure', details: { reason: 'account_unusable', step: 'mfa' } });
+            await audit.record({
+              action: 'auth.login_failed',
+              user_id: user.id,
+              username: user.username,
+              ip,
+              outcome: 'failure',
+              details: { reason: 'account_unusable', step: 'mfa' }
+            });
             throw apiError(401, 'invalid_credentials', 'Invalid credentials');
           }
           if (check.via === 'recovery_code') {
@@ -171,7 +182,14 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
           });
           if (!started) {
             // The password was reset (or the account disabled) since the password step.
-            await audit.record({ action: 'auth.login_failed', user_id: user.id, username: user.username, ip, outcome: 'failure', details: { reason: 'credentials_changed', step: 'mfa' } });
+            await audit.record({
+              action: 'auth.login_failed',
+              user_id: user.id,
+              username: user.username,
+              ip,
+              outcome: 'failure',
+              details: { reason: 'credentials_changed', step: 'mfa' }
+            });
             throw apiError(401, 'invalid_credentials', 'Invalid credentials');
           }
           return {

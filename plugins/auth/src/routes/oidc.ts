@@ -92,7 +92,13 @@ function oidcRoutes(deps: OidcDeps): ServerRoute[] {
   const fail = async (request: Request, h: ResponseToolkit, reason: string, detail?: string) => {
     const intent = linkIntent(request);
     const who = intent ? { user_id: intent.user_id, target_type: 'user', target_id: intent.user_id } : {};
-    await manager.audit.record({ action: intent ? 'auth.oidc_link_failed' : 'auth.oidc_failed', ...who, ip: request.clientIp, outcome: 'failure', details: { reason, detail } });
+    await manager.audit.record({
+      action: intent ? 'auth.oidc_link_failed' : 'auth.oidc_failed',
+      ...who,
+      ip: request.clientIp,
+      outcome: 'failure',
+      details: { reason, detail }
+    });
     manager.logger.warn({ reason, detail }, intent ? 'SSO identity not linked' : 'SSO login refused');
     h.unstate(NONCE_COOKIE);
     h.unstate(LINK_INTENT_COOKIE);
@@ -211,4 +217,3 @@ export function oidcStatusRoute(settings: OidcSettings | undefined, oidc: OidcAc
     }
   };
 }
-

@@ -65,9 +65,15 @@ export function sessionAndTokenRoutes(deps: {
         plugins: { bilbycast: { access: 'session' } },
         validate: {
           payload: Joi.object({
-            name: Joi.string().min(1).max(100).pattern(/^[^\p{Cc}]*$/u).required(),
+            name: Joi.string()
+              .min(1)
+              .max(100)
+              .pattern(/^[^\p{Cc}]*$/u)
+              .required(),
             expires_at: isoDate().greater('now').max('9999-12-31T23:59:59.999Z').allow(null),
-            role: Joi.string().valid(...ROLES).allow(null),
+            role: Joi.string()
+              .valid(...ROLES)
+              .allow(null),
             current_password: Joi.string().min(1).max(128)
           })
         },
@@ -112,7 +118,13 @@ export function sessionAndTokenRoutes(deps: {
           const caller = callerOf(request);
           const revoked = await deps.tokens.revoke(caller.user.id, (request.params as { id: string }).id);
           if (!revoked) throw apiError(404, 'token_not_found', 'No such token');
-          await audit.record({ action: 'auth.token_revoke', ...auditActor(request), target_type: 'api_token', target_id: revoked.id, details: { name: revoked.name } });
+          await audit.record({
+            action: 'auth.token_revoke',
+            ...auditActor(request),
+            target_type: 'api_token',
+            target_id: revoked.id,
+            details: { name: revoked.name }
+          });
           return h.response().code(204);
         }
       }

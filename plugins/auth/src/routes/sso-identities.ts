@@ -76,9 +76,17 @@ export function ssoIdentityRoutes(deps: {
         validate: { payload: Joi.object({ current_password: Joi.string().min(1).max(128), code: Joi.string().min(1).max(32) }).allow(null) },
         handler: async (request, h) => {
           if (!deps.oidc?.clientSecret) throw apiError(409, 'sso_not_configured', 'Single sign-on is not configured on this manager');
-          await requireAllFactors({ db, accounts: deps.accounts, limits: deps.limits, mfa: deps.mfa }, request, (request.payload as { current_password?: string; code?: string } | null) ?? {});
+          await requireAllFactors(
+            { db, accounts: deps.accounts, limits: deps.limits, mfa: deps.mfa },
+            request,
+            (request.payload as { current_password?: string; code?: string } | null) ?? {}
+          );
           const caller = callerOf(request);
-          const intent: LinkIntent = { user_id: caller.user.id, session_id: caller.session_id as string, link_id: crypto.randomBytes(16).toString('base64url') };
+          const intent: LinkIntent = {
+            user_id: caller.user.id,
+            session_id: caller.session_id as string,
+            link_id: crypto.randomBytes(16).toString('base64url')
+          };
           h.state(LINK_INTENT_COOKIE, intent);
           return { location: `/api/v1/auth/oidc/login?next=${encodeURIComponent('/account')}&link=${intent.link_id}` };
         }

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { nowIso, type ManagerCredentials, type Role } from '@bilbycast/core';
+import { nowIso, type KnexClientInfo, type ManagerCredentials, type Role } from '@bilbycast/core';
 import type { AccountService } from '@bilbycast/users';
 import type { Knex } from 'knex';
 import { loadCallerCredentials } from './caller';
@@ -11,6 +11,19 @@ export interface ApiTokenSummary {
   id: string;
   name: string;
   prefix: string;
+  role: Role | null;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+/** A row of `auth_api_tokens`. */
+interface ApiTokenRow {
+  id: string;
+  secret_hash: string;
+  prefix: string;
+  user_id: string;
+  name: string;
   role: Role | null;
   created_at: string;
   expires_at: string | null;
@@ -54,9 +67,9 @@ export class ApiTokens {
       last_used_at: null
     };
     return this.db.transaction(async (trx) => {
-      const session = trx('auth_sessions').where({ id: sessionId, user_id: userId }).first('id');
+      const session = trx('auth_sessions').where({ id: sessionId, user_id: userId }).first<{ id: string } | undefined>('id');
       // SQLite serialises write transactions itself; MariaDB/MySQL needs the row lock.
-      if (this.db.client.config.client === 'mysql2') session.forUpdate();
+      if ((this.db.client as KnexClientInfo).config.client === 'mysql2') session.forUpdate();
       if (!(await session)) return null;
       await trx('auth_api_tokens').insert(row);
       return { ...summary(row), token };
@@ -65,7 +78,9 @@ export class ApiTokens {
 
   async authenticate(token: string): Promise<ManagerCredentials | null> {
     if (!token.startsWith(TOKEN_PREFIX) || token.length > 100) return null;
-    const row = await this.db('auth_api_tokens').where({ secret_hash: hashSecret(token) }).first();
+    const row = await this.db('auth_api_tokens')
+      .where({ secret_hash: hashSecret(token) })
+      .first<ApiTokenRow | undefined>();
     if (!row || (row.expires_at && new Date(row.expires_at) <= new Date())) return null;
     const credentials = await loadCallerCredentials(this.accounts, row.user_id, 'token', { token_id: row.id, cap: row.role });
     if (credentials && (!row.last_used_at || Date.now() - new Date(row.last_used_at).getTime() > LAST_USED_INTERVAL_MS)) {
@@ -75,7 +90,7 @@ export class ApiTokens {
   }
 
   async list(userId: string): Promise<ApiTokenSummary[]> {
-    const rows = await this.db('auth_api_tokens').where({ user_id: userId }).orderBy('created_at', 'desc');
+    const rows = await this.db('auth_api_tokens').where({ user_id: userId }).orderBy('created_at', 'desc').select<ApiTokenRow[]>();
     return rows.map(summary);
   }
 
@@ -85,14 +100,14 @@ export class ApiTokens {
   }
 
   async revoke(userId: string, tokenId: string): Promise<ApiTokenSummary | null> {
-    const row = await this.db('auth_api_tokens').where({ id: tokenId, user_id: userId }).first();
+    const row = await this.db('auth_api_tokens').where({ id: tokenId, user_id: userId }).first<ApiTokenRow | undefined>();
     if (!row) return null;
     await this.db('auth_api_tokens').where({ id: tokenId }).delete();
     return summary(row);
   }
 }
 
-function summary(row: Record<string, any>): ApiTokenSummary {
+function summary(row: ApiTokenRow): ApiTokenSummary {
   return {
     id: row.id,
     name: row.name,

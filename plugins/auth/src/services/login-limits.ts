@@ -53,10 +53,17 @@ export class LoginLimits {
     target: DatabaseTarget
   ) {
     const store = (keyPrefix: string, points: number, duration: number) => {
-      const common = { storeClient: db, storeType: 'knex', tableName: 'auth_rate_limits', tableCreated: true, keyPrefix, points, duration, clearExpiredByTimeout: false };
-      return target.client === 'sqlite'
-        ? new RateLimiterSQLite(common)
-        : new RateLimiterMySQL({ ...common, dbName: target.database });
+      const common = {
+        storeClient: db,
+        storeType: 'knex',
+        tableName: 'auth_rate_limits',
+        tableCreated: true,
+        keyPrefix,
+        points,
+        duration,
+        clearExpiredByTimeout: false
+      };
+      return target.client === 'sqlite' ? new RateLimiterSQLite(common) : new RateLimiterMySQL({ ...common, dbName: target.database });
     };
     this.#perIp = store('login_ip', LOGIN_FAILURES_PER_IP, LOGIN_WINDOW_SECS);
     this.#perAccountAddress = store('login_account_ip', LOCKOUT_AFTER_FAILURES, LOCKOUT_SECS);
@@ -114,7 +121,13 @@ export class LoginLimits {
    * that address out of the account for LOCKOUT_SECS, the last one allowed for the account
    * backs it off for ACCOUNT_BACKOFF_SECS; any other failure (a disabled account) is refunded.
    */
-  async recordFailure(account?: { userId: string; ip: string; attempts: number; accountAttempts: number; wrongPassword: boolean }): Promise<{ lockedNow: 'none' | 'address' | 'account' }> {
+  async recordFailure(account?: {
+    userId: string;
+    ip: string;
+    attempts: number;
+    accountAttempts: number;
+    wrongPassword: boolean;
+  }): Promise<{ lockedNow: 'none' | 'address' | 'account' }> {
     if (!account) return { lockedNow: 'none' };
     const pair = `${account.userId}|${addressGroup(account.ip)}`;
     if (!account.wrongPassword) {
@@ -147,9 +160,23 @@ export class LoginLimits {
     ip = addressGroup(ip);
     const now = nowIso();
     const updated = await this.db('auth_known_addresses').where({ user_id: userId, ip }).update({ last_success_at: now });
-    if (updated === 0) await this.db('auth_known_addresses').insert({ user_id: userId, ip, last_success_at: now }).catch(() => undefined);
-    const stale = await this.db('auth_known_addresses').where({ user_id: userId }).orderBy('last_success_at', 'desc').offset(KNOWN_ADDRESSES_PER_USER).select('ip');
-    if (stale.length > 0) await this.db('auth_known_addresses').where({ user_id: userId }).whereIn('ip', stale.map((r: { ip: string }) => r.ip)).delete();
+    if (updated === 0)
+      await this.db('auth_known_addresses')
+        .insert({ user_id: userId, ip, last_success_at: now })
+        .catch(() => undefined);
+    const stale = await this.db('auth_known_addresses')
+      .where({ user_id: userId })
+      .orderBy('last_success_at', 'desc')
+      .offset(KNOWN_ADDRESSES_PER_USER)
+      .select('ip');
+    if (stale.length > 0)
+      await this.db('auth_known_addresses')
+        .where({ user_id: userId })
+        .whereIn(
+          'ip',
+          stale.map((r: { ip: string }) => r.ip)
+        )
+        .delete();
   }
 
   /** The user's credentials changed hands (password changed or reset, account disabled): no address is known any more. */
@@ -163,7 +190,11 @@ export class LoginLimits {
   }
 
   async #known(userId: string, ip: string): Promise<boolean> {
-    return (await this.db('auth_known_addresses').where({ user_id: userId, ip: addressGroup(ip) }).first()) !== undefined;
+    return (
+      (await this.db('auth_known_addresses')
+        .where({ user_id: userId, ip: addressGroup(ip) })
+        .first()) !== undefined
+    );
   }
 }
 

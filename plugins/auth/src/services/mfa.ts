@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { nowIso, parseJsonColumn, fromDbBoolean, type SecretBox } from '@bilbycast/core';
+import { nowIso, parseJsonColumn, fromDbBoolean, type KnexClientInfo, type SecretBox } from '@bilbycast/core';
 import type { Knex } from 'knex';
 import { passwordCheck } from './sessions';
 import { generateRecoveryCodes, hashRecoveryCode, matchRecoveryCode } from './recovery-codes';
@@ -15,6 +15,27 @@ export const mfaSecretColumns = [
   { table: TABLE, column: 'pending_secret', idColumn: 'user_id' },
   { table: TABLE, column: 'recovery_code_key', idColumn: 'user_id' }
 ];
+
+/** A row of `auth_mfa` (`enabled` comes back as 0/1 from SQLite and MariaDB/MySQL, `last_used_step` as a string from bigint columns on some drivers). */
+interface MfaRow {
+  user_id: string;
+  enabled: boolean | number;
+  totp_secret: string | null;
+  pending_secret: string | null;
+  last_used_step: number | string | null;
+  recovery_code_hashes: string;
+  recovery_code_key: string | null;
+  updated_at: string;
+}
+
+/** A row of `auth_mfa_challenges`. */
+interface ChallengeRow {
+  secret_hash: string;
+  user_id: string;
+  expires_at: string;
+  next: string | null;
+  password_check: string | null;
+}
 
 export type CodeCheck = { ok: true; via: 'totp' | 'recovery_code' } | { ok: false };
 
@@ -35,7 +56,7 @@ export class MfaStore {
   }
 
   async enabled(userId: string): Promise<boolean> {
-    const row = await this.db(TABLE).where({ user_id: userId }).first();
+    const row = await this.db(TABLE).where({ user_id: userId }).first<MfaRow | undefined>();
     return Boolean(row && fromDbBoolean(row.enabled));
   }
 
@@ -43,7 +64,7 @@ export class MfaStore {
   async beginSetup(userId: string, accountName: string): Promise<{ secret: string; otpauth_url: string; qr_svg: string }> {
     const secret = generateTotpSecret();
     const encrypted = this.secrets.encrypt(secret, { table: TABLE, column: 'pending_secret', rowId: userId });
-    const existing = await this.db(TABLE).where({ user_id: userId }).first();
+    const existing = await this.db(TABLE).where({ user_id: userId }).first<MfaRow | undefined>();
     if (existing) await this.db(TABLE).where({ user_id: userId }).update({ pending_secret: encrypted, updated_at: nowIso() });
     else await this.db(TABLE).insert({ user_id: userId, enabled: false, pending_secret: encrypted, recovery_code_hashes: '[]', updated_at: nowIso() });
     const otpauth_url = totpUri({ secret, accountName });
@@ -52,7 +73,7 @@ export class MfaStore {
 
   /** Enables MFA when `code` matches the pending secret; returns the recovery codes (shown once). */
   async confirm(userId: string, code: string): Promise<string[] | null> {
-    const row = await this.db(TABLE).where({ user_id: userId }).first();
+    const row = await this.db(TABLE).where({ user_id: userId }).first<MfaRow | undefined>();
     if (!row?.pending_secret) return null;
     const secret = this.secrets.decrypt(row.pending_secret, { table: TABLE, column: 'pending_secret', rowId: userId });
     const check = await verifyTotp({ secret, code });
@@ -74,13 +95,15 @@ export class MfaStore {
   /** Replaces an enabled user's recovery codes (all of them, under a new key); the new ones, shown once, or null without MFA. */
   async regenerateRecoveryCodes(userId: string): Promise<string[] | null> {
     const { codes, columns } = this.#newRecoveryCodes(userId);
-    const updated = await this.db(TABLE).where({ user_id: userId, enabled: true }).update({ ...columns, updated_at: nowIso() });
+    const updated = await this.db(TABLE)
+      .where({ user_id: userId, enabled: true })
+      .update({ ...columns, updated_at: nowIso() });
     return updated > 0 ? codes : null;
   }
 
   /** How many unused recovery codes the user has (0 without MFA). */
   async recoveryCodesLeft(userId: string): Promise<number> {
-    const row = await this.db(TABLE).where({ user_id: userId, enabled: true }).first('recovery_code_hashes');
+    const row = await this.db(TABLE).where({ user_id: userId, enabled: true }).first<Pick<MfaRow, 'recovery_code_hashes'> | undefined>('recovery_code_hashes');
     return row ? parseJsonColumn<string[]>(row.recovery_code_hashes, []).length : 0;
   }
 
@@ -112,8 +135,8 @@ export class MfaStore {
     return this.db.transaction(async (trx) => {
       const query = trx(TABLE).where({ user_id: userId });
       // SQLite serialises write transactions itself; MariaDB/MySQL needs the row lock.
-      if (this.db.client.config.client === 'mysql2') query.forUpdate();
-      const row = await query.first();
+      if ((this.db.client as KnexClientInfo).config.client === 'mysql2') query.forUpdate();
+      const row = await query.first<MfaRow | undefined>();
       if (!row || !fromDbBoolean(row.enabled) || !row.totp_secret) return { ok: false };
       const secret = this.secrets.decrypt(row.totp_secret, { table: TABLE, column: 'totp_secret', rowId: userId });
       const lastUsedStep = row.last_used_step === null ? null : Number(row.last_used_step);
@@ -151,7 +174,9 @@ export class MfaStore {
 
   /** The user of a live challenge (without using it up), or null. */
   async challengeUser(token: string): Promise<{ userId: string; next: string | null; passwordCheck: string } | null> {
-    const row = await this.db('auth_mfa_challenges').where({ secret_hash: hashSecret(token) }).first();
+    const row = await this.db('auth_mfa_challenges')
+      .where({ secret_hash: hashSecret(token) })
+      .first<ChallengeRow | undefined>();
     if (!row || new Date(row.expires_at) <= new Date() || !row.password_check) return null;
     return { userId: row.user_id, next: row.next, passwordCheck: row.password_check };
   }
@@ -163,6 +188,10 @@ export class MfaStore {
 
   /** Uses a challenge up; false if it was already used (a concurrent request won). */
   async consumeChallenge(token: string): Promise<boolean> {
-    return (await this.db('auth_mfa_challenges').where({ secret_hash: hashSecret(token) }).delete()) > 0;
+    return (
+      (await this.db('auth_mfa_challenges')
+        .where({ secret_hash: hashSecret(token) })
+        .delete()) > 0
+    );
   }
 }

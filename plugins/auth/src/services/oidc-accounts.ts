@@ -111,12 +111,27 @@ export class OidcAccounts {
       return await this.db.transaction(async (trx) => {
         const user = await this.accounts.createSsoUser(trx, { email, name: claims.name, role: this.mappedRole(claims) ?? this.settings.default_role });
         await this.audit.record(
-          { action: 'user.create', user_id: user.id, username: user.username, target_type: 'user', target_id: user.id, details: { source: 'oidc', role: user.role } },
+          {
+            action: 'user.create',
+            user_id: user.id,
+            username: user.username,
+            target_type: 'user',
+            target_id: user.id,
+            details: { source: 'oidc', role: user.role }
+          },
           trx
         );
         if ((await this.identities.link(user.id, issuer, claims.sub, 'auto_create', trx)) !== 'linked') throw new LinkedMeanwhile();
         await this.audit.record(
-          { action: 'auth.oidc_link', user_id: user.id, username: user.username, target_type: 'user', target_id: user.id, ip, details: { issuer, subject: claims.sub, source: 'auto_create' } },
+          {
+            action: 'auth.oidc_link',
+            user_id: user.id,
+            username: user.username,
+            target_type: 'user',
+            target_id: user.id,
+            ip,
+            details: { issuer, subject: claims.sub, source: 'auto_create' }
+          },
           trx
         );
         return user;

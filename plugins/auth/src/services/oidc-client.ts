@@ -7,11 +7,7 @@ import type { JWTPayload, JWTVerifyGetKey } from 'jose' with { 'resolution-mode'
  * bell its endpoints, and the verification of the ID token that bell brings back.
  */
 
-export type OidcErrorCode =
-  | 'discovery_failed'
-  | 'invalid_id_token'
-  | 'nonce_mismatch'
-  | 'email_not_verified';
+export type OidcErrorCode = 'discovery_failed' | 'invalid_id_token' | 'nonce_mismatch' | 'email_not_verified';
 
 /** Every failure of discovery and ID token verification; message is for logs (it may carry the provider's error text). */
 export class OidcError extends Error {
@@ -67,8 +63,7 @@ export function discover(issuer: string): Promise<OidcDiscovery> {
 }
 
 async function fetchDiscovery(issuer: string): Promise<OidcDiscovery> {
-  const fail = (message: string, cause?: unknown) =>
-    new OidcError('discovery_failed', `OIDC discovery for ${issuer}: ${message}`, { cause });
+  const fail = (message: string, cause?: unknown) => new OidcError('discovery_failed', `OIDC discovery for ${issuer}: ${message}`, { cause });
   const issuerUrl = parseEndpoint(issuer);
   if (!issuerUrl || issuerUrl.search || issuerUrl.hash) throw fail('the issuer must be an https URL without query or fragment');
 
@@ -141,12 +136,7 @@ function constantTimeEqual(expected: string, received: unknown): boolean {
  * key id), its issuer, audience/azp, expiry and the login's nonce, and the types of the
  * claims this manager reads. email_verified is returned as is: see verifiedEmail.
  */
-export async function verifyIdToken(input: {
-  discovery: OidcDiscovery;
-  idToken: string;
-  clientId: string;
-  nonce: string;
-}): Promise<IdTokenClaims> {
+export async function verifyIdToken(input: { discovery: OidcDiscovery; idToken: string; clientId: string; nonce: string }): Promise<IdTokenClaims> {
   const { discovery, clientId } = input;
   const { createRemoteJWKSet, jwtVerify } = await import('jose');
   let keys = jwksCache.get(discovery.jwksUri);

@@ -31,7 +31,9 @@ export async function requireRecentAuthentication(
     await deps.limits.reauthSucceeded(caller.user.id);
     return;
   }
-  const session = caller.session_id ? await deps.db('auth_sessions').where({ id: caller.session_id }).first<{ created_at: string } | undefined>('created_at') : undefined;
+  const session = caller.session_id
+    ? await deps.db('auth_sessions').where({ id: caller.session_id }).first<{ created_at: string } | undefined>('created_at')
+    : undefined;
   if (session && Date.now() - Date.parse(session.created_at) < REAUTH_WINDOW_MS) return;
   throw apiError(403, 'reauthentication_required', 'Enter your current password to make this change (or sign in again and make it within ten minutes)');
 }
@@ -54,7 +56,8 @@ export async function requireAllFactors(
   if (passwordHash && proof.current_password === undefined) {
     throw apiError(403, 'reauthentication_required', 'Enter your current password to make this change');
   }
-  if (mfaEnabled && proof.code === undefined) throw apiError(403, 'mfa_code_required', 'Enter a code from your authenticator app (or a recovery code) to make this change');
+  if (mfaEnabled && proof.code === undefined)
+    throw apiError(403, 'mfa_code_required', 'Enter a code from your authenticator app (or a recovery code) to make this change');
   if (!passwordHash) await requireRecentAuthentication(deps, request, undefined);
   const retryAfter = await deps.limits.takeReauthAttempt(userId);
   if (retryAfter > 0) throw rateLimited(retryAfter, 'Too many wrong passwords or codes. Try again later.');

@@ -66,7 +66,11 @@ export function matchRecoveryCode(input: string, hashes: readonly string[], key:
 
 /** Lowercase, without spaces and dashes, Crockford look-alikes mapped to their digits. */
 export function normaliseRecoveryCode(code: string): string {
-  return code.toLowerCase().replace(/[\s-]+/g, '').replace(/o/g, '0').replace(/[il]/g, '1');
+  return code
+    .toLowerCase()
+    .replace(/[\s-]+/g, '')
+    .replace(/o/g, '0')
+    .replace(/[il]/g, '1');
 }
 
 function randomCode(): string {

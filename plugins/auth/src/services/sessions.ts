@@ -23,7 +23,22 @@ export interface SessionSummary {
 
 /** A digest of a password hash (or of no password), kept where the hash itself should not be copied. */
 export function passwordCheck(passwordHash: string | null): string {
-  return crypto.createHash('sha256').update(passwordHash ?? '').digest('hex');
+  return crypto
+    .createHash('sha256')
+    .update(passwordHash ?? '')
+    .digest('hex');
+}
+
+/** A row of `auth_sessions`. */
+interface SessionRow {
+  id: string;
+  secret_hash: string;
+  user_id: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
 }
 
 /** Only refresh `last_seen_at` this often, so that reads do not turn into a write per request. */
@@ -80,7 +95,9 @@ export class SessionStore {
    * background re-check (`touch: false`, an open dashboard) does not.
    */
   async authenticate(secret: string, options: { touch?: boolean } = {}): Promise<ManagerCredentials | null> {
-    const session = await this.db('auth_sessions').where({ secret_hash: hashSecret(secret) }).first();
+    const session = await this.db('auth_sessions')
+      .where({ secret_hash: hashSecret(secret) })
+      .first<SessionRow | undefined>();
     if (!session) return null;
     const now = Date.now();
     const lastSeen = new Date(session.last_seen_at).getTime();
@@ -96,7 +113,7 @@ export class SessionStore {
   }
 
   async list(userId: string, currentId?: string): Promise<SessionSummary[]> {
-    const rows = await this.db('auth_sessions').where({ user_id: userId }).orderBy('created_at', 'desc');
+    const rows = await this.db('auth_sessions').where({ user_id: userId }).orderBy('created_at', 'desc').select<SessionRow[]>();
     return rows.map((r) => ({
       id: r.id,
       ip: r.ip,

@@ -4,6 +4,15 @@ import type { Knex } from 'knex';
 
 const TABLE = 'auth_oidc_identities';
 
+/** A row of `auth_oidc_identities`. */
+interface IdentityRow {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  source: string;
+  created_at: string;
+}
+
 /**
  * The identity-provider accounts (issuer + subject) that may sign in as a user. A binding is
  * only ever made by an explicit act — the user linking while signed in, an administrator, or the
@@ -16,13 +25,16 @@ export class SsoIdentityStore {
   ) {}
 
   async list(userId: string): Promise<SsoIdentity[]> {
-    const rows = await this.db(TABLE).where({ user_id: userId }).orderBy('created_at').select('issuer', 'subject', 'source', 'created_at');
+    const rows = await this.db(TABLE)
+      .where({ user_id: userId })
+      .orderBy('created_at')
+      .select<Pick<IdentityRow, 'issuer' | 'subject' | 'source' | 'created_at'>[]>('issuer', 'subject', 'source', 'created_at');
     return rows.map((r) => ({ issuer: String(r.issuer), subject: String(r.subject), source: r.source as SsoLinkSource, created_at: String(r.created_at) }));
   }
 
   /** The user bound to this identity, if any. */
   async userOf(issuer: string, subject: string, db: Knex = this.db): Promise<string | undefined> {
-    const row = await db(TABLE).where({ issuer, subject }).first('user_id');
+    const row = await db(TABLE).where({ issuer, subject }).first<Pick<IdentityRow, 'user_id'> | undefined>('user_id');
     return row ? String(row.user_id) : undefined;
   }
 
@@ -57,7 +69,11 @@ export class SsoIdentityStore {
         // (On MariaDB this first plain read comes after the lock wait, so it sees a concurrent removal.)
         const [{ count }] = await trx(TABLE).where({ user_id: userId, issuer }).count({ count: '*' });
         if (Number(count) === 0) {
-          throw apiError(409, 'last_sign_in_method', 'This is the only way you can sign in (your account has no password): ask an administrator to set a password first');
+          throw apiError(
+            409,
+            'last_sign_in_method',
+            'This is the only way you can sign in (your account has no password): ask an administrator to set a password first'
+          );
         }
       }
       return removed;

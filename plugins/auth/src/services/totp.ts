@@ -29,9 +29,7 @@ const totp = new TOTP({
   period: TOTP_PERIOD_SECONDS
 });
 
-export type TotpVerification =
-  | { valid: true; timeStep: number }
-  | { valid: false; reason: 'invalid' | 'replayed' | 'malformed' };
+export type TotpVerification = { valid: true; timeStep: number } | { valid: false; reason: 'invalid' | 'replayed' | 'malformed' };
 
 /** A new shared secret: 20 random bytes (the RFC 4226 recommendation), base32 without padding. */
 export function generateTotpSecret(): string {
@@ -46,7 +44,10 @@ export function generateTotpSecret(): string {
 export function totpUri(input: { secret: string; accountName: string; issuer?: string }): string {
   const issuer = input.issuer ?? TOTP_ISSUER;
   // The label is "issuer:account"; the Key URI format forbids a colon inside either part.
-  for (const [name, value] of [['issuer', issuer], ['accountName', input.accountName]] as const) {
+  for (const [name, value] of [
+    ['issuer', issuer],
+    ['accountName', input.accountName]
+  ] as const) {
     if (value.length === 0 || value.includes(':')) throw new TypeError(`TOTP ${name} must be non-empty and contain no ':'`);
   }
   const label = `${encodeURIComponent(issuer)}:${encodeURIComponent(input.accountName)}`;
@@ -78,12 +79,7 @@ export function currentTotp(secret: string, at: Date = new Date()): Promise<stri
  * newline); what remains must be exactly six ASCII digits, else the result is 'malformed'
  * and otplib is not called. A code whose step is <= `lastUsedStep` is 'replayed'.
  */
-export async function verifyTotp(input: {
-  secret: string;
-  code: string;
-  lastUsedStep?: number | null;
-  now?: Date;
-}): Promise<TotpVerification> {
+export async function verifyTotp(input: { secret: string; code: string; lastUsedStep?: number | null; now?: Date }): Promise<TotpVerification> {
   const token = typeof input.code === 'string' ? input.code.replace(/\s+/g, '') : '';
   if (!/^[0-9]{6}$/.test(token)) return { valid: false, reason: 'malformed' };
 

@@ -10,7 +10,6 @@ const admin = { bilbycast: { access: { role: 'admin' as const } } };
 // mapped) set the user's role at each sign-in: only a super_admin links one for someone else.
 const superAdmin = { bilbycast: { access: { role: 'super_admin' as const } } };
 
-
 /**
  * An administrator's help with another user's sign-in: reset a lost second factor, and see,
  * link or remove their single sign-on identities. The rules of a password reset apply (within
@@ -92,7 +91,8 @@ export function userCredentialRoutes(directory: UserDirectory, services: Service
           const { id } = request.params as { id: string };
           const { issuer, subject } = request.query as { issuer: string; subject: string };
           const user = await directory.authorizeCredentialChange(actorOf(request), id);
-          if (!(await service('ssoIdentities').unlink(id, issuer, subject))) throw apiError(404, 'sso_identity_not_found', `${user.username} has no such single sign-on identity`);
+          if (!(await service('ssoIdentities').unlink(id, issuer, subject)))
+            throw apiError(404, 'sso_identity_not_found', `${user.username} has no such single sign-on identity`);
           await directory.recordCredentialChange(actorOf(request), 'user.sso_unlink', id, { username: user.username, issuer, subject });
           // Sessions it may have opened end too (which identity opened a session is not kept).
           await services.get('sessions')?.revokeAllForUser(id, { keepApiTokens: true });

@@ -10,13 +10,15 @@ import { userNotFound, visibleTo, type NewUser, type User, type UserChanges, typ
 
 /** Starts with a letter or digit; then letters, digits, ".", "_" or "-"; 64 at most. */
 
-
 /** No control characters, unpaired surrogates or line/paragraph separators. */
 const PRINTABLE = /^[^\p{Cc}\p{Cs}\p{Zl}\p{Zp}]*$/u;
 
 const fields = {
   display_name: Joi.string().trim().min(1).max(128).pattern(PRINTABLE, 'printable'),
-  email: Joi.string().email({ tlds: { allow: false } }).max(254).allow(null),
+  email: Joi.string()
+    .email({ tlds: { allow: false } })
+    .max(254)
+    .allow(null),
   role: Joi.string().valid(...ROLES),
   is_active: Joi.boolean().strict(),
   expires_at: isoDate().greater('now').max('9999-12-31T23:59:59.999Z').allow(null),
@@ -72,7 +74,6 @@ async function hashIfAcceptable(password: string): Promise<string> {
   }
   return hashPassword(password);
 }
-
 
 const toIso = (date: Date | null | undefined) => (date === undefined ? undefined : date && date.toISOString());
 

@@ -80,7 +80,9 @@ export class Accounts implements AccountService {
 
   async setPassword(id: string, password: string): Promise<void> {
     assertPasswordPolicy(password);
-    await this.db('users').where({ id }).update({ password_hash: await hashPassword(password), updated_at: nowIso() });
+    await this.db('users')
+      .where({ id })
+      .update({ password_hash: await hashPassword(password), updated_at: nowIso() });
   }
 
   async recordLogin(id: string): Promise<void> {

@@ -238,7 +238,11 @@ function assertMayChange(
   // One's own password and email change on one's account page, where a token is refused and the
   // current password is asked for; an admin route must not be the way around that.
   if (target.id === caller.user.id && change.credentials) {
-    throw apiError(403, 'self_service_required', 'Change your own password, email, second factor or single sign-on identities on your account page (the /api/v1/auth routes)');
+    throw apiError(
+      403,
+      'self_service_required',
+      'Change your own password, email, second factor or single sign-on identities on your account page (the /api/v1/auth routes)'
+    );
   }
   if (change.role) assertMayGrant(caller, change.role);
   if (target.role === 'super_admin' && caller.role !== 'super_admin') {
@@ -289,4 +293,3 @@ function auditEntry(actor: Actor, action: string, targetId: string, details: Rec
     details
   };
 }
-
