@@ -1,8 +1,6 @@
 import crypto from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { SecretBox, createManager, parseMasterKey, reencryptSecrets } from '@bilbycast/core';
-import { createTestDatabase, testConfig, testDatabases } from '@bilbycast/tests';
+import { createTestDatabase, selfSignedCertificate, testConfig, testDatabases } from '@bilbycast/tests';
 import users from '@bilbycast/users';
 import auth from '../src';
 import { currentTotp } from '../src/services/totp';
@@ -11,29 +9,7 @@ import { Browser, seedUser } from './auth-harness';
 describe('HSTS', () => {
   it('is sent on every response when the manager serves TLS, and not otherwise', async () => {
     const database = await createTestDatabase('sqlite');
-    const cert = path.join(database.dataDir, 'cert.pem');
-    const key = path.join(database.dataDir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost'
-      ],
-      { stdio: 'ignore' }
-    );
+    const { cert, key } = selfSignedCertificate(database.dataDir);
     const tls = await createManager({ config: testConfig(database, { tls_cert: cert, tls_key: key }), plugins: [users, auth] });
     await tls.initialize();
     for (const url of ['/health', '/api/v1/nope']) {

@@ -163,35 +163,27 @@ export function mfaRoutes(deps: LoginDeps & { mfa: MfaStore; limits: LoginLimits
           forgetCookieChallenge();
           if (!consumed) throw apiError(401, 'invalid_challenge', 'The sign-in challenge was already used; sign in again');
           // Disabled or expired since the password step: refused as the password step would.
-          if (!accountUsable(user)) {
+          // The generic answer of a refused sign-in, audited with the reason.
+          const refuse = async (reason: string) => {
             await audit.record({
               action: 'auth.login_failed',
               user_id: user.id,
               username: user.username,
               ip,
               outcome: 'failure',
-              details: { reason: 'account_unusable', step: 'mfa' }
+              details: { reason, step: 'mfa' }
             });
-            throw apiError(401, 'invalid_credentials', 'Invalid credentials');
-          }
+            return apiError(401, 'invalid_credentials', 'Invalid credentials');
+          };
+          if (!accountUsable(user)) throw await refuse('account_unusable');
           if (check.via === 'recovery_code') {
             await audit.record({ action: 'auth.mfa_recovery_code_used', user_id: user.id, username: user.username, ip });
           }
           const started = await startSession(deps, request, h, user, check.via === 'totp' ? 'password+totp' : 'password+recovery_code', {
             check: challenge.passwordCheck
           });
-          if (!started) {
-            // The password was reset (or the account disabled) since the password step.
-            await audit.record({
-              action: 'auth.login_failed',
-              user_id: user.id,
-              username: user.username,
-              ip,
-              outcome: 'failure',
-              details: { reason: 'credentials_changed', step: 'mfa' }
-            });
-            throw apiError(401, 'invalid_credentials', 'Invalid credentials');
-          }
+          // The password was reset (or the account disabled) since the password step.
+          if (!started) throw await refuse('credentials_changed');
           return {
             user: accountView(user, true),
             csrf_token: started.csrfToken,
