@@ -15,7 +15,7 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { chromium } = require('playwright-core');
 const { loadConfig } = require('../core/server/dist');
-const { createDefaultManager } = require('../core/manager/dist');
+const { createDefaultManager, defaultManifest } = require('../core/manager/dist');
 const { createFleet } = require('../examples/device-simulator/dist');
 
 const { values: args } = parseArgs({
@@ -33,7 +33,11 @@ function percentile(values, p) {
 async function main() {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bilbycast-ui-bench-'));
   const manager = await createDefaultManager(
-    loadConfig({ env: {}, overrides: { data_dir: dataDir, host: '127.0.0.1', port: 0, admin_username: 'admin', admin_password: PASSWORD, log_level: 'warn' } })
+    loadConfig({
+      env: {},
+      plugins: defaultManifest.plugins,
+      overrides: { data_dir: dataDir, host: '127.0.0.1', port: 0, admin_username: 'admin', admin_password: PASSWORD, log_level: 'warn' }
+    })
   );
   let fleet;
   let browser;

@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, describeDatabase, loadConfig, parseDatabaseUrl, type LoadConfigOptions } from '../src';
+import Joi from 'joi';
+import { ConfigError, describeDatabase, loadConfig, parseDatabaseUrl, type LoadConfigOptions, type PluginConfigOption } from '../src';
 
 let dir: string;
 beforeEach(() => {
@@ -42,7 +43,7 @@ describe('loadConfig', () => {
     expect(config.database_url).toBeUndefined();
     expect(config.master_key).toBeUndefined();
     expect(config.tls_cert).toBeUndefined();
-    expect(config.admin_username).toBeUndefined();
+    expect(config.plugin_options).toEqual({});
   });
 
   it('resolves the default data dir against the current directory when no cwd is given', () => {
@@ -138,15 +139,9 @@ describe('loadConfig', () => {
     expect(config.shutdown_timeout_ms).toBe(250);
   });
 
-  it('accepts a well-formed master key and admin pair', () => {
+  it('accepts a well-formed master key', () => {
     const key = crypto.randomBytes(32).toString('hex');
-    const config = loadConfig({
-      env: { BILBYCAST_MASTER_KEY: key, BILBYCAST_ADMIN_USERNAME: 'admin', BILBYCAST_ADMIN_PASSWORD: 'Long-enough-pass-1' },
-      cwd: dir
-    });
-    expect(config.master_key).toBe(key);
-    expect(config.admin_username).toBe('admin');
-    expect(config.admin_password).toBe('Long-enough-pass-1');
+    expect(loadConfig({ env: { BILBYCAST_MASTER_KEY: key }, cwd: dir }).master_key).toBe(key);
   });
 
   describe('errors', () => {
@@ -218,20 +213,75 @@ describe('loadConfig', () => {
 
     it.each([
       [{ BILBYCAST_TLS_CERT: 'cert.pem' }, 'tls_cert', 'tls_key'],
-      [{ BILBYCAST_TLS_KEY: 'key.pem' }, 'tls_key', 'tls_cert'],
-      [{ BILBYCAST_ADMIN_USERNAME: 'admin' }, 'admin_username', 'admin_password'],
-      [{ BILBYCAST_ADMIN_PASSWORD: 'Long-enough-pass-1' }, 'admin_password', 'admin_username']
+      [{ BILBYCAST_TLS_KEY: 'key.pem' }, 'tls_key', 'tls_cert']
     ])('rejects %j without its partner', (env, present, missing) => {
       const message = configError({ env });
       expect(message).toContain(present);
       expect(message).toContain(missing);
       expect(message).toMatch(/must be set together/);
     });
+  });
+});
 
-    it('never echoes the admin password in a pairing error', () => {
-      const message = configError({ env: { BILBYCAST_ADMIN_PASSWORD: 'Sup3r-Secret-Pass' } });
-      expect(message).not.toContain('Sup3r-Secret-Pass');
-    });
+describe('options a plugin adds', () => {
+  const widgetOptions = {
+    widget_user: { env: 'BILBYCAST_WIDGET_USER', schema: Joi.string().max(8), meaning: 'who', with: 'widget_secret' },
+    widget_secret: { env: 'BILBYCAST_WIDGET_SECRET', schema: Joi.string(), meaning: 'their secret', secret: true },
+    widget_count: { env: 'BILBYCAST_WIDGET_COUNT', schema: Joi.number().integer().default(3), meaning: 'how many' }
+  } satisfies Record<string, PluginConfigOption>;
+  const widgets = (configOptions: Record<string, PluginConfigOption> = widgetOptions) => ({ name: 'widgets', register: () => undefined, configOptions });
+
+  it('are read from the config file and the environment into plugin_options, with their defaults', () => {
+    const file = writeConfigFile({ widget_user: 'ann', widget_secret: 'from-file', port: 9000 });
+    const config = loadConfig({ file, env: { BILBYCAST_WIDGET_SECRET: 'from-env' }, cwd: dir, plugins: [widgets()] });
+    expect(config.plugin_options).toEqual({ widget_user: 'ann', widget_secret: 'from-env', widget_count: 3 });
+    expect(config.port).toBe(9000);
+    expect(config).not.toHaveProperty('widget_user');
+    // Every form hapi registers a plugin in.
+    for (const entry of [{ plugin: widgets() }, { plugin: { plugin: widgets() } }]) {
+      expect(loadConfig({ env: { BILBYCAST_WIDGET_COUNT: '7' }, plugins: [entry] }).plugin_options).toEqual({ widget_count: 7 });
+    }
+  });
+
+  it('are unknown without their plugin, and validated with it, naming the variable', () => {
+    const file = writeConfigFile({ widget_user: 'ann' });
+    expect(configError({ file })).toBe('unknown option "widget_user" in the config file');
+    const message = configError({ env: { BILBYCAST_WIDGET_USER: 'much-too-long', BILBYCAST_WIDGET_SECRET: 's' }, plugins: [widgets()] });
+    expect(message).toMatch(
+      /"widget_user" length must be less than or equal to 8 characters long \(BILBYCAST_WIDGET_USER or "widget_user" in the config file\)/
+    );
+  });
+
+  it.each([
+    [{ BILBYCAST_WIDGET_USER: 'ann' }, 'widget_user', 'widget_secret'],
+    [{ BILBYCAST_WIDGET_SECRET: 'Sup3r-Secret-Pass' }, 'widget_secret', 'widget_user']
+  ])('paired with `with` are refused one without the other (%j), never echoing the value', (env, present, missing) => {
+    const message = configError({ env, plugins: [widgets()] });
+    expect(message).toContain(`[${present}] must be set together with [${missing}]`);
+    expect(message).not.toContain('Sup3r-Secret-Pass');
+  });
+
+  it.each([
+    [{ port: { env: 'BILBYCAST_WIDGET_PORT', schema: Joi.number(), meaning: '' } }, 'configuration option port of widgets is already declared by the host'],
+    [
+      { widget_port: { env: 'BILBYCAST_PORT', schema: Joi.number(), meaning: '' } },
+      'configuration option BILBYCAST_PORT of widgets is already declared by the host'
+    ],
+    [
+      { widget_port: { env: 'BILBYCAST_X', schema: Joi.number(), meaning: '', with: 'widget_host' } },
+      'configuration option widget_port of widgets names widget_host, which it does not declare'
+    ]
+  ])('a key or variable already taken, or a pairing with nothing, is refused: %j', (configOptions, message) => {
+    expect(configError({ plugins: [widgets(configOptions)] })).toBe(message);
+  });
+
+  it('of two plugins may not share a key', () => {
+    const other = {
+      name: 'gadgets',
+      register: () => undefined,
+      configOptions: { widget_count: { env: 'BILBYCAST_GADGET_COUNT', schema: Joi.number(), meaning: '' } }
+    };
+    expect(configError({ plugins: [widgets(), other] })).toBe('configuration option widget_count of gadgets is already declared by widgets');
   });
 });
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Manager } from '@bilbycast/core';
 import { SimulatedDevice, type DeviceCredentials, type DeviceKind } from '@bilbycast/device-simulator';
-import { createDefaultManager } from '@bilbycast/manager';
+import { createDefaultManager, defaultManifest } from '@bilbycast/manager';
 
 export const DEMO_USERNAME = 'admin';
 export const DEMO_PASSWORD = 'Demo-Passw0rd!';
@@ -35,6 +35,7 @@ export interface Demo {
 export async function startDemo(options: { dataDir: string; port: number; host?: string; env?: NodeJS.ProcessEnv }): Promise<Demo> {
   const config = loadConfig({
     env: options.env ?? {},
+    plugins: defaultManifest.plugins,
     overrides: {
       data_dir: options.dataDir,
       host: options.host ?? '127.0.0.1',

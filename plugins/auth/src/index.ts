@@ -13,6 +13,7 @@ import { accountRoutes } from './routes/account';
 import { loginRoutes } from './routes/login';
 import { mfaRoutes } from './routes/mfa';
 import { oidcStatusRoute, registerOidc } from './routes/oidc';
+import type { AuthRouteContext, SsoContext } from './routes/route-context';
 import { sessionAndTokenRoutes } from './routes/sessions';
 import { registerLinkIntentCookie, ssoIdentityRoutes } from './routes/sso-identities';
 import { ApiTokens } from './services/api-tokens';
@@ -135,15 +136,17 @@ export const plugin: Plugin<AuthOptions> & { cli: CliContribution } = {
     registerSecurityHeaders(server, { tls: Boolean(manager.config.tls_cert) });
 
     const identities = new SsoIdentityStore(manager.db, accounts);
-    const oidcAccounts = options.oidc ? new OidcAccounts(manager.db, manager.secrets, manager.audit, options.oidc, identities, accounts) : undefined;
+    const sso: SsoContext | undefined = options.oidc && {
+      settings: options.oidc,
+      oidc: new OidcAccounts(manager.db, manager.secrets, manager.audit, options.oidc, identities, accounts)
+    };
     manager.secretColumns.register(oidcSecretColumn);
     registerLinkIntentCookie(server, { password: manager.secrets.derive('oidc-link-cookie').toString('hex'), secure });
-    if (options.oidc && oidcAccounts) {
+    if (sso) {
       // The client secret lives in the database, which is only migrated at start-up.
-      const settings = options.oidc;
-      server.ext('onPreStart', () => registerOidc(server, { manager, accounts, sessions, limits, mfa, settings, oidc: oidcAccounts, identities, secure }));
+      server.ext('onPreStart', () => registerOidc(server, { ...sso, manager, secure }));
     }
-    const issuer = options.oidc?.issuer ?? null;
+    const issuer = sso?.settings.issuer ?? null;
     manager.services.provide('ssoIdentities', {
       list: (userId) => identities.list(userId),
       issuer: () => issuer,
@@ -154,14 +157,9 @@ export const plugin: Plugin<AuthOptions> & { cli: CliContribution } = {
       unlink: (userId, identityIssuer, subject) => identities.unlink(userId, identityIssuer, subject, { keepSignInMethod: issuer })
     });
 
-    server.route([
-      oidcStatusRoute(options.oidc, oidcAccounts),
-      ...loginRoutes({ manager, accounts, sessions, limits, mfa }),
-      ...mfaRoutes({ manager, accounts, sessions, limits, mfa }),
-      ...accountRoutes({ manager, accounts, sessions, tokens, mfa, limits }),
-      ...sessionAndTokenRoutes({ manager, accounts, sessions, tokens, limits }),
-      ...ssoIdentityRoutes({ manager, accounts, limits, mfa, identities, oidc: oidcAccounts, issuer })
-    ]);
+    // Also the default for the OIDC routes, added at start-up.
+    server.bind({ manager, accounts, sessions, tokens, limits, mfa, identities, sso } satisfies AuthRouteContext);
+    server.route([oidcStatusRoute, ...loginRoutes, ...mfaRoutes, ...accountRoutes, ...sessionAndTokenRoutes, ...ssoIdentityRoutes]);
 
     let purgeTimer: NodeJS.Timeout | undefined;
     server.ext('onPostStart', () => {

@@ -129,6 +129,25 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     expect((await limits.takeAccountAttempt(id, '198.51.100.7')).locked).toBe(true);
   });
 
+  it('backs the account off when the failure settled past the limit comes from a known address after the one at the limit was refunded', async () => {
+    const id = await seedUser(env.manager, 'ilse', 'operator');
+    const limits = new LoginLimits(env.manager.context.db, env.manager.context.database);
+    const settle = async (ip: string, taken: { attempts: number; accountAttempts: number }, wrongPassword: boolean) =>
+      limits.recordFailure({ userId: id, ip, attempts: taken.attempts, accountAttempts: taken.accountAttempts, wrongPassword });
+    for (let n = 1; n <= ACCOUNT_BACKOFF_AFTER_FAILURES - 2; n++) await settle(`203.0.113.${n}`, await limits.takeAccountAttempt(id, `203.0.113.${n}`), true);
+    await limits.rememberAddress('192.0.2.30', id);
+    const owner = await limits.takeAccountAttempt(id, '192.0.2.30');
+    const atLimit = await limits.takeAccountAttempt(id, '203.0.113.201');
+    // Past the limit, but from a known address: still checked — and wrong.
+    const known = await limits.takeAccountAttempt(id, '192.0.2.30');
+    expect(known).toMatchObject({ locked: false, accountAttempts: ACCOUNT_BACKOFF_AFTER_FAILURES + 1 });
+    expect(await settle('203.0.113.201', atLimit, false)).toEqual({ lockedNow: 'none' });
+    expect(await settle('192.0.2.30', known, true)).toEqual({ lockedNow: 'account' });
+    await limits.recordSuccess('192.0.2.30', id);
+    expect(owner.locked).toBe(false);
+    expect((await limits.takeAccountAttempt(id, '198.51.100.8')).locked).toBe(true);
+  });
+
   it('a right password without the second factor does not make an address known, and failed codes are reported too', async () => {
     const id = await seedUser(env.manager, 'otis', 'operator');
     const browser = new Browser(env.manager);

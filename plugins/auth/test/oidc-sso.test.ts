@@ -378,19 +378,18 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     expect(await db('auth_oidc_identities').where({ issuer, subject: 'CASE-SUB' })).toHaveLength(0);
   });
 
-  it('with auto_create, takes the user a concurrent first login of the same subject created, creating no second one', async () => {
+  /** The relying party's account side with auto_create on, on the test manager's database and accounts service. */
+  function autoCreatingAccounts() {
     const { db, secrets, audit, services } = manager.context;
-    const settings = {
-      issuer: provider.issuer,
-      client_id: provider.clientId,
-      redirect_url: REDIRECT,
-      scopes: ['openid'],
-      label: 'SSO',
-      role_map: {},
-      default_role: 'viewer' as const
-    };
+    const settings = { issuer: provider.issuer, client_id: provider.clientId, redirect_url: REDIRECT, scopes: ['openid'], label: 'SSO', role_map: {} };
     const users = services.get('accounts')!;
-    const accounts = new OidcAccounts(db, secrets, audit, { ...settings, auto_create: true }, new SsoIdentityStore(db, users), users);
+    const accounts = new OidcAccounts(db, secrets, audit, { ...settings, auto_create: true, default_role: 'viewer' }, new SsoIdentityStore(db, users), users);
+    return { users, accounts };
+  }
+
+  it('with auto_create, takes the user a concurrent first login of the same subject created, creating no second one', async () => {
+    const { db } = manager.context;
+    const { users, accounts } = autoCreatingAccounts();
     const claims = { sub: 'dana-sub', email: 'dana@example.com', email_verified: true, name: 'Someone' };
     const lookup = users.byEmail.bind(users);
     let first: OidcOutcome | undefined;
@@ -406,6 +405,25 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     expect(await db('auth_oidc_identities').where({ subject: 'dana-sub' })).toHaveLength(1);
     expect(await db('users').whereRaw('lower(email) = ?', ['dana@example.com'])).toHaveLength(1);
     expect(await db('audit_log').where({ action: 'auth.oidc_link' }).andWhere('details', 'like', '%dana-sub%')).toHaveLength(1);
+  });
+
+  it('with auto_create, two first logins of different subjects with one verified email create one user; the later is refused', async () => {
+    const { db } = manager.context;
+    const { users, accounts } = autoCreatingAccounts();
+    const claims = (sub: string) => ({ sub, email: 'Shared@Example.com', email_verified: true, name: sub });
+    const lookup = users.byEmail.bind(users);
+    let first: OidcOutcome | undefined;
+    // The other identity's login runs to completion between this one's email lookup and its user's creation.
+    jest.spyOn(users, 'byEmail').mockImplementationOnce(async (address) => {
+      const found = await lookup(address);
+      first = await accounts.resolve(claims('shared-one'), '127.0.0.1');
+      return found;
+    });
+    const second = await accounts.resolve(claims('shared-two'), '127.0.0.1');
+    expect(first).toHaveProperty('user.username', 'Shared');
+    expect(second).toEqual({ refused: 'not_linked' });
+    expect(await db('users').whereRaw('lower(email) = ?', ['shared@example.com'])).toHaveLength(1);
+    expect(await db('auth_oidc_identities').whereIn('subject', ['shared-one', 'shared-two'])).toHaveLength(1);
   });
 
   it('creates an account for a verified email with auto_create, with the default role, and reuses its binding', async () => {

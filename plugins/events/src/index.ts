@@ -4,7 +4,7 @@ import { ConfigError } from '@bilbycast/core';
 import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
 import { eventsMigrations } from './migrations';
-import { eventRoutes } from './routes/events';
+import { eventRoutes, type EventsRouteContext } from './routes/events';
 import { EventStore } from './services/event-store';
 
 export { EventStore, SEVERITIES, type EventFilter, type ListedEvent, type EventActor, type AckSelection, type EventSeverity } from './services/event-store';
@@ -47,7 +47,8 @@ export const plugin: Plugin<EventsOptions> = {
     manager.backupTables.declare('events', { durable: ['events'] });
     const store = new EventStore(manager.db, liveFeed, manager.audit);
     manager.services.provide('events', store);
-    server.route(eventRoutes(store));
+    server.bind({ store } satisfies EventsRouteContext);
+    server.route(eventRoutes);
 
     // One purge at a time: a run still going when the next is due is not doubled.
     let running: Promise<void> | undefined;

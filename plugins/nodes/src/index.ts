@@ -6,6 +6,7 @@ import Joi from 'joi';
 import { nodesMigrations } from './migrations';
 import { commandRoutes } from './routes/commands';
 import { nodeRoutes } from './routes/nodes';
+import type { NodesRouteContext } from './routes/route-context';
 import type { EventRecorder } from './services/event-recorder';
 import { LiveFeed } from './services/live-feed';
 import { NodeDirectory } from './services/node-directory';
@@ -211,10 +212,8 @@ export const plugin: Plugin<NodesOptions> = {
     );
     manager.websockets.route('/ws/dashboard', dashboard.route);
 
-    server.route([
-      ...nodeRoutes({ directory, nodes: hub.service, drivers: manager.drivers, audit: manager.audit, historyIntervalMs }),
-      ...commandRoutes({ directory, commands: hub.service.commands, drivers: manager.drivers, audit: manager.audit })
-    ]);
+    server.bind({ directory, nodes: hub.service, drivers: manager.drivers, audit: manager.audit, historyIntervalMs } satisfies NodesRouteContext);
+    server.route([...nodeRoutes, ...commandRoutes]);
 
     server.ext('onPreStart', async () => {
       const reset = await directory.markAllOffline();

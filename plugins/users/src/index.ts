@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, type CliContribution } from '@bilbycast/core';
+import { ConfigError, type CliContribution, type PluginConfigOption } from '@bilbycast/core';
 import type { Plugin } from '@hapi/hapi';
+import Joi from 'joi';
 import { usersCli } from './cli';
 import { usersMigrations } from './migrations';
+import type { UsersRouteContext } from './routes/route-helpers';
 import { userCredentialRoutes } from './routes/user-credentials';
 import { userRoutes } from './routes/users';
 import { AccountError, Accounts } from './services/accounts';
@@ -27,15 +29,33 @@ export type {
 
 const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
 
+/** The bootstrap SuperAdmin's configuration options (config-file keys and environment variables). */
+const configOptions = {
+  admin_username: {
+    env: 'BILBYCAST_ADMIN_USERNAME',
+    schema: Joi.string().min(1).max(64),
+    meaning: 'With admin_password: create this SuperAdmin at start when no user exists yet.',
+    with: 'admin_password'
+  },
+  admin_password: {
+    env: 'BILBYCAST_ADMIN_PASSWORD',
+    schema: Joi.string().min(1).max(128),
+    meaning: 'Password of the bootstrap SuperAdmin (must meet the password policy).',
+    with: 'admin_username',
+    secret: true
+  }
+} satisfies Record<string, PluginConfigOption>;
+
 /**
  * The users plugin: owns the `users` table, serves the `/api/v1/users` API, provides the
- * `accounts` service, and creates the first SuperAdmin from BILBYCAST_ADMIN_USERNAME /
- * BILBYCAST_ADMIN_PASSWORD when no user exists.
+ * `accounts` service, and creates the first SuperAdmin from its `admin_username` /
+ * `admin_password` options when no user exists.
  */
-export const plugin: Plugin<Record<string, never>> & { cli: CliContribution } = {
+export const plugin: Plugin<Record<string, never>> & { cli: CliContribution; configOptions: Record<string, PluginConfigOption> } = {
   name: pkg.name,
   version: pkg.version,
   cli: usersCli,
+  configOptions,
   register(server) {
     const { manager } = server;
     manager.migrations.add('users', usersMigrations);
@@ -44,10 +64,11 @@ export const plugin: Plugin<Record<string, never>> & { cli: CliContribution } = 
     manager.services.provide('accounts', accounts);
     // The auth plugin registers after this one, so its services are looked up per request.
     const directory = new UserDirectory(manager.db, manager.audit);
-    server.route([...userRoutes(directory, () => manager.services.get('mfa')), ...userCredentialRoutes(directory, manager.services)]);
+    server.bind({ directory } satisfies UsersRouteContext);
+    server.route([...userRoutes, ...userCredentialRoutes]);
 
     server.ext('onPreStart', async () => {
-      const { admin_username: username, admin_password: password } = manager.config;
+      const { admin_username: username, admin_password: password } = manager.config.plugin_options as { admin_username?: string; admin_password?: string };
       if (!username || !password || (await accounts.countUsers()) > 0) return;
       try {
         await accounts.createSuperAdmin({ username, password });

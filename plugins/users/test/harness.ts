@@ -82,7 +82,7 @@ export async function startUsersApi(kind: TestDatabaseKind): Promise<UsersApi> {
   const database = await createTestDatabase(kind);
   const revoked: Revocation[] = [];
   const manager = await createManager({
-    config: testConfig(database, { admin_username: ROOT.username, admin_password: ROOT.password }),
+    config: testConfig(database, { admin_username: ROOT.username, admin_password: ROOT.password }, [users]),
     plugins: [users, standInAuth(revoked)]
   });
   await manager.initialize();

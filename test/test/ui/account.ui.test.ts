@@ -19,7 +19,8 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
   beforeAll(async () => {
     // Feeds are rechecked every second, so a feed whose session ended closes promptly.
     env = await uiEnv(kind, { dashboard_revalidate_secs: 1 });
-    for (const name of ['mfa-user', 'token-user', 'password-user', 'session-user', 'profile-user', 'email-user']) await env.user(name, 'operator');
+    for (const name of ['mfa-user', 'token-user', 'password-user', 'session-user', 'profile-user', 'email-user', 'expiry-user'])
+      await env.user(name, 'operator');
   });
   afterAll(async () => {
     await env.close();
@@ -214,6 +215,32 @@ describe.each(testDatabases().slice(0, 1))('UI: my account (%s)', (kind) => {
     await row.waitFor({ state: 'detached' });
     await tokens.getByText('You have no API tokens.').waitFor();
     expect((await fetch(`${env.t.baseUrl}/api/v1/auth/me`, { headers: bearer })).status).toBe(401);
+  });
+
+  test('a token’s “expired” mark appears the moment the token expires', async () => {
+    const page = await open('expiry-user');
+    const tokens = page.getByRole('region', { name: 'API tokens' });
+    const form = tokens.getByRole('form', { name: 'Create API token' });
+    // Two hours ahead, on a whole minute (the field's precision), in the browser's time zone.
+    const expiresAt = Math.ceil((Date.now() + 2 * 3_600_000) / 60_000) * 60_000;
+    const local = await page.evaluate((ms) => {
+      const at = new Date(ms);
+      const two = (n: number) => String(n).padStart(2, '0');
+      return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())}T${two(at.getHours())}:${two(at.getMinutes())}`;
+    }, expiresAt);
+    await form.getByLabel('Token name').fill('nightly');
+    await form.getByLabel('Expires').fill(local);
+    await form.getByRole('button', { name: 'Create token' }).click();
+    const row = tokens.locator('[data-testid="token-row"]', { hasText: 'nightly' });
+    await row.waitFor();
+
+    // The page's clock 45 s before the expiry: not expired; 46 s later it is, with no reload.
+    await page.clock.install({ time: expiresAt - 45_000 });
+    await page.reload();
+    await row.waitFor();
+    expect(await row.locator('.expired').count()).toBe(0);
+    await page.clock.runFor(46_000);
+    await row.locator('.expired').getByText('expired').waitFor();
   });
 
   test('the sessions list marks the current session and ends the others', async () => {

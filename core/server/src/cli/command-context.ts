@@ -4,10 +4,10 @@ import type { ManagerConfig } from '../config/schema';
 import { createManager, type Manager } from '../manager';
 import type { CliManifest } from './program';
 
-/** The config for a command: the global `--config` file plus the environment. */
-export function commandConfig(globalOptions: { config?: string }, quiet: boolean): ManagerConfig {
+/** The config for a command: the global `--config` file plus the environment, with the options the build's plugins add. */
+export function commandConfig(manifest: CliManifest, globalOptions: { config?: string }, quiet: boolean): ManagerConfig {
   // One-shot commands log only warnings (to stderr) unless the config file or environment asks for more.
-  return loadConfig({ file: globalOptions.config, defaults: quiet ? { log_level: 'warn' } : {} });
+  return loadConfig({ file: globalOptions.config, defaults: quiet ? { log_level: 'warn' } : {}, plugins: manifest.plugins });
 }
 
 /** Builds the manager for a one-shot command: logs go to stderr, stdout is the command's. */

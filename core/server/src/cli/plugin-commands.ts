@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { Manager, ManagerPlugin } from '../manager';
+import type { Manager } from '../manager';
+import { pluginObject } from '../plugin-object';
 import { commandConfig, withInitializedManager } from './command-context';
 import type { CliManifest } from './program';
 import { promptSecret, promptText } from './prompt';
@@ -27,16 +28,9 @@ export function registerPluginCommands(program: Command, manifest: CliManifest):
   const host: CliHost = {
     program,
     group: (name, description) => program.commands.find((c) => c.name() === name) ?? program.command(name).description(description),
-    withManager: (work) => withInitializedManager(manifest, commandConfig(program.opts(), true), work),
+    withManager: (work) => withInitializedManager(manifest, commandConfig(manifest, program.opts(), true), work),
     promptSecret,
     promptText
   };
   for (const entry of manifest.plugins) pluginObject(entry).cli?.(host);
-}
-
-/** The plugin of a manifest entry, in each form hapi registers: the plugin, `{ plugin, options }`, or `{ plugin: { plugin } }` (a required module). */
-function pluginObject(entry: ManagerPlugin): { cli?: CliContribution } {
-  if (!('plugin' in entry)) return entry as { cli?: CliContribution };
-  const wrapped = entry.plugin as { register?: unknown; plugin?: { cli?: CliContribution } };
-  return (wrapped.register ? wrapped : (wrapped.plugin ?? {})) as { cli?: CliContribution };
 }

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Joi from 'joi';
+import type { ManagerPlugin } from '../manager';
 import { CONFIG_OPTIONS, configSchema, resolvePaths, type ConfigKey, type ManagerConfig } from './schema';
 import { ConfigError } from './errors';
+import { pluginConfigOptions } from './plugin-options';
 
 export interface LoadConfigOptions {
   /** Path of an optional JSON config file whose keys are the option names. */
@@ -11,8 +13,10 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Defaults of the caller's own, below the config file (for example a CLI command's log level). */
   defaults?: Partial<Record<ConfigKey, unknown>>;
-  /** Options set by code (for example tests or an integrator's build); env overrides them too. */
-  overrides?: Partial<Record<ConfigKey, unknown>>;
+  /** Options set by code (for example tests or an integrator's build), plugins' too; env overrides them. */
+  overrides?: Partial<Record<ConfigKey, unknown>> & Record<string, unknown>;
+  /** The build's plugins: the options they add are accepted and validated with the host's (else refused as unknown). */
+  plugins?: readonly ManagerPlugin[];
   /** Relative paths (from any source) resolve against this folder (default: the current directory). */
   cwd?: string;
 }
@@ -28,8 +32,10 @@ export function loadConfig(options: LoadConfigOptions = {}): ManagerConfig {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const raw: Record<string, unknown> = { ...options.defaults, ...readConfigFile(options.file, cwd), ...options.overrides };
+  const pluginOptions = pluginConfigOptions(options.plugins ?? []);
+  const allOptions: Record<string, { env: string }> = { ...CONFIG_OPTIONS, ...pluginOptions };
 
-  for (const [key, option] of Object.entries(CONFIG_OPTIONS)) {
+  for (const [key, option] of Object.entries(allOptions)) {
     const value = env[option.env];
     if (value === undefined || value === '') continue;
     raw[key] = LIST_OPTIONS.has(key)
@@ -40,17 +46,19 @@ export function loadConfig(options: LoadConfigOptions = {}): ManagerConfig {
       : value;
   }
 
-  const result = configSchema.validate(raw, { abortEarly: true, convert: true }) as Joi.ValidationResult<ManagerConfig>;
+  const result = configSchema(pluginOptions).validate(raw, { abortEarly: true, convert: true }) as Joi.ValidationResult<Record<string, unknown>>;
   if (result.error) {
     const { error } = result;
     const detail = error.details[0];
     const key = String(detail.path[0] ?? '');
-    const envName = key in CONFIG_OPTIONS ? CONFIG_OPTIONS[key as ConfigKey].env : undefined;
+    const envName = allOptions[key]?.env;
     const where = envName ? ` (${envName} or "${key}" in the config file)` : '';
     const message = detail.type === 'object.unknown' ? `unknown option "${key}" in the config file` : `invalid configuration: ${error.message}${where}`;
     throw new ConfigError(message);
   }
-  return resolvePaths(result.value, cwd);
+  const hostValues = Object.fromEntries(Object.entries(result.value).filter(([key]) => !(key in pluginOptions)));
+  const plugin_options = Object.fromEntries(Object.entries(result.value).filter(([key]) => key in pluginOptions));
+  return resolvePaths({ ...(hostValues as Omit<ManagerConfig, 'plugin_options'>), plugin_options }, cwd);
 }
 
 function readConfigFile(file: string | undefined, cwd: string): Record<string, unknown> {

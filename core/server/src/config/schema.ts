@@ -13,8 +13,6 @@ export interface ManagerConfig {
   database_url?: string;
   /** 64 hex characters. Unset means `<data_dir>/master.key`, generated on first start. */
   master_key?: string;
-  admin_username?: string;
-  admin_password?: string;
   tls_cert?: string;
   tls_key?: string;
   /** The manager sits behind a TLS-terminating proxy: cookies are marked Secure. */
@@ -29,11 +27,14 @@ export interface ManagerConfig {
   drivers: string[];
   /** How long stop() waits for in-flight requests before closing them. */
   shutdown_timeout_ms: number;
+  /** The values of the options the build's plugins add (see PluginConfigOption), by key. */
+  plugin_options: Readonly<Record<string, unknown>>;
 }
 
 /**
- * One row per option: its config-file key, environment variable, schema and meaning.
- * The README's configuration table is written from this list.
+ * One row per option of the host: its config-file key, environment variable, schema and
+ * meaning (plugins add theirs: PluginConfigOption). The README's configuration table is
+ * written from this list and the standard build's plugin options.
  */
 export const CONFIG_OPTIONS = {
   host: {
@@ -62,16 +63,6 @@ export const CONFIG_OPTIONS = {
       .pattern(/^[0-9a-fA-F]{64}$/)
       .messages({ 'string.pattern.base': '{{#label}} must be 64 hexadecimal characters (32 bytes)' }),
     meaning: 'Key that encrypts secrets at rest. Unset: generated once into <data_dir>/master.key (mode 0600).'
-  },
-  admin_username: {
-    env: 'BILBYCAST_ADMIN_USERNAME',
-    schema: Joi.string().min(1).max(64),
-    meaning: 'With admin_password: create this SuperAdmin at start when no user exists yet.'
-  },
-  admin_password: {
-    env: 'BILBYCAST_ADMIN_PASSWORD',
-    schema: Joi.string().min(1).max(128),
-    meaning: 'Password of the bootstrap SuperAdmin (must meet the password policy).'
   },
   tls_cert: {
     env: 'BILBYCAST_TLS_CERT',
@@ -128,19 +119,26 @@ export const CONFIG_OPTIONS = {
 
 export type ConfigKey = keyof typeof CONFIG_OPTIONS;
 
-export const configSchema = Joi.object(Object.fromEntries(Object.entries(CONFIG_OPTIONS).map(([key, option]) => [key, option.schema])))
-  .and('tls_cert', 'tls_key')
-  .and('admin_username', 'admin_password')
-  // Believing X-Forwarded-For from every private address would let any host there pick its own address.
-  .custom((config: { trust_proxy_header?: boolean; trusted_proxies?: string[] }, helpers) =>
-    config.trust_proxy_header && (config.trusted_proxies ?? []).length === 0
-      ? helpers.error('proxy.untrusted', { label: 'trusted_proxies' }, { path: ['trusted_proxies'] })
-      : config
-  )
-  .messages({
-    'object.and': '{{#presentWithLabels}} must be set together with {{#missingWithLabels}}',
-    'proxy.untrusted': 'trust_proxy_header needs trusted_proxies: the addresses or ranges of your load balancers'
-  });
+/** The host's options and the ones plugins add, in one schema (`with` pairs become joi `and` rules). */
+export function configSchema(pluginOptions: Readonly<Record<string, { schema: Joi.Schema; with?: string }>> = {}): Joi.ObjectSchema {
+  const schemas = { ...CONFIG_OPTIONS, ...pluginOptions };
+  let schema = Joi.object(Object.fromEntries(Object.entries(schemas).map(([key, option]) => [key, option.schema]))).and('tls_cert', 'tls_key');
+  const pairs = new Set(Object.entries(pluginOptions).flatMap(([key, option]) => (option.with ? [[key, option.with].sort().join(' ')] : [])));
+  for (const pair of pairs) schema = schema.and(...pair.split(' '));
+  return (
+    schema
+      // Believing X-Forwarded-For from every private address would let any host there pick its own address.
+      .custom((config: { trust_proxy_header?: boolean; trusted_proxies?: string[] }, helpers) =>
+        config.trust_proxy_header && (config.trusted_proxies ?? []).length === 0
+          ? helpers.error('proxy.untrusted', { label: 'trusted_proxies' }, { path: ['trusted_proxies'] })
+          : config
+      )
+      .messages({
+        'object.and': '{{#presentWithLabels}} must be set together with {{#missingWithLabels}}',
+        'proxy.untrusted': 'trust_proxy_header needs trusted_proxies: the addresses or ranges of your load balancers'
+      })
+  );
+}
 
 /** Resolves paths in a validated config against a base directory. */
 export function resolvePaths(config: ManagerConfig, baseDir: string): ManagerConfig {

@@ -32,6 +32,11 @@ export function isUniqueViolation(err: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'ER_DUP_ENTRY';
 }
 
+/** MariaDB/MySQL chose this transaction as a deadlock's victim and rolled it back (SQLite, one connection, never does). */
+export function isDeadlock(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ER_LOCK_DEADLOCK';
+}
+
 /** The insert or update referenced a row that does not exist (it was deleted meanwhile, say). */
 export function isForeignKeyViolation(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;

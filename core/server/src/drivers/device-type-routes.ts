@@ -1,4 +1,4 @@
-import type { ServerRoute } from '@hapi/hapi';
+import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import parseJoi from 'joi-to-json';
 import type { Logger } from 'pino';
@@ -70,37 +70,44 @@ export type DeviceTypeView = ReturnType<typeof deviceTypeView>;
 /** One command of a device type, its parameters as JSON Schema. */
 export type CommandView = DeviceTypeView['supported_commands'][number];
 
-export function deviceTypeRoutes(drivers: DriverRegistry, logger: Logger): ServerRoute[] {
-  const views = new Map(drivers.list().map((d) => [d.definition.device_type, deviceTypeView(d, logger)]));
-  return [
-    {
-      method: 'GET',
-      path: '/api/v1/device-types',
-      options: {
-        tags: ['api', 'drivers'],
-        description: 'Device types with their commands and parameter schemas; admins also see refused drivers',
-        plugins: { bilbycast: { access: 'authenticated' } },
-        handler: (request) => {
-          const body: Record<string, unknown> = { device_types: [...views.values()] };
-          if (roleAtLeast(callerOf(request).role, 'admin')) body.refused_drivers = drivers.refused;
-          return body;
-        }
-      }
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/device-types/{type}',
-      options: {
-        tags: ['api', 'drivers'],
-        description: 'One device type',
-        plugins: { bilbycast: { access: 'authenticated' } },
-        validate: { params: Joi.object({ type: Joi.string().max(64).required() }) },
-        handler: (request) => {
-          const view = views.get((request.params as { type: string }).type);
-          if (!view) throw apiError(404, 'unknown_device_type', 'No driver for that device type');
-          return view;
-        }
-      }
-    }
-  ];
+/** Each loaded driver's device type as the API describes it, by device type (converted once, at start). */
+export function deviceTypeViews(drivers: DriverRegistry, logger: Logger): ReadonlyMap<string, DeviceTypeView> {
+  return new Map(drivers.list().map((d) => [d.definition.device_type, deviceTypeView(d, logger)]));
 }
+
+function listDeviceTypes(request: Request) {
+  const { deviceTypes, drivers } = request.server.manager;
+  const body: Record<string, unknown> = { device_types: [...deviceTypes.values()] };
+  if (roleAtLeast(callerOf(request).role, 'admin')) body.refused_drivers = drivers.refused;
+  return body;
+}
+
+function readDeviceType(request: Request) {
+  const view = request.server.manager.deviceTypes.get((request.params as { type: string }).type);
+  if (!view) throw apiError(404, 'unknown_device_type', 'No driver for that device type');
+  return view;
+}
+
+export const deviceTypeRoutes: ServerRoute[] = [
+  {
+    method: 'GET',
+    path: '/api/v1/device-types',
+    options: {
+      tags: ['api', 'drivers'],
+      description: 'Device types with their commands and parameter schemas; admins also see refused drivers',
+      plugins: { bilbycast: { access: 'authenticated' } },
+      handler: listDeviceTypes
+    }
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/device-types/{type}',
+    options: {
+      tags: ['api', 'drivers'],
+      description: 'One device type',
+      plugins: { bilbycast: { access: 'authenticated' } },
+      validate: { params: Joi.object({ type: Joi.string().max(64).required() }) },
+      handler: readDeviceType
+    }
+  }
+];

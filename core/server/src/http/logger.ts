@@ -6,7 +6,6 @@ const SECRET_FIELDS = [
   'password',
   'current_password',
   'new_password',
-  'admin_password',
   'token',
   'registration_token',
   'secret',
@@ -17,24 +16,32 @@ const SECRET_FIELDS = [
   'recovery_code'
 ];
 
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-csrf-token"]',
-  'res.headers["set-cookie"]',
-  'req.query.token',
-  ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`])
-];
+/** The paths pino redacts: credentials in requests and responses, and the secret fields (with a plugin's secret options) at any depth up to three. */
+export function redactedPaths(extraSecretFields: readonly string[] = []): string[] {
+  return [
+    'req.headers.authorization',
+    'req.headers.cookie',
+    'req.headers["x-csrf-token"]',
+    'res.headers["set-cookie"]',
+    'req.query.token',
+    ...[...SECRET_FIELDS, ...extraSecretFields].flatMap((field) => [field, `*.${field}`, `*.*.${field}`])
+  ];
+}
 
 /**
  * The manager's pino logger: JSON, or readable output on a terminal (log_format "auto"),
- * with credentials redacted. Tests may pass a destination stream to capture lines.
+ * with credentials redacted (plugins' secret configuration options too). Tests may pass a
+ * destination stream to capture lines.
  */
-export function createLogger(config: Pick<ManagerConfig, 'log_level' | 'log_format'>, destination?: DestinationStream): Logger {
+export function createLogger(
+  config: Pick<ManagerConfig, 'log_level' | 'log_format'>,
+  destination?: DestinationStream,
+  secretOptions: readonly string[] = []
+): Logger {
   const options = {
     level: config.log_level,
     base: { service: 'bilbycast-manager' },
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' }
+    redact: { paths: redactedPaths(secretOptions), censor: '[redacted]' }
   };
   const pretty = !destination && (config.log_format === 'pretty' || (config.log_format === 'auto' && process.stdout.isTTY === true));
   if (pretty) {

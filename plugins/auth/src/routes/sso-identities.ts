@@ -1,13 +1,9 @@
 import crypto from 'node:crypto';
-import { apiError, auditActor, callerOf, type ManagerContext } from '@bilbycast/core';
-import type { AccountService } from '@bilbycast/users';
-import type { Request, Server, ServerRoute } from '@hapi/hapi';
+import { apiError, auditActor, callerOf } from '@bilbycast/core';
+import type { Request, ResponseToolkit, Server, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
-import type { LoginLimits } from '../services/login-limits';
-import type { OidcAccounts } from '../services/oidc-accounts';
-import type { MfaStore } from '../services/mfa';
 import { requireAllFactors } from '../services/reauthentication';
-import type { SsoIdentityStore } from '../services/sso-identities';
+import { contextOf } from './route-context';
 
 /**
  * The sealed cookie that turns the next single sign-on callback into "link this identity to the
@@ -41,73 +37,71 @@ export function registerLinkIntentCookie(server: Server, options: { password: st
 
 const identityQuery = Joi.object({ issuer: Joi.string().min(1).max(255).required(), subject: Joi.string().min(1).max(255).required() });
 
-/** The signed-in user's own single sign-on identities: list them, link one, remove one. */
-export function ssoIdentityRoutes(deps: {
-  manager: ManagerContext;
-  accounts: AccountService;
-  limits: LoginLimits;
-  mfa: MfaStore;
-  identities: SsoIdentityStore;
-  oidc?: OidcAccounts;
-  issuer: string | null;
-}): ServerRoute[] {
-  const { db, audit } = deps.manager;
-  /** The caller, acting on their own account. */
-  const actor = (request: Request) => ({ ...auditActor(request), target_type: 'user', target_id: callerOf(request).user.id });
-  return [
-    {
-      method: 'GET',
-      path: '/api/v1/auth/sso-identities',
-      options: {
-        tags: ['api', 'auth', 'sso'],
-        description: 'Your single sign-on identities (identity provider accounts that can sign in as you)',
-        plugins: { bilbycast: { access: 'session' } },
-        handler: async (request) => deps.identities.list(callerOf(request).user.id)
-      }
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/auth/sso-identities/link',
-      options: {
-        tags: ['api', 'auth', 'sso'],
-        description:
-          'Start linking an identity provider account to you: answers the URL to open, where you sign in at the provider (asked to sign in afresh); needs current_password if you have one (else a sign-in within ten minutes) and, with MFA on, a current code',
-        plugins: { bilbycast: { access: 'session' } },
-        validate: { payload: Joi.object({ current_password: Joi.string().min(1).max(128), code: Joi.string().min(1).max(32) }).allow(null) },
-        handler: async (request, h) => {
-          if (!deps.oidc?.clientSecret) throw apiError(409, 'sso_not_configured', 'Single sign-on is not configured on this manager');
-          await requireAllFactors(
-            { db, accounts: deps.accounts, limits: deps.limits, mfa: deps.mfa },
-            request,
-            (request.payload as { current_password?: string; code?: string } | null) ?? {}
-          );
-          const caller = callerOf(request);
-          const intent: LinkIntent = {
-            user_id: caller.user.id,
-            session_id: caller.session_id as string,
-            link_id: crypto.randomBytes(16).toString('base64url')
-          };
-          h.state(LINK_INTENT_COOKIE, intent);
-          return { location: `/api/v1/auth/oidc/login?next=${encodeURIComponent('/account')}&link=${intent.link_id}` };
-        }
-      }
-    },
-    {
-      method: 'DELETE',
-      path: '/api/v1/auth/sso-identities',
-      options: {
-        tags: ['api', 'auth', 'sso'],
-        description: 'Remove one of your single sign-on identities (not the only way an account without a password can sign in)',
-        plugins: { bilbycast: { access: 'session' } },
-        validate: { query: identityQuery },
-        handler: async (request, h) => {
-          const { issuer, subject } = request.query as { issuer: string; subject: string };
-          const removed = await deps.identities.unlink(callerOf(request).user.id, issuer, subject, { keepSignInMethod: deps.issuer });
-          if (!removed) throw apiError(404, 'sso_identity_not_found', 'You have no such single sign-on identity');
-          await audit.record({ action: 'auth.oidc_unlink', ...actor(request), details: { issuer, subject } });
-          return h.response().code(204);
-        }
-      }
-    }
-  ];
+/** The caller, acting on their own account. */
+function selfActor(request: Request) {
+  return { ...auditActor(request), target_type: 'user', target_id: callerOf(request).user.id };
 }
+
+function listOwnIdentities(request: Request, h: ResponseToolkit) {
+  return contextOf(h).identities.list(callerOf(request).user.id);
+}
+
+async function startIdentityLink(request: Request, h: ResponseToolkit) {
+  const { manager, accounts, limits, mfa, sso } = contextOf(h);
+  if (!sso?.oidc.clientSecret) throw apiError(409, 'sso_not_configured', 'Single sign-on is not configured on this manager');
+  await requireAllFactors({ db: manager.db, accounts, limits, mfa }, request, (request.payload as { current_password?: string; code?: string } | null) ?? {});
+  const caller = callerOf(request);
+  const intent: LinkIntent = {
+    user_id: caller.user.id,
+    session_id: caller.session_id as string,
+    link_id: crypto.randomBytes(16).toString('base64url')
+  };
+  h.state(LINK_INTENT_COOKIE, intent);
+  return { location: `/api/v1/auth/oidc/login?next=${encodeURIComponent('/account')}&link=${intent.link_id}` };
+}
+
+async function unlinkOwnIdentity(request: Request, h: ResponseToolkit) {
+  const { manager, identities, sso } = contextOf(h);
+  const { issuer, subject } = request.query as { issuer: string; subject: string };
+  const removed = await identities.unlink(callerOf(request).user.id, issuer, subject, { keepSignInMethod: sso?.settings.issuer ?? null });
+  if (!removed) throw apiError(404, 'sso_identity_not_found', 'You have no such single sign-on identity');
+  await manager.audit.record({ action: 'auth.oidc_unlink', ...selfActor(request), details: { issuer, subject } });
+  return h.response().code(204);
+}
+
+/** The signed-in user's own single sign-on identities: list them, link one, remove one. */
+export const ssoIdentityRoutes: ServerRoute[] = [
+  {
+    method: 'GET',
+    path: '/api/v1/auth/sso-identities',
+    options: {
+      tags: ['api', 'auth', 'sso'],
+      description: 'Your single sign-on identities (identity provider accounts that can sign in as you)',
+      plugins: { bilbycast: { access: 'session' } },
+      handler: listOwnIdentities
+    }
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/auth/sso-identities/link',
+    options: {
+      tags: ['api', 'auth', 'sso'],
+      description:
+        'Start linking an identity provider account to you: answers the URL to open, where you sign in at the provider (asked to sign in afresh); needs current_password if you have one (else a sign-in within ten minutes) and, with MFA on, a current code',
+      plugins: { bilbycast: { access: 'session' } },
+      validate: { payload: Joi.object({ current_password: Joi.string().min(1).max(128), code: Joi.string().min(1).max(32) }).allow(null) },
+      handler: startIdentityLink
+    }
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/auth/sso-identities',
+    options: {
+      tags: ['api', 'auth', 'sso'],
+      description: 'Remove one of your single sign-on identities (not the only way an account without a password can sign in)',
+      plugins: { bilbycast: { access: 'session' } },
+      validate: { query: identityQuery },
+      handler: unlinkOwnIdentity
+    }
+  }
+];

@@ -135,7 +135,9 @@ export class LoginLimits {
       await this.#perAccount.reward(account.userId, 1);
       return { lockedNow: 'none' };
     }
-    if (account.accountAttempts === ACCOUNT_BACKOFF_AFTER_FAILURES) {
+    // At or past the limit (attempts from known addresses are still checked past it), unless
+    // already locked out: counts settled out of order must not leave the account unlocked.
+    if (account.accountAttempts >= ACCOUNT_BACKOFF_AFTER_FAILURES && account.accountAttempts < LOCKED_OUT_POINTS) {
       await lockOut(this.#perAccount, account.userId, ACCOUNT_BACKOFF_SECS);
       return { lockedNow: 'account' };
     }

@@ -1,4 +1,4 @@
-import { isRole, isUniqueViolation, nowIso, roleAtLeast, type AuditLog, type Role, type SecretBox } from '@bilbycast/core';
+import { isDeadlock, isRole, isUniqueViolation, nowIso, roleAtLeast, type AuditLog, type Role, type SecretBox } from '@bilbycast/core';
 import type { Account, AccountService } from '@bilbycast/users';
 import type { Knex } from 'knex';
 import { verifiedEmail, type IdTokenClaims } from './oidc-client';
@@ -22,7 +22,7 @@ export interface OidcSettings {
 
 export type OidcOutcome = { user: Account } | { refused: 'not_linked' | 'email_not_verified' | 'account_unusable' };
 
-/** A concurrent first login linked the identity while this one was creating a user for it. */
+/** A concurrent first login linked the identity, or took its email, while this one was creating a user for it. */
 class LinkedMeanwhile extends Error {}
 
 const CLIENT_ROW = { table: 'auth_oidc_client', column: 'client_secret', rowId: 1 } as const;
@@ -92,6 +92,7 @@ export class OidcAccounts {
       }
       if (await this.accounts.byEmail(email)) return { refused: 'not_linked' };
       user = await this.createLinkedUser(claims, email, ip);
+      if (!user) return { refused: 'not_linked' };
     }
     return { user: await this.syncRole(user, claims, ip) };
   }
@@ -103,13 +104,15 @@ export class OidcAccounts {
 
   /**
    * Creates a user for the identity and links it. When a concurrent first login of the same
-   * identity linked it first, that user wins and the one created here is rolled back.
+   * identity linked it first, that user wins and the one created here is rolled back; when one of
+   * another identity took the email first, nothing is created (undefined).
    */
-  private async createLinkedUser(claims: IdTokenClaims, email: string, ip: string): Promise<Account> {
+  private async createLinkedUser(claims: IdTokenClaims, email: string, ip: string): Promise<Account | undefined> {
     const { issuer } = this.settings;
     try {
       return await this.db.transaction(async (trx) => {
         const user = await this.accounts.createSsoUser(trx, { email, name: claims.name, role: this.mappedRole(claims) ?? this.settings.default_role });
+        if (!user) throw new LinkedMeanwhile();
         await this.audit.record(
           {
             action: 'user.create',
@@ -137,10 +140,13 @@ export class OidcAccounts {
         return user;
       });
     } catch (err) {
-      // The concurrent login may also have taken the username first.
-      const winner = err instanceof LinkedMeanwhile || isUniqueViolation(err) ? await this.boundUser(claims.sub) : undefined;
-      if (!winner) throw err;
-      return winner;
+      // The concurrent login may also have taken the username first, or (MariaDB, the users
+      // table empty) both locking reads found nothing and one insert was made the deadlock's victim.
+      if (!(err instanceof LinkedMeanwhile || isUniqueViolation(err) || isDeadlock(err))) throw err;
+      const winner = await this.boundUser(claims.sub);
+      if (winner) return winner;
+      if (await this.accounts.byEmail(email)) return undefined;
+      throw err;
     }
   }
 

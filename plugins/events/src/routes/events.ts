@@ -1,5 +1,5 @@
 import { apiError, callerOf, isoDate } from '@bilbycast/core';
-import type { Request, ServerRoute } from '@hapi/hapi';
+import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { LIMITS, SEVERITIES, type AckSelection, type EventActor, type EventFilter, type EventStore } from '../services/event-store';
 
@@ -60,65 +60,80 @@ const eventNotFound = () => apiError(404, 'event_not_found', 'No such event');
 const authenticated = { bilbycast: { access: 'authenticated' as const } };
 const operator = { bilbycast: { access: { role: 'operator' as const } } };
 
-/** `/api/v1/events`: listing and counting (Viewer+), acknowledgement (Operator+), within the caller's node scope. */
-export function eventRoutes(store: EventStore): ServerRoute[] {
-  return [
-    {
-      method: 'GET',
-      path: '/api/v1/events',
-      options: {
-        tags: ['api', 'events'],
-        description: 'List events newest first, filtered and paged; X-Total-Count holds the number matching',
-        plugins: authenticated,
-        validate: { query: listQuery },
-        handler: async (request, h) => {
-          const { page, per_page, ...filter } = request.query as FilterInput & { page: number; per_page: number };
-          const { total, events } = await store.list(toFilter(filter), callerOf(request), { page, per_page });
-          return h.response(events).header('X-Total-Count', String(total));
-        }
-      }
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/events/count',
-      options: {
-        tags: ['api', 'events'],
-        description: 'Unacknowledged alarm counts: count = critical + warning',
-        plugins: authenticated,
-        validate: { query: noQuery },
-        handler: (request) => store.alarmCounts(callerOf(request).allowed_node_ids)
-      }
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/events/{id}/ack',
-      options: {
-        tags: ['api', 'events'],
-        description: 'Acknowledge an event (operator); acknowledging again keeps the first acknowledgement',
-        plugins: operator,
-        validate: { query: noQuery, params: Joi.object({ id: eventId.required() }), payload: Joi.object({}).allow(null) },
-        handler: async (request) => {
-          const { id } = request.params as { id: number };
-          const event = await store.acknowledge(id, actorOf(request));
-          if (!event) throw eventNotFound();
-          return event;
-        }
-      }
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/events/ack',
-      options: {
-        tags: ['api', 'events'],
-        description: 'Acknowledge the unacknowledged events given by ids or matching a filter (operator)',
-        plugins: operator,
-        validate: { query: noQuery, payload: bulkPayload },
-        handler: async (request) => {
-          const payload = request.payload as { ids: number[] } | { filter: FilterInput };
-          const selection: AckSelection = 'ids' in payload ? { ids: payload.ids } : { filter: toFilter(payload.filter) };
-          return { acknowledged: await store.acknowledgeMany(selection, actorOf(request)) };
-        }
-      }
-    }
-  ];
+/** What the events routes are bound to (`server.bind` in the plugin's register). */
+export interface EventsRouteContext {
+  store: EventStore;
 }
+
+const storeOf = (h: ResponseToolkit) => (h.context as EventsRouteContext).store;
+
+async function listEvents(request: Request, h: ResponseToolkit) {
+  const { page, per_page, ...filter } = request.query as FilterInput & { page: number; per_page: number };
+  const { total, events } = await storeOf(h).list(toFilter(filter), callerOf(request), { page, per_page });
+  return h.response(events).header('X-Total-Count', String(total));
+}
+
+function countAlarms(request: Request, h: ResponseToolkit) {
+  return storeOf(h).alarmCounts(callerOf(request).allowed_node_ids);
+}
+
+async function acknowledgeEvent(request: Request, h: ResponseToolkit) {
+  const { id } = request.params as { id: number };
+  const event = await storeOf(h).acknowledge(id, actorOf(request));
+  if (!event) throw eventNotFound();
+  return event;
+}
+
+async function acknowledgeEvents(request: Request, h: ResponseToolkit) {
+  const payload = request.payload as { ids: number[] } | { filter: FilterInput };
+  const selection: AckSelection = 'ids' in payload ? { ids: payload.ids } : { filter: toFilter(payload.filter) };
+  return { acknowledged: await storeOf(h).acknowledgeMany(selection, actorOf(request)) };
+}
+
+/** `/api/v1/events`: listing and counting (Viewer+), acknowledgement (Operator+), within the caller's node scope. */
+export const eventRoutes: ServerRoute[] = [
+  {
+    method: 'GET',
+    path: '/api/v1/events',
+    options: {
+      tags: ['api', 'events'],
+      description: 'List events newest first, filtered and paged; X-Total-Count holds the number matching',
+      plugins: authenticated,
+      validate: { query: listQuery },
+      handler: listEvents
+    }
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/events/count',
+    options: {
+      tags: ['api', 'events'],
+      description: 'Unacknowledged alarm counts: count = critical + warning',
+      plugins: authenticated,
+      validate: { query: noQuery },
+      handler: countAlarms
+    }
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/events/{id}/ack',
+    options: {
+      tags: ['api', 'events'],
+      description: 'Acknowledge an event (operator); acknowledging again keeps the first acknowledgement',
+      plugins: operator,
+      validate: { query: noQuery, params: Joi.object({ id: eventId.required() }), payload: Joi.object({}).allow(null) },
+      handler: acknowledgeEvent
+    }
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/events/ack',
+    options: {
+      tags: ['api', 'events'],
+      description: 'Acknowledge the unacknowledged events given by ids or matching a filter (operator)',
+      plugins: operator,
+      validate: { query: noQuery, payload: bulkPayload },
+      handler: acknowledgeEvents
+    }
+  }
+];

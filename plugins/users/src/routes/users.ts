@@ -1,14 +1,11 @@
 import { ROLES, apiError, callerOf, isoDate, roleAtLeast } from '@bilbycast/core';
-import type { SecondFactors } from '../services/account-services';
-import type { Request, ServerRoute } from '@hapi/hapi';
+import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
-import { actorOf, userIdParams } from './route-helpers';
+import { actorOf, contextOf, userIdParams } from './route-helpers';
 import { hashPassword } from '../services/password-hashing';
 import { USERNAME_PATTERN } from '../services/accounts';
 import { passwordProblems } from '../services/password-policy';
-import { userNotFound, visibleTo, type NewUser, type User, type UserChanges, type UserDirectory } from '../services/user-directory';
-
-/** Starts with a letter or digit; then letters, digits, ".", "_" or "-"; 64 at most. */
+import { userNotFound, visibleTo, type NewUser, type User, type UserChanges } from '../services/user-directory';
 
 /** No control characters, unpaired surrogates or line/paragraph separators. */
 const PRINTABLE = /^[^\p{Cc}\p{Cs}\p{Zl}\p{Zp}]*$/u;
@@ -79,106 +76,119 @@ const toIso = (date: Date | null | undefined) => (date === undefined ? undefined
 
 const admin = { bilbycast: { access: { role: 'admin' as const } } };
 
-/** `/api/v1/users`: user administration (admin+), and reading one's own record. */
-export function userRoutes(directory: UserDirectory, mfaStatus: () => SecondFactors | undefined): ServerRoute[] {
-  const withMfa = async (list: User[]): Promise<User[]> => {
-    const enabled = (await mfaStatus()?.enabledFor(list.map((u) => u.id))) ?? new Set<string>();
-    return list.map((u) => ({ ...u, mfa_enabled: enabled.has(u.id) }));
-  };
-  const present = async (user: User) => (await withMfa([user]))[0];
-  return [
-    {
-      method: 'GET',
-      path: '/api/v1/users',
-      options: {
-        tags: ['api', 'users'],
-        description: 'List users, newest first (admin; an admin limited to some nodes sees those whose access lies within theirs)',
-        plugins: admin,
-        validate: { query: noQuery },
-        handler: async (request) => withMfa(await directory.list(callerOf(request)))
-      }
-    },
-    {
-      method: 'POST',
-      path: '/api/v1/users',
-      options: {
-        tags: ['api', 'users'],
-        description: 'Create a user (admin; only a super_admin creates a super_admin)',
-        plugins: admin,
-        validate: { query: noQuery, payload: createPayload },
-        handler: async (request, h) => {
-          const { password, ...input } = request.payload as CreatePayload;
-          const user = await directory.create(actorOf(request), {
-            username: input.username,
-            password_hash: await hashIfAcceptable(password),
-            display_name: input.display_name ?? input.username,
-            email: input.email ?? null,
-            role: input.role,
-            is_active: input.is_active,
-            expires_at: toIso(input.expires_at) ?? null,
-            allowed_node_ids: input.allowed_node_ids ?? null
-          });
-          return h.response(await present(user)).created(`/api/v1/users/${user.id}`);
-        }
-      }
-    },
-    {
-      method: 'GET',
-      path: '/api/v1/users/{id}',
-      options: {
-        tags: ['api', 'users'],
-        description: 'Read a user (admin, or the user themself; anyone else gets 404)',
-        plugins: { bilbycast: { access: 'authenticated' } },
-        validate: { query: noQuery, params: userIdParams },
-        handler: async (request) => {
-          const { id } = request.params as { id: string };
-          const caller = callerOf(request);
-          // Non-admins get the same 404 for another user as for no user: ids cannot be probed.
-          if (caller.user.id !== id && !roleAtLeast(caller.role, 'admin')) throw userNotFound();
-          const found = await directory.find(id);
-          const user = found && visibleTo(caller, found) && (await present(found));
-          if (!user) throw userNotFound();
-          return user;
-        }
-      }
-    },
-    {
-      method: 'PUT',
-      path: '/api/v1/users/{id}',
-      options: {
-        tags: ['api', 'users'],
-        description: 'Change a user; a password here is an administrator reset (admin)',
-        plugins: admin,
-        validate: { query: noQuery, params: userIdParams, payload: updatePayload },
-        handler: async (request) => {
-          const { id } = request.params as { id: string };
-          const { password, expires_at, ...rest } = request.payload as UpdatePayload;
-          const changes: UserChanges = { ...rest, expires_at: toIso(expires_at) };
-          if (password !== undefined) changes.password_hash = await hashIfAcceptable(password);
-          const { user: updated, changed } = await directory.update(actorOf(request), id, changes);
-          const user = await present(updated);
-          if (changed.includes('password') || (changed.includes('is_active') && !user.is_active)) {
-            await revokeCredentials(request, id);
-          }
-          return user;
-        }
-      }
-    },
-    {
-      method: 'DELETE',
-      path: '/api/v1/users/{id}',
-      options: {
-        tags: ['api', 'users'],
-        description: 'Delete a user (admin; only a super_admin deletes a super_admin)',
-        plugins: admin,
-        validate: { query: noQuery, params: userIdParams },
-        handler: async (request, h) => {
-          const { id } = request.params as { id: string };
-          await directory.remove(actorOf(request), id);
-          await revokeCredentials(request, id);
-          return h.response().code(204);
-        }
-      }
-    }
-  ];
+/** The users with `mfa_enabled` set, from the auth plugin's `mfa` service (false for all without one). */
+async function withMfa(request: Request, list: User[]): Promise<User[]> {
+  const enabled = (await request.server.manager.services.get('mfa')?.enabledFor(list.map((u) => u.id))) ?? new Set<string>();
+  return list.map((u) => ({ ...u, mfa_enabled: enabled.has(u.id) }));
 }
+
+const present = async (request: Request, user: User) => (await withMfa(request, [user]))[0];
+
+async function listUsers(request: Request, h: ResponseToolkit) {
+  return withMfa(request, await contextOf(h).directory.list(callerOf(request)));
+}
+
+async function createUser(request: Request, h: ResponseToolkit) {
+  const { password, ...input } = request.payload as CreatePayload;
+  const user = await contextOf(h).directory.create(actorOf(request), {
+    username: input.username,
+    password_hash: await hashIfAcceptable(password),
+    display_name: input.display_name ?? input.username,
+    email: input.email ?? null,
+    role: input.role,
+    is_active: input.is_active,
+    expires_at: toIso(input.expires_at) ?? null,
+    allowed_node_ids: input.allowed_node_ids ?? null
+  });
+  return h.response(await present(request, user)).created(`/api/v1/users/${user.id}`);
+}
+
+async function readUser(request: Request, h: ResponseToolkit) {
+  const { id } = request.params as { id: string };
+  const caller = callerOf(request);
+  // Non-admins get the same 404 for another user as for no user: ids cannot be probed.
+  if (caller.user.id !== id && !roleAtLeast(caller.role, 'admin')) throw userNotFound();
+  const found = await contextOf(h).directory.find(id);
+  const user = found && visibleTo(caller, found) && (await present(request, found));
+  if (!user) throw userNotFound();
+  return user;
+}
+
+async function updateUser(request: Request, h: ResponseToolkit) {
+  const { id } = request.params as { id: string };
+  const { password, expires_at, ...rest } = request.payload as UpdatePayload;
+  const changes: UserChanges = { ...rest, expires_at: toIso(expires_at) };
+  if (password !== undefined) changes.password_hash = await hashIfAcceptable(password);
+  const { user: updated, changed } = await contextOf(h).directory.update(actorOf(request), id, changes);
+  const user = await present(request, updated);
+  if (changed.includes('password') || (changed.includes('is_active') && !user.is_active)) {
+    await revokeCredentials(request, id);
+  }
+  return user;
+}
+
+async function deleteUser(request: Request, h: ResponseToolkit) {
+  const { id } = request.params as { id: string };
+  await contextOf(h).directory.remove(actorOf(request), id);
+  await revokeCredentials(request, id);
+  return h.response().code(204);
+}
+
+/** `/api/v1/users`: user administration (admin+), and reading one's own record. */
+export const userRoutes: ServerRoute[] = [
+  {
+    method: 'GET',
+    path: '/api/v1/users',
+    options: {
+      tags: ['api', 'users'],
+      description: 'List users, newest first (admin; an admin limited to some nodes sees those whose access lies within theirs)',
+      plugins: admin,
+      validate: { query: noQuery },
+      handler: listUsers
+    }
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/users',
+    options: {
+      tags: ['api', 'users'],
+      description: 'Create a user (admin; only a super_admin creates a super_admin)',
+      plugins: admin,
+      validate: { query: noQuery, payload: createPayload },
+      handler: createUser
+    }
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/users/{id}',
+    options: {
+      tags: ['api', 'users'],
+      description: 'Read a user (admin, or the user themself; anyone else gets 404)',
+      plugins: { bilbycast: { access: 'authenticated' } },
+      validate: { query: noQuery, params: userIdParams },
+      handler: readUser
+    }
+  },
+  {
+    method: 'PUT',
+    path: '/api/v1/users/{id}',
+    options: {
+      tags: ['api', 'users'],
+      description: 'Change a user; a password here is an administrator reset (admin)',
+      plugins: admin,
+      validate: { query: noQuery, params: userIdParams, payload: updatePayload },
+      handler: updateUser
+    }
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/users/{id}',
+    options: {
+      tags: ['api', 'users'],
+      description: 'Delete a user (admin; only a super_admin deletes a super_admin)',
+      plugins: admin,
+      validate: { query: noQuery, params: userIdParams },
+      handler: deleteUser
+    }
+  }
+];

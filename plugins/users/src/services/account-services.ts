@@ -32,7 +32,7 @@ export interface AccountService {
   byId(id: string): Promise<Account | undefined>;
   /** Any letter case. */
   byUsername(username: string): Promise<Account | undefined>;
-  /** The account with this email (any letter case); at most one. */
+  /** An account with this email (any letter case). */
   byEmail(email: string): Promise<Account | undefined>;
   /** With its password hash: the account signing in with a username (any letter case), or re-entering its password. */
   withPassword(key: { id: string } | { username: string }): Promise<AccountWithPassword | undefined>;
@@ -46,9 +46,11 @@ export interface AccountService {
   recordLogin(id: string): Promise<void>;
   /**
    * Creates an active account without a password for an identity provider's user, named after
-   * the local part of the email (made unique with a number).
+   * the local part of the email (made unique with a number) — unless an account already has
+   * that email (any letter case): then nothing is created and the answer is undefined. The check
+   * locks the users it reads until `trx` ends, so two first sign-ins with one email create one.
    */
-  createSsoUser(trx: Knex.Transaction, input: { email: string; name?: string; role: Role }): Promise<Account>;
+  createSsoUser(trx: Knex.Transaction, input: { email: string; name?: string; role: Role }): Promise<Account | undefined>;
   /**
    * Sets the role an identity provider's claims map to, except on the last active (enabled,
    * unexpired) super_admin, who is never demoted: then `refused` and nothing changes. Takes the

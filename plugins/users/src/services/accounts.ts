@@ -89,7 +89,10 @@ export class Accounts implements AccountService {
     await this.db('users').where({ id }).update({ last_login_at: nowIso() });
   }
 
-  async createSsoUser(trx: Knex.Transaction, input: { email: string; name?: string; role: Role }): Promise<Account> {
+  async createSsoUser(trx: Knex.Transaction, input: { email: string; name?: string; role: Role }): Promise<Account | undefined> {
+    // A locking read: on MariaDB it scans (and locks) every row, so a concurrent creation waits
+    // here and then sees this one's user; SQLite runs one transaction at a time anyway.
+    if (await trx('users').whereRaw('lower(email) = ?', [input.email.toLowerCase()]).forUpdate().first('id')) return undefined;
     const base = (input.email.split('@')[0] ?? 'user').replace(/[^A-Za-z0-9._-]/g, '').slice(0, 56) || 'user';
     let username = base;
     for (let n = 2; await trx('users').where({ username_key: username.toLowerCase() }).first(); n++) username = `${base}${n}`;
@@ -107,7 +110,7 @@ export class Accounts implements AccountService {
       created_at: now,
       updated_at: now
     });
-    return toAccount(await trx('users').where({ id }).first<UserRow | undefined>()) as Account;
+    return toAccount(await trx('users').where({ id }).first<UserRow | undefined>());
   }
 
   async changeRoleFromSso(id: string, role: Role, trx: Knex.Transaction): Promise<{ account: Account; refused: boolean }> {

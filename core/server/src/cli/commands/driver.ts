@@ -17,7 +17,7 @@ export function registerDriverCommands(program: Command, manifest: CliManifest):
     .description('list loaded drivers and refused ones with the reason')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      const config = commandConfig(program.opts(), true);
+      const config = commandConfig(manifest, program.opts(), true);
       const manager = await commandManager(manifest, config);
       await manager.context.db.destroy();
       const { drivers } = manager.context;
@@ -39,7 +39,7 @@ export function registerDriverCommands(program: Command, manifest: CliManifest):
     )
     .action(async (spec: string) => {
       const source = driverSource(spec);
-      const config = commandConfig(program.opts(), true);
+      const config = commandConfig(manifest, program.opts(), true);
       console.log(`Installing ${source.description} (install scripts are not run)…`);
       const dir = path.join(config.data_dir, DATA_DIR_DRIVERS);
       const manifestFile = path.join(dir, 'package.json');

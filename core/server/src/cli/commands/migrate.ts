@@ -13,7 +13,7 @@ export function registerMigrateCommand(program: Command, manifest: CliManifest):
     .option('--rollback', 'revert the most recent batch of migrations')
     .option('--all', 'with --rollback: revert every migration (drops all tables)')
     .action(async (opts: { status?: boolean; rollback?: boolean; all?: boolean }) => {
-      const config = commandConfig(program.opts(), true);
+      const config = commandConfig(manifest, program.opts(), true);
       const manager = await commandManager(manifest, config);
       const { db, migrations, secrets, masterKey } = manager.context;
       try {

@@ -23,7 +23,7 @@ export function registerRotateMasterKeyCommand(program: Command, manifest: CliMa
     .command('rotate-master-key')
     .description('re-encrypt all secrets under a new master key (stop the manager first)')
     .action(async () => {
-      const config = commandConfig(program.opts(), true);
+      const config = commandConfig(manifest, program.opts(), true);
       const newKeyHex = process.env.BILBYCAST_NEW_MASTER_KEY?.trim();
       if (newKeyHex !== undefined && newKeyHex !== '' && !/^[0-9a-fA-F]{64}$/.test(newKeyHex)) {
         throw new ConfigError('BILBYCAST_NEW_MASTER_KEY must be 64 hexadecimal characters (32 bytes)');

@@ -9,7 +9,7 @@ export function registerServeCommand(program: Command, manifest: CliManifest): v
     .command('serve', { isDefault: true })
     .description('run the manager (the default command)')
     .action(async () => {
-      const config = commandConfig(program.opts(), false);
+      const config = commandConfig(manifest, program.opts(), false);
       const manager = await createManager({
         config,
         plugins: manifest.plugins,

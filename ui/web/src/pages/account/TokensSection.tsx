@@ -7,7 +7,7 @@ import { ErrorMessage } from '../../components/ErrorMessage';
 import { formatDateTime, formatRelative } from '../../components/format';
 import { useApiGet } from '../../components/useApiGet';
 import { useFocusAfterClose } from '../../components/useFocusAfterClose';
-import { useNow } from '../../components/useNow';
+import { useNowAt } from '../../components/useNow';
 
 interface ApiToken {
   id: string;
@@ -34,8 +34,8 @@ export function TokensSection({ user }: { user: User }) {
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
   // A revoked token's row takes the dialog's opener with it.
   const { target: headingRef, requestFocus: focusHeadingAfterClose } = useFocusAfterClose<HTMLHeadingElement>(revoking !== null);
-  // For the "expired" marks.
-  const now = useNow(30_000);
+  // The "expired" marks appear the moment a token expires.
+  const now = useNowAt((tokens ?? []).flatMap((t) => (t.expires_at === null ? [] : [Date.parse(t.expires_at)])));
 
   const create = async (e: FormEvent) => {
     e.preventDefault();
