@@ -3,7 +3,7 @@ import path from 'node:path';
 import { apiError } from '@bilbycast/core';
 import Inert from '@hapi/inert';
 import Joi from 'joi';
-import type { Plugin } from '@hapi/hapi';
+import type { Plugin, Request, ResponseToolkit } from '@hapi/hapi';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
 
@@ -14,6 +14,32 @@ export const WEB_ROOT = path.join(__dirname, '..', 'dist', 'web');
 const NOT_UI = /^\/(api|ws|documentation|openapi\.json|health)(\/|$)/;
 
 const publicAccess = { bilbycast: { access: 'public' as const } };
+
+/** What the UI routes are bound to (`server.bind` in the plugin's register). */
+interface UiRouteContext {
+  /** The built UI's directory. */
+  root: string;
+  /** Its `index.html`, served for every page path. */
+  indexFile: string;
+}
+
+function contextOf(h: ResponseToolkit): UiRouteContext {
+  if (!h.context) throw new Error('ui routes need the context the plugin binds (server.bind in register)');
+  return h.context as UiRouteContext;
+}
+
+/** `GET /{path*}`: a top-level static file, or index.html for any page path the API does not own. */
+function serveUi(request: Request, h: ResponseToolkit) {
+  if (NOT_UI.test(request.path)) throw apiError(404, 'not_found', 'Not Found');
+  const { root, indexFile } = contextOf(h);
+  const file = path.join(root, request.path);
+  // Top-level static files (favicon…) as they are; everything else is a page of the app.
+  if (request.path !== '/' && path.dirname(file) === root && fs.existsSync(file) && fs.statSync(file).isFile()) return h.file(file, { confine: root });
+  if (!fs.existsSync(indexFile)) {
+    return h.response('The web UI is not built. Run `npm run build:ui` (npm start does it when it is missing).\n').type('text/plain').code(503);
+  }
+  return h.file(indexFile, { confine: false }).header('Cache-Control', 'no-cache');
+}
 
 /**
  * Serves the operator web UI at `/`: hashed assets under `/assets` (cached for a year), and
@@ -29,6 +55,7 @@ export const plugin: Plugin<{ root?: string }> = {
     const root = options?.root ?? WEB_ROOT;
     await server.register(Inert, { once: true });
     const indexFile = path.join(root, 'index.html');
+    server.bind({ root, indexFile } satisfies UiRouteContext);
 
     server.route([
       {
@@ -55,17 +82,7 @@ export const plugin: Plugin<{ root?: string }> = {
         options: {
           plugins: publicAccess,
           description: 'The web UI (index.html for every page path)',
-          handler: (request, h) => {
-            if (NOT_UI.test(request.path)) throw apiError(404, 'not_found', 'Not Found');
-            const file = path.join(root, request.path);
-            // Top-level static files (favicon…) as they are; everything else is a page of the app.
-            if (request.path !== '/' && path.dirname(file) === root && fs.existsSync(file) && fs.statSync(file).isFile())
-              return h.file(file, { confine: root });
-            if (!fs.existsSync(indexFile)) {
-              return h.response('The web UI is not built. Run `npm run build:ui` (npm start does it when it is missing).\n').type('text/plain').code(503);
-            }
-            return h.file(indexFile, { confine: false }).header('Cache-Control', 'no-cache');
-          }
+          handler: serveUi
         }
       }
     ]);

@@ -15,7 +15,7 @@ import { clientAddressResolver, forwardedHttpsResolver } from './http/client-add
 import { AUDIT_TABLE, AuditLog, auditMigration } from './audit/audit-log';
 import { auditRoutes } from './audit/routes';
 import { ConfigError } from './config/errors';
-import { pluginConfigOptions } from './config/plugin-options';
+import { pluginConfigOptions, settlePluginOptions } from './config/plugin-options';
 import type { ManagerConfig } from './config/schema';
 import { coreMigrations } from './database/core-migrations';
 import { assertDatabaseUsable, describeDatabase, openDatabase, parseDatabaseUrl, type DatabaseTarget } from './database/connection';
@@ -23,7 +23,7 @@ import { MigrationRegistry } from './database/migrations';
 import { listTables } from './database/table-list';
 import { discoverDrivers } from './drivers/discovery';
 import { DriverRegistry } from './drivers/registry';
-import { deviceTypeRoutes, deviceTypeViews, type DeviceTypeView } from './drivers/device-type-routes';
+import { deviceTypeRoutes, prepareDeviceTypeViews } from './drivers/device-type-routes';
 import { driverRoutes } from './drivers/routes';
 import { KEY_CHECK_TABLE, keyCheckColumn, resolveMasterKey, verifyMasterKey } from './encryption/master-key';
 import { SecretBox } from './encryption/secret-box';
@@ -56,8 +56,6 @@ export interface ManagerContext {
   /** Columns holding SecretBox values; plugins register theirs for key rotation. */
   secretColumns: SecretColumnRegistry;
   drivers: DriverRegistry;
-  /** Each loaded driver's device type as `/api/v1/device-types` describes it, by device type. */
-  deviceTypes: ReadonlyMap<string, DeviceTypeView>;
   websockets: WebSocketRouter;
   services: ServiceRegistry;
   /** The append-only audit log every plugin writes through. */
@@ -129,15 +127,17 @@ export interface Manager {
 /** Builds the manager from a validated config, the chosen plugins and the discovered drivers. */
 export async function createManager(options: CreateManagerOptions): Promise<Manager> {
   const declaredOptions = pluginConfigOptions(options.plugins ?? []);
-  // A config loaded without the plugins (loadConfig's `plugins`) has their options at their defaults.
-  const defaults = Object.entries(declaredOptions).flatMap(([key, option]) => {
-    const value: unknown = option.schema.validate(undefined).value;
-    return value === undefined ? [] : [[key, value] as const];
-  });
-  const config: ManagerConfig = { ...options.config, plugin_options: { ...Object.fromEntries(defaults), ...options.config.plugin_options } };
+  const { plugin_options, ignoredVariables } = settlePluginOptions(options.config, declaredOptions);
+  const config: ManagerConfig = { ...options.config, plugin_options };
   const secretOptions = Object.entries(declaredOptions).flatMap(([key, option]) => (option.secret ? [key] : []));
   const logger = createLogger(config, options.logDestination, secretOptions);
   const version = options.version ?? CORE_VERSION;
+  if (ignoredVariables.length > 0) {
+    logger.warn(
+      { variables: ignoredVariables },
+      'environment variables of plugin options ignored: the configuration was loaded without their plugins (pass them to loadConfig)'
+    );
+  }
 
   try {
     fs.mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
@@ -185,6 +185,7 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
 
   const bus = new InProcessBus((topic, err) => logger.error({ err, topic }, 'a cluster bus subscriber failed'));
   const drivers = new DriverRegistry(discovered.loaded, discovered.refused);
+  prepareDeviceTypeViews(drivers, logger);
   const context: ManagerContext = {
     config,
     version,
@@ -197,7 +198,6 @@ export async function createManager(options: CreateManagerOptions): Promise<Mana
     masterKey: { source: masterKey.source, file: masterKey.file },
     secretColumns: new SecretColumnRegistry(),
     drivers,
-    deviceTypes: deviceTypeViews(drivers, logger),
     websockets: new WebSocketRouter(logger),
     services: new ServiceRegistry(),
     audit: new AuditLog(db, logger),

@@ -142,9 +142,10 @@ export const plugin: Plugin<AuthOptions> & { cli: CliContribution } = {
     };
     manager.secretColumns.register(oidcSecretColumn);
     registerLinkIntentCookie(server, { password: manager.secrets.derive('oidc-link-cookie').toString('hex'), secure });
+    const context: AuthRouteContext = { manager, accounts, sessions, tokens, limits, mfa, identities, sso };
     if (sso) {
       // The client secret lives in the database, which is only migrated at start-up.
-      server.ext('onPreStart', () => registerOidc(server, { ...sso, manager, secure }));
+      server.ext('onPreStart', () => registerOidc(server, context, secure));
     }
     const issuer = sso?.settings.issuer ?? null;
     manager.services.provide('ssoIdentities', {
@@ -157,8 +158,9 @@ export const plugin: Plugin<AuthOptions> & { cli: CliContribution } = {
       unlink: (userId, identityIssuer, subject) => identities.unlink(userId, identityIssuer, subject, { keepSignInMethod: issuer })
     });
 
-    // Also the default for the OIDC routes, added at start-up.
-    server.bind({ manager, accounts, sessions, tokens, limits, mfa, identities, sso } satisfies AuthRouteContext);
+    // Also the default for the OIDC routes, added at start-up, and the default context of this
+    // plugin's ext handlers (all arrow functions, which ignore it).
+    server.bind(context);
     server.route([oidcStatusRoute, ...loginRoutes, ...mfaRoutes, ...accountRoutes, ...sessionAndTokenRoutes, ...ssoIdentityRoutes]);
 
     let purgeTimer: NodeJS.Timeout | undefined;

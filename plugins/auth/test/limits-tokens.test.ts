@@ -148,6 +148,29 @@ describe.each(testDatabases())('rate limits, lockout and API tokens on %s', (kin
     expect((await limits.takeAccountAttempt(id, '198.51.100.8')).locked).toBe(true);
   });
 
+  it('the failure that backs the account off and is its address’s fifth also locks that address out (a known one too)', async () => {
+    const id = await seedUser(env.manager, 'ulla', 'operator');
+    const limits = new LoginLimits(env.manager.context.db, env.manager.context.database);
+    const wrong = async (ip: string) => {
+      const taken = await limits.takeAccountAttempt(id, ip);
+      return limits.recordFailure({ userId: id, ip, attempts: taken.attempts, accountAttempts: taken.accountAttempts, wrongPassword: true });
+    };
+    await limits.rememberAddress('192.0.2.40', id);
+    for (let n = 1; n <= ACCOUNT_BACKOFF_AFTER_FAILURES - LOCKOUT_AFTER_FAILURES; n++) await wrong(`203.0.113.${n}`);
+    for (let n = 1; n <= LOCKOUT_AFTER_FAILURES - 2; n++) expect(await wrong('192.0.2.40')).toEqual({ lockedNow: 'none' });
+    // Two attempts from the address in flight: the later one is its fifth and the account's last allowed.
+    const earlier = await limits.takeAccountAttempt(id, '192.0.2.40');
+    const last = await limits.takeAccountAttempt(id, '192.0.2.40');
+    expect(last).toMatchObject({ attempts: LOCKOUT_AFTER_FAILURES, accountAttempts: ACCOUNT_BACKOFF_AFTER_FAILURES });
+    const settle = (taken: typeof last, wrongPassword: boolean) =>
+      limits.recordFailure({ userId: id, ip: '192.0.2.40', attempts: taken.attempts, accountAttempts: taken.accountAttempts, wrongPassword });
+    expect(await settle(last, true)).toEqual({ lockedNow: 'account' });
+    // The earlier one turns out not to count (refunded)…
+    expect(await settle(earlier, false)).toEqual({ lockedNow: 'none' });
+    // …and the address stays locked out: the account's backoff spares known addresses, its own lockout does not.
+    expect((await limits.takeAccountAttempt(id, '192.0.2.40')).locked).toBe(true);
+  });
+
   it('a right password without the second factor does not make an address known, and failed codes are reported too', async () => {
     const id = await seedUser(env.manager, 'otis', 'operator');
     const browser = new Browser(env.manager);

@@ -142,6 +142,41 @@ describe.each(testDatabases())('login, sessions and CSRF on %s', (kind) => {
     expect((await laptop.request('DELETE', `/api/v1/auth/sessions/${other.id}`)).statusCode).toBe(404);
   });
 
+  it('change-password refuses the current password and the last five, never an administrator’s reset, which still joins the history', async () => {
+    const id = await seedUser(env.manager, 'hugo', 'viewer');
+    const browser = new Browser(env.manager);
+    await browser.login('hugo');
+    let current = PASSWORD;
+    const change = async (next: string) => {
+      const res = await browser.request('POST', '/api/v1/auth/change-password', { current_password: current, new_password: next });
+      if (res.statusCode === 200) current = next;
+      return res;
+    };
+    const passwords = Array.from({ length: 6 }, (_, n) => `Hist0ry-Pass-${n + 1}`);
+    for (const next of passwords) expect((await change(next)).statusCode).toBe(200);
+    // Current: 6; remembered: 5, 4, 3, 2, 1; the first one (PASSWORD) has been forgotten.
+    for (const reused of [passwords[5], passwords[0], passwords[3]]) {
+      const refused = await change(reused);
+      expect(refused.statusCode).toBe(400);
+      expect(refused.result).toMatchObject({ error_code: 'password_reused', message: expect.stringContaining('last 5') });
+    }
+    expect(await env.manager.context.db('user_password_history').where({ user_id: id })).toHaveLength(5);
+    // A refusal is not a wrong password: no rate limit was used up (five refusals above and more here).
+    expect((await change(passwords[1])).statusCode).toBe(400);
+    expect((await change(PASSWORD)).statusCode).toBe(200);
+
+    // An administrator may reset to any password (learning nothing about earlier ones)…
+    await seedUser(env.manager, 'hilde', 'super_admin');
+    const admin = new Browser(env.manager);
+    await admin.login('hilde');
+    expect((await admin.request('PUT', `/api/v1/users/${id}`, { password: passwords[5] })).statusCode).toBe(200);
+    // …and the password the reset replaced cannot come back through the user's own change.
+    const user = new Browser(env.manager);
+    expect((await user.login('hugo', passwords[5])).statusCode).toBe(200);
+    const back = await user.request('POST', '/api/v1/auth/change-password', { current_password: passwords[5], new_password: PASSWORD });
+    expect(back.result).toMatchObject({ error_code: 'password_reused' });
+  });
+
   it('PUT /auth/me edits only display name and email', async () => {
     await seedUser(env.manager, 'gina', 'viewer');
     const browser = new Browser(env.manager);

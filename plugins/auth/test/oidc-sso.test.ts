@@ -426,6 +426,41 @@ describe.each(testDatabases())('OIDC single sign-on on %s', (kind) => {
     expect(await db('auth_oidc_identities').whereIn('subject', ['shared-one', 'shared-two'])).toHaveLength(1);
   });
 
+  it('with auto_create and no user at all, parallel first logins with one email create one user (MariaDB: the deadlock is retried)', async () => {
+    const { db } = manager.context;
+    await db('users').delete();
+    const { users, accounts } = autoCreatingAccounts();
+    const claims = (sub: string) => ({ sub, email: 'first@example.com', email_verified: true, name: sub });
+    if (kind === 'mysql') {
+      // The first two creations both take their (gap) locks before either inserts: a deadlock every time.
+      const create = users.createSsoUser.bind(users);
+      let arrived = 0;
+      let release = () => undefined as void;
+      const bothLocked = new Promise<void>((resolve) => (release = resolve));
+      jest.spyOn(users, 'createSsoUser').mockImplementation(async (trx, input) => {
+        if (arrived < 2) {
+          await trx('users').whereRaw('lower(email) = ?', [input.email.toLowerCase()]).forUpdate().first('id');
+          if (++arrived === 2) release();
+          await bothLocked;
+        }
+        return create(trx, input);
+      });
+    }
+    const outcomes = await Promise.all([
+      accounts.resolve(claims('first-one'), '127.0.0.1'),
+      accounts.resolve(claims('first-two'), '127.0.0.1'),
+      accounts.resolve(claims('first-one'), '127.0.0.1')
+    ]);
+    const created = await db('users').whereRaw('lower(email) = ?', ['first@example.com']);
+    expect(created).toHaveLength(1);
+    const links = await db('auth_oidc_identities').where({ user_id: created[0].id });
+    expect(links).toHaveLength(1);
+    // Whoever won, the same subject got the same user and the other subject was refused.
+    const winner = links[0].subject as string;
+    const expected = (sub: string) => (sub === winner ? { user: expect.objectContaining({ id: created[0].id }) } : { refused: 'not_linked' });
+    expect(outcomes).toEqual([expected('first-one'), expected('first-two'), expected('first-one')]);
+  });
+
   it('creates an account for a verified email with auto_create, with the default role, and reuses its binding', async () => {
     const { config } = manager.context;
     await manager.stop();

@@ -4,7 +4,8 @@ import { ConfigError } from '@bilbycast/core';
 import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
 import { eventsMigrations } from './migrations';
-import { eventRoutes, type EventsRouteContext } from './routes/events';
+import { eventRoutes } from './routes/events';
+import type { EventsRouteContext } from './routes/route-context';
 import { EventStore } from './services/event-store';
 
 export { EventStore, SEVERITIES, type EventFilter, type ListedEvent, type EventActor, type AckSelection, type EventSeverity } from './services/event-store';

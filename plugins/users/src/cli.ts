@@ -50,7 +50,7 @@ export const usersCli: CliContribution = (cli) => {
         if (problems.length > 0) throw new CommandFailed(`password rejected: ${problems.join('; ')}`);
         const user = await users.byUsername(username);
         if (!user) throw new CommandFailed(`no user named "${username}"`);
-        await users.setPassword(user.id, password);
+        await users.setPassword(user.id, password, { allowReuse: true });
         await manager.context.audit.record({
           action: 'user.update',
           target_type: 'user',

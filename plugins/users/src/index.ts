@@ -5,7 +5,7 @@ import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
 import { usersCli } from './cli';
 import { usersMigrations } from './migrations';
-import type { UsersRouteContext } from './routes/route-helpers';
+import type { UsersRouteContext } from './routes/route-context';
 import { userCredentialRoutes } from './routes/user-credentials';
 import { userRoutes } from './routes/users';
 import { AccountError, Accounts } from './services/accounts';
@@ -59,10 +59,9 @@ export const plugin: Plugin<Record<string, never>> & { cli: CliContribution; con
   register(server) {
     const { manager } = server;
     manager.migrations.add('users', usersMigrations);
-    manager.backupTables.declare('users', { durable: ['users'] });
+    manager.backupTables.declare('users', { durable: ['users', 'user_password_history'] });
     const accounts = new Accounts(manager.db);
     manager.services.provide('accounts', accounts);
-    // The auth plugin registers after this one, so its services are looked up per request.
     const directory = new UserDirectory(manager.db, manager.audit);
     server.bind({ directory } satisfies UsersRouteContext);
     server.route([...userRoutes, ...userCredentialRoutes]);

@@ -5,13 +5,13 @@ import type { AuditLog } from './audit-log';
 
 const isoTime = Joi.string().isoDate();
 
-const toIso = (v?: string) => (v ? new Date(v).toISOString() : undefined);
+const isoOrUndefined = (v?: string) => (v ? new Date(v).toISOString() : undefined);
 
 async function readAuditLog(request: Request, h: ResponseToolkit) {
   const query = request.query as unknown as Parameters<AuditLog['query']>[0];
   const caller = callerOf(request);
   const scope = caller.allowed_node_ids === null ? undefined : { user_id: caller.user.id, node_ids: caller.allowed_node_ids };
-  const { total, records } = await request.server.manager.audit.query({ ...query, from: toIso(query.from), to: toIso(query.to), scope });
+  const { total, records } = await request.server.manager.audit.query({ ...query, from: isoOrUndefined(query.from), to: isoOrUndefined(query.to), scope });
   return h.response({ records, total, page: query.page, per_page: query.per_page }).header('X-Total-Count', String(total));
 }
 

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Joi from 'joi';
 import type { ManagerPlugin } from '../manager';
-import { CONFIG_OPTIONS, configSchema, resolvePaths, type ConfigKey, type ManagerConfig } from './schema';
+import { configSchema, resolvePaths, type ConfigKey, type ManagerConfig } from './schema';
 import { ConfigError } from './errors';
-import { pluginConfigOptions } from './plugin-options';
+import { envOptions, optionErrorMessage, pluginConfigOptions } from './plugin-options';
 
 export interface LoadConfigOptions {
   /** Path of an optional JSON config file whose keys are the option names. */
@@ -21,9 +21,6 @@ export interface LoadConfigOptions {
   cwd?: string;
 }
 
-/** Options given as comma-separated lists in the environment. */
-const LIST_OPTIONS = new Set(['drivers', 'trusted_proxies']);
-
 /**
  * Builds the configuration: schema defaults, caller defaults, the config file, code overrides, then the
  * environment. Anything invalid throws a ConfigError naming the option and its source.
@@ -33,17 +30,19 @@ export function loadConfig(options: LoadConfigOptions = {}): ManagerConfig {
   const cwd = options.cwd ?? process.cwd();
   const raw: Record<string, unknown> = { ...options.defaults, ...readConfigFile(options.file, cwd), ...options.overrides };
   const pluginOptions = pluginConfigOptions(options.plugins ?? []);
-  const allOptions: Record<string, { env: string }> = { ...CONFIG_OPTIONS, ...pluginOptions };
+  const allOptions = envOptions(pluginOptions);
 
   for (const [key, option] of Object.entries(allOptions)) {
     const value = env[option.env];
     if (value === undefined || value === '') continue;
-    raw[key] = LIST_OPTIONS.has(key)
-      ? value
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : value;
+    // Lists are comma-separated in the environment.
+    raw[key] =
+      option.schema.type === 'array'
+        ? value
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : value;
   }
 
   const result = configSchema(pluginOptions).validate(raw, { abortEarly: true, convert: true }) as Joi.ValidationResult<Record<string, unknown>>;
@@ -53,7 +52,10 @@ export function loadConfig(options: LoadConfigOptions = {}): ManagerConfig {
     const key = String(detail.path[0] ?? '');
     const envName = allOptions[key]?.env;
     const where = envName ? ` (${envName} or "${key}" in the config file)` : '';
-    const message = detail.type === 'object.unknown' ? `unknown option "${key}" in the config file` : `invalid configuration: ${error.message}${where}`;
+    const message =
+      detail.type === 'object.unknown'
+        ? `unknown option "${key}" in the config file`
+        : `invalid configuration: ${optionErrorMessage(error, allOptions)}${where}`;
     throw new ConfigError(message);
   }
   const hostValues = Object.fromEntries(Object.entries(result.value).filter(([key]) => !(key in pluginOptions)));

@@ -119,25 +119,29 @@ export const CONFIG_OPTIONS = {
 
 export type ConfigKey = keyof typeof CONFIG_OPTIONS;
 
-/** The host's options and the ones plugins add, in one schema (`with` pairs become joi `and` rules). */
-export function configSchema(pluginOptions: Readonly<Record<string, { schema: Joi.Schema; with?: string }>> = {}): Joi.ObjectSchema {
-  const schemas = { ...CONFIG_OPTIONS, ...pluginOptions };
-  let schema = Joi.object(Object.fromEntries(Object.entries(schemas).map(([key, option]) => [key, option.schema]))).and('tls_cert', 'tls_key');
+/**
+ * The host's options and the ones plugins add, in one schema (`with` pairs become joi `and`
+ * rules); with `includeHost` false, the plugins' options alone.
+ */
+export function configSchema(pluginOptions: Readonly<Record<string, { schema: Joi.Schema; with?: string }>> = {}, includeHost = true): Joi.ObjectSchema {
+  const schemas: Readonly<Record<string, { schema: Joi.Schema }>> = includeHost ? { ...CONFIG_OPTIONS, ...pluginOptions } : pluginOptions;
+  let schema = Joi.object(Object.fromEntries(Object.entries(schemas).map(([key, option]) => [key, option.schema])));
   const pairs = new Set(Object.entries(pluginOptions).flatMap(([key, option]) => (option.with ? [[key, option.with].sort().join(' ')] : [])));
   for (const pair of pairs) schema = schema.and(...pair.split(' '));
-  return (
-    schema
+  if (includeHost) {
+    schema = schema
+      .and('tls_cert', 'tls_key')
       // Believing X-Forwarded-For from every private address would let any host there pick its own address.
       .custom((config: { trust_proxy_header?: boolean; trusted_proxies?: string[] }, helpers) =>
         config.trust_proxy_header && (config.trusted_proxies ?? []).length === 0
           ? helpers.error('proxy.untrusted', { label: 'trusted_proxies' }, { path: ['trusted_proxies'] })
           : config
-      )
-      .messages({
-        'object.and': '{{#presentWithLabels}} must be set together with {{#missingWithLabels}}',
-        'proxy.untrusted': 'trust_proxy_header needs trusted_proxies: the addresses or ranges of your load balancers'
-      })
-  );
+      );
+  }
+  return schema.messages({
+    'object.and': '{{#presentWithLabels}} must be set together with {{#missingWithLabels}}',
+    'proxy.untrusted': 'trust_proxy_header needs trusted_proxies: the addresses or ranges of your load balancers'
+  });
 }
 
 /** Resolves paths in a validated config against a base directory. */

@@ -70,20 +70,29 @@ export type DeviceTypeView = ReturnType<typeof deviceTypeView>;
 /** One command of a device type, its parameters as JSON Schema. */
 export type CommandView = DeviceTypeView['supported_commands'][number];
 
-/** Each loaded driver's device type as the API describes it, by device type (converted once, at start). */
-export function deviceTypeViews(drivers: DriverRegistry, logger: Logger): ReadonlyMap<string, DeviceTypeView> {
-  return new Map(drivers.list().map((d) => [d.definition.device_type, deviceTypeView(d, logger)]));
+/** The views of each manager's drivers, kept here (not on the manager context) so that only these routes see them. */
+const viewsByRegistry = new WeakMap<DriverRegistry, ReadonlyMap<string, DeviceTypeView>>();
+
+/** Converts each loaded driver's device type as the API describes it, once, at start (conversion warnings are start-up log lines). */
+export function prepareDeviceTypeViews(drivers: DriverRegistry, logger: Logger): void {
+  viewsByRegistry.set(drivers, new Map(drivers.list().map((d) => [d.definition.device_type, deviceTypeView(d, logger)])));
+}
+
+function viewsOf(request: Request): ReadonlyMap<string, DeviceTypeView> {
+  const views = viewsByRegistry.get(request.server.manager.drivers);
+  if (!views) throw new Error('device-type views are prepared by createManager');
+  return views;
 }
 
 function listDeviceTypes(request: Request) {
-  const { deviceTypes, drivers } = request.server.manager;
-  const body: Record<string, unknown> = { device_types: [...deviceTypes.values()] };
+  const body: Record<string, unknown> = { device_types: [...viewsOf(request).values()] };
+  const { drivers } = request.server.manager;
   if (roleAtLeast(callerOf(request).role, 'admin')) body.refused_drivers = drivers.refused;
   return body;
 }
 
 function readDeviceType(request: Request) {
-  const view = request.server.manager.deviceTypes.get((request.params as { type: string }).type);
+  const view = viewsOf(request).get((request.params as { type: string }).type);
   if (!view) throw apiError(404, 'unknown_device_type', 'No driver for that device type');
   return view;
 }

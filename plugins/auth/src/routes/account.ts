@@ -1,5 +1,5 @@
 import { apiError, callerOf } from '@bilbycast/core';
-import { verifyPassword } from '@bilbycast/users';
+import { AccountError, verifyPassword } from '@bilbycast/users';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { accountView } from '../services/account-view';
@@ -68,7 +68,14 @@ async function changeOwnPassword(request: Request, h: ResponseToolkit) {
   await limits.reauthSucceeded(user.id);
   const problems = accounts.passwordProblems(new_password);
   if (problems.length > 0) throw apiError(400, 'weak_password', `The new password ${problems.join('; ')}`, { problems });
-  await accounts.setPassword(user.id, new_password);
+  try {
+    await accounts.setPassword(user.id, new_password);
+  } catch (err) {
+    // The password history (users plugin): the current password and the last few are refused.
+    if (err instanceof AccountError && err.code === 'password_reused')
+      throw apiError(400, 'password_reused', `${err.message[0]?.toUpperCase()}${err.message.slice(1)}`);
+    throw err;
+  }
   // A browser session continues in a fresh one: a copy of the old cookie ends with the others.
   let keep: string | undefined;
   if (caller.session_id) {

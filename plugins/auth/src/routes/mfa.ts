@@ -1,4 +1,4 @@
-import { apiError, auditActor, callerOf } from '@bilbycast/core';
+import { apiError, callerOf } from '@bilbycast/core';
 import { verifyPassword } from '@bilbycast/users';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
@@ -8,15 +8,10 @@ import { accountUsable } from '../services/caller';
 import { rateLimited } from '../services/login-limits';
 import { requireRecentAuthentication } from '../services/reauthentication';
 import { startSession } from './login';
-import { contextOf, type AuthRouteContext } from './route-context';
+import { contextOf, selfActor, type AuthRouteContext } from './route-context';
 
 const code = Joi.string().min(1).max(32).required();
 const passwordAndCode = Joi.object({ password: Joi.string().min(1).max(128).required(), code });
-
-/** The caller, acting on their own account. */
-function selfActor(request: Request) {
-  return { ...auditActor(request), target_type: 'user', target_id: callerOf(request).user.id };
-}
 
 /**
  * Proof for changing an enabled second factor: the password and a current code (or a recovery

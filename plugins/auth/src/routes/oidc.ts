@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import type { ManagerContext } from '@bilbycast/core';
 import Bell from '@hapi/bell';
 import type { Request, ResponseToolkit, Server, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
@@ -7,7 +6,7 @@ import { accountUsable } from '../services/caller';
 import { OidcError, discover, verifyIdToken } from '../services/oidc-client';
 import { SESSION_COOKIE } from '../http/strategies';
 import { safeNext, startSession } from './login';
-import { contextOf, type SsoContext } from './route-context';
+import { contextOf, type AuthRouteContext, type SsoContext } from './route-context';
 import { LINK_INTENT_COOKIE, type LinkIntent } from './sso-identities';
 
 const NONCE_COOKIE = 'bilbycast_oidc_nonce';
@@ -19,11 +18,13 @@ const CALLBACK_PATH = '/api/v1/auth/oidc/callback';
  * (bell), endpoints from the issuer's discovery document, and a nonce (ours: sent through
  * bell's provider parameters, kept in a sealed cookie) checked against the ID token, whose
  * signature, issuer, audience and expiry are verified too.
+ *
+ * `context` must be the object the plugin binds: the routes added here read it, `sso` included.
  */
-export async function registerOidc(
-  server: Server,
-  { settings, oidc, manager, secure }: SsoContext & { manager: ManagerContext; secure: boolean }
-): Promise<void> {
+export async function registerOidc(server: Server, context: AuthRouteContext, secure: boolean): Promise<void> {
+  if (!context.sso) throw new Error('registerOidc needs the bound route context with single sign-on (sso) configured');
+  const { manager } = context;
+  const { settings, oidc } = context.sso;
   await oidc.load();
   await server.register(Bell);
   server.state(NONCE_COOKIE, {
@@ -78,8 +79,8 @@ declare module '@hapi/hapi' {
   }
 }
 
-/** The OIDC routes are added only when single sign-on is configured. */
-const ssoOf = (h: ResponseToolkit) => contextOf(h).sso!;
+/** The OIDC routes are added only by registerOidc, which checks that the bound context has `sso`. */
+const ssoOf = (h: ResponseToolkit): SsoContext => contextOf(h).sso!;
 
 /** The link this callback completes: the intent set by the link request, when this flow is the one it started. */
 function linkIntentOf(request: Request): LinkIntent | undefined {

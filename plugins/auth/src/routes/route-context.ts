@@ -1,6 +1,6 @@
-import type { ManagerContext } from '@bilbycast/core';
+import { auditActor, callerOf, type ManagerContext } from '@bilbycast/core';
 import type { AccountService } from '@bilbycast/users';
-import type { ResponseToolkit } from '@hapi/hapi';
+import type { Request, ResponseToolkit } from '@hapi/hapi';
 import type { ApiTokens } from '../services/api-tokens';
 import type { LoginLimits } from '../services/login-limits';
 import type { MfaStore } from '../services/mfa';
@@ -26,4 +26,12 @@ export interface AuthRouteContext {
   sso?: SsoContext;
 }
 
-export const contextOf = (h: ResponseToolkit) => h.context as AuthRouteContext;
+export function contextOf(h: ResponseToolkit): AuthRouteContext {
+  if (!h.context) throw new Error('auth routes need the context the plugin binds (server.bind in register)');
+  return h.context as AuthRouteContext;
+}
+
+/** The caller, acting on their own account. */
+export function selfActor(request: Request) {
+  return { ...auditActor(request), target_type: 'user', target_id: callerOf(request).user.id };
+}

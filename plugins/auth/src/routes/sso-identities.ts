@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
-import { apiError, auditActor, callerOf } from '@bilbycast/core';
+import { apiError, callerOf } from '@bilbycast/core';
 import type { Request, ResponseToolkit, Server, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { requireAllFactors } from '../services/reauthentication';
-import { contextOf } from './route-context';
+import { contextOf, selfActor } from './route-context';
 
 /**
  * The sealed cookie that turns the next single sign-on callback into "link this identity to the
@@ -36,11 +36,6 @@ export function registerLinkIntentCookie(server: Server, options: { password: st
 }
 
 const identityQuery = Joi.object({ issuer: Joi.string().min(1).max(255).required(), subject: Joi.string().min(1).max(255).required() });
-
-/** The caller, acting on their own account. */
-function selfActor(request: Request) {
-  return { ...auditActor(request), target_type: 'user', target_id: callerOf(request).user.id };
-}
 
 function listOwnIdentities(request: Request, h: ResponseToolkit) {
   return contextOf(h).identities.list(callerOf(request).user.id);

@@ -135,15 +135,17 @@ export class LoginLimits {
       await this.#perAccount.reward(account.userId, 1);
       return { lockedNow: 'none' };
     }
-    // At or past the limit (attempts from known addresses are still checked past it), unless
-    // already locked out: counts settled out of order must not leave the account unlocked.
-    if (account.accountAttempts >= ACCOUNT_BACKOFF_AFTER_FAILURES && account.accountAttempts < LOCKED_OUT_POINTS) {
+    // The address's last allowed attempt locks it out of the account, whatever the account's count.
+    const addressLocked = account.attempts === LOCKOUT_AFTER_FAILURES;
+    if (addressLocked) await lockOut(this.#perAccountAddress, pair, LOCKOUT_SECS);
+    // At or past the account's limit (attempts from known addresses are still checked past it),
+    // unless already locked out (refunds in flight take a few points off a locked-out count):
+    // counts settled out of order must not leave the account unlocked.
+    if (account.accountAttempts >= ACCOUNT_BACKOFF_AFTER_FAILURES && account.accountAttempts < LOCKED_OUT_POINTS / 2) {
       await lockOut(this.#perAccount, account.userId, ACCOUNT_BACKOFF_SECS);
       return { lockedNow: 'account' };
     }
-    if (account.attempts !== LOCKOUT_AFTER_FAILURES) return { lockedNow: 'none' };
-    await lockOut(this.#perAccountAddress, pair, LOCKOUT_SECS);
-    return { lockedNow: 'address' };
+    return { lockedNow: addressLocked ? 'address' : 'none' };
   }
 
   /** A right password does not count for its IP, ends the run of failures from there, and does not count toward the account's backoff. */

@@ -107,7 +107,7 @@ export class OidcAccounts {
    * identity linked it first, that user wins and the one created here is rolled back; when one of
    * another identity took the email first, nothing is created (undefined).
    */
-  private async createLinkedUser(claims: IdTokenClaims, email: string, ip: string): Promise<Account | undefined> {
+  private async createLinkedUser(claims: IdTokenClaims, email: string, ip: string, retries = 2): Promise<Account | undefined> {
     const { issuer } = this.settings;
     try {
       return await this.db.transaction(async (trx) => {
@@ -140,9 +140,11 @@ export class OidcAccounts {
         return user;
       });
     } catch (err) {
-      // The concurrent login may also have taken the username first, or (MariaDB, the users
-      // table empty) both locking reads found nothing and one insert was made the deadlock's victim.
-      if (!(err instanceof LinkedMeanwhile || isUniqueViolation(err) || isDeadlock(err))) throw err;
+      // MariaDB with no user yet: both locking reads found nothing and one insert was made the
+      // deadlock's victim. Again: its locking read now waits for the other to commit, and sees it.
+      if (isDeadlock(err) && retries > 0) return this.createLinkedUser(claims, email, ip, retries - 1);
+      // The concurrent login may also have taken the username first.
+      if (!(err instanceof LinkedMeanwhile || isUniqueViolation(err))) throw err;
       const winner = await this.boundUser(claims.sub);
       if (winner) return winner;
       if (await this.accounts.byEmail(email)) return undefined;

@@ -1,7 +1,8 @@
 import { apiError, callerOf, isoDate } from '@bilbycast/core';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
-import { LIMITS, SEVERITIES, type AckSelection, type EventActor, type EventFilter, type EventStore } from '../services/event-store';
+import { LIMITS, SEVERITIES, type AckSelection, type EventActor, type EventFilter } from '../services/event-store';
+import { contextOf } from './route-context';
 
 const SEVERITY = SEVERITIES.join('|');
 /** One severity or a comma-separated list of them, converted to a list without repeats. */
@@ -60,26 +61,19 @@ const eventNotFound = () => apiError(404, 'event_not_found', 'No such event');
 const authenticated = { bilbycast: { access: 'authenticated' as const } };
 const operator = { bilbycast: { access: { role: 'operator' as const } } };
 
-/** What the events routes are bound to (`server.bind` in the plugin's register). */
-export interface EventsRouteContext {
-  store: EventStore;
-}
-
-const storeOf = (h: ResponseToolkit) => (h.context as EventsRouteContext).store;
-
 async function listEvents(request: Request, h: ResponseToolkit) {
   const { page, per_page, ...filter } = request.query as FilterInput & { page: number; per_page: number };
-  const { total, events } = await storeOf(h).list(toFilter(filter), callerOf(request), { page, per_page });
+  const { total, events } = await contextOf(h).store.list(toFilter(filter), callerOf(request), { page, per_page });
   return h.response(events).header('X-Total-Count', String(total));
 }
 
 function countAlarms(request: Request, h: ResponseToolkit) {
-  return storeOf(h).alarmCounts(callerOf(request).allowed_node_ids);
+  return contextOf(h).store.alarmCounts(callerOf(request).allowed_node_ids);
 }
 
 async function acknowledgeEvent(request: Request, h: ResponseToolkit) {
   const { id } = request.params as { id: number };
-  const event = await storeOf(h).acknowledge(id, actorOf(request));
+  const event = await contextOf(h).store.acknowledge(id, actorOf(request));
   if (!event) throw eventNotFound();
   return event;
 }
@@ -87,7 +81,7 @@ async function acknowledgeEvent(request: Request, h: ResponseToolkit) {
 async function acknowledgeEvents(request: Request, h: ResponseToolkit) {
   const payload = request.payload as { ids: number[] } | { filter: FilterInput };
   const selection: AckSelection = 'ids' in payload ? { ids: payload.ids } : { filter: toFilter(payload.filter) };
-  return { acknowledged: await storeOf(h).acknowledgeMany(selection, actorOf(request)) };
+  return { acknowledged: await contextOf(h).store.acknowledgeMany(selection, actorOf(request)) };
 }
 
 /** `/api/v1/events`: listing and counting (Viewer+), acknowledgement (Operator+), within the caller's node scope. */

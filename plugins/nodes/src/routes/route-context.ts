@@ -14,4 +14,7 @@ export interface NodesRouteContext {
   historyIntervalMs: number;
 }
 
-export const contextOf = (h: ResponseToolkit) => h.context as NodesRouteContext;
+export function contextOf(h: ResponseToolkit): NodesRouteContext {
+  if (!h.context) throw new Error('nodes routes need the context the plugin binds (server.bind in register)');
+  return h.context as NodesRouteContext;
+}

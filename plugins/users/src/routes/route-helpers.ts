@@ -1,14 +1,7 @@
 import { callerOf } from '@bilbycast/core';
-import type { Request, ResponseToolkit } from '@hapi/hapi';
+import type { Request } from '@hapi/hapi';
 import Joi from 'joi';
-import type { Actor, UserDirectory } from '../services/user-directory';
-
-/** What the users routes are bound to (`server.bind` in the plugin's register). */
-export interface UsersRouteContext {
-  directory: UserDirectory;
-}
-
-export const contextOf = (h: ResponseToolkit) => h.context as UsersRouteContext;
+import type { Actor } from '../services/user-directory';
 
 /** The params of every `/api/v1/users/{id}…` route. */
 export const userIdParams = Joi.object({ id: Joi.string().guid().lowercase().required() });

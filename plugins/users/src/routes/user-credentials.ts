@@ -1,7 +1,8 @@
 import { apiError, type ManagerServices } from '@bilbycast/core';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
-import { actorOf, contextOf, userIdParams } from './route-helpers';
+import { contextOf } from './route-context';
+import { actorOf, userIdParams } from './route-helpers';
 
 const identity = { issuer: Joi.string().min(1).max(255).required(), subject: Joi.string().min(1).max(255).required() };
 const admin = { bilbycast: { access: { role: 'admin' as const } } };
@@ -9,7 +10,10 @@ const admin = { bilbycast: { access: { role: 'admin' as const } } };
 // mapped) set the user's role at each sign-in: only a super_admin links one for someone else.
 const superAdmin = { bilbycast: { access: { role: 'super_admin' as const } } };
 
-/** One of the auth plugin's services, or 501 when no sign-in plugin provides it. */
+/**
+ * One of the auth plugin's services, or 501 when no sign-in plugin provides it. The auth plugin
+ * registers after this one: its services are looked up per request.
+ */
 function signInService<K extends 'mfa' | 'ssoIdentities'>(request: Request, name: K): ManagerServices[K] {
   const provided = request.server.manager.services.get(name);
   if (!provided) throw apiError(501, 'not_supported', 'This manager has no sign-in plugin that supports this');

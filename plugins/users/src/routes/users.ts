@@ -1,7 +1,8 @@
 import { ROLES, apiError, callerOf, isoDate, roleAtLeast } from '@bilbycast/core';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
-import { actorOf, contextOf, userIdParams } from './route-helpers';
+import { contextOf } from './route-context';
+import { actorOf, userIdParams } from './route-helpers';
 import { hashPassword } from '../services/password-hashing';
 import { USERNAME_PATTERN } from '../services/accounts';
 import { passwordProblems } from '../services/password-policy';
@@ -54,6 +55,8 @@ interface CreatePayload {
 }
 
 type UpdatePayload = Omit<UserChanges, 'password_hash' | 'expires_at'> & { expires_at?: Date | null; password?: string };
+
+// The auth plugin registers after this one: its services (sessions, mfa) are looked up per request.
 
 /**
  * Ends every session and API token of a user whose password was reset, who was disabled or

@@ -40,8 +40,13 @@ export interface AccountService {
   lockForUpdate(id: string, trx: Knex.Transaction): Promise<AccountWithPassword | undefined>;
   /** One's own display name and email. */
   updateProfile(id: string, changes: { display_name?: string; email?: string | null }): Promise<void>;
-  /** Hashes and stores a new password; throws AccountError when it fails the policy (check `passwordProblems` first to answer the reasons). */
-  setPassword(id: string, password: string): Promise<void>;
+  /**
+   * Hashes and stores a new password, keeping the replaced one in the password history. Throws
+   * AccountError when it fails the policy (check `passwordProblems` first to answer the reasons),
+   * or with code `password_reused` when it is the current password or one of the last few —
+   * unless `allowReuse` (an operator's reset, which must not learn the user's old passwords).
+   */
+  setPassword(id: string, password: string, options?: { allowReuse?: boolean }): Promise<void>;
   /** Notes a successful sign-in (`last_login_at`). */
   recordLogin(id: string): Promise<void>;
   /**

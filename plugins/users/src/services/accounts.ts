@@ -3,13 +3,22 @@ import { nowIso, type Role } from '@bilbycast/core';
 import type { Knex } from 'knex';
 import type { Account, AccountService, AccountWithPassword } from './account-services';
 import { hashPassword } from './password-hashing';
+import { PASSWORD_HISTORY_SIZE, isReusedPassword, rememberReplacedPassword } from './password-history';
 import { passwordProblems } from './password-policy';
 import { lockActiveSuperAdmins, toUser, userNotFound } from './user-directory';
 
 /** 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit (the same rule as the users API). */
 export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-export class AccountError extends Error {}
+/** An account change the rules refuse; `code` tells a caller which rule (e.g. `password_reused`). */
+export class AccountError extends Error {
+  constructor(
+    message: string,
+    readonly code = 'account_refused'
+  ) {
+    super(message);
+  }
+}
 
 type UserRow = Record<string, unknown>;
 
@@ -78,11 +87,19 @@ export class Accounts implements AccountService {
     await this.db('users').where({ id }).update({ display_name, email, updated_at: nowIso() });
   }
 
-  async setPassword(id: string, password: string): Promise<void> {
+  async setPassword(id: string, password: string, options: { allowReuse?: boolean } = {}): Promise<void> {
     assertPasswordPolicy(password);
-    await this.db('users')
-      .where({ id })
-      .update({ password_hash: await hashPassword(password), updated_at: nowIso() });
+    const hash = await hashPassword(password);
+    await this.db.transaction(async (trx) => {
+      const row = await trx('users').where({ id }).forUpdate().first<UserRow | undefined>('password_hash');
+      if (!row) throw userNotFound();
+      const current = (row.password_hash as string | null) ?? null;
+      if (!options.allowReuse && (await isReusedPassword(trx, id, current, password))) {
+        throw new AccountError(`the new password must differ from the current one and the last ${PASSWORD_HISTORY_SIZE} before it`, 'password_reused');
+      }
+      await trx('users').where({ id }).update({ password_hash: hash, updated_at: nowIso() });
+      await rememberReplacedPassword(trx, id, current);
+    });
   }
 
   async recordLogin(id: string): Promise<void> {

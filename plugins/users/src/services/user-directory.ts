@@ -11,6 +11,7 @@ import {
   type Role
 } from '@bilbycast/core';
 import type { Knex } from 'knex';
+import { rememberReplacedPassword } from './password-history';
 
 /** A user as the API returns it: never the password hash or any other secret. */
 export interface User {
@@ -140,6 +141,9 @@ export class UserDirectory {
       if ('allowed_node_ids' in values) row.allowed_node_ids = toJsonColumn(changes.allowed_node_ids ?? null);
       if (changes.password_hash) row.password_hash = changes.password_hash;
       await trx('users').where({ id }).update(row);
+      // A reset is not checked against the history (the administrator must not learn the user's
+      // old passwords), but the replaced password joins it: the user cannot go back to it.
+      if (changes.password_hash) await rememberReplacedPassword(trx, id, (target.password_hash as string | null) ?? null);
       await this.audit.record(auditEntry(actor, 'user.update', id, { fields: changed, changed: values }), trx);
       return { user: toUser(await trx('users').where({ id }).first<UserRow>()), changed };
     });
