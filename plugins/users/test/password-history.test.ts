@@ -24,6 +24,8 @@ describe.each(testDatabases())('password history on %s', (kind) => {
     expect(reused).toMatchObject({ code: 'password_reused' });
     expect(await history()).toHaveLength(0);
 
+    // A caller that checked another hash than the stored one changes nothing.
+    await expect(accounts.setPassword(id, 'Other-pass-1', { expectedHash: 'not-the-stored-hash' })).rejects.toMatchObject({ code: 'password_changed' });
     await accounts.setPassword(id, 'Good-pass-1', { allowReuse: true });
     for (let n = 2; n <= PASSWORD_HISTORY_SIZE + 3; n++) await accounts.setPassword(id, `Good-pass-${n}`);
     expect(await history()).toHaveLength(PASSWORD_HISTORY_SIZE);

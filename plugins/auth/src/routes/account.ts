@@ -61,7 +61,8 @@ async function changeOwnPassword(request: Request, h: ResponseToolkit) {
   };
   const retryAfter = await limits.takeReauthAttempt(caller.user.id);
   if (retryAfter > 0) throw rateLimited(retryAfter, 'Too many wrong passwords or codes. Try again later.');
-  const user = (await accounts.withPassword({ id: caller.user.id }))!;
+  const user = await accounts.withPassword({ id: caller.user.id });
+  if (!user) throw apiError(401, 'unauthorized', 'Your account can no longer sign in');
   if (!user.password_hash || !(await verifyPassword(user.password_hash, current_password))) {
     throw apiError(400, 'wrong_password', 'The current password is not correct');
   }
@@ -69,11 +70,18 @@ async function changeOwnPassword(request: Request, h: ResponseToolkit) {
   const problems = accounts.passwordProblems(new_password);
   if (problems.length > 0) throw apiError(400, 'weak_password', `The new password ${problems.join('; ')}`, { problems });
   try {
-    await accounts.setPassword(user.id, new_password);
+    await accounts.setPassword(user.id, new_password, { expectedHash: user.password_hash });
   } catch (err) {
-    // The password history (users plugin): the current password and the last few are refused.
-    if (err instanceof AccountError && err.code === 'password_reused')
+    if (!(err instanceof AccountError)) throw err;
+    // The password history (users plugin) refuses the current password and the last few. A
+    // refusal counts against the re-authentication limit: knowing the current password must not
+    // allow unlimited guesses at the earlier ones.
+    if (err.code === 'password_reused') {
+      await limits.takeReauthAttempt(user.id);
       throw apiError(400, 'password_reused', `${err.message[0]?.toUpperCase()}${err.message.slice(1)}`);
+    }
+    // An administrator's reset (or another change) since the current password was checked wins.
+    if (err.code === 'password_changed') throw apiError(409, 'password_changed', 'Your password was changed meanwhile: sign in again');
     throw err;
   }
   // A browser session continues in a fresh one: a copy of the old cookie ends with the others.

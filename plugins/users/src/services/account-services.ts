@@ -45,8 +45,10 @@ export interface AccountService {
    * AccountError when it fails the policy (check `passwordProblems` first to answer the reasons),
    * or with code `password_reused` when it is the current password or one of the last few —
    * unless `allowReuse` (an operator's reset, which must not learn the user's old passwords).
+   * With `expectedHash` (the hash the caller checked the current password against), or when the
+   * password changes while this runs, it throws with code `password_changed` and changes nothing.
    */
-  setPassword(id: string, password: string, options?: { allowReuse?: boolean }): Promise<void>;
+  setPassword(id: string, password: string, options?: { allowReuse?: boolean; expectedHash?: string | null }): Promise<void>;
   /** Notes a successful sign-in (`last_login_at`). */
   recordLogin(id: string): Promise<void>;
   /**

@@ -87,16 +87,22 @@ export class Accounts implements AccountService {
     await this.db('users').where({ id }).update({ display_name, email, updated_at: nowIso() });
   }
 
-  async setPassword(id: string, password: string, options: { allowReuse?: boolean } = {}): Promise<void> {
+  async setPassword(id: string, password: string, options: { allowReuse?: boolean; expectedHash?: string | null } = {}): Promise<void> {
     assertPasswordPolicy(password);
+    // The costly argon2 work (the history check, the hash) runs before the transaction, so the row
+    // lock and the connection are held only for the writes; the hash is compared again under the lock.
+    const read = await this.db('users').where({ id }).first<UserRow | undefined>('password_hash');
+    if (!read) throw userNotFound();
+    const current = (read.password_hash as string | null) ?? null;
+    if (options.expectedHash !== undefined && options.expectedHash !== current) throw passwordChanged();
+    if (!options.allowReuse && (await isReusedPassword(this.db, id, current, password))) {
+      throw new AccountError(`the new password must differ from the current one and the last ${PASSWORD_HISTORY_SIZE} before it`, 'password_reused');
+    }
     const hash = await hashPassword(password);
     await this.db.transaction(async (trx) => {
       const row = await trx('users').where({ id }).forUpdate().first<UserRow | undefined>('password_hash');
       if (!row) throw userNotFound();
-      const current = (row.password_hash as string | null) ?? null;
-      if (!options.allowReuse && (await isReusedPassword(trx, id, current, password))) {
-        throw new AccountError(`the new password must differ from the current one and the last ${PASSWORD_HISTORY_SIZE} before it`, 'password_reused');
-      }
+      if (((row.password_hash as string | null) ?? null) !== current) throw passwordChanged();
       await trx('users').where({ id }).update({ password_hash: hash, updated_at: nowIso() });
       await rememberReplacedPassword(trx, id, current);
     });
@@ -140,6 +146,10 @@ export class Accounts implements AccountService {
     await trx('users').where({ id }).update({ role, updated_at });
     return { account: { ...account, role, updated_at }, refused: false };
   }
+}
+
+function passwordChanged(): AccountError {
+  return new AccountError('the password was changed meanwhile', 'password_changed');
 }
 
 function assertPasswordPolicy(password: string): void {
