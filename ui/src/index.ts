@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { apiError } from '@bilbycast/core';
+import { apiError, boundContext } from '@bilbycast/core';
 import Inert from '@hapi/inert';
 import Joi from 'joi';
 import type { Plugin, Request, ResponseToolkit } from '@hapi/hapi';
@@ -24,8 +24,7 @@ interface UiRouteContext {
 }
 
 function contextOf(h: ResponseToolkit): UiRouteContext {
-  if (!h.context) throw new Error('ui routes need the context the plugin binds (server.bind in register)');
-  return h.context as UiRouteContext;
+  return boundContext<UiRouteContext>(h, 'ui');
 }
 
 /** `GET /{path*}`: a top-level static file, or index.html for any page path the API does not own. */

@@ -18,6 +18,7 @@ export { DriverRegistry } from './drivers/registry';
 export type { LoadedDriver, RefusedDriver, DriverSource } from './drivers/discovery';
 export type { DeviceTypeView, CommandView } from './drivers/device-type-routes';
 export { apiError, fieldErrors, type FieldError } from './http/errors';
+export { boundContext } from './http/bound-context';
 export { isoDate } from './http/iso-date';
 export { addressGroup } from './http/client-address';
 export { WebSocketRouter, CLOSE_GOING_AWAY, type WebSocketRoute, type UpgradeDecision } from './websocket/router';

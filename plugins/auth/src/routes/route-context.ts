@@ -1,4 +1,4 @@
-import { auditActor, callerOf, type ManagerContext } from '@bilbycast/core';
+import { auditActor, boundContext, callerOf, type ManagerContext } from '@bilbycast/core';
 import type { AccountService } from '@bilbycast/users';
 import type { Request, ResponseToolkit } from '@hapi/hapi';
 import type { ApiTokens } from '../services/api-tokens';
@@ -27,8 +27,7 @@ export interface AuthRouteContext {
 }
 
 export function contextOf(h: ResponseToolkit): AuthRouteContext {
-  if (!h.context) throw new Error('auth routes need the context the plugin binds (server.bind in register)');
-  return h.context as AuthRouteContext;
+  return boundContext<AuthRouteContext>(h, 'auth');
 }
 
 /** The caller, acting on their own account. */

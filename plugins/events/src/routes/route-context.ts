@@ -1,3 +1,4 @@
+import { boundContext } from '@bilbycast/core';
 import type { ResponseToolkit } from '@hapi/hapi';
 import type { EventStore } from '../services/event-store';
 
@@ -7,6 +8,5 @@ export interface EventsRouteContext {
 }
 
 export function contextOf(h: ResponseToolkit): EventsRouteContext {
-  if (!h.context) throw new Error('events routes need the context the plugin binds (server.bind in register)');
-  return h.context as EventsRouteContext;
+  return boundContext<EventsRouteContext>(h, 'events');
 }

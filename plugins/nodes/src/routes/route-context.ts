@@ -1,4 +1,4 @@
-import type { AuditLog, DriverRegistry } from '@bilbycast/core';
+import { boundContext, type AuditLog, type DriverRegistry } from '@bilbycast/core';
 import type { ResponseToolkit } from '@hapi/hapi';
 import type { NodeDirectory } from '../services/node-directory';
 import type { NodeService } from '../services/node-service';
@@ -15,6 +15,5 @@ export interface NodesRouteContext {
 }
 
 export function contextOf(h: ResponseToolkit): NodesRouteContext {
-  if (!h.context) throw new Error('nodes routes need the context the plugin binds (server.bind in register)');
-  return h.context as NodesRouteContext;
+  return boundContext<NodesRouteContext>(h, 'nodes');
 }

@@ -1,3 +1,4 @@
+import { boundContext } from '@bilbycast/core';
 import type { ResponseToolkit } from '@hapi/hapi';
 import type { UserDirectory } from '../services/user-directory';
 
@@ -7,6 +8,5 @@ export interface UsersRouteContext {
 }
 
 export function contextOf(h: ResponseToolkit): UsersRouteContext {
-  if (!h.context) throw new Error('users routes need the context the plugin binds (server.bind in register)');
-  return h.context as UsersRouteContext;
+  return boundContext<UsersRouteContext>(h, 'users');
 }
